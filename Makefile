@@ -1,0 +1,34 @@
+# rtmesh — two commands: `make run` (build optimised, start a local mesh) and
+# `make test` (build with sanitizers, run unit, integration and e2e suites).
+RELEASE := build/release
+DEBUG   := build/debug
+JOBS    := $(shell nproc)
+
+.PHONY: run test build build-debug deps format check-format clean
+
+deps:
+	@scripts/deps.sh --with-node
+
+build: deps
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF >/dev/null
+	cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node
+
+run: build
+	scripts/run-mesh.sh $(RELEASE)
+
+build-debug: deps
+	cmake -S . -B $(DEBUG) -DCMAKE_BUILD_TYPE=Debug -DRTM_SANITIZE=ON >/dev/null
+	cmake --build $(DEBUG) -j$(JOBS)
+
+test: build-debug check-format
+	cd $(DEBUG) && ctest --output-on-failure
+
+SOURCES = $(shell git ls-files '*.c' '*.h')
+format:
+	clang-format -i $(SOURCES)
+
+check-format:
+	clang-format --dry-run --Werror $(SOURCES)
+
+clean:
+	rm -rf build

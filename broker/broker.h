@@ -1,0 +1,40 @@
+/* broker — one rtmesh-broker shard: its ZeroMQ sockets and its loop.
+ *
+ * Single-threaded. The ROUTER ingress takes PUBLISH and NODE_HB from node
+ * workers; the XPUB egress carries rendered events for the channels this
+ * shard owns, and this shard's heartbeat; a SUB listens to every other
+ * shard's heartbeat to know which shards are live. docs/wire.md is the
+ * protocol. */
+#ifndef RTM_BROKER_H
+#define RTM_BROKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct {
+    uint32_t shard;         /* this broker's index in endpoints */
+    uint32_t n_shards;      /* number of endpoints (shards) */
+    char *const *endpoints; /* every shard's ingress "tcp://host:port", in shard order;
+                             * a shard's egress is port + 1. Borrowed for the broker's life */
+    const char *bind_host;  /* interface to bind; NULL: the host of endpoints[shard] */
+} rtm_broker_config_t;
+
+typedef struct rtm_broker rtm_broker_t;
+
+/* Creates the ZeroMQ context and sockets, binds ingress and egress and
+ * connects to the peers' egress. Returns the broker (caller owns it; free with
+ * rtm_broker_destroy), or NULL after logging why (e.g. an address in use).
+ * cfg must be valid (shard < n_shards, parsable endpoints): the caller
+ * checked it. Aborts on OOM. */
+rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg);
+
+/* Runs the loop until *stop becomes non-zero (checked at least every 100 ms,
+ * so a signal handler may set it). Returns 0, or a negative errno when
+ * ZeroMQ fails in a way the loop cannot survive (logged). */
+int rtm_broker_run(rtm_broker_t *broker, const atomic_int *stop);
+
+/* Logs final counters, closes every socket, terminates the context, frees the
+ * broker and sets *broker to NULL. Safe on NULL. */
+void rtm_broker_destroy(rtm_broker_t **broker);
+
+#endif

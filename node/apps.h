@@ -1,0 +1,39 @@
+/* rtm_apps — the applications a node serves, loaded once at start.
+ *
+ * The table is immutable after loading and shared read-only by every worker.
+ * Apps come from a JSON file (an array of {id, key, secret, ...options}) or,
+ * without one, from RTMESH_APP_ID / _KEY / _SECRET. */
+#ifndef RTM_APPS_H
+#define RTM_APPS_H
+
+#include "rtm_str.h"
+
+#include <stddef.h>
+
+typedef struct {
+    char *id;                 /* app id: [A-Za-z0-9_-]{1,64}; part of REST paths and topics */
+    char *key;                /* public key clients connect with */
+    char *secret;             /* signing secret; never logged */
+    size_t max_event_payload; /* bytes of event data accepted (default 10 KiB) */
+} rtm_app_t;
+
+typedef struct {
+    rtm_app_t *apps; /* owned array */
+    size_t n;
+} rtm_apps_t;
+
+/* Loads apps from a JSON file. Returns 0, or RTM_EINVAL with err naming the
+ * offending entry and key. */
+int rtm_apps_load_file(rtm_apps_t *apps, const char *path, char *err, size_t err_len);
+
+/* One app from explicit values (the environment defaults). Same validation. */
+int rtm_apps_load_single(rtm_apps_t *apps, const char *id, const char *key, const char *secret,
+                         char *err, size_t err_len);
+
+/* Borrowed lookups; NULL when unknown. */
+const rtm_app_t *rtm_apps_by_key(const rtm_apps_t *apps, rtm_str_t key);
+const rtm_app_t *rtm_apps_by_id(const rtm_apps_t *apps, rtm_str_t id);
+
+void rtm_apps_free(rtm_apps_t *apps);
+
+#endif

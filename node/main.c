@@ -1,0 +1,134 @@
+/* rtmesh-node — the edge node: parses configuration, loads apps, starts one
+ * worker per core, and waits for SIGINT/SIGTERM to drain and stop them. */
+#include "node.h"
+
+#include "rtm_config.h"
+#include "rtm_error.h"
+#include "rtm_log.h"
+#include "worker.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define S_OPT(field) offsetof(rtm_node_options_t, field)
+static const rtm_opt_t s_options[] = {
+    {"host", "RTMESH_HOST", RTM_OPT_STRING, S_OPT(host), "127.0.0.1", 0, 0,
+     "address to listen on (0.0.0.0 for every interface)"},
+    {"port", "RTMESH_PORT", RTM_OPT_INT, S_OPT(port), "6001", 1, 65535,
+     "port for WebSocket clients and the REST API"},
+    {"brokers", "RTMESH_BROKERS", RTM_OPT_STRING, S_OPT(brokers), "tcp://127.0.0.1:7100", 0, 0,
+     "comma list of broker shard ingress endpoints tcp://host:port, in shard order"},
+    {"workers", "RTMESH_WORKERS", RTM_OPT_INT, S_OPT(workers), "0", 0, RTM_NODE_MAX_WORKERS,
+     "worker threads; 0 = one per core"},
+    {"apps", "RTMESH_APPS_FILE", RTM_OPT_STRING, S_OPT(apps_file), NULL, 0, 0,
+     "JSON file with an array of apps {id, key, secret, max_event_payload_kb}"},
+    {"app-id", "RTMESH_APP_ID", RTM_OPT_STRING, S_OPT(app_id), "app-id", 0, 0,
+     "id of the single app served without --apps"},
+    {"app-key", "RTMESH_APP_KEY", RTM_OPT_STRING, S_OPT(app_key), "app-key", 0, 0,
+     "key of the single app served without --apps"},
+    {"app-secret", "RTMESH_APP_SECRET", RTM_OPT_STRING, S_OPT(app_secret), "app-secret", 0, 0,
+     "secret of the single app served without --apps"},
+    {"activity-timeout", "RTMESH_ACTIVITY_TIMEOUT", RTM_OPT_INT, S_OPT(activity_timeout), "120", 1,
+     3600, "seconds of client silence before the node pings it (announced to clients)"},
+    {"pong-timeout", "RTMESH_PONG_TIMEOUT", RTM_OPT_INT, S_OPT(pong_timeout), "30", 1, 600,
+     "seconds to wait for a reply to that ping before closing with 4201"},
+    {"max-outbound-kb", "RTMESH_MAX_OUTBOUND_KB", RTM_OPT_INT, S_OPT(max_outbound_kb), "1024", 16,
+     1048576, "unsent KiB per connection before a slow client is dropped (4100)"},
+};
+#define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
+
+static int s_configure(rtm_node_t *node, int argc, char **argv)
+{
+    char err[512];
+    int rc = rtm_config_parse(s_options, S_N_OPTIONS, &node->opt, argc, argv, err, sizeof err);
+    if (rc == RTM_EHELP) {
+        rtm_config_usage(stdout, "rtmesh-node",
+                         "Edge node: Pusher protocol 7 WebSockets and REST API.", s_options,
+                         S_N_OPTIONS);
+        exit(0);
+    }
+    if (rc == 0) {
+        rc = rtm_config_split_endpoints(node->opt.brokers, "--brokers/RTMESH_BROKERS",
+                                        &node->brokers, err, sizeof err);
+        node->n_brokers = rc > 0 ? rc : 0;
+    }
+    if (rc >= 0)
+        rc = node->opt.apps_file
+                 ? rtm_apps_load_file(&node->apps, node->opt.apps_file, err, sizeof err)
+                 : rtm_apps_load_single(&node->apps, node->opt.app_id, node->opt.app_key,
+                                        node->opt.app_secret, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "rtmesh-node: configuration error: %s\n", err);
+        return rc;
+    }
+    if (node->opt.workers == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        node->opt.workers = cores < 1                      ? 1
+                            : cores > RTM_NODE_MAX_WORKERS ? RTM_NODE_MAX_WORKERS
+                                                           : cores;
+    }
+    return 0;
+}
+
+static int s_start_workers(rtm_node_t *node)
+{
+    node->workers = calloc((size_t)node->opt.workers, sizeof *node->workers);
+    if (!node->workers)
+        abort();
+    for (int i = 0; i < node->opt.workers; i++) {
+        int rc = rtm_worker_create(node, i, &node->workers[i]);
+        if (rc < 0) {
+            fprintf(stderr, "rtmesh-node: cannot listen on %s:%ld: %s\n", node->opt.host,
+                    node->opt.port, rtm_strerror(rc));
+            return rc;
+        }
+        node->n_workers = i + 1;
+    }
+    for (int i = 0; i < node->n_workers; i++)
+        rtm_worker_run(node->workers[i]);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    rtm_node_t node = {0};
+    if (s_configure(&node, argc, argv) < 0) {
+        rtm_config_free_list(&node.brokers);
+        rtm_apps_free(&node.apps);
+        return 2;
+    }
+    /* Workers inherit this mask: only the main thread takes the signals. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    node.zmq_ctx = zmq_ctx_new();
+    int rc = s_start_workers(&node);
+    if (rc == 0) {
+        rtm_log(RTM_LOG_INFO, "event=started host=%s port=%ld workers=%d shards=%d apps=%zu",
+                node.opt.host, node.opt.port, node.n_workers, node.n_brokers, node.apps.n);
+        int sig;
+        sigwait(&stop, &sig);
+        rtm_log(RTM_LOG_INFO, "event=stopping signal=%d", sig);
+        for (int i = 0; i < node.n_workers; i++)
+            rtm_worker_stop(&node.workers[i]);
+    } else {
+        for (int i = 0; i < node.n_workers; i++) { /* created, not yet running */
+            rtm_worker_run(node.workers[i]);
+            rtm_worker_stop(&node.workers[i]);
+        }
+    }
+    zmq_ctx_term(node.zmq_ctx);
+    free(node.workers);
+    rtm_config_free_list(&node.brokers);
+    rtm_apps_free(&node.apps);
+    rtm_log(RTM_LOG_INFO, "event=stopped");
+    return rc < 0 ? 1 : 0;
+}

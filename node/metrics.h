@@ -1,0 +1,54 @@
+/* rtm_metrics — per-worker counters, summed across workers for /metrics.
+ *
+ * Each worker writes only its own struct; the metrics endpoint, served by any
+ * worker, reads every worker's. Writes are relaxed atomic stores of a plain
+ * increment (a single mov on x86: no lock on the data path) and reads are
+ * relaxed atomic loads, so the sharing is race-free without contention. */
+#ifndef RTM_METRICS_H
+#define RTM_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a peer's input was refused or a connection closed abnormally. */
+typedef enum {
+    RTM_ERR_BAD_HTTP,      /* unparseable HTTP request */
+    RTM_ERR_BAD_FRAME,     /* WebSocket protocol violation */
+    RTM_ERR_BAD_UTF8,      /* text frame not UTF-8 */
+    RTM_ERR_OVERSIZE,      /* frame or request over its limit */
+    RTM_ERR_BAD_JSON,      /* text frame not a Pusher message */
+    RTM_ERR_UNKNOWN_APP,   /* unknown app key or id */
+    RTM_ERR_BAD_CHANNEL,   /* invalid channel name or type */
+    RTM_ERR_BAD_AUTH,      /* channel signature rejected */
+    RTM_ERR_REST_AUTH,     /* REST request signature rejected */
+    RTM_ERR_REST_INVALID,  /* REST body or route rejected */
+    RTM_ERR_SLOW_CONSUMER, /* outbound queue over its limit */
+    RTM_ERR_PONG_TIMEOUT,  /* no reply to our ping */
+    RTM_ERR_UPSTREAM,      /* no live shard, or a shard refused */
+    RTM_ERR_UPSTREAM_BAD,  /* malformed message from a broker */
+    RTM_ERR_KIND_COUNT
+} rtm_err_kind_t;
+
+typedef struct {
+    uint64_t connections;         /* gauge: open WebSocket connections */
+    uint64_t connections_total;   /* WebSocket handshakes completed */
+    uint64_t subscriptions;       /* gauge: connection-channel subscriptions */
+    uint64_t channels;            /* gauge: channels with a local subscriber */
+    uint64_t messages_in_total;   /* Pusher messages received from clients */
+    uint64_t messages_out_total;  /* frames queued to clients */
+    uint64_t bytes_in_total;      /* bytes read from sockets */
+    uint64_t bytes_out_total;     /* bytes queued to sockets */
+    uint64_t rest_requests_total; /* HTTP requests other than upgrades */
+    uint64_t events_published;    /* events accepted by a shard via REST */
+    uint64_t events_received;     /* events received from shards */
+    uint64_t errors[RTM_ERR_KIND_COUNT];
+} rtm_metrics_t;
+
+#define RTM_COUNT(m, field, n) __atomic_store_n(&(m)->field, (m)->field + (n), __ATOMIC_RELAXED)
+#define RTM_COUNT_ERR(m, kind) RTM_COUNT(m, errors[kind], 1)
+
+/* Renders the sum of n workers' metrics in Prometheus text format into a
+ * newly allocated string (*out, caller frees). Returns its length. */
+size_t rtm_metrics_render(const rtm_metrics_t *const *per_worker, size_t n, int ready, char **out);
+
+#endif

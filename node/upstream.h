@@ -1,0 +1,73 @@
+/* rtm_upstream — a worker's ZeroMQ links to the broker shards.
+ *
+ * One SUB socket connected to every shard's egress carries events (for the
+ * topics this worker subscribed) and shard heartbeats; one DEALER per shard
+ * carries requests to that shard's ingress. A shard is live while its egress
+ * heartbeats arrive (3 missed = dead); channel owners are computed by
+ * rendezvous hashing over the live shards. Requests that need an answer get a
+ * correlation id and a deadline; their callback runs exactly once. */
+#ifndef RTM_UPSTREAM_H
+#define RTM_UPSTREAM_H
+
+#include "rtm_str.h"
+#include "rtm_wire.h"
+#include "rtm_zmq_watch.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct rtm_worker rtm_worker_t;
+
+/* Outcome of a request: 0 when the shard accepted, else a negative code
+ * (RTM_ETIMEDOUT, RTM_EUNAVAIL, RTM_ENOTOWNER, ...). */
+typedef void (*rtm_upstream_ack_cb)(void *arg, int status);
+
+typedef struct rtm_pending rtm_pending_t;
+
+typedef struct {
+    void *sock; /* DEALER to the shard's ingress */
+    rtm_zmq_watch_t watch;
+    uint64_t last_hb_ms;    /* last egress heartbeat (liveness) */
+    uint64_t last_reply_ms; /* last ingress reply (the request path works) */
+    uint64_t epoch;         /* shard's start epoch, to notice restarts */
+} rtm_shard_link_t;
+
+typedef struct {
+    rtm_worker_t *w;
+    void *sub; /* SUB connected to every shard's egress */
+    rtm_zmq_watch_t sub_watch;
+    rtm_shard_link_t *shards;
+    uint32_t n_shards;
+    bool *alive;     /* scratch for rendezvous: live shards now */
+    uv_timer_t tick; /* heartbeats, liveness, request deadlines */
+    uint32_t ticks;
+    uint64_t next_id;
+    rtm_pending_t *pending; /* by id (uthash), oldest first in the list */
+    rtm_pending_t *oldest, *newest;
+    int closing; /* handles left to close */
+} rtm_upstream_t;
+
+/* Creates the sockets and starts watching them. Returns 0 or a negative code. */
+int rtm_upstream_start(rtm_upstream_t *up, rtm_worker_t *w);
+
+/* Fails every pending request (callbacks run with RTM_EUNAVAIL), then closes
+ * the handles; the sockets are closed once the last handle is. */
+void rtm_upstream_close(rtm_upstream_t *up);
+
+/* Owning live shard of app's channel, or -1 when no shard is live. */
+int rtm_upstream_owner(rtm_upstream_t *up, rtm_str_t app, rtm_str_t channel);
+
+/* True when at least one shard is live and every live shard answers on its
+ * ingress. */
+bool rtm_upstream_ready(const rtm_upstream_t *up);
+
+/* Sends a PUBLISH for channels (all owned by `shard`). cb(arg, status) runs
+ * exactly once, never inside this call. */
+void rtm_upstream_publish(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *msg,
+                          rtm_upstream_ack_cb cb, void *arg);
+
+/* Adds or drops an egress topic subscription on the SUB socket. */
+void rtm_upstream_subscribe(rtm_upstream_t *up, const char *topic, size_t len, bool on);
+
+#endif

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages rtmesh needs to build, run and test.
+# As root it installs what is missing (apt-get); otherwise it prints the exact
+# apt-get line and fails, so nothing is half-installed behind the user's back.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config clang-format curl
+          libzmq3-dev libmsgpack-dev libuv1-dev libhttp-parser-dev libjansson-dev
+          libssl-dev libcmocka-dev libxxhash-dev uthash-dev)
+[ "${1:-}" = "--with-node" ] && ! command -v npm >/dev/null && packages+=(nodejs npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "rtmesh needs these Debian packages; run as root:" >&2
+  echo "  apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,52 @@
+'use strict';
+// Several apps on one mesh (--apps FILE): each app has its own key and secret, and apps are
+// isolated: the same channel name in two apps is two different channels.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { useMesh, connectClient, publish, triggerEvent, uniqueChannel } = require('../lib/mesh');
+
+const APPS = [
+  { id: 'app-one', key: 'key-one', secret: 'secret-one' },
+  { id: 'app-two', key: 'key-two', secret: 'secret-two' },
+];
+const mesh = useMesh({ shards: 2, nodes: 2, workers: 2, apps: APPS });
+
+async function clientOf(t, app, node) {
+  const ws = await connectClient(mesh().nodePort(node), { path: `/app/${app.key}?protocol=7` });
+  t.after(() => ws.destroy());
+  return ws;
+}
+
+const as = (app) => ({ appId: app.id, key: app.key, secret: app.secret });
+
+test('every configured app key is accepted, others are refused with 4001', async (t) => {
+  for (const app of APPS) await clientOf(t, app, 0);
+  await assert.rejects(clientOf(t, { key: 'app-key' }, 0), /pusher:connection_established|4001/);
+});
+
+test('an app publishes with its own credentials only', async () => {
+  const port = mesh().nodePort(1);
+  const event = () => ({ name: 'e', channels: [uniqueChannel('apps')], data: 'd' });
+  assert.equal((await triggerEvent(port, event(), as(APPS[1]))).status, 200);
+  const crossed = { ...as(APPS[1]), secret: APPS[0].secret };
+  assert.equal((await triggerEvent(port, event(), crossed)).status, 401, "app two's path signed with app one's secret");
+});
+
+test('the same channel name in two apps does not share events', async (t) => {
+  const channel = uniqueChannel('shared-name');
+  const one = await clientOf(t, APPS[0], 0);
+  const two = await clientOf(t, APPS[1], 0);
+  for (const ws of [one, two]) assert.equal((await ws.subscribe(channel)).event, 'pusher_internal:subscription_succeeded');
+
+  const port = mesh().nodePort(1);
+  await publish(port, { name: 'for-app-one', channels: [channel], data: '1' }, as(APPS[0]));
+  await one.waitForEvent('for-app-one', { channel });
+  await publish(port, { name: 'for-app-two', channels: [channel], data: '2' }, as(APPS[1]));
+  await two.waitForEvent('for-app-two', { channel });
+  assert.equal(two.received('for-app-one'), false, "app two received app one's event");
+
+  await publish(port, { name: 'marker', channels: [channel], data: 'm' }, as(APPS[0]));
+  await one.waitForEvent('marker', { channel });
+  assert.equal(one.received('for-app-two'), false, "app one received app two's event");
+});

@@ -1,0 +1,86 @@
+'use strict';
+// /healthz, /readyz and /metrics on the node's port. Metrics are checked for movement, not
+// exact values: other connections (the harness's readiness polls, other tests) may count too.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { useMesh, connectClient, httpGet, getMetrics, metricSum, publish, uniqueChannel, waitUntil, OP } = require('../lib/mesh');
+
+const mesh = useMesh({ shards: 2, nodes: 2, workers: 2 });
+const FAMILIES = ['rtmesh_connections', 'rtmesh_messages_in_total', 'rtmesh_messages_out_total', 'rtmesh_errors_total'];
+
+async function metric(node, name) {
+  const { samples } = await getMetrics(mesh().nodePort(node));
+  const value = metricSum(samples, name);
+  assert.notEqual(value, undefined, `metric family ${name} is missing`);
+  return value;
+}
+
+// Waits until the metric satisfies `pred` (metrics may be aggregated from workers lazily).
+function metricBecomes(node, name, pred, what) {
+  return waitUntil(async () => pred(await metric(node, name)), `${name} ${what}`);
+}
+
+test('GET /healthz and GET /readyz answer 200 on every node', async () => {
+  for (const node of [0, 1]) {
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await httpGet(mesh().nodePort(node), path);
+      assert.equal(res.status, 200, `node ${node} ${path}: ${res.text}`);
+    }
+  }
+});
+
+test('GET /metrics is Prometheus text with the rtmesh families', async () => {
+  for (const node of [0, 1]) {
+    const { text, headers, samples } = await getMetrics(mesh().nodePort(node));
+    assert.match(headers['content-type'] || '', /^text\/plain/);
+    for (const family of FAMILIES) {
+      // A labelled counter may have no samples before its first increment, only its TYPE line.
+      const declared = new RegExp(`^# TYPE ${family} (counter|gauge)$`, 'm').test(text);
+      assert.ok(declared || samples.some((s) => s.name === family), `node ${node}: no ${family}\n${text}`);
+    }
+    for (const s of samples) assert.ok(Number.isFinite(s.value), `${s.name} has a non-numeric value`);
+    // Every sample line parsed: nothing but comments, blanks and samples.
+    const lines = text.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    assert.equal(samples.length, lines.length, 'unparseable lines in /metrics');
+  }
+});
+
+test('rtmesh_connections goes up when clients connect and down when they leave', async (t) => {
+  const before = await metric(0, 'rtmesh_connections');
+  const clients = [];
+  t.after(() => clients.forEach((ws) => ws.destroy()));
+  for (let i = 0; i < 3; i++) clients.push(await connectClient(mesh().nodePort(0)));
+  await metricBecomes(0, 'rtmesh_connections', (v) => v >= before + 3, `to reach ${before + 3}`);
+  await Promise.all(clients.map((ws) => ws.close()));
+  await metricBecomes(0, 'rtmesh_connections', (v) => v <= before, `to return to ${before}`);
+});
+
+test('message counters move with traffic', async (t) => {
+  const ws = await connectClient(mesh().nodePort(1));
+  t.after(() => ws.destroy());
+  const inBefore = await metric(1, 'rtmesh_messages_in_total');
+  const outBefore = await metric(1, 'rtmesh_messages_out_total');
+  const channel = uniqueChannel('metrics');
+  await ws.subscribe(channel);
+  await ws.sync();
+  await publish(mesh().nodePort(0), { name: 'counted', channels: [channel], data: 'x' });
+  await ws.waitForEvent('counted', { channel });
+  await metricBecomes(1, 'rtmesh_messages_in_total', (v) => v > inBefore, 'to increase');
+  await metricBecomes(1, 'rtmesh_messages_out_total', (v) => v > outBefore, 'to increase');
+});
+
+test('rtmesh_errors_total{kind} increases after a malformed frame', async (t) => {
+  const { samples } = await getMetrics(mesh().nodePort(0));
+  const before = metricSum(samples, 'rtmesh_errors_total') ?? 0;
+  for (const s of samples.filter((x) => x.name === 'rtmesh_errors_total')) {
+    assert.equal(typeof s.labels.kind, 'string', 'every rtmesh_errors_total sample has a kind label');
+  }
+  const ws = await connectClient(mesh().nodePort(0));
+  t.after(() => ws.destroy());
+  ws.sendFrame({ opcode: OP.BINARY, payload: Buffer.from('nope') });
+  await ws.waitForClose();
+  await metricBecomes(0, 'rtmesh_errors_total', (v) => v > before, `to exceed ${before}`);
+  const after = (await getMetrics(mesh().nodePort(0))).samples.filter((x) => x.name === 'rtmesh_errors_total');
+  assert.ok(after.every((s) => typeof s.labels.kind === 'string'), 'kind label present');
+});
