@@ -4,7 +4,7 @@ RELEASE := build/release
 DEBUG   := build/debug
 JOBS    := $(shell nproc)
 
-.PHONY: run test build build-debug deps format check-format clean
+.PHONY: run test bench build build-debug deps format check-format clean
 
 deps:
 	@scripts/deps.sh --with-node
@@ -22,6 +22,14 @@ build-debug: deps
 
 test: build-debug check-format
 	cd $(DEBUG) && ctest --output-on-failure
+
+# Side-by-side benchmark against soketi 1.6.1 (bench/RESULTS.md); ~10 minutes.
+bench: deps
+	bench/deps.sh
+	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF >/dev/null
+	cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-loadgen
+	bench/run.sh $(RELEASE)
+	bench/report.py bench/results bench/RESULTS.md
 
 SOURCES = $(shell git ls-files '*.c' '*.h')
 format:

@@ -1,0 +1,45 @@
+/* lg_pub — one REST publisher: a keep-alive HTTP/1.1 connection that sends
+ * signed POST /apps/<id>/events requests, one at a time.
+ *
+ * Each event goes to the next channel round robin; its data is
+ * "t=<publish time us>;s=<sequence>" plus optional padding, the stamp the
+ * subscribers measure latency from. A publish owes one delivery per
+ * subscriber of its channel, counted into lg->expected when it is sent. */
+#ifndef RTM_LG_PUB_H
+#define RTM_LG_PUB_H
+
+#include "loadgen.h"
+
+#include <http_parser.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct rtm_lg_pub {
+    uv_tcp_t tcp;       /* tcp.data points back here */
+    rtm_lg_t *lg;       /* owning generator */
+    http_parser parser; /* response parser, kept across keep-alive responses */
+    uint64_t sent_us;   /* when the request in flight was sent */
+    uint32_t owed;      /* deliveries the request in flight added to expected */
+    bool inited;        /* tcp initialised: must be closed */
+    bool ready;         /* connected and no request in flight */
+    bool busy;          /* a request in flight */
+    bool reconnect;     /* closing to reconnect (server closed or said close) */
+};
+
+/* Connects publisher index (0-based); p is lg's zeroed memory. */
+void rtm_lg_pub_start(rtm_lg_t *lg, rtm_lg_pub_t *p, long index);
+
+/* Sends one publish. Only call while p->ready. */
+void rtm_lg_pub_send(rtm_lg_pub_t *p);
+
+/* Closes the connection (if open). */
+void rtm_lg_pub_close(rtm_lg_pub_t *p);
+
+/* Writes the signed request for one event into out (cap bytes): body, then
+ * its MD5 and HMAC signature over "POST\n<path>\n<sorted params>" at Unix time
+ * now_s. Returns the length, or -1 when it does not fit. */
+int rtm_lg_pub_request(char *out, size_t cap, const rtm_lg_options_t *o, const char *channel,
+                       const char *data, long now_s);
+
+#endif
