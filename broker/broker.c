@@ -6,26 +6,43 @@
  * poll). Each socket is drained with a budget per turn so one busy socket
  * cannot starve the others or the timers.
  *
- * Ownership is decided per PUBLISH, against the liveness view at that moment:
- * if any channel belongs to another shard nothing is published and the node
- * gets RTM_ENOTOWNER, so a publish is never acknowledged and lost. Each event
- * is rendered once, straight into the zmq_msg_t that is sent, at exactly the
- * length rtm_pusher_event_len gives.
+ * Ownership is decided per request, against the liveness view at that
+ * moment: if any channel of a PUBLISH belongs to another shard nothing is
+ * published and the node gets RTM_ENOTOWNER, so a publish is never
+ * acknowledged and lost; likewise a fresh PRESENCE_JOIN and a channel or
+ * users QUERY, while a SYNC_REQ to a non-owner is not answered at all (the
+ * node retries). Messages that carry a node's absolute state — SUB_COUNT,
+ * PRESENCE_LEAVE, re-announced joins (id 0) — are applied wherever they land:
+ * they have no reply to carry a refusal, and during a liveness disagreement
+ * refusing them would lose state, while holding them at a non-owner costs
+ * only a record that the ownership sweep drops. Each event is rendered once,
+ * straight into the zmq_msg_t that is sent.
+ *
+ * Channel state (counts, presence, cache) lives in channel_state, which is
+ * pure and hands what must be published to the egress sink; answers to
+ * queries come from queries. When the set of live shards changes, records
+ * this shard no longer owns are dropped (rtm_channel_state_retain); when a
+ * node worker falls silent, its counts and presence connections go
+ * (rtm_channel_state_peer_lost).
  *
  * Every send is non-blocking where it can fail: XPUB runs with ZMQ_XPUB_NODROP
- * so a subscriber pipe at its high-water mark makes the first frame fail with
- * EAGAIN (counted as an egress drop) instead of the event vanishing silently
- * as plain PUB/XPUB does; ROUTER runs with ZMQ_ROUTER_MANDATORY so a reply to
- * a vanished or stuck node fails visibly (counted) instead of silently. */
+ * (egress.c); ROUTER runs with ZMQ_ROUTER_MANDATORY so a reply to a vanished
+ * or stuck node fails visibly (counted) instead of silently. An "id" of 0
+ * means "no reply wanted": such a request is never ACKed, not even with an
+ * error. */
 #include "broker.h"
 
+#include "channel_state.h"
+#include "egress.h"
 #include "node_table.h"
+#include "queries.h"
 #include "rtm_config.h"
 #include "rtm_error.h"
 #include "rtm_log.h"
 #include "rtm_pusher.h"
 #include "rtm_wire.h"
 #include "shard_view.h"
+#include "sockets.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -38,41 +55,44 @@
 #include <time.h>
 #include <zmq.h>
 
-#define S_POLL_MS        100     /* longest wait in zmq_poll */
-#define S_STATS_EVERY_MS 10000   /* counters line period */
-#define S_WARN_EVERY_MS  1000    /* at most one peer-error line per period */
-#define S_BUDGET         256     /* messages drained per socket per loop turn */
-#define S_EGRESS_HWM     100000  /* messages queued per subscriber before EAGAIN */
-#define S_INGRESS_HWM    100000  /* replies queued per node */
-#define S_MAX_BODY       1048576 /* larger ingress frames disconnect the peer */
+#define S_POLL_MS        100   /* longest wait in zmq_poll */
+#define S_STATS_EVERY_MS 10000 /* counters line period */
+#define S_WARN_EVERY_MS  1000  /* at most one peer-error line per period */
+#define S_BUDGET         256   /* messages drained per socket per loop turn */
 
 typedef struct {
-    uint64_t published;       /* event messages sent on egress (one per channel) */
     uint64_t acks;            /* ACKs sent, any status */
-    uint64_t not_owner;       /* PUBLISHes refused with RTM_ENOTOWNER */
+    uint64_t not_owner;       /* requests refused or ignored: another shard owns the channel */
     uint64_t malformed;       /* bodies or frames refused, and unexpected types */
-    uint64_t egress_drops;    /* messages refused by a full XPUB subscriber pipe */
     uint64_t reply_drops;     /* replies ROUTER could not queue (node gone or stuck) */
+    uint64_t queries;         /* QUERY messages answered, any status */
+    uint64_t terminates;      /* TERMINATE messages published */
+    uint64_t stale_leaves;    /* PRESENCE_LEAVEs for connections not held (e.g. swept) */
+    uint64_t swept;           /* records dropped because ownership moved */
     uint64_t subscriptions;   /* subscribe messages read from XPUB */
     uint64_t unsubscriptions; /* unsubscribe messages read from XPUB */
 } s_stats_t;
 
 struct rtm_broker {
-    void *ctx;               /* ZeroMQ context, owned */
-    void *router;            /* ingress ROUTER, bound */
-    void *xpub;              /* egress XPUB, bound */
-    void *sub;               /* SUB to every other shard's egress, heartbeats only */
-    uint32_t shard;          /* this shard's index */
-    uint32_t n_shards;       /* number of shards */
-    uint64_t epoch;          /* wall-clock ms at start: changes on every restart */
-    bool started;            /* sockets up and start logged */
-    rtm_shard_view_t *view;  /* liveness of all shards */
-    rtm_node_table_t *nodes; /* node workers heard from */
-    s_stats_t stats;         /* counters since start */
-    uint64_t next_hb_ms;     /* monotonic time of the next heartbeat */
-    uint64_t next_stats_ms;  /* monotonic time of the next counters line */
-    uint64_t last_warn_ms;   /* rate limit of peer-error lines */
-    uint64_t warns_dropped;  /* peer-error lines suppressed by the rate limit */
+    void *ctx;                  /* ZeroMQ context, owned */
+    void *router;               /* ingress ROUTER, bound */
+    void *xpub;                 /* egress XPUB, bound */
+    rtm_egress_t egress;        /* framing and drop counts of xpub */
+    rtm_channel_sink_t sink;    /* channel_state's publications, into egress */
+    rtm_channel_state_t *state; /* counts, presence, cache of the channels held */
+    uint64_t view_gen;          /* shard view generation the state was last swept at */
+    void *sub;                  /* SUB to every other shard's egress, heartbeats only */
+    uint32_t shard;             /* this shard's index */
+    uint32_t n_shards;          /* number of shards */
+    uint64_t epoch;             /* wall-clock ms at start: changes on every restart */
+    bool started;               /* sockets up and start logged */
+    rtm_shard_view_t *view;     /* liveness of all shards */
+    rtm_node_table_t *nodes;    /* node workers heard from */
+    s_stats_t stats;            /* counters since start */
+    uint64_t next_hb_ms;        /* monotonic time of the next heartbeat */
+    uint64_t next_stats_ms;     /* monotonic time of the next counters line */
+    uint64_t last_warn_ms;      /* rate limit of peer-error lines */
+    uint64_t warns_dropped;     /* peer-error lines suppressed by the rate limit */
 };
 
 static uint64_t s_clock_ms(clockid_t clock)
@@ -108,87 +128,21 @@ __attribute__((format(printf, 2, 3))) static void s_warn(rtm_broker_t *b, const 
 static void s_log_counters(const rtm_broker_t *b, const char *event)
 {
     const s_stats_t *s = &b->stats;
+    const rtm_channel_state_stats_t *c = rtm_channel_state_stats(b->state);
     rtm_log(RTM_LOG_INFO,
-            "event=%s shard=%" PRIu32 " published=%" PRIu64 " acks=%" PRIu64 " not_owner=%" PRIu64
-            " malformed=%" PRIu64 " egress_drops=%" PRIu64 " reply_drops=%" PRIu64
-            " subscriptions=%" PRIu64 " unsubscriptions=%" PRIu64 " nodes=%zu live_shards=%" PRIu32,
-            event, b->shard, s->published, s->acks, s->not_owner, s->malformed, s->egress_drops,
-            s->reply_drops, s->subscriptions, s->unsubscriptions, rtm_node_table_count(b->nodes),
-            rtm_shard_view_live(b->view));
-}
-
-/* ---- sockets ----------------------------------------------------------- */
-
-static void *s_socket(rtm_broker_t *b, int type)
-{
-    void *s = zmq_socket(b->ctx, type);
-    if (!s) {
-        rtm_log(RTM_LOG_ERROR, "event=socket_failed error=\"%s\"", zmq_strerror(errno));
-        return NULL;
-    }
-    int zero = 0, one = 1;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero); /* never hang on close */
-    zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one);     /* accept [::1] endpoints too */
-    return s;
-}
-
-static int s_bind(void *sock, const char *what, const char *host, int port)
-{
-    char ep[320];
-    snprintf(ep, sizeof ep, "tcp://%s:%d", host, port);
-    if (zmq_bind(sock, ep) == 0)
-        return 0;
-    rtm_log(RTM_LOG_ERROR, "event=bind_failed socket=%s endpoint=%s error=\"%s\"", what, ep,
-            zmq_strerror(errno));
-    return -1;
-}
-
-static int s_open_ingress(rtm_broker_t *b, const char *host, int port)
-{
-    if (!(b->router = s_socket(b, ZMQ_ROUTER)))
-        return -1;
-    int one = 1, hwm = S_INGRESS_HWM;
-    int64_t max = S_MAX_BODY;
-    zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-    zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &max, sizeof max);
-    return s_bind(b->router, "ingress", host, port);
-}
-
-static int s_open_egress(rtm_broker_t *b, const char *host, int port)
-{
-    if (!(b->xpub = s_socket(b, ZMQ_XPUB)))
-        return -1;
-    /* XPUB's default at the high-water mark is to drop silently per pipe; with
-     * NODROP the send fails with EAGAIN instead (we send with DONTWAIT), so
-     * every drop is counted. The price: while one matching node's pipe is full
-     * the event is refused for every node. The HWM is large so that only a
-     * node that has stopped reading ever reaches it. */
-    int one = 1, hwm = S_EGRESS_HWM;
-    zmq_setsockopt(b->xpub, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(b->xpub, ZMQ_XPUB_NODROP, &one, sizeof one);
-    return s_bind(b->xpub, "egress", host, port);
-}
-
-static int s_open_peers(rtm_broker_t *b, char *const *endpoints)
-{
-    if (!(b->sub = s_socket(b, ZMQ_SUB)))
-        return -1;
-    zmq_setsockopt(b->sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
-    for (uint32_t i = 0; i < b->n_shards; i++) {
-        char host[256], ep[320];
-        int port;
-        if (i == b->shard || rtm_config_endpoint_port(endpoints[i], host, sizeof host, &port) < 0)
-            continue; /* the caller validated every endpoint */
-        snprintf(ep, sizeof ep, "tcp://%s:%d", host, port + 1);
-        if (zmq_connect(b->sub, ep) < 0) {
-            rtm_log(RTM_LOG_ERROR,
-                    "event=connect_failed shard=%" PRIu32 " endpoint=%s error=\"%s\"", i, ep,
-                    zmq_strerror(errno));
-            return -1;
-        }
-    }
-    return 0;
+            "event=%s shard=%" PRIu32 " published=%" PRIu64 " controls=%" PRIu64 " acks=%" PRIu64
+            " not_owner=%" PRIu64 " malformed=%" PRIu64 " egress_drops=%" PRIu64
+            " reply_drops=%" PRIu64 " subscriptions=%" PRIu64 " unsubscriptions=%" PRIu64
+            " nodes=%zu live_shards=%" PRIu32 " records=%" PRIu64 " users=%" PRIu64
+            " presence_conns=%" PRIu64 " state_bytes=%" PRIu64 " refused=%" PRIu64 " full=%" PRIu64
+            " syncs=%" PRIu64 " syncs_skipped=%" PRIu64 " member_events=%" PRIu64
+            " count_events=%" PRIu64 " cached=%" PRIu64 " queries=%" PRIu64 " terminates=%" PRIu64
+            " stale_leaves=%" PRIu64 " swept=%" PRIu64,
+            event, b->shard, b->egress.published, b->egress.controls, s->acks, s->not_owner,
+            s->malformed, b->egress.drops, s->reply_drops, s->subscriptions, s->unsubscriptions,
+            rtm_node_table_count(b->nodes), rtm_shard_view_live(b->view), c->records, c->users,
+            c->conns, c->bytes, c->refused, c->full, c->syncs, c->syncs_skipped, c->member_events,
+            c->count_events, c->cached, s->queries, s->terminates, s->stale_leaves, s->swept);
 }
 
 rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
@@ -210,14 +164,18 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     b->epoch = s_clock_ms(CLOCK_REALTIME);
     b->view = rtm_shard_view_new(cfg->shard, cfg->n_shards);
     b->nodes = rtm_node_table_new();
+    b->state = rtm_channel_state_new(NULL);
     b->ctx = zmq_ctx_new();
     if (!b->ctx)
         abort(); /* only fails for lack of memory or file descriptors at start */
-    if (s_open_ingress(b, bind, port) < 0 || s_open_egress(b, bind, port + 1) < 0 ||
-        s_open_peers(b, cfg->endpoints) < 0) {
+    if (!(b->router = rtm_sockets_ingress(b->ctx, bind, port)) ||
+        !(b->xpub = rtm_sockets_egress(b->ctx, bind, port + 1)) ||
+        !(b->sub = rtm_sockets_peers(b->ctx, b->shard, b->n_shards, cfg->endpoints))) {
         rtm_broker_destroy(&b);
         return NULL;
     }
+    b->egress = (rtm_egress_t){.xpub = b->xpub};
+    b->sink = rtm_egress_sink(&b->egress);
     b->started = true;
     rtm_log(RTM_LOG_INFO,
             "event=start shard=%" PRIu32 " shards=%" PRIu32 " ingress=tcp://%s:%d"
@@ -241,71 +199,92 @@ void rtm_broker_destroy(rtm_broker_t **broker)
         zmq_ctx_term(b->ctx);
     rtm_shard_view_destroy(&b->view);
     rtm_node_table_destroy(&b->nodes);
+    rtm_channel_state_destroy(&b->state);
     free(b);
     *broker = NULL;
 }
 
-/* ---- replies and egress ------------------------------------------------ */
+/* ---- replies ---------------------------------------------------------- */
 
 /* Sends [peer identity][body of reply] on ROUTER; counts a failure. */
 static void s_reply(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *reply)
 {
-    char buf[64];
-    int n = rtm_wire_encode(reply, buf, sizeof buf);
-    assert(n > 0); /* ACK and SHARD_HB always fit */
+    int len = rtm_wire_encoded_len(reply);
+    assert(len > 0); /* ACK and SHARD_HB are always encodable */
+    zmq_msg_t body;
+    if (zmq_msg_init_size(&body, (size_t)len) != 0)
+        abort();
+    rtm_wire_encode(reply, zmq_msg_data(&body), (size_t)len);
     /* Only the first frame can fail (peer unknown: EHOSTUNREACH, or its pipe
      * full: EAGAIN); once it is accepted ROUTER takes the rest of the message. */
     if (zmq_send(b->router, zmq_msg_data(peer), zmq_msg_size(peer), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
             0 ||
-        zmq_send(b->router, buf, (size_t)n, 0) < 0)
+        zmq_msg_send(&body, b->router, 0) < 0) {
+        zmq_msg_close(&body);
         b->stats.reply_drops++;
+    }
 }
 
-static void s_ack(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status)
+/* ACKs request `id` with status and (for queries) json; id 0 wants none. */
+static void s_ack_json(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status, rtm_str_t json)
 {
-    rtm_wire_msg_t ack = {.type = RTM_WIRE_ACK, .id = id, .status = status};
+    if (id == 0)
+        return;
+    rtm_wire_msg_t ack = {.type = RTM_WIRE_ACK, .id = id, .status = status, .json = json};
     s_reply(b, peer, &ack);
     b->stats.acks++;
 }
 
-/* Sends one rendered event [topic][exclude][json] on XPUB. */
-static void s_emit(rtm_broker_t *b, const char *topic, size_t topic_len, const rtm_wire_msg_t *m,
-                   rtm_str_t channel)
+static void s_ack(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status)
 {
-    size_t len = rtm_pusher_event_len(m->name, channel, m->data);
+    s_ack_json(b, peer, id, status, rtm_str(NULL, 0));
+}
+
+static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel)
+{
+    rtm_broker_t *b = ctx;
+    return rtm_shard_view_owner(b->view, app, channel, s_now_ms()) == (int)b->shard;
+}
+
+/* The peer number of the sender, registering it if need be; false (warned)
+ * when the node table refuses it. */
+static bool s_peer_no(rtm_broker_t *b, zmq_msg_t *peer, uint32_t *no)
+{
+    rtm_str_t identity = rtm_str(zmq_msg_data(peer), zmq_msg_size(peer));
+    int rc = rtm_node_table_peer(b->nodes, identity, s_now_ms(), no);
+    if (rc < 0)
+        s_warn(b, "event=peer_refused reason=\"%s\"", rtm_strerror(rc));
+    return rc >= 0;
+}
+
+/* ---- publishing -------------------------------------------------------- */
+
+/* Renders one event (a client event with "user_id" when m->user_id is set),
+ * keeps it as the channel's cache when that applies, and sends it. */
+static void s_emit(rtm_broker_t *b, rtm_str_t topic, const rtm_wire_msg_t *m, rtm_str_t channel)
+{
+    size_t len = rtm_pusher_client_event_len(m->name, channel, m->data, m->user_id);
     zmq_msg_t json;
     if (zmq_msg_init_size(&json, len) != 0)
         abort();
-    int n = rtm_pusher_render_event(zmq_msg_data(&json), len, m->name, channel, m->data);
+    int n = rtm_pusher_render_client_event(zmq_msg_data(&json), len, m->name, channel, m->data,
+                                           m->user_id);
     assert(n >= 0 && (size_t)n == len); /* the _len companion is exact */
     (void)n;
-    if (zmq_send(b->xpub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-        b->stats.egress_drops++; /* EAGAIN: a matching subscriber pipe is full */
-        zmq_msg_close(&json);
-        return;
-    }
-    /* XPUB checks the high-water mark per whole message, and a pipe counts a
-     * message only once its last frame is written, so the frames after an
-     * accepted first one are always accepted: sending them without DONTWAIT
-     * never waits, and a message is never left half-sent. */
-    zmq_send(b->xpub, m->exclude.p, m->exclude.len, ZMQ_SNDMORE);
-    if (zmq_msg_send(&json, b->xpub, 0) < 0) {
-        zmq_msg_close(&json);
-        b->stats.egress_drops++;
-        return;
-    }
-    b->stats.published++;
+    rtm_channel_state_cache(b->state, m->app, channel, m->name, m->data,
+                            rtm_str(zmq_msg_data(&json), len), s_now_ms());
+    rtm_egress_event(&b->egress, topic, m->exclude, &json);
 }
 
 /* Checks every channel before publishing any: all or nothing. */
-static int s_check_channels(rtm_broker_t *b, const rtm_wire_msg_t *m, uint64_t now)
+static int s_check_channels(rtm_broker_t *b, const rtm_wire_msg_t *m)
 {
     char topic[RTM_WIRE_MAX_TOPIC];
     for (uint32_t i = 0; i < m->n_channels; i++) {
         int n = rtm_wire_topic(topic, sizeof topic, m->app, m->channels[i]);
         if (n < 0)
             return n;
-        if (rtm_shard_view_owner(b->view, m->app, m->channels[i], now) != (int)b->shard)
+        if (!s_owns(b, m->app, m->channels[i]))
             return RTM_ENOTOWNER;
     }
     return 0;
@@ -313,7 +292,7 @@ static int s_check_channels(rtm_broker_t *b, const rtm_wire_msg_t *m, uint64_t n
 
 static void s_publish(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
 {
-    int status = s_check_channels(b, m, s_now_ms());
+    int status = s_check_channels(b, m);
     if (status == RTM_ENOTOWNER) {
         b->stats.not_owner++;
     } else if (status < 0) {
@@ -323,7 +302,7 @@ static void s_publish(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
         char topic[RTM_WIRE_MAX_TOPIC];
         for (uint32_t i = 0; i < m->n_channels; i++) {
             int n = rtm_wire_topic(topic, sizeof topic, m->app, m->channels[i]);
-            s_emit(b, topic, (size_t)n, m, m->channels[i]);
+            s_emit(b, rtm_str(topic, (size_t)n), m, m->channels[i]);
         }
     }
     s_ack(b, peer, m->id, status);
@@ -337,6 +316,84 @@ static void s_node_hb(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
     s_reply(b, peer, &hb);
 }
 
+/* ---- channel state ----------------------------------------------------- */
+
+static void s_sync_req(rtm_broker_t *b, const rtm_wire_msg_t *m)
+{
+    if (!s_owns(b, m->app, m->channel)) { /* the node asks the right owner later */
+        b->stats.not_owner++;
+        return;
+    }
+    if (rtm_channel_state_sync(b->state, m->app, m->channel, s_now_ms(), &b->sink) < 0)
+        b->stats.malformed++;
+}
+
+static void s_join(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
+{
+    uint32_t no;
+    int rc;
+    if (m->id != 0 && !s_owns(b, m->app, m->channel)) {
+        b->stats.not_owner++;
+        rc = RTM_ENOTOWNER;
+    } else {
+        rc = s_peer_no(b, peer, &no) ? rtm_channel_state_join(b->state, no, m, &b->sink)
+                                     : RTM_EUNAVAIL;
+    }
+    if (rc == RTM_EINVAL) {
+        b->stats.malformed++;
+        s_warn(b, "event=join_refused reason=\"%s\"", rtm_strerror(rc));
+    }
+    s_ack(b, peer, m->id, rc);
+}
+
+static void s_leave(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
+{
+    uint32_t no;
+    if (!s_peer_no(b, peer, &no))
+        return;
+    int rc = rtm_channel_state_leave(b->state, no, m, &b->sink);
+    if (rc == RTM_ENOTFOUND)
+        b->stats.stale_leaves++;
+    else if (rc < 0)
+        b->stats.malformed++;
+}
+
+static void s_sub_count(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
+{
+    uint32_t no;
+    if (!s_peer_no(b, peer, &no))
+        return;
+    if (rtm_channel_state_count(b->state, no, m, s_now_ms(), &b->sink) == RTM_EINVAL)
+        b->stats.malformed++;
+}
+
+static void s_query(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
+{
+    char *json;
+    size_t len;
+    int rc = rtm_queries_answer(b->state, m, s_now_ms(), s_owns, b, &json, &len);
+    if (rc == RTM_ENOTOWNER)
+        b->stats.not_owner++;
+    b->stats.queries++;
+    s_ack_json(b, peer, m->id, rc, rtm_str(json, len));
+    free(json);
+}
+
+/* Publishes the TERMINATE on the user's channel topic, whichever shard this
+ * is: every node subscribes to every shard, so it reaches them all. */
+static void s_terminate(rtm_broker_t *b, const rtm_wire_msg_t *m)
+{
+    char topic[RTM_WIRE_MAX_TOPIC];
+    int n = rtm_wire_user_topic(topic, sizeof topic, m->app, m->user_id);
+    if (n < 0) {
+        b->stats.malformed++;
+        return;
+    }
+    rtm_wire_msg_t t = {.type = RTM_WIRE_TERMINATE, .app = m->app, .user_id = m->user_id};
+    if (rtm_egress_control(&b->egress, rtm_str(topic, (size_t)n), &t, false) == 0)
+        b->stats.terminates++;
+}
+
 /* ---- ingress ----------------------------------------------------------- */
 
 /* Handles one [identity][body] message from a node. */
@@ -348,7 +405,7 @@ static void s_dispatch(rtm_broker_t *b, zmq_msg_t *peer, zmq_msg_t *body)
         b->stats.malformed++;
         uint64_t id;
         if (rtm_wire_peek_id(zmq_msg_data(body), zmq_msg_size(body), &id) == 0)
-            s_ack(b, peer, id, rc);
+            s_ack(b, peer, id, rc); /* nothing for id 0 */
         s_warn(b, "event=malformed_body size=%zu reason=\"%s\"", zmq_msg_size(body),
                rtm_strerror(rc));
         return;
@@ -356,6 +413,14 @@ static void s_dispatch(rtm_broker_t *b, zmq_msg_t *peer, zmq_msg_t *body)
     switch (m.type) {
     case RTM_WIRE_PUBLISH: s_publish(b, peer, &m); break;
     case RTM_WIRE_NODE_HB: s_node_hb(b, peer, &m); break;
+    case RTM_WIRE_SYNC_REQ: s_sync_req(b, &m); break;
+    case RTM_WIRE_PRESENCE_JOIN: s_join(b, peer, &m); break;
+    case RTM_WIRE_PRESENCE_LEAVE: s_leave(b, peer, &m); break;
+    case RTM_WIRE_SUB_COUNT: s_sub_count(b, peer, &m); break;
+    case RTM_WIRE_QUERY: s_query(b, peer, &m); break;
+    case RTM_WIRE_TERMINATE: s_terminate(b, &m); break;
+    case RTM_WIRE_SYNC:
+    case RTM_WIRE_MEMBER:
     case RTM_WIRE_ACK:
     case RTM_WIRE_SHARD_HB:
         b->stats.malformed++; /* broker-to-node types: never answered, so no ping-pong */
@@ -453,15 +518,26 @@ static void s_drain_peers(rtm_broker_t *b)
 static void s_heartbeat(rtm_broker_t *b)
 {
     rtm_wire_msg_t hb = {.type = RTM_WIRE_SHARD_HB, .shard = b->shard, .epoch = b->epoch};
-    char buf[64];
-    int n = rtm_wire_encode(&hb, buf, sizeof buf);
-    assert(n > 0);
-    if (zmq_send(b->xpub, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-        0) {
-        b->stats.egress_drops++;
+    rtm_egress_control(&b->egress, rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN), &hb, true);
+}
+
+static void s_node_lost(void *ctx, uint32_t peer)
+{
+    rtm_broker_t *b = ctx;
+    rtm_channel_state_peer_lost(b->state, peer, s_now_ms(), &b->sink);
+}
+
+/* The live shard set changed since the last sweep: drop what moved away. */
+static void s_sweep(rtm_broker_t *b)
+{
+    uint64_t gen = rtm_shard_view_generation(b->view);
+    if (gen == b->view_gen)
         return;
-    }
-    zmq_send(b->xpub, buf, (size_t)n, 0); /* accepted with its first frame, see s_emit */
+    b->view_gen = gen;
+    size_t n = rtm_channel_state_retain(b->state, s_owns, b);
+    b->stats.swept += n;
+    if (n)
+        rtm_log(RTM_LOG_INFO, "event=ownership_sweep shard=%" PRIu32 " dropped=%zu", b->shard, n);
 }
 
 static void s_timers(rtm_broker_t *b, uint64_t now)
@@ -469,11 +545,13 @@ static void s_timers(rtm_broker_t *b, uint64_t now)
     if (now >= b->next_hb_ms) {
         s_heartbeat(b);
         rtm_shard_view_refresh(b->view, now);
-        rtm_node_table_expire(b->nodes, now);
+        rtm_node_table_expire(b->nodes, now, s_node_lost, b);
+        rtm_channel_state_tick(b->state, now, &b->sink);
         b->next_hb_ms += RTM_WIRE_HB_MS;
         if (b->next_hb_ms <= now) /* fell behind: keep the period, drop the backlog */
             b->next_hb_ms = now + RTM_WIRE_HB_MS;
     }
+    s_sweep(b);
     if (now >= b->next_stats_ms) {
         s_log_counters(b, "stats");
         b->next_stats_ms = now + S_STATS_EVERY_MS;

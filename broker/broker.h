@@ -1,10 +1,13 @@
 /* broker — one rtmesh-broker shard: its ZeroMQ sockets and its loop.
  *
- * Single-threaded. The ROUTER ingress takes PUBLISH and NODE_HB from node
- * workers; the XPUB egress carries rendered events for the channels this
+ * Single-threaded. The ROUTER ingress takes every node-to-broker message
+ * (PUBLISH, NODE_HB, SYNC_REQ, PRESENCE_JOIN/LEAVE, SUB_COUNT, QUERY,
+ * TERMINATE) from node workers; the XPUB egress carries rendered events and
+ * channel control messages (SYNC, MEMBER, TERMINATE) for the channels this
  * shard owns, and this shard's heartbeat; a SUB listens to every other
- * shard's heartbeat to know which shards are live. docs/wire.md is the
- * protocol. */
+ * shard's heartbeat to know which shards are live. The shard holds the
+ * channel state of the channels it owns: subscription counts, presence
+ * members, cache channels' last events. docs/wire.md is the protocol. */
 #ifndef RTM_BROKER_H
 #define RTM_BROKER_H
 

@@ -59,7 +59,8 @@ int main(int argc, char **argv)
     if (rc == RTM_EHELP) {
         rtm_config_usage(stdout, "rtmesh-broker",
                          "One shard of the rtmesh broker tier: renders and publishes the events "
-                         "of the channels it owns.",
+                         "of the channels it owns and holds their state (subscription counts, "
+                         "presence members, cached events).",
                          s_opts, S_N_OPTS);
         return 0;
     }

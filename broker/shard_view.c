@@ -30,6 +30,7 @@ struct rtm_shard_view {
     uint32_t self;         /* this broker's index */
     uint32_t n;            /* number of shards */
     uint32_t live;         /* live shards as of the last refresh */
+    uint64_t generation;   /* bumped on every change of alive[] */
     uint64_t last_warn_ms; /* rate limit of misconfiguration warnings */
     s_peer_t *peers;       /* n entries; peers[self] unused */
     bool *alive;           /* n entries: liveness as of the last refresh */
@@ -95,6 +96,7 @@ int rtm_shard_view_heartbeat(rtm_shard_view_t *view, uint32_t shard, uint64_t ep
     if (!view->alive[shard]) {
         view->alive[shard] = true;
         view->live++;
+        view->generation++;
     }
     return 0;
 }
@@ -106,6 +108,7 @@ void rtm_shard_view_refresh(rtm_shard_view_t *view, uint64_t now_ms)
         if (live == view->alive[i])
             continue;
         view->alive[i] = live;
+        view->generation++;
         if (live) {
             view->live++;
             continue;
@@ -126,4 +129,9 @@ int rtm_shard_view_owner(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t channe
 uint32_t rtm_shard_view_live(const rtm_shard_view_t *view)
 {
     return view->live;
+}
+
+uint64_t rtm_shard_view_generation(const rtm_shard_view_t *view)
+{
+    return view->generation;
 }

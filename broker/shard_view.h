@@ -38,4 +38,9 @@ int rtm_shard_view_owner(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t channe
 /* Number of live shards as of the last refresh, this one included. */
 uint32_t rtm_shard_view_live(const rtm_shard_view_t *view);
 
+/* A number that changes whenever the set of live shards changes (a shard up
+ * or down as seen by a heartbeat or a refresh), so a caller can tell that
+ * channel ownership may have moved. Starts at 0. */
+uint64_t rtm_shard_view_generation(const rtm_shard_view_t *view);
+
 #endif

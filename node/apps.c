@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_DEFAULT_MAX_PAYLOAD 10240
-
 static int s_valid_id(const char *s)
 {
     size_t n = strlen(s);
@@ -28,23 +26,30 @@ static char *s_dup(const char *s)
     return d;
 }
 
-static int s_add(rtm_apps_t *apps, const char *id, const char *key, const char *secret,
-                 size_t max_payload, const char *where, char *err, size_t err_len)
+/* Defaults of every per-app option (Pusher's limits). */
+static rtm_app_t s_defaults(void)
 {
-    if (!id || !s_valid_id(id)) {
+    return (rtm_app_t){.max_event_payload = 10 * 1024,
+                       .max_presence_member_size = 1024,
+                       .max_presence_members = 100};
+}
+
+static int s_add(rtm_apps_t *apps, rtm_app_t app, const char *where, char *err, size_t err_len)
+{
+    if (!app.id || !s_valid_id(app.id)) {
         snprintf(err, err_len, "%s: id must be 1-64 characters of A-Z a-z 0-9 _ -", where);
         return RTM_EINVAL;
     }
-    if (!key || !*key || strlen(key) > 128) {
+    if (!app.key || !*app.key || strlen(app.key) > 128) {
         snprintf(err, err_len, "%s: key must be a non-empty string of at most 128 bytes", where);
         return RTM_EINVAL;
     }
-    if (!secret || !*secret) {
+    if (!app.secret || !*app.secret) {
         snprintf(err, err_len, "%s: secret must be a non-empty string", where);
         return RTM_EINVAL;
     }
     for (size_t i = 0; i < apps->n; i++) {
-        if (!strcmp(apps->apps[i].id, id) || !strcmp(apps->apps[i].key, key)) {
+        if (!strcmp(apps->apps[i].id, app.id) || !strcmp(apps->apps[i].key, app.key)) {
             snprintf(err, err_len, "%s: id or key already used by another app", where);
             return RTM_EINVAL;
         }
@@ -53,7 +58,11 @@ static int s_add(rtm_apps_t *apps, const char *id, const char *key, const char *
     if (!grown)
         abort();
     apps->apps = grown;
-    apps->apps[apps->n++] = (rtm_app_t){s_dup(id), s_dup(key), s_dup(secret), max_payload};
+    app.id = s_dup(app.id);
+    app.key = s_dup(app.key);
+    app.secret = s_dup(app.secret);
+    app.index = apps->n;
+    apps->apps[apps->n++] = app;
     return 0;
 }
 
@@ -61,8 +70,63 @@ int rtm_apps_load_single(rtm_apps_t *apps, const char *id, const char *key, cons
                          char *err, size_t err_len)
 {
     *apps = (rtm_apps_t){0};
-    return s_add(apps, id, key, secret, S_DEFAULT_MAX_PAYLOAD, "RTMESH_APP_ID/KEY/SECRET", err,
-                 err_len);
+    rtm_app_t app = s_defaults();
+    app.id = (char *)id;
+    app.key = (char *)key;
+    app.secret = (char *)secret;
+    return s_add(apps, app, "RTMESH_APP_ID/KEY/SECRET", err, err_len);
+}
+
+/* The options an apps-file entry may carry besides id, key and secret. */
+typedef struct {
+    const char *name;
+    bool is_bool;
+    long min, max, scale; /* integers: accepted range, multiplier into the field */
+    size_t offset;
+    size_t size; /* of the field: bool, uint32_t or size_t */
+} s_option_t;
+
+#define S_INT(name, min, max, scale, field)                                                        \
+    {                                                                                              \
+        name, false, min, max, scale, offsetof(rtm_app_t, field), sizeof(((rtm_app_t *)0)->field)  \
+    }
+#define S_BOOL(name, field)                                                                        \
+    {                                                                                              \
+        name, true, 0, 1, 1, offsetof(rtm_app_t, field), sizeof(bool)                              \
+    }
+static const s_option_t s_options[] = {
+    S_INT("max_event_payload_kb", 1, 1024, 1024, max_event_payload),
+    S_INT("max_presence_member_kb", 1, 64, 1024, max_presence_member_size),
+    S_INT("max_presence_members", 1, 100000, 1, max_presence_members),
+    S_INT("max_connections", 0, 10000000, 1, max_connections),
+    S_BOOL("enable_client_messages", enable_client_messages),
+    S_BOOL("enable_user_authentication", enable_user_authentication),
+    S_BOOL("subscription_count", subscription_count),
+};
+#define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
+
+static int s_set_option(rtm_app_t *app, const s_option_t *o, json_t *v, const char *where,
+                        char *err, size_t err_len)
+{
+    char *field = (char *)app + o->offset;
+    if (o->is_bool) {
+        if (!json_is_boolean(v)) {
+            snprintf(err, err_len, "%s: %s must be true or false", where, o->name);
+            return RTM_EINVAL;
+        }
+        *(bool *)field = json_is_true(v);
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < o->min || json_integer_value(v) > o->max) {
+        snprintf(err, err_len, "%s: %s must be an integer %ld-%ld", where, o->name, o->min, o->max);
+        return RTM_EINVAL;
+    }
+    uint64_t value = (uint64_t)json_integer_value(v) * (uint64_t)o->scale;
+    if (o->size == sizeof(uint32_t))
+        *(uint32_t *)field = (uint32_t)value;
+    else
+        *(size_t *)field = (size_t)value;
+    return 0;
 }
 
 static int s_load_entry(rtm_apps_t *apps, json_t *entry, size_t index, const char *path, char *err,
@@ -74,32 +138,32 @@ static int s_load_entry(rtm_apps_t *apps, json_t *entry, size_t index, const cha
         snprintf(err, err_len, "%s: must be an object", where);
         return RTM_EINVAL;
     }
-    const char *known[] = {"id", "key", "secret", "max_event_payload_kb"};
+    rtm_app_t app = s_defaults();
     const char *k;
     json_t *v;
     json_object_foreach(entry, k, v)
     {
+        if (!strcmp(k, "id") || !strcmp(k, "key") || !strcmp(k, "secret")) {
+            if (!json_is_string(v)) {
+                snprintf(err, err_len, "%s: %s must be a string", where, k);
+                return RTM_EINVAL;
+            }
+            continue;
+        }
         size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(known[i], k))
+        while (i < S_N_OPTIONS && strcmp(s_options[i].name, k))
             i++;
-        if (i == sizeof known / sizeof known[0]) {
+        if (i == S_N_OPTIONS) {
             snprintf(err, err_len, "%s: unknown key '%s'", where, k);
             return RTM_EINVAL;
         }
-    }
-    size_t max_payload = S_DEFAULT_MAX_PAYLOAD;
-    json_t *kb = json_object_get(entry, "max_event_payload_kb");
-    if (kb) {
-        if (!json_is_integer(kb) || json_integer_value(kb) < 1 || json_integer_value(kb) > 1024) {
-            snprintf(err, err_len, "%s: max_event_payload_kb must be an integer 1-1024", where);
+        if (s_set_option(&app, &s_options[i], v, where, err, err_len) < 0)
             return RTM_EINVAL;
-        }
-        max_payload = (size_t)json_integer_value(kb) * 1024;
     }
-    return s_add(apps, json_string_value(json_object_get(entry, "id")),
-                 json_string_value(json_object_get(entry, "key")),
-                 json_string_value(json_object_get(entry, "secret")), max_payload, where, err,
-                 err_len);
+    app.id = (char *)json_string_value(json_object_get(entry, "id"));
+    app.key = (char *)json_string_value(json_object_get(entry, "key"));
+    app.secret = (char *)json_string_value(json_object_get(entry, "secret"));
+    return s_add(apps, app, where, err, err_len);
 }
 
 int rtm_apps_load_file(rtm_apps_t *apps, const char *path, char *err, size_t err_len)

@@ -8,13 +8,22 @@
 
 #include "rtm_str.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
     char *id;                 /* app id: [A-Za-z0-9_-]{1,64}; part of REST paths and topics */
     char *key;                /* public key clients connect with */
     char *secret;             /* signing secret; never logged */
     size_t max_event_payload; /* bytes of event data accepted (default 10 KiB) */
+    size_t max_presence_member_size; /* bytes of a presence user_info (default 1 KiB) */
+    uint32_t max_presence_members;   /* distinct users per presence channel (default 100) */
+    uint32_t max_connections;        /* per node; 0 = unlimited */
+    bool enable_client_messages;     /* client-* events relayed (default false) */
+    bool enable_user_authentication; /* connections must sign in (default false) */
+    bool subscription_count;         /* pusher_internal:subscription_count sent (default false) */
+    size_t index;                    /* position in the table (per-app counters) */
 } rtm_app_t;
 
 typedef struct {

@@ -185,6 +185,7 @@ static void s_on_closed(uv_handle_t *h)
     s_release_pending(c);
     free(c->in);
     free(c->msg);
+    free(c->user_id);
     c->closed = true;
     if (!c->dirty) /* else the worker's dirty list still points here */
         free(c);
@@ -209,8 +210,10 @@ void rtm_conn_close(rtm_conn_t *c, uint16_t ws_code, const char *reason)
         s_queue(c, f);
         rtm_frame_unref(&f);
     }
-    if (c->counted)
+    if (c->counted) {
         RTM_COUNT(&c->w->metrics, connections, -1);
+        __atomic_sub_fetch(&c->w->node->app_connections[c->app->index], 1, __ATOMIC_RELAXED);
+    }
     c->counted = false;
     c->state = RTM_CONN_CLOSING;
     c->deadline_ms = uv_now(&c->w->loop) + S_CLOSE_WAIT_MS;
@@ -368,6 +371,9 @@ void rtm_conn_sweep(rtm_conn_t *c, uint64_t now_ms)
         } else if (c->pinged && now_ms >= c->deadline_ms) {
             RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_PONG_TIMEOUT);
             rtm_conn_close(c, 4201, "Pong reply not received");
+        } else if (c->signin_deadline_ms && now_ms >= c->signin_deadline_ms) {
+            RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_AUTH);
+            rtm_conn_close(c, 4009, "Connection not signed in in time");
         }
         break;
     default:

@@ -23,9 +23,18 @@ typedef struct rtm_rest_call rtm_rest_call_t;
 
 typedef enum { RTM_CONN_HTTP, RTM_CONN_WS, RTM_CONN_CLOSING } rtm_conn_state_t;
 
+typedef struct rtm_presence rtm_presence_t;
+
+/* Where a subscription stands: waiting for the channel's SYNC from its shard,
+ * waiting for the shard to accept a presence member, or delivering. */
+typedef enum { RTM_SUB_PENDING, RTM_SUB_JOINING, RTM_SUB_ACTIVE } rtm_sub_state_t;
+
 typedef struct {
-    rtm_channel_t *channel; /* subscribed channel */
-    uint32_t slot;          /* our index in channel->subs */
+    rtm_channel_t *channel;   /* subscribed channel */
+    uint32_t slot;            /* our index in channel->subs */
+    uint8_t state;            /* rtm_sub_state_t */
+    bool silent;              /* made by sign-in: no subscription_succeeded until asked */
+    rtm_presence_t *presence; /* presence channels: who this connection is (owned) */
 } rtm_conn_sub_t;
 
 typedef struct rtm_conn {
@@ -51,7 +60,11 @@ typedef struct rtm_conn {
     const rtm_app_t *app; /* WebSocket: the app the client connected to */
     rtm_conn_sub_t *subs; /* subscriptions, unordered */
     uint32_t n_subs, cap_subs;
-    rtm_rest_call_t *rest; /* REST request waiting for shard acks; reads paused */
+    rtm_rest_call_t *rest;        /* REST request waiting for shard acks; reads paused */
+    char *user_id;                /* signed in as (pusher:signin); NULL before */
+    uint64_t signin_deadline_ms;  /* apps requiring sign-in: close 4009 after this; 0 = none */
+    uint32_t client_event_second; /* rate limit window (loop time in s) */
+    uint8_t client_events;        /* client events sent in that second */
     uint8_t socket_id_len;
     char socket_id[31]; /* "<worker prefix>.<counter>" */
 } rtm_conn_t;

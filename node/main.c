@@ -38,6 +38,8 @@ static const rtm_opt_t s_options[] = {
      "seconds to wait for a reply to that ping before closing with 4201"},
     {"max-outbound-kb", "RTMESH_MAX_OUTBOUND_KB", RTM_OPT_INT, S_OPT(max_outbound_kb), "1024", 16,
      1048576, "unsent KiB per connection before a slow client is dropped (4100)"},
+    {"user-auth-timeout", "RTMESH_USER_AUTH_TIMEOUT", RTM_OPT_INT, S_OPT(user_auth_timeout), "30",
+     1, 3600, "seconds a connection has to sign in when its app requires it (else 4009)"},
 };
 #define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
 
@@ -108,8 +110,10 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
-
     node.zmq_ctx = zmq_ctx_new();
+    node.app_connections = calloc(node.apps.n, sizeof *node.app_connections);
+    if (!node.app_connections)
+        abort();
     int rc = s_start_workers(&node);
     if (rc == 0) {
         rtm_log(RTM_LOG_INFO, "event=started host=%s port=%ld workers=%d shards=%d apps=%zu",
@@ -127,6 +131,7 @@ int main(int argc, char **argv)
     }
     zmq_ctx_term(node.zmq_ctx);
     free(node.workers);
+    free(node.app_connections);
     rtm_config_free_list(&node.brokers);
     rtm_apps_free(&node.apps);
     rtm_log(RTM_LOG_INFO, "event=stopped");

@@ -12,14 +12,16 @@
 
 /* Why a peer's input was refused or a connection closed abnormally. */
 typedef enum {
-    RTM_ERR_BAD_HTTP,      /* unparseable HTTP request */
-    RTM_ERR_BAD_FRAME,     /* WebSocket protocol violation */
-    RTM_ERR_BAD_UTF8,      /* text frame not UTF-8 */
-    RTM_ERR_OVERSIZE,      /* frame or request over its limit */
-    RTM_ERR_BAD_JSON,      /* text frame not a Pusher message */
-    RTM_ERR_UNKNOWN_APP,   /* unknown app key or id */
-    RTM_ERR_BAD_CHANNEL,   /* invalid channel name or type */
-    RTM_ERR_BAD_AUTH,      /* channel signature rejected */
+    RTM_ERR_BAD_HTTP,    /* unparseable HTTP request */
+    RTM_ERR_BAD_FRAME,   /* WebSocket protocol violation */
+    RTM_ERR_BAD_UTF8,    /* text frame not UTF-8 */
+    RTM_ERR_OVERSIZE,    /* frame or request over its limit */
+    RTM_ERR_BAD_JSON,    /* text frame not a Pusher message */
+    RTM_ERR_UNKNOWN_APP, /* unknown app key or id */
+    RTM_ERR_BAD_CHANNEL,
+    /* invalid channel name or type */ RTM_ERR_BAD_AUTH, /* channel signature or sign-in rejected */
+    RTM_ERR_CLIENT_EVENT,  /* client event refused (rules, rate, size) */
+    RTM_ERR_OVER_QUOTA,    /* app over its connection limit */
     RTM_ERR_REST_AUTH,     /* REST request signature rejected */
     RTM_ERR_REST_INVALID,  /* REST body or route rejected */
     RTM_ERR_SLOW_CONSUMER, /* outbound queue over its limit */

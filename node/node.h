@@ -18,9 +18,10 @@ typedef struct {
     const char *app_id;    /* single-app defaults */
     const char *app_key;
     const char *app_secret;
-    long activity_timeout; /* seconds announced to clients and idle time before our ping */
-    long pong_timeout;     /* seconds to wait for any reply to our ping */
-    long max_outbound_kb;  /* per-connection unsent bytes before a slow client is dropped */
+    long activity_timeout;  /* seconds announced to clients and idle time before our ping */
+    long pong_timeout;      /* seconds to wait for any reply to our ping */
+    long max_outbound_kb;   /* per-connection unsent bytes before a slow client is dropped */
+    long user_auth_timeout; /* seconds to sign in, for apps that require it */
 } rtm_node_options_t;
 
 #define RTM_NODE_MAX_WORKERS 64
@@ -32,7 +33,8 @@ typedef struct {
     rtm_apps_t apps;
     char **brokers; /* NULL-terminated list of ingress endpoints, in shard order */
     int n_brokers;
-    void *zmq_ctx; /* shared; thread-safe by ZeroMQ's contract */
+    void *zmq_ctx;             /* shared; thread-safe by ZeroMQ's contract */
+    uint64_t *app_connections; /* per app (by index), all workers; atomic */
     rtm_worker_t **workers;
     int n_workers;
 } rtm_node_t;

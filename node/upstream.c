@@ -44,11 +44,11 @@ static bool s_live(const rtm_shard_link_t *s, uint64_t now)
     return s->last_hb_ms && now - s->last_hb_ms < RTM_WIRE_DEAD_MS;
 }
 
-static void s_finish(rtm_upstream_t *up, rtm_pending_t *p, int status)
+static void s_finish(rtm_upstream_t *up, rtm_pending_t *p, int status, rtm_str_t json)
 {
     HASH_DEL(up->pending, p);
     p->status = status;
-    p->cb(p->arg, status);
+    p->cb(p->arg, status, json);
     /* the list unlinks lazily from the head: mark done, free there */
     p->cb = NULL;
 }
@@ -60,7 +60,8 @@ static void s_expire(rtm_upstream_t *up, uint64_t now, bool all)
         if (p->cb) {
             if (!all && p->status == 1 && p->deadline_ms > now)
                 break;
-            s_finish(up, p, p->status == 1 ? (all ? RTM_EUNAVAIL : RTM_ETIMEDOUT) : p->status);
+            s_finish(up, p, p->status == 1 ? (all ? RTM_EUNAVAIL : RTM_ETIMEDOUT) : p->status,
+                     rtm_str(NULL, 0));
         }
         up->oldest = p->next;
         if (!up->oldest)
@@ -71,11 +72,28 @@ static void s_expire(rtm_upstream_t *up, uint64_t now, bool all)
 
 static int s_send(void *sock, const rtm_wire_msg_t *msg)
 {
-    char buf[16384];
-    int len = rtm_wire_encode(msg, buf, sizeof buf);
+    char stack[16384];
+    int len = rtm_wire_encoded_len(msg);
     if (len < 0)
         return len;
-    return zmq_send(sock, buf, (size_t)len, ZMQ_DONTWAIT) < 0 ? -zmq_errno() : 0;
+    char *buf = (size_t)len <= sizeof stack ? stack : malloc((size_t)len);
+    if (!buf)
+        abort();
+    rtm_wire_encode(msg, buf, (size_t)len);
+    int rc = zmq_send(sock, buf, (size_t)len, ZMQ_DONTWAIT) < 0 ? -zmq_errno() : 0;
+    if (buf != stack)
+        free(buf);
+    return rc;
+}
+
+/* Tells the channel table when the live set changed: owners may have moved. */
+static void s_check_owners(rtm_upstream_t *up)
+{
+    rtm_upstream_live(up, up->alive);
+    if (memcmp(up->alive, up->was_alive, up->n_shards * sizeof *up->alive) == 0)
+        return;
+    memcpy(up->was_alive, up->alive, up->n_shards * sizeof *up->alive);
+    rtm_channels_owners_changed(up->w);
 }
 
 static void s_on_tick(uv_timer_t *t)
@@ -92,6 +110,8 @@ static void s_on_tick(uv_timer_t *t)
         }
     }
     s_expire(up, now, false);
+    s_check_owners(up);
+    rtm_channels_tick(up->w);
     __atomic_store_n(&up->w->ready, rtm_upstream_ready(up), __ATOMIC_RELAXED);
 }
 
@@ -121,7 +141,7 @@ static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
         rtm_pending_t *p;
         HASH_FIND(hh, up->pending, &msg.id, sizeof msg.id, p);
         if (p)
-            s_finish(up, p, msg.status);
+            s_finish(up, p, msg.status, msg.json);
     }
     zmq_msg_close(&m);
 }
@@ -169,6 +189,8 @@ static void s_on_sub(rtm_zmq_watch_t *watch, void *sock, void *arg)
         f[i] = rtm_str(zmq_msg_data(&parts[i]), zmq_msg_size(&parts[i]));
     if (n == 2 && rtm_str_eq(f[0], rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN))) {
         s_on_shard_hb(up, f[1].p, f[1].len);
+    } else if (n == 2) {
+        rtm_channels_control(up->w, f[0], f[1]);
     } else if (n == 3) {
         RTM_COUNT(&up->w->metrics, events_received, 1);
         rtm_channels_deliver(up->w, f[0], f[1], f[2]);
@@ -207,7 +229,8 @@ int rtm_upstream_start(rtm_upstream_t *up, rtm_worker_t *w)
     *up = (rtm_upstream_t){.w = w, .n_shards = (uint32_t)node->n_brokers, .next_id = 1};
     up->shards = calloc(up->n_shards, sizeof *up->shards);
     up->alive = calloc(up->n_shards, sizeof *up->alive);
-    if (!up->shards || !up->alive)
+    up->was_alive = calloc(up->n_shards, sizeof *up->was_alive);
+    if (!up->shards || !up->alive || !up->was_alive)
         abort();
     up->sub = s_socket(up, ZMQ_SUB, NULL);
     zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
@@ -217,7 +240,14 @@ int rtm_upstream_start(rtm_upstream_t *up, rtm_worker_t *w)
         rtm_config_endpoint_port(node->brokers[i], host, sizeof host, &port);
         snprintf(egress, sizeof egress, "tcp://%s:%d", host, port + 1);
         zmq_connect(up->sub, egress);
-        up->shards[i].sock = s_socket(up, ZMQ_DEALER, node->brokers[i]);
+        up->shards[i].sock = s_socket(up, ZMQ_DEALER, NULL);
+        /* a stable identity lets the broker keep this worker's state across a
+         * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
+        char identity[64];
+        int id_len = snprintf(identity, sizeof identity, "%llu-w%d",
+                              (unsigned long long)w->sid_prefix, w->index);
+        zmq_setsockopt(up->shards[i].sock, ZMQ_ROUTING_ID, identity, (size_t)id_len);
+        zmq_connect(up->shards[i].sock, node->brokers[i]);
         int rc = rtm_zmq_watch_start(&up->shards[i].watch, &w->loop, up->shards[i].sock,
                                      S_DRAIN_BUDGET, s_on_dealer, &up->shards[i]);
         if (rc < 0)
@@ -232,12 +262,28 @@ int rtm_upstream_start(rtm_upstream_t *up, rtm_worker_t *w)
     return 0;
 }
 
-int rtm_upstream_owner(rtm_upstream_t *up, rtm_str_t app, rtm_str_t channel)
+uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive)
 {
     uint64_t now = s_now(up);
-    for (uint32_t i = 0; i < up->n_shards; i++)
-        up->alive[i] = s_live(&up->shards[i], now);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < up->n_shards; i++) {
+        bool live = s_live(&up->shards[i], now);
+        if (alive)
+            alive[i] = live;
+        n += live;
+    }
+    return n;
+}
+
+int rtm_upstream_owner(rtm_upstream_t *up, rtm_str_t app, rtm_str_t channel)
+{
+    rtm_upstream_live(up, up->alive);
     return rtm_rendezvous_owner(app, channel, up->alive, up->n_shards);
+}
+
+int rtm_upstream_send(rtm_upstream_t *up, uint32_t shard, const rtm_wire_msg_t *msg)
+{
+    return s_send(up->shards[shard].sock, msg) < 0 ? RTM_EUNAVAIL : 0;
 }
 
 bool rtm_upstream_ready(const rtm_upstream_t *up)
@@ -255,7 +301,7 @@ bool rtm_upstream_ready(const rtm_upstream_t *up)
     return any;
 }
 
-void rtm_upstream_publish(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *msg,
+void rtm_upstream_request(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *msg,
                           rtm_upstream_ack_cb cb, void *arg)
 {
     rtm_pending_t *p = calloc(1, sizeof *p);
@@ -291,6 +337,7 @@ static void s_closed_one(rtm_upstream_t *up)
         zmq_close(up->shards[i].sock);
     free(up->shards);
     free(up->alive);
+    free(up->was_alive);
     up->shards = NULL;
 }
 

@@ -19,9 +19,10 @@
 
 typedef struct rtm_worker rtm_worker_t;
 
-/* Outcome of a request: 0 when the shard accepted, else a negative code
- * (RTM_ETIMEDOUT, RTM_EUNAVAIL, RTM_ENOTOWNER, ...). */
-typedef void (*rtm_upstream_ack_cb)(void *arg, int status);
+/* Outcome of a request: status 0 when the shard accepted, else a negative
+ * code (RTM_ETIMEDOUT, RTM_EUNAVAIL, RTM_ENOTOWNER, ...); json is the answer
+ * of a QUERY (borrowed for the call; empty otherwise). */
+typedef void (*rtm_upstream_ack_cb)(void *arg, int status, rtm_str_t json);
 
 typedef struct rtm_pending rtm_pending_t;
 
@@ -40,6 +41,7 @@ typedef struct {
     rtm_shard_link_t *shards;
     uint32_t n_shards;
     bool *alive;     /* scratch for rendezvous: live shards now */
+    bool *was_alive; /* live set at the previous tick, to notice changes */
     uv_timer_t tick; /* heartbeats, liveness, request deadlines */
     uint32_t ticks;
     uint64_t next_id;
@@ -62,10 +64,17 @@ int rtm_upstream_owner(rtm_upstream_t *up, rtm_str_t app, rtm_str_t channel);
  * ingress. */
 bool rtm_upstream_ready(const rtm_upstream_t *up);
 
-/* Sends a PUBLISH for channels (all owned by `shard`). cb(arg, status) runs
- * exactly once, never inside this call. */
-void rtm_upstream_publish(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *msg,
+/* Sends a request that the shard answers with an ACK (PUBLISH, PRESENCE_JOIN,
+ * QUERY); assigns msg->id. cb(arg, status, json) runs exactly once, never
+ * inside this call. */
+void rtm_upstream_request(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *msg,
                           rtm_upstream_ack_cb cb, void *arg);
+
+/* Sends a message that gets no answer (id 0). Returns 0 or RTM_EUNAVAIL. */
+int rtm_upstream_send(rtm_upstream_t *up, uint32_t shard, const rtm_wire_msg_t *msg);
+
+/* Number of live shards; fills alive[0..n_shards) when non-NULL. */
+uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive);
 
 /* Adds or drops an egress topic subscription on the SUB socket. */
 void rtm_upstream_subscribe(rtm_upstream_t *up, const char *topic, size_t len, bool on);

@@ -160,6 +160,8 @@ int rtm_worker_create(const rtm_node_t *node, int index, rtm_worker_t **out)
     long period = node->opt.activity_timeout * 1000 / 4;
     if (node->opt.pong_timeout * 1000 / 4 < period)
         period = node->opt.pong_timeout * 1000 / 4;
+    if (node->opt.user_auth_timeout * 1000 / 4 < period)
+        period = node->opt.user_auth_timeout * 1000 / 4;
     if (period < S_SWEEP_MIN_MS)
         period = S_SWEEP_MIN_MS;
     uv_timer_start(&w->sweep, s_on_sweep, (uint64_t)period, (uint64_t)period);

@@ -29,6 +29,7 @@ struct rtm_worker {
     uv_prepare_t flush;    /* writes everything corked during the turn, before polling */
     rtm_upstream_t up;
     rtm_channel_t *channels; /* uthash head, keyed by topic */
+    bool channels_attention; /* some channel needs the tick (count, sync, free) */
     rtm_conn_t *conns;       /* every open connection */
     rtm_conn_t *dirty;       /* connections with frames to flush */
     uint64_t sid_prefix;     /* random first half of this worker's socket ids */

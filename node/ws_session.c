@@ -1,15 +1,12 @@
-/* ws_session — the Pusher protocol over a WebSocket connection.
+/* ws_session — the WebSocket layer of a client connection.
  *
  * One call per frame: control frames are answered here, text messages are
- * assembled (fragmentation is rare but legal), checked for UTF-8, decoded as
- * Pusher messages and dispatched. Every refusal of client input is a
- * pusher:error (the connection stays usable) or a close with the code RFC 6455
- * or the Pusher protocol prescribes, and is counted by kind. */
+ * assembled (fragmentation is rare but legal), checked for UTF-8 and handed
+ * to pusher_session. Protocol violations close with the code RFC 6455
+ * prescribes and are counted by kind. Opening a session greets the client
+ * with its socket id, or refuses it with the Pusher close code that fits. */
 #include "session.h"
 
-#include "channels.h"
-#include "rtm_auth.h"
-#include "rtm_channel.h"
 #include "rtm_error.h"
 #include "rtm_pusher.h"
 #include "rtm_ws.h"
@@ -20,12 +17,6 @@
 #include <string.h>
 
 #define S_MAX_MESSAGE (64 * 1024) /* inbound frame or assembled message */
-#define S_MAX_SUBS    1000        /* channels per connection */
-
-static rtm_str_t s_app_id(const rtm_conn_t *c)
-{
-    return rtm_str_cstr(c->app->id);
-}
 
 void rtm_ws_session_error(rtm_conn_t *c, int code, const char *message, rtm_str_t channel)
 {
@@ -49,6 +40,17 @@ void rtm_ws_session_open(rtm_conn_t *c, rtm_str_t app_key)
         rtm_conn_close(c, 4001, "Application does not exist");
         return;
     }
+    uint64_t *app_conns = &w->node->app_connections[c->app->index];
+    uint64_t open = __atomic_add_fetch(app_conns, 1, __ATOMIC_RELAXED);
+    if (c->app->max_connections && open > c->app->max_connections) {
+        __atomic_sub_fetch(app_conns, 1, __ATOMIC_RELAXED);
+        RTM_COUNT_ERR(&w->metrics, RTM_ERR_OVER_QUOTA);
+        rtm_ws_session_error(c, 4004, "Application is over connection quota", rtm_str(NULL, 0));
+        rtm_conn_close(c, 4004, "Application is over connection quota");
+        return;
+    }
+    if (c->app->enable_user_authentication)
+        c->signin_deadline_ms = uv_now(&w->loop) + (uint64_t)w->node->opt.user_auth_timeout * 1000;
     c->socket_id_len =
         (uint8_t)snprintf(c->socket_id, sizeof c->socket_id, "%llu.%llu",
                           (unsigned long long)w->sid_prefix, (unsigned long long)w->sid_next++);
@@ -62,57 +64,6 @@ void rtm_ws_session_open(rtm_conn_t *c, rtm_str_t app_key)
     rtm_conn_send_text(c, buf, (size_t)n);
 }
 
-/* Checks the subscription's authorisation for its channel type. Returns 0 or
- * sends the pusher:error itself and returns a negative code. */
-static int s_authorize(rtm_conn_t *c, const rtm_pusher_msg_t *m)
-{
-    rtm_str_t ch = m->sub_channel;
-    switch (rtm_channel_type(ch)) {
-    case RTM_CH_PUBLIC: return 0;
-    case RTM_CH_PRIVATE:
-    case RTM_CH_ENCRYPTED:
-        if (rtm_auth_check_channel(rtm_str_cstr(c->app->key), rtm_str_cstr(c->app->secret),
-                                   rtm_str(c->socket_id, c->socket_id_len), ch, m->channel_data,
-                                   m->auth) == 0)
-            return 0;
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_AUTH);
-        rtm_ws_session_error(c, 0, "Invalid signature", ch);
-        return RTM_EAUTH;
-    case RTM_CH_PRESENCE:
-    case RTM_CH_USER:
-    default:
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_CHANNEL);
-        rtm_ws_session_error(c, 0, "This channel type is not supported by this server yet", ch);
-        return RTM_EINVAL;
-    }
-}
-
-static void s_subscribe(rtm_conn_t *c, const rtm_pusher_msg_t *m)
-{
-    rtm_str_t ch = m->sub_channel;
-    if (rtm_channel_validate(ch) < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_CHANNEL);
-        rtm_ws_session_error(c, 0, "Invalid channel name", ch);
-        return;
-    }
-    if (s_authorize(c, m) < 0)
-        return;
-    if (c->n_subs >= S_MAX_SUBS) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_CHANNEL);
-        rtm_ws_session_error(c, 0, "Too many channels on one connection", ch);
-        return;
-    }
-    if (rtm_channels_subscribe(c->w, c, s_app_id(c), ch) < 0) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "Existing subscription to channel %.*s", (int)ch.len, ch.p);
-        rtm_ws_session_error(c, 0, msg, ch);
-        return;
-    }
-    char buf[512];
-    int n = rtm_pusher_render_subscription_succeeded(buf, sizeof buf, ch);
-    rtm_conn_send_text(c, buf, (size_t)n);
-}
-
 static void s_on_message(rtm_conn_t *c, const uint8_t *text, size_t len)
 {
     RTM_COUNT(&c->w->metrics, messages_in_total, 1);
@@ -121,28 +72,7 @@ static void s_on_message(rtm_conn_t *c, const uint8_t *text, size_t len)
         rtm_conn_close(c, 1007, "Invalid UTF-8");
         return;
     }
-    rtm_pusher_msg_t m;
-    int rc = rtm_pusher_parse((const char *)text, len, &m);
-    if (rc < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_JSON);
-        rtm_ws_session_error(c, 0,
-                             rc == RTM_EPROTO ? "Invalid message: not a Pusher event"
-                                              : "Invalid message: data must name a channel",
-                             rtm_str(NULL, 0));
-        return;
-    }
-    if (rtm_str_eq_cstr(m.event, "pusher:ping")) {
-        rtm_conn_send_text(c, RTM_PUSHER_PONG, sizeof RTM_PUSHER_PONG - 1);
-    } else if (rtm_str_eq_cstr(m.event, "pusher:subscribe")) {
-        s_subscribe(c, &m);
-    } else if (rtm_str_eq_cstr(m.event, "pusher:unsubscribe")) {
-        rtm_channels_unsubscribe(c->w, c, s_app_id(c), m.sub_channel); /* Pusher: no reply */
-    } else if (rtm_str_has_prefix(m.event, "client-")) {
-        rtm_ws_session_error(
-            c, 0, "Client event rejected - client events are not enabled for this app", m.channel);
-    }
-    /* pusher:pong and unknown events need no answer: any input is liveness */
-    rtm_pusher_msg_clear(&m);
+    rtm_pusher_session_message(c, text, len);
 }
 
 /* Appends a fragment to the message being assembled; false when over limit. */

@@ -13,6 +13,7 @@
  * is used. */
 #include "rtm_wire.h"
 
+#include "rtm_channel.h"
 #include "rtm_error.h"
 
 #include <limits.h>
@@ -57,29 +58,131 @@ static void s_pack_u64(msgpack_packer *pk, const char *key, uint64_t v)
     msgpack_pack_uint64(pk, v);
 }
 
+static void s_pack_bool(msgpack_packer *pk, const char *key, bool v)
+{
+    s_pack_key(pk, key);
+    if (v)
+        msgpack_pack_true(pk);
+    else
+        msgpack_pack_false(pk);
+}
+
 static bool s_str_ok(rtm_str_t s)
 {
     return s.p != NULL || s.len == 0;
 }
 
+static int s_check_publish(const rtm_wire_msg_t *m)
+{
+    if (m->n_channels < 1 || m->n_channels > RTM_WIRE_MAX_CHANNELS)
+        return RTM_EINVAL;
+    for (uint32_t i = 0; i < m->n_channels; i++)
+        if (!s_str_ok(m->channels[i]))
+            return RTM_EINVAL;
+    return m->user_id.len > 0 ? 9 : 8;
+}
+
+static int s_check_sync(const rtm_wire_msg_t *m)
+{
+    if (m->n_members > RTM_WIRE_MAX_MEMBERS || (m->n_members > 0 && !m->members))
+        return RTM_EINVAL;
+    for (uint32_t i = 0; i < m->n_members; i++) {
+        const rtm_wire_member_t *mb = &m->members[i];
+        if (mb->user_id.len == 0 || !s_str_ok(mb->user_id) || !s_str_ok(mb->user_info))
+            return RTM_EINVAL;
+    }
+    return 6;
+}
+
 /* Checks what the decoder would refuse; returns the map's entry count or an error. */
 static int s_check(const rtm_wire_msg_t *m)
 {
+    const rtm_str_t all[] = {m->app,       m->name,    m->data, m->exclude,    m->node, m->user_id,
+                             m->user_info, m->channel, m->json, m->cache_json, m->info};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (!s_str_ok(all[i]))
+            return RTM_EINVAL;
     switch (m->type) {
-    case RTM_WIRE_PUBLISH:
-        if (m->n_channels < 1 || m->n_channels > RTM_WIRE_MAX_CHANNELS)
-            return RTM_EINVAL;
-        for (uint32_t i = 0; i < m->n_channels; i++)
-            if (!s_str_ok(m->channels[i]))
-                return RTM_EINVAL;
-        if (!s_str_ok(m->app) || !s_str_ok(m->name) || !s_str_ok(m->data) || !s_str_ok(m->exclude))
-            return RTM_EINVAL;
-        return 8;
-    case RTM_WIRE_ACK: return 4;
-    case RTM_WIRE_NODE_HB: return s_str_ok(m->node) ? 3 : RTM_EINVAL;
+    case RTM_WIRE_PUBLISH: return s_check_publish(m);
+    case RTM_WIRE_ACK: return m->json.len > 0 ? 5 : 4;
+    case RTM_WIRE_NODE_HB: return 3;
     case RTM_WIRE_SHARD_HB: return 4;
+    case RTM_WIRE_SYNC_REQ: return 4;
+    case RTM_WIRE_SYNC: return s_check_sync(m);
+    case RTM_WIRE_MEMBER: return 7;
+    case RTM_WIRE_PRESENCE_JOIN: return 9;
+    case RTM_WIRE_PRESENCE_LEAVE: return 6;
+    case RTM_WIRE_SUB_COUNT: return 6;
+    case RTM_WIRE_QUERY: return 7;
+    case RTM_WIRE_TERMINATE: return 4;
     }
     return RTM_EINVAL;
+}
+
+static void s_pack_publish(const rtm_wire_msg_t *m, msgpack_packer *pk)
+{
+    s_pack_u64(pk, "id", m->id);
+    s_pack_str(pk, "app", m->app);
+    s_pack_key(pk, "channels");
+    msgpack_pack_array(pk, m->n_channels);
+    for (uint32_t i = 0; i < m->n_channels; i++) {
+        msgpack_pack_str(pk, m->channels[i].len);
+        msgpack_pack_str_body(pk, m->channels[i].p, m->channels[i].len);
+    }
+    s_pack_str(pk, "name", m->name);
+    s_pack_str(pk, "data", m->data);
+    s_pack_str(pk, "exclude", m->exclude);
+    if (m->user_id.len > 0)
+        s_pack_str(pk, "user_id", m->user_id);
+}
+
+static void s_pack_sync(const rtm_wire_msg_t *m, msgpack_packer *pk)
+{
+    s_pack_str(pk, "channel", m->channel);
+    s_pack_u64(pk, "count", m->count);
+    s_pack_str(pk, "cache_json", m->cache_json);
+    s_pack_key(pk, "members");
+    msgpack_pack_array(pk, m->n_members);
+    for (uint32_t i = 0; i < m->n_members; i++) {
+        const rtm_wire_member_t *mb = &m->members[i];
+        msgpack_pack_array(pk, 2);
+        msgpack_pack_str(pk, mb->user_id.len);
+        msgpack_pack_str_body(pk, mb->user_id.p, mb->user_id.len);
+        msgpack_pack_str(pk, mb->user_info.len);
+        msgpack_pack_str_body(pk, mb->user_info.p, mb->user_info.len);
+    }
+}
+
+/* The fields of the presence and count messages, in their encoded order. */
+static void s_pack_channel_msg(const rtm_wire_msg_t *m, msgpack_packer *pk)
+{
+    if (m->type == RTM_WIRE_PRESENCE_JOIN)
+        s_pack_u64(pk, "id", m->id);
+    if (m->type != RTM_WIRE_MEMBER)
+        s_pack_str(pk, "app", m->app);
+    s_pack_str(pk, "channel", m->channel);
+    if (m->type == RTM_WIRE_SUB_COUNT) {
+        s_pack_u64(pk, "count", m->count);
+        s_pack_bool(pk, "notify", m->notify);
+        return;
+    }
+    s_pack_str(pk, "user_id", m->user_id);
+    if (m->type != RTM_WIRE_PRESENCE_LEAVE)
+        s_pack_str(pk, "user_info", m->user_info);
+    s_pack_str(pk, "exclude", m->exclude);
+    if (m->type == RTM_WIRE_MEMBER)
+        s_pack_bool(pk, "added", m->added);
+    if (m->type == RTM_WIRE_PRESENCE_JOIN)
+        s_pack_u64(pk, "limit", m->limit);
+}
+
+static void s_pack_query(const rtm_wire_msg_t *m, msgpack_packer *pk)
+{
+    s_pack_u64(pk, "id", m->id);
+    s_pack_str(pk, "app", m->app);
+    s_pack_u64(pk, "kind", m->kind);
+    s_pack_str(pk, "channel", m->channel);
+    s_pack_str(pk, "info", m->info);
 }
 
 static void s_pack(const rtm_wire_msg_t *m, int entries, msgpack_packer *pk)
@@ -88,28 +191,32 @@ static void s_pack(const rtm_wire_msg_t *m, int entries, msgpack_packer *pk)
     s_pack_u64(pk, "v", RTM_WIRE_VERSION);
     s_pack_u64(pk, "t", (uint64_t)m->type);
     switch (m->type) {
-    case RTM_WIRE_PUBLISH:
-        s_pack_u64(pk, "id", m->id);
-        s_pack_str(pk, "app", m->app);
-        s_pack_key(pk, "channels");
-        msgpack_pack_array(pk, m->n_channels);
-        for (uint32_t i = 0; i < m->n_channels; i++) {
-            msgpack_pack_str(pk, m->channels[i].len);
-            msgpack_pack_str_body(pk, m->channels[i].p, m->channels[i].len);
-        }
-        s_pack_str(pk, "name", m->name);
-        s_pack_str(pk, "data", m->data);
-        s_pack_str(pk, "exclude", m->exclude);
-        break;
+    case RTM_WIRE_PUBLISH: s_pack_publish(m, pk); break;
     case RTM_WIRE_ACK:
         s_pack_u64(pk, "id", m->id);
         s_pack_key(pk, "status");
         msgpack_pack_int32(pk, m->status);
+        if (m->json.len > 0)
+            s_pack_str(pk, "json", m->json);
         break;
     case RTM_WIRE_NODE_HB: s_pack_str(pk, "node", m->node); break;
     case RTM_WIRE_SHARD_HB:
         s_pack_u64(pk, "shard", m->shard);
         s_pack_u64(pk, "epoch", m->epoch);
+        break;
+    case RTM_WIRE_SYNC_REQ:
+        s_pack_str(pk, "app", m->app);
+        s_pack_str(pk, "channel", m->channel);
+        break;
+    case RTM_WIRE_SYNC: s_pack_sync(m, pk); break;
+    case RTM_WIRE_MEMBER:
+    case RTM_WIRE_PRESENCE_JOIN:
+    case RTM_WIRE_PRESENCE_LEAVE:
+    case RTM_WIRE_SUB_COUNT: s_pack_channel_msg(m, pk); break;
+    case RTM_WIRE_QUERY: s_pack_query(m, pk); break;
+    case RTM_WIRE_TERMINATE:
+        s_pack_str(pk, "app", m->app);
+        s_pack_str(pk, "user_id", m->user_id);
         break;
     }
 }
@@ -153,7 +260,8 @@ typedef struct {
     s_kind_t kind;
     bool neg;         /* S_INT: negative, value in i */
     int64_t i;        /* S_INT when neg */
-    uint64_t u;       /* S_INT value when !neg; S_STR/S_BIN/S_EXT length; S_ARRAY/S_MAP count */
+    uint64_t u;       /* S_INT value when !neg; S_STR/S_BIN/S_EXT length; S_ARRAY/S_MAP
+                         count; S_BOOL 1 for true */
     const char *body; /* S_STR/S_BIN: first payload byte */
 } s_obj_t;
 
@@ -271,6 +379,7 @@ static bool s_head(s_cur_t *c, s_obj_t *o)
     }
     if (b == 0xc0 || b == 0xc2 || b == 0xc3) {
         o->kind = b == 0xc0 ? S_NIL : S_BOOL;
+        o->u = b == 0xc3;
         return true;
     }
     if (b == 0xc1)
@@ -313,9 +422,21 @@ enum {
     F_NODE = 1 << 9,
     F_SHARD = 1 << 10,
     F_EPOCH = 1 << 11,
+    F_USER_ID = 1 << 12,
+    F_USER_INFO = 1 << 13,
+    F_CHANNEL = 1 << 14,
+    F_JSON = 1 << 15,
+    F_CACHE_JSON = 1 << 16,
+    F_INFO = 1 << 17,
+    F_COUNT = 1 << 18,
+    F_LIMIT = 1 << 19,
+    F_KIND = 1 << 20,
+    F_ADDED = 1 << 21,
+    F_NOTIFY = 1 << 22,
+    F_MEMBERS = 1 << 23,
 };
 
-typedef enum { K_UINT, K_INT32, K_STR, K_STR_OR_BIN, K_CHANNELS } s_vkind_t;
+typedef enum { K_UINT, K_INT32, K_BOOL, K_STR, K_STR_OR_BIN, K_CHANNELS, K_MEMBERS } s_vkind_t;
 
 typedef struct {
     const char *name; /* the key */
@@ -341,6 +462,18 @@ static const s_key_t s_keys[] = {
     {"node", F_NODE, K_STR, S_OFF(node), 0},
     {"shard", F_SHARD, K_UINT, S_OFF(shard), UINT32_MAX},
     {"epoch", F_EPOCH, K_UINT, S_OFF(epoch), UINT64_MAX},
+    {"user_id", F_USER_ID, K_STR, S_OFF(user_id), 0},
+    {"user_info", F_USER_INFO, K_STR, S_OFF(user_info), 0},
+    {"channel", F_CHANNEL, K_STR, S_OFF(channel), 0},
+    {"json", F_JSON, K_STR, S_OFF(json), 0},
+    {"cache_json", F_CACHE_JSON, K_STR, S_OFF(cache_json), 0},
+    {"info", F_INFO, K_STR, S_OFF(info), 0},
+    {"count", F_COUNT, K_UINT, S_OFF(count), UINT64_MAX},
+    {"limit", F_LIMIT, K_UINT, S_OFF(limit), UINT32_MAX},
+    {"kind", F_KIND, K_UINT, S_OFF(kind), UINT32_MAX},
+    {"added", F_ADDED, K_BOOL, S_OFF(added), 0},
+    {"notify", F_NOTIFY, K_BOOL, S_OFF(notify), 0},
+    {"members", F_MEMBERS, K_MEMBERS, 0, 0},
 };
 
 typedef struct {
@@ -384,6 +517,58 @@ static bool s_channels(s_cur_t *c, rtm_wire_msg_t *m, s_scan_t *s)
     return true;
 }
 
+/* Reads one member [user_id, user_info] at c: 0, RTM_EPROTO when it is
+ * well-formed msgpack of the wrong shape (c then still at its start), or 1
+ * when the encoding itself is damaged. */
+static int s_member(s_cur_t *c, rtm_str_t *user_id, rtm_str_t *user_info)
+{
+    const uint8_t *start = c->p;
+    s_obj_t arr, id, info;
+    if (!s_head(c, &arr))
+        return 1;
+    if (arr.kind == S_ARRAY && arr.u == 2 && s_head(c, &id) && id.kind == S_STR && id.u > 0 &&
+        s_head(c, &info) && info.kind == S_STR) {
+        *user_id = rtm_str(id.body, id.u);
+        *user_info = rtm_str(info.body, info.u);
+        return 0;
+    }
+    c->p = start;
+    return RTM_EPROTO;
+}
+
+/* Reads a "members" array at c, validating every member so the iterator
+ * cannot fail later; like s_channels, only damage to the encoding is fatal. */
+static bool s_members(s_cur_t *c, rtm_wire_msg_t *m, s_scan_t *s)
+{
+    const uint8_t *start = c->p;
+    s_obj_t arr;
+    if (!s_head(c, &arr))
+        return false;
+    if (arr.kind != S_ARRAY || arr.u > RTM_WIRE_MAX_MEMBERS) {
+        if (!s->field_err)
+            s->field_err = arr.kind == S_ARRAY ? RTM_ETOOBIG : RTM_EPROTO;
+        c->p = start;
+        return s_skip(c);
+    }
+    const uint8_t *first = c->p;
+    for (uint64_t i = 0; i < arr.u; i++) {
+        rtm_str_t id, info;
+        int rc = s_member(c, &id, &info);
+        if (rc > 0)
+            return false;
+        if (rc == 0)
+            continue;
+        if (!s->field_err)
+            s->field_err = RTM_EPROTO;
+        if (!s_skip(c))
+            return false;
+    }
+    m->n_members = (uint32_t)arr.u;
+    m->members_raw = rtm_str((const char *)first, (size_t)(c->p - first));
+    s->good |= F_MEMBERS;
+    return true;
+}
+
 /* Stores one scalar value of key k from object o; false when its type is wrong. */
 static bool s_store(const s_key_t *k, const s_obj_t *o, rtm_wire_msg_t *m, s_scan_t *s)
 {
@@ -404,13 +589,19 @@ static bool s_store(const s_key_t *k, const s_obj_t *o, rtm_wire_msg_t *m, s_sca
             return false;
         *(int32_t *)slot = o->neg ? (int32_t)o->i : (int32_t)o->u;
         return true;
+    case K_BOOL:
+        if (o->kind != S_BOOL)
+            return false;
+        *(bool *)slot = o->u != 0;
+        return true;
     case K_STR:
     case K_STR_OR_BIN:
         if (o->kind != S_STR && !(o->kind == S_BIN && k->kind == K_STR_OR_BIN))
             return false;
         *(rtm_str_t *)slot = rtm_str(o->body, o->u);
         return true;
-    case K_CHANNELS: break;
+    case K_CHANNELS:
+    case K_MEMBERS: break;
     }
     return false;
 }
@@ -430,6 +621,8 @@ static bool s_entry(s_cur_t *c, rtm_str_t key, rtm_wire_msg_t *m, s_scan_t *s)
     s->seen |= k->bit;
     if (k->kind == K_CHANNELS)
         return s_channels(c, m, s);
+    if (k->kind == K_MEMBERS)
+        return s_members(c, m, s);
     const uint8_t *start = c->p;
     s_obj_t o;
     if (!s_head(c, &o))
@@ -456,6 +649,14 @@ static int s_require(rtm_wire_type_t t, unsigned seen, const rtm_wire_msg_t *m)
     case RTM_WIRE_ACK: need = F_ID | F_STATUS; break;
     case RTM_WIRE_NODE_HB: need = F_NODE; break;
     case RTM_WIRE_SHARD_HB: need = F_SHARD | F_EPOCH; break;
+    case RTM_WIRE_SYNC_REQ: need = F_APP | F_CHANNEL; break;
+    case RTM_WIRE_SYNC: need = F_CHANNEL | F_COUNT; break;
+    case RTM_WIRE_MEMBER: need = F_CHANNEL | F_USER_ID | F_ADDED; break;
+    case RTM_WIRE_PRESENCE_JOIN: need = F_ID | F_APP | F_CHANNEL | F_USER_ID | F_EXCLUDE; break;
+    case RTM_WIRE_PRESENCE_LEAVE: need = F_APP | F_CHANNEL | F_USER_ID | F_EXCLUDE; break;
+    case RTM_WIRE_SUB_COUNT: need = F_APP | F_CHANNEL | F_COUNT; break;
+    case RTM_WIRE_QUERY: need = F_ID | F_APP | F_KIND; break;
+    case RTM_WIRE_TERMINATE: need = F_APP | F_USER_ID; break;
     default: return RTM_EPROTO;
     }
     return (seen & need) == need ? 0 : RTM_EPROTO;
@@ -522,8 +723,40 @@ const char *rtm_wire_type_name(rtm_wire_type_t type)
     case RTM_WIRE_ACK: return "ack";
     case RTM_WIRE_NODE_HB: return "node_hb";
     case RTM_WIRE_SHARD_HB: return "shard_hb";
+    case RTM_WIRE_SYNC_REQ: return "sync_req";
+    case RTM_WIRE_SYNC: return "sync";
+    case RTM_WIRE_MEMBER: return "member";
+    case RTM_WIRE_PRESENCE_JOIN: return "presence_join";
+    case RTM_WIRE_PRESENCE_LEAVE: return "presence_leave";
+    case RTM_WIRE_SUB_COUNT: return "sub_count";
+    case RTM_WIRE_QUERY: return "query";
+    case RTM_WIRE_TERMINATE: return "terminate";
     }
     return "unknown";
+}
+
+/* ---- presence members -------------------------------------------------- */
+
+void rtm_wire_members_begin(rtm_wire_members_iter_t *it, const rtm_wire_msg_t *msg)
+{
+    bool sync = msg->type == RTM_WIRE_SYNC && msg->members_raw.p != NULL;
+    it->p = sync ? msg->members_raw.p : NULL;
+    it->end = sync ? msg->members_raw.p + msg->members_raw.len : NULL;
+    it->left = sync ? msg->n_members : 0;
+}
+
+int rtm_wire_members_next(rtm_wire_members_iter_t *it, rtm_str_t *user_id, rtm_str_t *user_info)
+{
+    if (it->left == 0)
+        return 0;
+    s_cur_t c = {(const uint8_t *)it->p, (const uint8_t *)it->end};
+    if (s_member(&c, user_id, user_info) != 0) {
+        it->left = 0;
+        return RTM_EPROTO;
+    }
+    it->p = (const char *)c.p;
+    it->left--;
+    return 1;
 }
 
 /* ---- egress topics ----------------------------------------------------- */
@@ -542,6 +775,19 @@ int rtm_wire_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t channel)
     memcpy(out + app.len + 1, channel.p, channel.len);
     out[n - 1] = '\0';
     return (int)n;
+}
+
+int rtm_wire_user_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t user_id)
+{
+    char channel[RTM_WIRE_MAX_TOPIC];
+    size_t plen = sizeof RTM_CHANNEL_USER_PREFIX - 1;
+    if (user_id.len == 0 || !user_id.p)
+        return RTM_EINVAL;
+    if (user_id.len > sizeof channel - plen)
+        return RTM_ETOOBIG;
+    memcpy(channel, RTM_CHANNEL_USER_PREFIX, plen);
+    memcpy(channel + plen, user_id.p, user_id.len);
+    return rtm_wire_topic(out, cap, app, rtm_str(channel, plen + user_id.len));
 }
 
 int rtm_wire_topic_split(rtm_str_t topic, rtm_str_t *app, rtm_str_t *channel)

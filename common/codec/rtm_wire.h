@@ -11,12 +11,18 @@
 
 #include "rtm_str.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define RTM_WIRE_VERSION      1   /* the "v" this code speaks; any other is refused */
 #define RTM_WIRE_MAX_CHANNELS 100 /* most channels one PUBLISH may name */
 #define RTM_WIRE_MAX_TOPIC    512 /* largest topic frame, terminator included */
+
+/* Most members one SYNC may carry; also the broker's hard cap of distinct
+ * members of one presence channel, whatever limit a PRESENCE_JOIN asks for
+ * (the node's max_presence_members setting goes up to the same number). */
+#define RTM_WIRE_MAX_MEMBERS 100000
 
 /* Egress topic of shard heartbeats. App ids are [A-Za-z0-9_-], so no channel
  * topic starts with 0x01 and a node subscribing to this prefix gets only
@@ -31,11 +37,32 @@
 
 /* The "t" value on the wire. Numbers are part of the format: never reuse one. */
 typedef enum {
-    RTM_WIRE_PUBLISH = 1,  /* node -> broker ingress (DEALER -> ROUTER) */
-    RTM_WIRE_ACK = 2,      /* broker -> node, reply to PUBLISH */
-    RTM_WIRE_NODE_HB = 3,  /* node -> broker ingress, every RTM_WIRE_HB_MS */
-    RTM_WIRE_SHARD_HB = 4, /* broker egress heartbeat; also the reply to NODE_HB */
+    RTM_WIRE_PUBLISH = 1,        /* node -> broker ingress (DEALER -> ROUTER) */
+    RTM_WIRE_ACK = 2,            /* broker -> node, reply to PUBLISH, PRESENCE_JOIN, QUERY */
+    RTM_WIRE_NODE_HB = 3,        /* node -> broker ingress, every RTM_WIRE_HB_MS */
+    RTM_WIRE_SHARD_HB = 4,       /* broker egress heartbeat; also the reply to NODE_HB */
+    RTM_WIRE_SYNC_REQ = 5,       /* node -> owner ingress: publish a SYNC on the channel topic */
+    RTM_WIRE_SYNC = 6,           /* owner egress control on the channel topic: state snapshot */
+    RTM_WIRE_MEMBER = 7,         /* owner egress control on a presence topic: added / removed */
+    RTM_WIRE_PRESENCE_JOIN = 8,  /* node -> owner ingress, ACKed (RTM_ETOOBIG: full) */
+    RTM_WIRE_PRESENCE_LEAVE = 9, /* node -> owner ingress, no reply */
+    RTM_WIRE_SUB_COUNT = 10,     /* node -> owner ingress, no reply: absolute local count */
+    RTM_WIRE_QUERY = 11,         /* node -> shard ingress, ACKed with json */
+    RTM_WIRE_TERMINATE = 12,     /* node -> owner of the user channel; and its egress control */
 } rtm_wire_type_t;
+
+/* QUERY kinds ("kind"). */
+typedef enum {
+    RTM_WIRE_QUERY_CHANNELS = 1, /* channel list fragment; channel = prefix filter */
+    RTM_WIRE_QUERY_CHANNEL = 2,  /* one channel's info body */
+    RTM_WIRE_QUERY_USERS = 3,    /* a presence channel's user list body */
+} rtm_wire_query_kind_t;
+
+/* One presence member, for encoding a SYNC. Slices are borrowed for the call. */
+typedef struct {
+    rtm_str_t user_id;   /* non-empty */
+    rtm_str_t user_info; /* raw JSON text; may be empty (no info) */
+} rtm_wire_member_t;
 
 /* One decoded or to-be-encoded body. The encoder writes only the fields of
  * `type`. Every known key has one msgpack type in v1 whatever the message, so
@@ -45,22 +72,59 @@ typedef enum {
  * them valid for the duration of the call. */
 typedef struct {
     rtm_wire_type_t type; /* "t" */
-    uint64_t id;          /* PUBLISH, ACK: correlation id chosen by the node */
+    uint64_t id;          /* PUBLISH, ACK, PRESENCE_JOIN, QUERY: correlation id chosen
+                             by the node; 0 = "no ACK wanted" (never answered) */
     int32_t status;       /* ACK: 0, or a negative rtm error code */
-    rtm_str_t app;        /* PUBLISH: app id */
+    rtm_str_t app;        /* PUBLISH, SYNC_REQ, PRESENCE_JOIN/LEAVE, SUB_COUNT, QUERY,
+                             TERMINATE: app id */
     rtm_str_t name;       /* PUBLISH: event name */
     rtm_str_t data;       /* PUBLISH: event data (msgpack str; bin accepted) */
-    rtm_str_t exclude;    /* PUBLISH: socket id not to deliver to; may be empty */
+    rtm_str_t exclude;    /* PUBLISH: socket id not to deliver to; may be empty.
+                             MEMBER: socket id not told about the change.
+                             PRESENCE_JOIN/LEAVE: the joining/leaving socket id */
     rtm_str_t node;       /* NODE_HB: node/worker id */
     uint32_t shard;       /* SHARD_HB: shard index */
     uint64_t epoch;       /* SHARD_HB: shard start time in ms; changes on restart */
     uint32_t n_channels;  /* PUBLISH: 1..RTM_WIRE_MAX_CHANNELS */
     rtm_str_t channels[RTM_WIRE_MAX_CHANNELS]; /* PUBLISH: channel names */
+    rtm_str_t user_id;    /* PUBLISH (optional, adds "user_id" to the rendered client
+                             event), MEMBER, PRESENCE_JOIN/LEAVE, TERMINATE */
+    rtm_str_t user_info;  /* MEMBER, PRESENCE_JOIN: raw JSON text; may be empty */
+    rtm_str_t channel;    /* SYNC_REQ, SYNC, MEMBER, PRESENCE_JOIN/LEAVE, SUB_COUNT:
+                             the channel; QUERY: prefix filter (kind 1, may be
+                             empty) or the channel (kinds 2, 3) */
+    rtm_str_t json;       /* ACK of a QUERY: the answer (see docs/wire.md); may be empty */
+    rtm_str_t cache_json; /* SYNC: rendered client JSON of the cached event; empty = none */
+    rtm_str_t info;       /* QUERY: the REST "info" parameter as sent; may be empty */
+    uint64_t count;       /* SYNC: mesh-wide subscription count; SUB_COUNT: this peer's
+                             absolute local subscriber count (0 removes) */
+    uint32_t limit;       /* PRESENCE_JOIN: most distinct members; 0 = unlimited */
+    uint32_t kind;        /* QUERY: an rtm_wire_query_kind_t (others decode; the broker
+                             answers them RTM_EINVAL) */
+    bool added;           /* MEMBER: true member_added, false member_removed */
+    bool notify;          /* SUB_COUNT: the app has subscription_count events on */
+    uint32_t n_members;   /* SYNC: number of members, 0..RTM_WIRE_MAX_MEMBERS */
+    /* SYNC, encode only: n_members entries (borrowed); NULL after decode. */
+    const rtm_wire_member_t *members;
+    /* SYNC, decode only: the encoded array elements, a slice of the input;
+     * read them with rtm_wire_members_begin/next. */
+    rtm_str_t members_raw;
 } rtm_wire_msg_t;
 
+/* Walks the members of a decoded SYNC without allocating. */
+typedef struct {
+    const char *p;   /* next unread byte of members_raw */
+    const char *end; /* one past members_raw */
+    uint32_t left;   /* members not yet returned */
+} rtm_wire_members_iter_t;
+
 /* Exact encoded size of msg, or RTM_EINVAL when msg is not encodable (unknown
- * type, n_channels outside 1..RTM_WIRE_MAX_CHANNELS for PUBLISH, a NULL slice
- * with a non-zero length) or RTM_ETOOBIG past INT_MAX bytes. */
+ * type, n_channels outside 1..RTM_WIRE_MAX_CHANNELS for PUBLISH, n_members
+ * over RTM_WIRE_MAX_MEMBERS or members NULL with n_members > 0 for SYNC, an
+ * empty member user_id, a NULL slice with a non-zero length) or RTM_ETOOBIG
+ * past INT_MAX bytes. Every field of the type is written (docs/wire.md lists
+ * them) except PUBLISH "user_id" and ACK "json", written only when non-empty
+ * so that bodies of the earlier format stay byte-identical. */
 int rtm_wire_encoded_len(const rtm_wire_msg_t *msg);
 
 /* Encodes msg into out[0..cap). Returns the number of bytes written;
@@ -75,15 +139,28 @@ int rtm_wire_encode(const rtm_wire_msg_t *msg, char *out, size_t cap);
  *   RTM_EPROTO   not exactly one well-formed map, a key that is not a str, no
  *                valid "v";
  *   RTM_EVERSION "v" is not RTM_WIRE_VERSION (nothing else is checked);
- *   RTM_ETOOBIG  a "channels" array of more than RTM_WIRE_MAX_CHANNELS, or
- *   RTM_EPROTO   a known key with the wrong msgpack type or range, or given
- *                twice (whichever comes first in the body);
+ *   RTM_ETOOBIG  a "channels" array of more than RTM_WIRE_MAX_CHANNELS or a
+ *                "members" array of more than RTM_WIRE_MAX_MEMBERS, or
+ *   RTM_EPROTO   a known key with the wrong msgpack type or range (a member
+ *                that is not an array of exactly two str, the first non-empty),
+ *                or given twice (whichever comes first in the body);
  *   RTM_EPROTO   "t" missing or unknown, a field the type requires missing, a
  *                PUBLISH with no channel.
  * Unknown keys are skipped (forward compatibility). On success the slices in
  * *msg point into buf and live as long as buf; on failure *msg is unspecified.
  * No allocation, no recursion: safe on any input. */
 int rtm_wire_decode(const char *buf, size_t len, rtm_wire_msg_t *msg);
+
+/* Starts iterating the members of msg, a SYNC returned by rtm_wire_decode
+ * (members_raw and n_members; for any other msg the walk is empty). it and
+ * msg are caller memory; the iterator borrows msg's input buffer. */
+void rtm_wire_members_begin(rtm_wire_members_iter_t *it, const rtm_wire_msg_t *msg);
+
+/* Returns 1 and the next member (slices into the decoded buffer: user_id is
+ * non-empty, user_info is raw JSON text or empty), 0 when all were returned,
+ * or RTM_EPROTO when the bytes are damaged — which cannot happen for a msg
+ * that rtm_wire_decode accepted (it validated every member). */
+int rtm_wire_members_next(rtm_wire_members_iter_t *it, rtm_str_t *user_id, rtm_str_t *user_info);
 
 /* Best-effort read of the top-level "id" of a body that rtm_wire_decode
  * refused, so the receiver can still answer the request with an error ACK.
@@ -102,6 +179,12 @@ const char *rtm_wire_type_name(rtm_wire_type_t type);
  * ambiguous); RTM_ETOOBIG when cap is too small or the topic would be longer
  * than RTM_WIRE_MAX_TOPIC. */
 int rtm_wire_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t channel);
+
+/* Writes the topic of the server-to-user channel of user_id,
+ * "<app>\x1F#server-to-user-<user_id>\x00" (RTM_CHANNEL_USER_PREFIX), where
+ * TERMINATE controls are published. Returns as rtm_wire_topic; RTM_EINVAL
+ * also when user_id is empty. */
+int rtm_wire_user_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t user_id);
 
 /* Splits a topic frame made by rtm_wire_topic into slices of it (borrowed from
  * topic). Returns 0, or RTM_EPROTO when topic does not have that shape

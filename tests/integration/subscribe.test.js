@@ -112,12 +112,17 @@ test('private and presence channels without valid auth get pusher:error; the con
     ws.send({ event: 'pusher:subscribe', data: { ...data, channel } });
     const reply = await ws.nextMessage();
     assert.equal(reply.event, 'pusher:error', `subscribe ${channel} with ${JSON.stringify(data)}: ${JSON.stringify(reply)}`);
+    // then the same refusal as pusher-js and Laravel Echo report it
+    const refusal = await ws.nextMessage();
+    assert.equal(refusal.event, 'pusher:subscription_error', JSON.stringify(refusal));
+    assert.equal(refusal.channel, channel);
   }
   // A signature made with another socket id or another secret is not accepted either.
   const channel = uniqueChannel('private');
   for (const auth of [privateAuth('1.1', channel), privateAuth(ws.socketId, channel, 'wrong-secret')]) {
     const reply = await ws.subscribe(channel, { auth });
     assert.equal(reply.event, 'pusher:error');
+    assert.equal((await ws.nextMessage()).event, 'pusher:subscription_error');
   }
   await assertUsable(ws);
 });

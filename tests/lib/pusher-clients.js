@@ -12,21 +12,34 @@ const PusherJs = require('pusher-js');
 const PusherServer = require('pusher');
 const { APP, HOST, WAIT_MS, Inbox, withTimeout } = require('./util');
 
-// Resolves to a connected pusher-js client on the node at `port`; registers its disconnect
-// with the test context t (if given).
-async function connectPusherJs(port, t, options = {}) {
-  const client = new PusherJs(APP.key, {
+// A pusher-js client for the node at `port`, configured as a self-hosted deployment would be;
+// it starts connecting at once. options are pusher-js options, plus appKey (default: the test
+// app's key). client.inbox records every message; client.errors collects every
+// connection-level error pusher-js reports (pusher:error frames and close codes,
+// {type, data: {code, message}}) from the start. Registers its disconnect with the test
+// context t (if given).
+function createPusherJs(port, t, options = {}) {
+  const { appKey = APP.key, ...pusherOptions } = options;
+  const client = new PusherJs(appKey, {
     cluster: 'mt1',
     wsHost: HOST,
     wsPort: port,
     forceTLS: false,
     enabledTransports: ['ws'],
     disableStats: true,
-    ...options,
+    ...pusherOptions,
   });
   if (t) t.after(() => client.disconnect());
   client.inbox = new Inbox(`pusher-js client on port ${port}`);
+  client.errors = [];
   client.connection.bind('message', (msg) => client.inbox.push(msg));
+  client.connection.bind('error', (err) => client.errors.push(err));
+  return client;
+}
+
+// Resolves to a connected pusher-js client (see createPusherJs).
+async function connectPusherJs(port, t, options = {}) {
+  const client = createPusherJs(port, t, options);
   const connected = new Promise((resolve, reject) => {
     client.connection.bind('connected', () => resolve(client));
     client.connection.bind('state_change', ({ current }) => {
@@ -101,6 +114,7 @@ async function rejection(promise, what) {
 module.exports = {
   PusherJs,
   PusherServer,
+  createPusherJs,
   connectPusherJs,
   subscribe,
   waitForEvent,

@@ -17,6 +17,10 @@
 #include <cmocka.h>
 
 #define S(lit) rtm_str(lit, sizeof lit - 1)
+#define SC(lit)                                                                                    \
+    {                                                                                              \
+        lit, sizeof lit - 1                                                                        \
+    } /* S() for static initialisers */
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -57,30 +61,49 @@ static void s_assert_inside(rtm_str_t s, const char *buf, size_t len)
         assert_true(s.p >= buf && s.p + s.len <= buf + len);
 }
 
+/* Checks the members of a decoded SYNC against the ones that were encoded. */
+static void s_assert_members(const rtm_wire_msg_t *got, const rtm_wire_msg_t *want)
+{
+    assert_int_equal(got->n_members, want->n_members);
+    assert_null(got->members);
+    rtm_wire_members_iter_t it;
+    rtm_wire_members_begin(&it, got);
+    rtm_str_t id, info;
+    for (uint32_t i = 0; i < want->n_members; i++) {
+        assert_int_equal(rtm_wire_members_next(&it, &id, &info), 1);
+        s_assert_str(id, want->members[i].user_id);
+        s_assert_str(info, want->members[i].user_info);
+    }
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0); /* and stays at the end */
+}
+
+/* Every field: the encoder writes only the type's fields and the rest of the
+ * vectors are zero, so this also proves no field leaks into another type. */
 static void s_assert_same(const rtm_wire_msg_t *got, const rtm_wire_msg_t *want)
 {
     assert_int_equal(got->type, want->type);
-    switch (want->type) {
-    case RTM_WIRE_PUBLISH:
-        assert_int_equal(got->id, want->id);
-        s_assert_str(got->app, want->app);
-        s_assert_str(got->name, want->name);
-        s_assert_str(got->data, want->data);
-        s_assert_str(got->exclude, want->exclude);
-        assert_int_equal(got->n_channels, want->n_channels);
-        for (uint32_t i = 0; i < want->n_channels; i++)
-            s_assert_str(got->channels[i], want->channels[i]);
-        break;
-    case RTM_WIRE_ACK:
-        assert_int_equal(got->id, want->id);
-        assert_int_equal(got->status, want->status);
-        break;
-    case RTM_WIRE_NODE_HB: s_assert_str(got->node, want->node); break;
-    case RTM_WIRE_SHARD_HB:
-        assert_int_equal(got->shard, want->shard);
-        assert_int_equal(got->epoch, want->epoch);
-        break;
-    }
+    assert_int_equal(got->id, want->id);
+    assert_int_equal(got->status, want->status);
+    const rtm_str_t g[] = {got->app,  got->name,       got->data,      got->exclude,
+                           got->node, got->user_id,    got->user_info, got->channel,
+                           got->json, got->cache_json, got->info};
+    const rtm_str_t w[] = {want->app,  want->name,       want->data,      want->exclude,
+                           want->node, want->user_id,    want->user_info, want->channel,
+                           want->json, want->cache_json, want->info};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+        s_assert_str(g[i], w[i]);
+    assert_int_equal(got->shard, want->shard);
+    assert_int_equal(got->epoch, want->epoch);
+    assert_int_equal(got->count, want->count);
+    assert_int_equal(got->limit, want->limit);
+    assert_int_equal(got->kind, want->kind);
+    assert_int_equal(got->added, want->added);
+    assert_int_equal(got->notify, want->notify);
+    assert_int_equal(got->n_channels, want->n_channels);
+    for (uint32_t i = 0; i < want->n_channels; i++)
+        s_assert_str(got->channels[i], want->channels[i]);
+    s_assert_members(got, want);
 }
 
 static rtm_wire_msg_t s_publish(void)
@@ -97,8 +120,80 @@ static rtm_wire_msg_t s_publish(void)
     return m;
 }
 
+static const rtm_wire_member_t s_members3[] = {
+    {SC("1"), SC("{\"name\":\"Ann\"}")},
+    {SC("user-\xc3\xa9"), SC("")}, /* no info */
+    {SC("3"), SC("[1,2]")},
+};
+
+/* A SYNC with members; n_members 0 is the empty snapshot. */
+static rtm_wire_msg_t s_sync(uint32_t n_members)
+{
+    return (rtm_wire_msg_t){.type = RTM_WIRE_SYNC,
+                            .channel = S("presence-cache-room"),
+                            .count = 12,
+                            .cache_json = S("{\"event\":\"e\",\"channel\":\"presence-cache-room\","
+                                            "\"data\":\"{}\"}"),
+                            .members = n_members ? s_members3 : NULL,
+                            .n_members = n_members};
+}
+
+/* The messages of issue 3 (types 5..12 and the new optional keys). */
+static size_t s_vectors_new(rtm_wire_msg_t *v)
+{
+    size_t n = 0;
+    rtm_wire_msg_t p = s_publish();
+    p.id = 0;
+    p.user_id = S("42");
+    v[n++] = p;
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_ACK, .id = 9, .json = S("{\"occupied\":true}")};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SYNC_REQ, .app = S("a"), .channel = S("c")};
+    v[n++] = s_sync(3);
+    v[n++] = s_sync(0);
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SYNC, .channel = S("x"), .count = UINT64_MAX};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_MEMBER,
+                              .channel = S("presence-r"),
+                              .user_id = S("u1"),
+                              .user_info = S("{\"a\":1}"),
+                              .exclude = S("1.2"),
+                              .added = true};
+    v[n++] = (rtm_wire_msg_t){
+        .type = RTM_WIRE_MEMBER, .channel = S("presence-r"), .user_id = S("u1"), .added = false};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_PRESENCE_JOIN,
+                              .id = 77,
+                              .app = S("app"),
+                              .channel = S("presence-r"),
+                              .user_id = S("u1"),
+                              .user_info = S("{}"),
+                              .exclude = S("123.456"),
+                              .limit = UINT32_MAX};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_PRESENCE_LEAVE,
+                              .app = S("app"),
+                              .channel = S("presence-r"),
+                              .user_id = S("u1"),
+                              .exclude = S("123.456")};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SUB_COUNT,
+                              .app = S("app"),
+                              .channel = S("c"),
+                              .count = 1ULL << 40,
+                              .notify = true};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SUB_COUNT, .app = S("app"), .channel = S("c")};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_QUERY,
+                              .id = 5,
+                              .app = S("app"),
+                              .kind = RTM_WIRE_QUERY_CHANNELS,
+                              .info = S("user_count,subscription_count")};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_QUERY,
+                              .id = 6,
+                              .app = S("app"),
+                              .kind = UINT32_MAX,
+                              .channel = S("presence-r")};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_TERMINATE, .app = S("app"), .user_id = S("u1")};
+    return n;
+}
+
 /* One message of every type, with edge values. */
-static rtm_wire_msg_t s_vectors[8];
+static rtm_wire_msg_t s_vectors[32];
 
 static size_t s_vectors_init(void)
 {
@@ -119,18 +214,67 @@ static size_t s_vectors_init(void)
         (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB, .shard = 3, .epoch = 1732800000123ULL};
     s_vectors[n++] =
         (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB, .shard = UINT32_MAX, .epoch = UINT64_MAX};
+    n += s_vectors_new(s_vectors + n);
+    assert_true(n <= sizeof s_vectors / sizeof s_vectors[0]);
     return n;
 }
 
 /* A tiny body builder over msgpack-c: each entry is a key and a value kind. */
-typedef enum { V_UINT, V_INT, V_STR, V_BIN, V_NIL, V_FLOAT, V_STRS, V_INTS, V_MAP } s_vk_t;
+typedef enum {
+    V_UINT,
+    V_INT,
+    V_STR,
+    V_BIN,
+    V_NIL,
+    V_FLOAT,
+    V_STRS,
+    V_INTS,
+    V_MAP,
+    V_BOOL,
+    V_MEMBERS
+} s_vk_t;
 
 typedef struct {
     const char *key; /* NULL: the key is the integer 1 instead of a str */
     s_vk_t kind;
-    int64_t i;     /* V_UINT (as unsigned), V_INT; V_STRS/V_INTS: element count */
-    const char *s; /* V_STR, V_BIN; V_STRS element */
+    int64_t i;     /* V_UINT (as unsigned), V_INT, V_BOOL; V_STRS/V_INTS/V_MEMBERS: count */
+    const char *s; /* V_STR, V_BIN; V_STRS element; V_MEMBERS: the shape of the last member
+                      ("ok", "map", "three", "one", "intid", "emptyid", "bininfo") */
 } s_kv_t;
+
+/* Packs member k: ["u<k>", "{}"], except that the last one has `shape`. */
+static void s_pack_member(msgpack_packer *pk, const char *shape, bool last, int64_t k)
+{
+    char id[24];
+    int n = snprintf(id, sizeof id, "u%d", (int)k);
+    if (!last || strcmp(shape, "ok") == 0) {
+        msgpack_pack_array(pk, 2);
+        msgpack_pack_str_with_body(pk, id, (size_t)n);
+        msgpack_pack_str_with_body(pk, "{}", 2);
+    } else if (strcmp(shape, "map") == 0) {
+        msgpack_pack_map(pk, 1);
+        msgpack_pack_str_with_body(pk, "user_id", 7);
+        msgpack_pack_str_with_body(pk, id, (size_t)n);
+    } else if (strcmp(shape, "three") == 0 || strcmp(shape, "one") == 0) {
+        bool three = shape[0] == 't';
+        msgpack_pack_array(pk, three ? 3 : 1);
+        msgpack_pack_str_with_body(pk, id, (size_t)n);
+        if (three) {
+            msgpack_pack_str_with_body(pk, "{}", 2);
+            msgpack_pack_nil(pk);
+        }
+    } else {
+        msgpack_pack_array(pk, 2);
+        if (strcmp(shape, "intid") == 0)
+            msgpack_pack_int(pk, 1);
+        else
+            msgpack_pack_str_with_body(pk, id, strcmp(shape, "emptyid") == 0 ? 0 : (size_t)n);
+        if (strcmp(shape, "bininfo") == 0)
+            msgpack_pack_bin_with_body(pk, "{}", 2);
+        else
+            msgpack_pack_str_with_body(pk, "{}", 2);
+    }
+}
 
 static void s_pack_value(msgpack_packer *pk, const s_kv_t *e)
 {
@@ -146,6 +290,17 @@ static void s_pack_value(msgpack_packer *pk, const s_kv_t *e)
         msgpack_pack_bin_body(pk, e->s, strlen(e->s));
         break;
     case V_NIL: msgpack_pack_nil(pk); break;
+    case V_BOOL:
+        if (e->i)
+            msgpack_pack_true(pk);
+        else
+            msgpack_pack_false(pk);
+        break;
+    case V_MEMBERS:
+        msgpack_pack_array(pk, (size_t)e->i);
+        for (int64_t k = 0; k < e->i; k++)
+            s_pack_member(pk, e->s, k == e->i - 1, k);
+        break;
     case V_FLOAT: msgpack_pack_double(pk, 1.5); break;
     case V_STRS:
     case V_INTS:
@@ -201,6 +356,23 @@ static void s_build(msgpack_sbuffer *sb, const s_kv_t *kv, size_t n)
         "exclude", V_STR, 0, ""                                                                    \
     }
 
+#define KV(type)                                                                                   \
+    {"v", V_UINT, 1, NULL},                                                                        \
+    {                                                                                              \
+        "t", V_UINT, type, NULL                                                                    \
+    }
+#define KV_SYNC                                                                                    \
+    KV(6), {"channel", V_STR, 0, "c"},                                                             \
+    {                                                                                              \
+        "count", V_UINT, 3, 0                                                                      \
+    }
+#define KV_JOIN                                                                                    \
+    KV(8), {"id", V_UINT, 1, 0}, {"app", V_STR, 0, "a"}, {"channel", V_STR, 0, "presence-c"},      \
+        {"user_id", V_STR, 0, "u"},                                                                \
+    {                                                                                              \
+        "exclude", V_STR, 0, "1.1"                                                                 \
+    }
+
 /* ---- tests ------------------------------------------------------------- */
 
 static void test_round_trip_every_type(void **state)
@@ -217,6 +389,10 @@ static void test_round_trip_every_type(void **state)
         s_assert_inside(got.app, buf, len);
         s_assert_inside(got.data, buf, len);
         s_assert_inside(got.node, buf, len);
+        s_assert_inside(got.user_id, buf, len);
+        s_assert_inside(got.channel, buf, len);
+        s_assert_inside(got.cache_json, buf, len);
+        s_assert_inside(got.members_raw, buf, len);
         for (uint32_t c = 0; c < got.n_channels; c++)
             s_assert_inside(got.channels[c], buf, len);
         free(buf);
@@ -241,6 +417,44 @@ static void test_exact_bytes(void **state)
     m = (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB, .shard = 1, .epoch = 256};
     assert_int_equal(rtm_wire_encode(&m, out, sizeof out), sizeof hb);
     assert_memory_equal(out, hb, sizeof hb);
+}
+
+/* Pins the new shapes: a bool, and a member as a 2-element array. */
+static void test_exact_bytes_issue3(void **state)
+{
+    (void)state;
+    static const unsigned char count[] = {0x86, 0xa1, 'v', 0x01, 0xa1, 't', 0x0a, 0xa3, 'a', 'p',
+                                          'p',  0xa1, 'a', 0xa7, 'c',  'h', 'a',  'n',  'n', 'e',
+                                          'l',  0xa1, 'c', 0xa5, 'c',  'o', 'u',  'n',  't', 0x02,
+                                          0xa6, 'n',  'o', 't',  'i',  'f', 'y',  0xc3};
+    static const unsigned char sync[] = {0x86, 0xa1, 'v', 0x01, 0xa1, 't',  0x06, 0xa7, 'c', 'h',
+                                         'a',  'n',  'n', 'e',  'l',  0xa1, 'c',  0xa5, 'c', 'o',
+                                         'u',  'n',  't', 0x01, 0xaa, 'c',  'a',  'c',  'h', 'e',
+                                         '_',  'j',  's', 'o',  'n',  0xa0, 0xa7, 'm',  'e', 'm',
+                                         'b',  'e',  'r', 's',  0x91, 0x92, 0xa1, '7',  0xa0};
+    char out[64];
+    rtm_wire_msg_t m = {
+        .type = RTM_WIRE_SUB_COUNT, .app = S("a"), .channel = S("c"), .count = 2, .notify = true};
+    assert_int_equal(rtm_wire_encode(&m, out, sizeof out), sizeof count);
+    assert_memory_equal(out, count, sizeof count);
+
+    rtm_wire_member_t one = {S("7"), S("")};
+    m = (rtm_wire_msg_t){
+        .type = RTM_WIRE_SYNC, .channel = S("c"), .count = 1, .members = &one, .n_members = 1};
+    assert_int_equal(rtm_wire_encode(&m, out, sizeof out), sizeof sync);
+    assert_memory_equal(out, sync, sizeof sync);
+
+    /* Optional keys are written only when set: old bodies stay byte-identical. */
+    m = (rtm_wire_msg_t){.type = RTM_WIRE_ACK, .id = 7, .status = RTM_ENOTOWNER};
+    assert_int_equal(rtm_wire_encode(&m, out, sizeof out), 21);
+    assert_int_equal((unsigned char)out[0], 0x84);
+    char big[256];
+    m = s_publish();
+    assert_true(rtm_wire_encode(&m, big, sizeof big) > 0);
+    assert_int_equal((unsigned char)big[0], 0x88);
+    int plain = rtm_wire_encoded_len(&m);
+    m.user_id = S("u");
+    assert_int_equal(rtm_wire_encoded_len(&m), plain + 8 + 2); /* a7 "user_id" a1 'u' */
 }
 
 static void test_every_truncation_rejected(void **state)
@@ -291,8 +505,28 @@ static void test_encode_refuses_invalid(void **state)
     m = s_publish();
     m.app = rtm_str(NULL, 3);
     assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
-    m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)9};
+    m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)13};
     assert_int_equal(rtm_wire_encode(&m, out, sizeof out), RTM_EINVAL);
+    m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)0};
+    assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
+
+    /* SYNC members: NULL with a count, an empty user id, over the limit. */
+    m = s_sync(3);
+    m.members = NULL;
+    assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
+    rtm_wire_member_t bad[] = {{S("1"), S("")}, {S(""), S("{}")}};
+    m = (rtm_wire_msg_t){.type = RTM_WIRE_SYNC, .channel = S("c"), .members = bad, .n_members = 2};
+    assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
+    m.n_members = 1;
+    assert_true(rtm_wire_encoded_len(&m) > 0);
+    bad[0].user_info = rtm_str(NULL, 2);
+    assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
+    m = s_sync(3);
+    m.n_members = RTM_WIRE_MAX_MEMBERS + 1;
+    assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
+    /* A NULL slice with a length in a new field. */
+    m = (rtm_wire_msg_t){.type = RTM_WIRE_QUERY, .app = S("a"), .info = rtm_str(NULL, 1)};
+    assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
 }
 
 typedef struct {
@@ -313,7 +547,7 @@ static const s_case_t s_cases[] = {
     {"v missing", {{"t", V_UINT, 3, 0}, {"node", V_STR, 0, "n"}}, 2, RTM_EPROTO},
     {"t missing", {{"v", V_UINT, 1, 0}, {"node", V_STR, 0, "n"}}, 2, RTM_EPROTO},
     {"t as str", {{"v", V_UINT, 1, 0}, {"t", V_STR, 0, "publish"}}, 2, RTM_EPROTO},
-    {"t unknown", {{"v", V_UINT, 1, 0}, {"t", V_UINT, 9, 0}}, 2, RTM_EPROTO},
+    {"t unknown", {{"v", V_UINT, 1, 0}, {"t", V_UINT, 13, 0}}, 2, RTM_EPROTO},
     {"t zero", {{"v", V_UINT, 1, 0}, {"t", V_UINT, 0, 0}}, 2, RTM_EPROTO},
     {"v 2", {{"v", V_UINT, 2, 0}, {"t", V_UINT, 3, 0}, {"node", V_STR, 0, "n"}}, 3, RTM_EVERSION},
     {"v 0", {{"v", V_UINT, 0, 0}, {"t", V_UINT, 3, 0}, {"node", V_STR, 0, "n"}}, 3, RTM_EVERSION},
@@ -467,6 +701,145 @@ static const s_case_t s_cases[] = {
       {"data", V_STR, 0, "d"}},
      7,
      RTM_ETOOBIG},
+    /* ---- issue 3 types ---- */
+    {"sync minimal", {KV(6), {"channel", V_STR, 0, "c"}, {"count", V_UINT, 0, 0}}, 4, 0},
+    {"sync members ok", {KV_SYNC, {"members", V_MEMBERS, 2, "ok"}}, 5, 0},
+    {"sync members at limit", {KV_SYNC, {"members", V_MEMBERS, 100000, "ok"}}, 5, 0},
+    {"sync members over limit", {KV_SYNC, {"members", V_MEMBERS, 100001, "ok"}}, 5, RTM_ETOOBIG},
+    {"too many members beats a later bad field",
+     {KV_SYNC, {"members", V_MEMBERS, 100001, "ok"}, {"cache_json", V_INT, 1, 0}},
+     6,
+     RTM_ETOOBIG},
+    {"bad field beats later too many members",
+     {KV_SYNC, {"cache_json", V_INT, 1, 0}, {"members", V_MEMBERS, 100001, "ok"}},
+     6,
+     RTM_EPROTO},
+    {"sync members as map", {KV_SYNC, {"members", V_MAP, 0, 0}}, 5, RTM_EPROTO},
+    {"sync members as strs", {KV_SYNC, {"members", V_STRS, 2, "x"}}, 5, RTM_EPROTO},
+    {"member as map", {KV_SYNC, {"members", V_MEMBERS, 3, "map"}}, 5, RTM_EPROTO},
+    {"member of three", {KV_SYNC, {"members", V_MEMBERS, 1, "three"}}, 5, RTM_EPROTO},
+    {"member of one", {KV_SYNC, {"members", V_MEMBERS, 2, "one"}}, 5, RTM_EPROTO},
+    {"member int id", {KV_SYNC, {"members", V_MEMBERS, 1, "intid"}}, 5, RTM_EPROTO},
+    {"member empty id", {KV_SYNC, {"members", V_MEMBERS, 2, "emptyid"}}, 5, RTM_EPROTO},
+    {"member bin info", {KV_SYNC, {"members", V_MEMBERS, 1, "bininfo"}}, 5, RTM_EPROTO},
+    {"members twice",
+     {KV_SYNC, {"members", V_MEMBERS, 1, "ok"}, {"members", V_MEMBERS, 1, "ok"}},
+     6,
+     RTM_EPROTO},
+    {"sync without count", {KV(6), {"channel", V_STR, 0, "c"}}, 3, RTM_EPROTO},
+    {"sync without channel", {KV(6), {"count", V_UINT, 0, 0}}, 3, RTM_EPROTO},
+    {"sync count negative",
+     {KV(6), {"channel", V_STR, 0, "c"}, {"count", V_INT, -1, 0}},
+     4,
+     RTM_EPROTO},
+    {"sync cache_json as bin", {KV_SYNC, {"cache_json", V_BIN, 0, "{}"}}, 5, RTM_EPROTO},
+    {"member minimal",
+     {KV(7), {"channel", V_STR, 0, "c"}, {"user_id", V_STR, 0, "u"}, {"added", V_BOOL, 0, 0}},
+     5,
+     0},
+    {"member without added",
+     {KV(7), {"channel", V_STR, 0, "c"}, {"user_id", V_STR, 0, "u"}},
+     4,
+     RTM_EPROTO},
+    {"member added as int",
+     {KV(7), {"channel", V_STR, 0, "c"}, {"user_id", V_STR, 0, "u"}, {"added", V_UINT, 1, 0}},
+     5,
+     RTM_EPROTO},
+    {"member added as nil",
+     {KV(7), {"channel", V_STR, 0, "c"}, {"user_id", V_STR, 0, "u"}, {"added", V_NIL, 0, 0}},
+     5,
+     RTM_EPROTO},
+    {"member user_info as bin",
+     {KV(7),
+      {"channel", V_STR, 0, "c"},
+      {"user_id", V_STR, 0, "u"},
+      {"added", V_BOOL, 1, 0},
+      {"user_info", V_BIN, 0, "{}"}},
+     6,
+     RTM_EPROTO},
+    {"join minimal", {KV_JOIN}, 7, 0},
+    {"join limit at u32", {KV_JOIN, {"limit", V_UINT, 4294967295LL, 0}}, 8, 0},
+    {"join limit over u32", {KV_JOIN, {"limit", V_UINT, 4294967296LL, 0}}, 8, RTM_EPROTO},
+    {"join limit negative", {KV_JOIN, {"limit", V_INT, -1, 0}}, 8, RTM_EPROTO},
+    {"join without exclude",
+     {KV(8),
+      {"id", V_UINT, 1, 0},
+      {"app", V_STR, 0, "a"},
+      {"channel", V_STR, 0, "presence-c"},
+      {"user_id", V_STR, 0, "u"}},
+     6,
+     RTM_EPROTO},
+    {"join without id",
+     {KV(8),
+      {"app", V_STR, 0, "a"},
+      {"channel", V_STR, 0, "presence-c"},
+      {"user_id", V_STR, 0, "u"},
+      {"exclude", V_STR, 0, "1.1"}},
+     6,
+     RTM_EPROTO},
+    {"join with channels, not channel",
+     {KV(8),
+      {"id", V_UINT, 1, 0},
+      {"app", V_STR, 0, "a"},
+      {"channels", V_STRS, 1, "presence-c"},
+      {"user_id", V_STR, 0, "u"},
+      {"exclude", V_STR, 0, "1.1"}},
+     7,
+     RTM_EPROTO},
+    {"leave minimal",
+     {KV(9),
+      {"app", V_STR, 0, "a"},
+      {"channel", V_STR, 0, "presence-c"},
+      {"user_id", V_STR, 0, "u"},
+      {"exclude", V_STR, 0, "1.1"}},
+     6,
+     0},
+    {"leave without user_id",
+     {KV(9), {"app", V_STR, 0, "a"}, {"channel", V_STR, 0, "c"}, {"exclude", V_STR, 0, "1.1"}},
+     5,
+     RTM_EPROTO},
+    {"sub_count minimal",
+     {KV(10), {"app", V_STR, 0, "a"}, {"channel", V_STR, 0, "c"}, {"count", V_UINT, 0, 0}},
+     5,
+     0},
+    {"sub_count without count",
+     {KV(10), {"app", V_STR, 0, "a"}, {"channel", V_STR, 0, "c"}},
+     4,
+     RTM_EPROTO},
+    {"sub_count notify as str",
+     {KV(10),
+      {"app", V_STR, 0, "a"},
+      {"channel", V_STR, 0, "c"},
+      {"count", V_UINT, 0, 0},
+      {"notify", V_STR, 0, "true"}},
+     6,
+     RTM_EPROTO},
+    {"query minimal",
+     {KV(11), {"id", V_UINT, 1, 0}, {"app", V_STR, 0, "a"}, {"kind", V_UINT, 2, 0}},
+     5,
+     0},
+    {"query without kind", {KV(11), {"id", V_UINT, 1, 0}, {"app", V_STR, 0, "a"}}, 4, RTM_EPROTO},
+    {"query kind over u32",
+     {KV(11), {"id", V_UINT, 1, 0}, {"app", V_STR, 0, "a"}, {"kind", V_UINT, 4294967296LL, 0}},
+     5,
+     RTM_EPROTO},
+    {"query info as int",
+     {KV(11),
+      {"id", V_UINT, 1, 0},
+      {"app", V_STR, 0, "a"},
+      {"kind", V_UINT, 1, 0},
+      {"info", V_INT, 3, 0}},
+     6,
+     RTM_EPROTO},
+    {"sync_req minimal", {KV(5), {"app", V_STR, 0, "a"}, {"channel", V_STR, 0, "c"}}, 4, 0},
+    {"sync_req without channel", {KV(5), {"app", V_STR, 0, "a"}}, 3, RTM_EPROTO},
+    {"terminate minimal", {KV(12), {"app", V_STR, 0, "a"}, {"user_id", V_STR, 0, "u"}}, 4, 0},
+    {"terminate without user_id", {KV(12), {"app", V_STR, 0, "a"}}, 3, RTM_EPROTO},
+    {"ack json as int",
+     {KV(2), {"id", V_UINT, 1, 0}, {"status", V_INT, 0, 0}, {"json", V_INT, 1, 0}},
+     5,
+     RTM_EPROTO},
+    {"publish user_id as bin", {KV_PUBLISH_BASE, {"user_id", V_BIN, 0, "u"}}, 9, RTM_EPROTO},
     {"extra keys ignored",
      {{"zz", V_MAP, 0, 0},
       {"v", V_UINT, 1, 0},
@@ -532,6 +905,131 @@ static void test_channel_limit(void **state)
     assert_int_equal(rtm_wire_decode(buf, len, &got), 0);
     s_assert_same(&got, &m);
     free(buf);
+}
+
+static void test_members_iterator_edges(void **state)
+{
+    (void)state;
+    rtm_wire_members_iter_t it;
+    rtm_str_t id = S("x"), info = S("y");
+    /* A zeroed message and a non-SYNC one walk nothing. */
+    rtm_wire_msg_t zero = {0};
+    rtm_wire_members_begin(&it, &zero);
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    rtm_wire_msg_t p = s_publish();
+    size_t len;
+    char *buf = s_encode(&p, &len);
+    rtm_wire_msg_t got;
+    assert_int_equal(rtm_wire_decode(buf, len, &got), 0);
+    rtm_wire_members_begin(&it, &got);
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    free(buf);
+
+    /* A decoded SYNC: members are slices of the buffer, in order. */
+    rtm_wire_msg_t sync = s_sync(3);
+    buf = s_encode(&sync, &len);
+    assert_int_equal(rtm_wire_decode(buf, len, &got), 0);
+    rtm_wire_members_begin(&it, &got);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(rtm_wire_members_next(&it, &id, &info), 1);
+        s_assert_inside(id, buf, len);
+        s_assert_inside(info, buf, len);
+        s_assert_str(id, s_members3[i].user_id);
+        s_assert_str(info, s_members3[i].user_info);
+    }
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+
+    /* Damage the iterator can meet only if the caller tampered with the
+     * message: a count larger than the bytes, a cut inside a member. Both give
+     * the members before the damage, then RTM_EPROTO, then the end. */
+    rtm_wire_msg_t bad = got;
+    bad.n_members = 4;
+    rtm_wire_members_begin(&it, &bad);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rtm_wire_members_next(&it, &id, &info), 1);
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), RTM_EPROTO);
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    bad = got;
+    bad.members_raw.len -= 1;
+    rtm_wire_members_begin(&it, &bad);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(rtm_wire_members_next(&it, &id, &info), 1);
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), RTM_EPROTO);
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    free(buf);
+
+    /* An empty snapshot, and one without the "members" key at all. */
+    sync = s_sync(0);
+    buf = s_encode(&sync, &len);
+    assert_int_equal(rtm_wire_decode(buf, len, &got), 0);
+    assert_int_equal(got.n_members, 0);
+    rtm_wire_members_begin(&it, &got);
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    free(buf);
+    s_kv_t kv[] = {KV_SYNC};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    s_build(&sb, kv, 4);
+    assert_int_equal(rtm_wire_decode(sb.data, sb.size, &got), 0);
+    assert_int_equal(got.n_members, 0);
+    assert_int_equal(got.cache_json.len, 0);
+    rtm_wire_members_begin(&it, &got);
+    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* RTM_WIRE_MAX_MEMBERS members encode, decode and iterate; one more does not encode. */
+static void test_member_limit(void **state)
+{
+    (void)state;
+    rtm_wire_member_t *mb = calloc(RTM_WIRE_MAX_MEMBERS + 1, sizeof *mb);
+    char(*ids)[8] = calloc(RTM_WIRE_MAX_MEMBERS + 1, 8);
+    assert_non_null(mb);
+    assert_non_null(ids);
+    for (int i = 0; i <= RTM_WIRE_MAX_MEMBERS; i++)
+        mb[i] = (rtm_wire_member_t){rtm_str(ids[i], (size_t)snprintf(ids[i], 8, "%d", i)),
+                                    i % 2 ? S("{\"k\":1}") : S("")};
+    rtm_wire_msg_t m = {
+        .type = RTM_WIRE_SYNC, .channel = S("presence-x"), .members = mb, .n_members = 0};
+    m.n_members = RTM_WIRE_MAX_MEMBERS + 1;
+    assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
+    m.n_members = RTM_WIRE_MAX_MEMBERS;
+    size_t len;
+    char *buf = s_encode(&m, &len);
+    rtm_wire_msg_t got;
+    assert_int_equal(rtm_wire_decode(buf, len, &got), 0);
+    s_assert_members(&got, &m);
+    free(buf);
+    free(ids);
+    free(mb);
+}
+
+static void test_user_topic(void **state)
+{
+    (void)state;
+    char out[RTM_WIRE_MAX_TOPIC];
+    static const char want[] = "app\x1F#server-to-user-u1"; /* + the terminator */
+    int n = rtm_wire_user_topic(out, sizeof out, S("app"), S("u1"));
+    assert_int_equal(n, sizeof want);
+    assert_memory_equal(out, want, sizeof want);
+    char same[RTM_WIRE_MAX_TOPIC];
+    assert_int_equal(rtm_wire_topic(same, sizeof same, S("app"), S("#server-to-user-u1")), n);
+    assert_memory_equal(out, same, (size_t)n);
+
+    assert_int_equal(rtm_wire_user_topic(out, sizeof out, S("app"), S("")), RTM_EINVAL);
+    assert_int_equal(rtm_wire_user_topic(out, sizeof out, S(""), S("u")), RTM_EINVAL);
+    assert_int_equal(rtm_wire_user_topic(out, sizeof out, S("app"), S("u\0v")), RTM_EINVAL);
+    assert_int_equal(rtm_wire_user_topic(out, (size_t)n - 1, S("app"), S("u1")), RTM_ETOOBIG);
+    /* Longest user id that fits the topic limit, one more, and far more. */
+    static char uid[RTM_WIRE_MAX_TOPIC * 2];
+    memset(uid, 'u', sizeof uid);
+    size_t fit = RTM_WIRE_MAX_TOPIC - 3 - 16; /* "a" 0x1F prefix ... 0x00 */
+    assert_int_equal(rtm_wire_user_topic(out, sizeof out, S("a"), rtm_str(uid, fit)),
+                     RTM_WIRE_MAX_TOPIC);
+    assert_int_equal(rtm_wire_user_topic(out, sizeof out, S("a"), rtm_str(uid, fit + 1)),
+                     RTM_ETOOBIG);
+    assert_int_equal(rtm_wire_user_topic(out, sizeof out, S("a"), rtm_str(uid, sizeof uid)),
+                     RTM_ETOOBIG);
 }
 
 /* Hostile raw bytes: nothing may allocate, loop or read out of bounds. */
@@ -704,6 +1202,15 @@ static void test_type_names(void **state)
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_ACK), "ack");
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_NODE_HB), "node_hb");
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_SHARD_HB), "shard_hb");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_SYNC_REQ), "sync_req");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_SYNC), "sync");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_MEMBER), "member");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_PRESENCE_JOIN), "presence_join");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_PRESENCE_LEAVE), "presence_leave");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_SUB_COUNT), "sub_count");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_QUERY), "query");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_TERMINATE), "terminate");
+    assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)13), "unknown");
     assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)77), "unknown");
 }
 
@@ -712,12 +1219,16 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_type),
         cmocka_unit_test(test_exact_bytes),
+        cmocka_unit_test(test_exact_bytes_issue3),
         cmocka_unit_test(test_every_truncation_rejected),
         cmocka_unit_test(test_encode_small_buffer),
         cmocka_unit_test(test_encode_refuses_invalid),
         cmocka_unit_test(test_wrong_bodies),
         cmocka_unit_test(test_extra_keys_keep_values),
         cmocka_unit_test(test_channel_limit),
+        cmocka_unit_test(test_members_iterator_edges),
+        cmocka_unit_test(test_member_limit),
+        cmocka_unit_test(test_user_topic),
         cmocka_unit_test(test_raw_garbage),
         cmocka_unit_test(test_trailing_bytes),
         cmocka_unit_test(test_peek_id),

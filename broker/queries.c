@@ -1,0 +1,207 @@
+/* queries — see queries.h; docs/wire.md §8 is the format.
+ *
+ * Each answer is produced by one render function run twice over an
+ * rtm_json_out_t writer: first counting (no memory), then into an exact
+ * allocation, so sizing and writing can never disagree. The state is not
+ * changed between the two passes (single-threaded caller), so both walks see
+ * the same channels. Attributes follow what applies to the channel:
+ * user_count only for presence channels, cache only for cache channels,
+ * subscription_count always when asked; the node rejects requests for
+ * attributes that do not apply before asking (HTTP 400, as Pusher). */
+#include "queries.h"
+
+#include "rtm_channel.h"
+#include "rtm_error.h"
+#include "rtm_json.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { S_USER_COUNT = 1, S_SUB_COUNT = 2, S_CACHE = 4 };
+
+typedef struct {
+    const rtm_wire_msg_t *q;  /* the query */
+    unsigned want;            /* S_ bits from q->info */
+    uint64_t now_ms;          /* for cache expiry and ttl */
+    rtm_channel_owns_fn owns; /* ownership predicate */
+    void *owns_ctx;           /* its context */
+    rtm_json_out_t *w;        /* the writer of this pass */
+    bool first;               /* no member written yet (kind 1 separators) */
+} s_query_t;
+
+/* Parses the REST "info" comma list; spaces around tokens are ignored. */
+static unsigned s_want(rtm_str_t info)
+{
+    unsigned want = 0;
+    size_t i = 0;
+    while (i < info.len) {
+        size_t end = i;
+        while (end < info.len && info.p[end] != ',')
+            end++;
+        size_t a = i, b = end;
+        while (a < b && info.p[a] == ' ')
+            a++;
+        while (b > a && info.p[b - 1] == ' ')
+            b--;
+        rtm_str_t tok = rtm_str(info.p + a, b - a);
+        want |= rtm_str_eq_cstr(tok, "user_count")           ? S_USER_COUNT
+                : rtm_str_eq_cstr(tok, "subscription_count") ? S_SUB_COUNT
+                : rtm_str_eq_cstr(tok, "cache")              ? S_CACHE
+                                                             : 0;
+        i = end + 1;
+    }
+    return want;
+}
+
+static void s_put_str(rtm_json_out_t *w, rtm_str_t s)
+{
+    rtm_json_put_lit(w, "\"");
+    rtm_json_put_esc(w, s.p, s.len);
+    rtm_json_put_lit(w, "\"");
+}
+
+/* A "," unless this is the first member written. */
+static void s_sep(rtm_json_out_t *w, bool *first)
+{
+    if (!*first)
+        rtm_json_put_lit(w, ",");
+    *first = false;
+}
+
+/* "user_count":N and/or "subscription_count":N as wanted and applicable,
+ * comma-separated, with a leading comma unless *first. */
+static void s_put_counts(rtm_json_out_t *w, unsigned want, const rtm_channel_info_t *info,
+                         bool first)
+{
+    if ((want & S_USER_COUNT) && rtm_channel_type(info->name) == RTM_CH_PRESENCE) {
+        s_sep(w, &first);
+        rtm_json_put_lit(w, "\"user_count\":");
+        rtm_json_put_int(w, info->users);
+    }
+    if (want & S_SUB_COUNT) {
+        s_sep(w, &first);
+        rtm_json_put_lit(w, "\"subscription_count\":");
+        rtm_json_put_int(w, (int64_t)info->subscriptions);
+    }
+}
+
+/* Kind 1, one channel: "name":{attrs} when owned, occupied and matching. */
+static void s_list_one(void *ctx, const rtm_channel_info_t *info)
+{
+    s_query_t *s = ctx;
+    if ((info->subscriptions == 0 && info->users == 0) || info->name.len < s->q->channel.len ||
+        (s->q->channel.len && memcmp(info->name.p, s->q->channel.p, s->q->channel.len) != 0) ||
+        !s->owns(s->owns_ctx, s->q->app, info->name))
+        return;
+    s_sep(s->w, &s->first);
+    s_put_str(s->w, info->name);
+    rtm_json_put_lit(s->w, ":{");
+    s_put_counts(s->w, s->want, info, true);
+    rtm_json_put_lit(s->w, "}");
+}
+
+static void s_put_cache(rtm_json_out_t *w, const rtm_channel_info_t *info)
+{
+    if (!info->cached) {
+        rtm_json_put_lit(w, ",\"cache\":null");
+        return;
+    }
+    rtm_json_put_lit(w, ",\"cache\":{\"event\":");
+    s_put_str(w, info->cache_event);
+    rtm_json_put_lit(w, ",\"data\":");
+    s_put_str(w, info->cache_data);
+    rtm_json_put_lit(w, ",\"ttl\":");
+    rtm_json_put_int(w, (int64_t)((info->cache_ttl_ms + 999) / 1000));
+    rtm_json_put_lit(w, "}");
+}
+
+/* Kind 2: {"occupied":B[,"user_count":N][,"subscription_count":N][,"cache":C]}. */
+static void s_channel(const rtm_channel_state_t *cs, s_query_t *s)
+{
+    rtm_channel_info_t info = {.name = s->q->channel};
+    rtm_channel_state_info(cs, s->q->app, s->q->channel, s->now_ms, &info);
+    bool occupied = info.subscriptions > 0 || info.users > 0;
+    if (occupied)
+        rtm_json_put_lit(s->w, "{\"occupied\":true");
+    else
+        rtm_json_put_lit(s->w, "{\"occupied\":false");
+    s_put_counts(s->w, s->want, &info, false);
+    if ((s->want & S_CACHE) && rtm_channel_is_cache(s->q->channel))
+        s_put_cache(s->w, &info);
+    rtm_json_put_lit(s->w, "}");
+}
+
+/* Kind 3, one user: {"id":U}. */
+static void s_user_one(void *ctx, rtm_str_t user_id, rtm_str_t user_info)
+{
+    (void)user_info;
+    s_query_t *s = ctx;
+    s_sep(s->w, &s->first);
+    rtm_json_put_lit(s->w, "{\"id\":");
+    s_put_str(s->w, user_id);
+    rtm_json_put_lit(s->w, "}");
+}
+
+static void s_render(const rtm_channel_state_t *cs, s_query_t *s)
+{
+    s->first = true;
+    switch (s->q->kind) {
+    case RTM_WIRE_QUERY_CHANNELS:
+        rtm_channel_state_each(cs, s->q->app, s->now_ms, s_list_one, s);
+        break;
+    case RTM_WIRE_QUERY_CHANNEL: s_channel(cs, s); break;
+    case RTM_WIRE_QUERY_USERS:
+        rtm_json_put_lit(s->w, "{\"users\":[");
+        rtm_channel_state_each_user(cs, s->q->app, s->q->channel, s_user_one, s);
+        rtm_json_put_lit(s->w, "]}");
+        break;
+    }
+}
+
+/* Validates q against its kind; 0 or an rtm error. */
+static int s_check(const rtm_wire_msg_t *q, rtm_channel_owns_fn owns, void *ctx)
+{
+    char topic[RTM_WIRE_MAX_TOPIC];
+    if (q->kind < RTM_WIRE_QUERY_CHANNELS || q->kind > RTM_WIRE_QUERY_USERS)
+        return RTM_EINVAL;
+    rtm_str_t probe = q->kind == RTM_WIRE_QUERY_CHANNELS ? rtm_str("x", 1) : q->channel;
+    if (rtm_wire_topic(topic, sizeof topic, q->app, probe) < 0)
+        return RTM_EINVAL; /* also: kinds 2, 3 without a channel */
+    if (q->kind == RTM_WIRE_QUERY_CHANNELS)
+        return 0;
+    if (q->kind == RTM_WIRE_QUERY_USERS && rtm_channel_type(q->channel) != RTM_CH_PRESENCE)
+        return RTM_EINVAL;
+    return owns(ctx, q->app, q->channel) ? 0 : RTM_ENOTOWNER;
+}
+
+int rtm_queries_answer(const rtm_channel_state_t *cs, const rtm_wire_msg_t *q, uint64_t now_ms,
+                       rtm_channel_owns_fn owns, void *ctx, char **json, size_t *len)
+{
+    *json = NULL;
+    *len = 0;
+    int rc = s_check(q, owns, ctx);
+    if (rc < 0)
+        return rc;
+    rtm_json_out_t count = rtm_json_out(NULL, 0);
+    s_query_t s = {q, s_want(q->info), now_ms, owns, ctx, &count, true};
+    s_render(cs, &s);
+    if (count.n > INT32_MAX)
+        return RTM_ETOOBIG;
+    if (count.n == 0)
+        return 0;
+    char *buf = malloc(count.n);
+    if (!buf)
+        abort();
+    rtm_json_out_t out = rtm_json_out(buf, count.n);
+    s.w = &out;
+    s_render(cs, &s);
+    rc = rtm_json_out_result(&out);
+    if (rc < 0 || (size_t)rc != count.n) { /* both passes walk the same state */
+        free(buf);
+        return RTM_ETOOBIG;
+    }
+    *json = buf;
+    *len = count.n;
+    return 0;
+}

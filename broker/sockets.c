@@ -1,0 +1,95 @@
+/* sockets — see sockets.h. Creating a socket fails only for lack of file
+ * descriptors or memory, binding when the address is taken or not local:
+ * both are start-up errors the broker reports and exits on. */
+#include "sockets.h"
+
+#include "rtm_config.h"
+#include "rtm_log.h"
+#include "rtm_wire.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <zmq.h>
+
+static void *s_socket(void *ctx, int type)
+{
+    void *s = zmq_socket(ctx, type);
+    if (!s) {
+        rtm_log(RTM_LOG_ERROR, "event=socket_failed error=\"%s\"", zmq_strerror(errno));
+        return NULL;
+    }
+    int zero = 0, one = 1;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero); /* never hang on close */
+    zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one);     /* accept [::1] endpoints too */
+    return s;
+}
+
+/* Binds sock to tcp://host:port; on failure logs, closes sock and returns NULL. */
+static void *s_bind(void *sock, const char *what, const char *host, int port)
+{
+    char ep[320];
+    snprintf(ep, sizeof ep, "tcp://%s:%d", host, port);
+    if (zmq_bind(sock, ep) == 0)
+        return sock;
+    rtm_log(RTM_LOG_ERROR, "event=bind_failed socket=%s endpoint=%s error=\"%s\"", what, ep,
+            zmq_strerror(errno));
+    zmq_close(sock);
+    return NULL;
+}
+
+void *rtm_sockets_ingress(void *ctx, const char *host, int port)
+{
+    void *router = s_socket(ctx, ZMQ_ROUTER);
+    if (!router)
+        return NULL;
+    int one = 1, hwm = RTM_SOCKETS_INGRESS_HWM;
+    int64_t max = RTM_SOCKETS_MAX_BODY;
+    zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    /* A node worker that reconnects with the routing id it had (ZMQ_ROUTING_ID)
+     * takes its old pipe over instead of being refused until that pipe dies, so
+     * it stays the same peer and keeps its channel state. */
+    zmq_setsockopt(router, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+    zmq_setsockopt(router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    return s_bind(router, "ingress", host, port);
+}
+
+void *rtm_sockets_egress(void *ctx, const char *host, int port)
+{
+    void *xpub = s_socket(ctx, ZMQ_XPUB);
+    if (!xpub)
+        return NULL;
+    /* XPUB's default at the high-water mark is to drop silently per pipe; with
+     * NODROP the send fails with EAGAIN instead (we send with DONTWAIT), so
+     * every drop is counted. The price: while one matching node's pipe is full
+     * the event is refused for every node. The HWM is large so that only a
+     * node that has stopped reading ever reaches it. */
+    int one = 1, hwm = RTM_SOCKETS_EGRESS_HWM;
+    zmq_setsockopt(xpub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(xpub, ZMQ_XPUB_NODROP, &one, sizeof one);
+    return s_bind(xpub, "egress", host, port);
+}
+
+void *rtm_sockets_peers(void *ctx, uint32_t self, uint32_t n, char *const *endpoints)
+{
+    void *sub = s_socket(ctx, ZMQ_SUB);
+    if (!sub)
+        return NULL;
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
+    for (uint32_t i = 0; i < n; i++) {
+        char host[256], ep[320];
+        int port;
+        if (i == self || rtm_config_endpoint_port(endpoints[i], host, sizeof host, &port) < 0)
+            continue; /* the caller validated every endpoint */
+        snprintf(ep, sizeof ep, "tcp://%s:%d", host, port + 1);
+        if (zmq_connect(sub, ep) < 0) {
+            rtm_log(RTM_LOG_ERROR,
+                    "event=connect_failed shard=%" PRIu32 " endpoint=%s error=\"%s\"", i, ep,
+                    zmq_strerror(errno));
+            zmq_close(sub);
+            return NULL;
+        }
+    }
+    return sub;
+}

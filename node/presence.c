@@ -1,0 +1,223 @@
+/* rtm_presence — see presence.h. Rendering builds the inner presence object
+ * with rtm_json_out (one counting pass, one writing pass) and then wraps it
+ * as the string "data" of the event with rtm_pusher_render_event, which does
+ * the second level of escaping Pusher's double encoding needs. */
+#include "presence.h"
+
+#include "rtm_error.h"
+#include "rtm_json.h"
+#include "rtm_pusher.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_USER_ID 128
+
+static void *s_alloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        abort();
+    return p;
+}
+
+static rtm_presence_t *s_presence_new(rtm_str_t id, const char *info, size_t info_len)
+{
+    rtm_presence_t *p = calloc(1, sizeof *p + id.len + 1);
+    if (!p)
+        abort();
+    memcpy(p->user_id, id.p, id.len);
+    p->id_len = (uint16_t)id.len;
+    if (info) {
+        p->user_info = s_alloc(info_len);
+        memcpy(p->user_info, info, info_len);
+        p->info_len = (uint32_t)info_len;
+    }
+    return p;
+}
+
+int rtm_presence_parse(rtm_str_t channel_data, size_t max_info, rtm_presence_t **out)
+{
+    *out = NULL;
+    json_t *root = json_loadb(channel_data.p, channel_data.len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *id = root ? json_object_get(root, "user_id") : NULL;
+    char number[32];
+    rtm_str_t user_id = {0};
+    if (json_is_string(id))
+        user_id = rtm_str(json_string_value(id), json_string_length(id));
+    else if (json_is_integer(id))
+        user_id = rtm_str(number, (size_t)snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT,
+                                                   json_integer_value(id)));
+    int rc = 0;
+    if (!json_is_object(root) || user_id.len == 0 || user_id.len > S_MAX_USER_ID ||
+        memchr(user_id.p, '\0', user_id.len)) {
+        rc = RTM_EINVAL;
+    } else {
+        json_t *info = json_object_get(root, "user_info");
+        char *text = info ? json_dumps(info, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        size_t text_len = text ? strlen(text) : 0;
+        if (text_len > max_info)
+            rc = RTM_ETOOBIG;
+        else
+            *out = s_presence_new(user_id, text, text_len);
+        free(text);
+    }
+    json_decref(root);
+    return rc;
+}
+
+void rtm_presence_free(rtm_presence_t **p)
+{
+    if (!*p)
+        return;
+    free((*p)->user_info);
+    free(*p);
+    *p = NULL;
+}
+
+bool rtm_presence_mirror_apply(rtm_channel_t *ch, rtm_str_t user_id, rtm_str_t info, bool added)
+{
+    rtm_member_t *m;
+    HASH_FIND(hh, ch->members, user_id.p, user_id.len, m);
+    if (m && !added) {
+        HASH_DEL(ch->members, m);
+        free(m->info);
+        free(m);
+        ch->n_members--;
+        return true;
+    }
+    if (!m && added && user_id.len <= S_MAX_USER_ID) {
+        m = calloc(1, sizeof *m + user_id.len + 1);
+        if (!m)
+            abort();
+        memcpy(m->id, user_id.p, user_id.len);
+        m->id_len = (uint16_t)user_id.len;
+        if (info.len) {
+            m->info = s_alloc(info.len);
+            memcpy(m->info, info.p, info.len);
+            m->info_len = (uint32_t)info.len;
+        }
+        HASH_ADD(hh, ch->members, id[0], m->id_len, m);
+        ch->n_members++;
+        return true;
+    }
+    return false;
+}
+
+void rtm_presence_mirror_clear(rtm_channel_t *ch)
+{
+    rtm_member_t *m, *tmp;
+    HASH_ITER(hh, ch->members, m, tmp)
+    {
+        HASH_DEL(ch->members, m);
+        free(m->info);
+        free(m);
+    }
+    ch->n_members = 0;
+}
+
+void rtm_presence_mirror_reset(rtm_channel_t *ch, const rtm_wire_msg_t *sync)
+{
+    rtm_presence_mirror_clear(ch);
+    rtm_wire_members_iter_t it;
+    rtm_wire_members_begin(&it, sync);
+    rtm_str_t id, info;
+    while (rtm_wire_members_next(&it, &id, &info) == 1)
+        rtm_presence_mirror_apply(ch, id, info, true);
+}
+
+static void s_put_member(rtm_json_out_t *o, rtm_str_t id, rtm_str_t info, bool *first)
+{
+    if (!*first)
+        rtm_json_put_lit(o, ",");
+    *first = false;
+    rtm_json_put_lit(o, "\"");
+    rtm_json_put_esc(o, id.p, id.len);
+    rtm_json_put_lit(o, "\":");
+    if (info.len)
+        rtm_json_put(o, info.p, info.len);
+    else
+        rtm_json_put_lit(o, "null");
+}
+
+/* {"presence":{"ids":[...],"hash":{...},"count":N}} into o. */
+static void s_presence_object(rtm_json_out_t *o, const rtm_channel_t *ch,
+                              const rtm_presence_t *self)
+{
+    rtm_str_t self_id = rtm_str(self->user_id, self->id_len);
+    rtm_member_t *mine;
+    HASH_FIND(hh, ch->members, self->user_id, self->id_len, mine);
+    rtm_json_put_lit(o, "{\"presence\":{\"ids\":[\"");
+    rtm_json_put_esc(o, self_id.p, self_id.len);
+    rtm_json_put_lit(o, "\"");
+    for (const rtm_member_t *m = ch->members; m; m = m->hh.next) {
+        if (m == mine)
+            continue;
+        rtm_json_put_lit(o, ",\"");
+        rtm_json_put_esc(o, m->id, m->id_len);
+        rtm_json_put_lit(o, "\"");
+    }
+    rtm_json_put_lit(o, "],\"hash\":{");
+    bool first = true;
+    s_put_member(o, self_id, rtm_str(self->user_info, self->info_len), &first);
+    for (const rtm_member_t *m = ch->members; m; m = m->hh.next)
+        if (m != mine)
+            s_put_member(o, rtm_str(m->id, m->id_len), rtm_str(m->info, m->info_len), &first);
+    rtm_json_put_lit(o, "},\"count\":");
+    rtm_json_put_int(o, (int64_t)ch->n_members + (mine ? 0 : 1));
+    rtm_json_put_lit(o, "}}");
+}
+
+/* Wraps inner JSON text as the string data of event on channel. */
+static char *s_event(rtm_str_t event, rtm_str_t channel, rtm_str_t inner, size_t *len)
+{
+    *len = rtm_pusher_event_len(event, channel, inner);
+    char *out = s_alloc(*len);
+    rtm_pusher_render_event(out, *len, event, channel, inner);
+    return out;
+}
+
+char *rtm_presence_succeeded_json(const rtm_channel_t *ch, const rtm_presence_t *self, size_t *len)
+{
+    rtm_json_out_t count = rtm_json_out(NULL, 0);
+    s_presence_object(&count, ch, self);
+    char *inner = s_alloc(count.n);
+    rtm_json_out_t o = rtm_json_out(inner, count.n);
+    s_presence_object(&o, ch, self);
+    char *out = s_event(rtm_str_cstr("pusher_internal:subscription_succeeded"),
+                        rtm_channel_name(ch), rtm_str(inner, o.n), len);
+    free(inner);
+    return out;
+}
+
+static void s_member_object(rtm_json_out_t *o, bool added, rtm_str_t user_id, rtm_str_t info)
+{
+    rtm_json_put_lit(o, "{\"user_id\":\"");
+    rtm_json_put_esc(o, user_id.p, user_id.len);
+    rtm_json_put_lit(o, "\"");
+    if (added) {
+        rtm_json_put_lit(o, ",\"user_info\":");
+        if (info.len)
+            rtm_json_put(o, info.p, info.len);
+        else
+            rtm_json_put_lit(o, "null");
+    }
+    rtm_json_put_lit(o, "}");
+}
+
+char *rtm_presence_member_json(rtm_str_t channel, bool added, rtm_str_t user_id, rtm_str_t info,
+                               size_t *len)
+{
+    rtm_json_out_t count = rtm_json_out(NULL, 0);
+    s_member_object(&count, added, user_id, info);
+    char *inner = s_alloc(count.n);
+    rtm_json_out_t o = rtm_json_out(inner, count.n);
+    s_member_object(&o, added, user_id, info);
+    char *out = s_event(
+        rtm_str_cstr(added ? "pusher_internal:member_added" : "pusher_internal:member_removed"),
+        channel, rtm_str(inner, o.n), len);
+    free(inner);
+    return out;
+}

@@ -1,0 +1,154 @@
+'use strict';
+// User authentication, mesh-wide: pusher-js signs in (pusher:signin signed by the SDK's
+// authenticateUser over "socket_id::user::user_data"), then subscribes #server-to-user-<id>.
+// sendToUser reaches every connection signed in as that user on every node and nobody else;
+// terminateUserConnections closes all of them with 4009. A bad sign-in is a non-fatal
+// pusher:error 4009; #server-to-user-X is refused to anyone not signed in as X.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { useMesh, uniqueChannel, connectClient, APP } = require('../lib/mesh');
+const { receivedRaw } = require('../lib/pusher-clients');
+const {
+  OTHER_APP,
+  sdkFor,
+  connectApp,
+  once,
+  nextMessage,
+  messages,
+  refusalFrames,
+  assertUsable,
+  signIn,
+  signinFrame,
+  closedByServer,
+} = require('../lib/features');
+
+// Connections that never sign in are closed after 30 s (the default); every test here is
+// much shorter. user-auth-timeout.test.js covers the timeout itself.
+const mesh = useMesh({ shards: 2, nodes: 2, workers: 2, apps: [{ ...APP, enable_user_authentication: true }] });
+const port = (node) => mesh().nodePort(node);
+const sdk = (node) => sdkFor(port(node));
+const userId = () => uniqueChannel('user');
+
+// A pusher-js client on `node` signed in as `id`.
+async function signedIn(t, node, id, extra = {}) {
+  const client = await connectApp(port(node), t, { user: { id, ...extra } });
+  await signIn(client);
+  return client;
+}
+
+// Resolves with the data of the next `event` sent to the client's user (pusher.user.bind).
+function userEvent(client, event) {
+  return once((done) => client.user.bind(event, done), `user event ${event}`);
+}
+
+test('sign-in succeeds with the SDK signature; signin_success carries the exact user_data', async (t) => {
+  const user = { id: userId(), user_info: { name: 'Ünïcode "quoted"' } };
+  for (const node of [0, 1]) {
+    const client = await connectApp(port(node), t, { user });
+    const success = await signIn(client);
+    assert.equal(success.data.user_data, JSON.stringify(user));
+    assert.deepEqual(client.user.user_data, user);
+  }
+});
+
+test('sendToUser reaches every connection of the user on both nodes, and nobody else', async (t) => {
+  const target = userId();
+  const bystanderId = userId();
+  const mine = [await signedIn(t, 0, target), await signedIn(t, 1, target)];
+  const bystander = await signedIn(t, 1, bystanderId);
+  const anonymous = await connectApp(port(0), t);
+
+  for (const via of [0, 1]) {
+    const got = mine.map((c) => userEvent(c, `note-${via}`));
+    await sdk(via).sendToUser(target, `note-${via}`, { text: 'for you', via });
+    assert.deepEqual(await Promise.all(got), [
+      { text: 'for you', via },
+      { text: 'for you', via },
+    ]);
+  }
+  // Markers: the bystander gets its own event, which was sent after ours.
+  const marker = userEvent(bystander, 'marker');
+  await sdk(0).sendToUser(bystanderId, 'marker', {});
+  await marker;
+  assert.equal(receivedRaw(bystander, 'note-0') || receivedRaw(bystander, 'note-1'), false, "another user received the user's event");
+  await assertUsable(anonymous, sdk(1));
+  assert.equal(receivedRaw(anonymous, 'note-0') || receivedRaw(anonymous, 'note-1'), false, 'a connection not signed in received it');
+});
+
+test('#server-to-user-X is refused to connections not signed in as X', async (t) => {
+  const target = userId();
+  const owner = await signedIn(t, 0, target);
+  const anonymous = await connectApp(port(1), t);
+  const intruder = await signedIn(t, 1, userId());
+  const channel = `#server-to-user-${target}`;
+  for (const client of [anonymous, intruder]) {
+    // pusher-js refuses '#' channel names itself; send the frame it would send.
+    client.send_event('pusher:subscribe', { auth: '', channel });
+    await refusalFrames(client, channel);
+  }
+  const got = userEvent(owner, 'private-note');
+  await sdk(1).sendToUser(target, 'private-note', { secret: 1 });
+  await got;
+  const marker = userEvent(intruder, 'marker');
+  await sdk(1).sendToUser(intruder.userData.id, 'marker', {});
+  await marker;
+  assert.equal(receivedRaw(intruder, 'private-note'), false, "a refused subscriber received the user's event");
+  for (const client of [anonymous, intruder]) await assertUsable(client, sdk(0));
+});
+
+test('a bad sign-in is answered with pusher:error 4009 and the connection stays open', async (t) => {
+  for (const node of [0, 1]) {
+    const client = await connectApp(port(node), t);
+    const sid = client.connection.socket_id;
+    const good = JSON.stringify({ id: userId() });
+    const cases = {
+      'a wrong secret': signinFrame(sid, good, { secret: 'not-the-secret' }),
+      'another socket id': signinFrame('1234.5678', good),
+      "another app's key and secret": signinFrame(sid, good, OTHER_APP),
+      'user_data signed, other user_data sent': {
+        event: 'pusher:signin',
+        data: { ...signinFrame(sid, good).data, user_data: JSON.stringify({ id: 'someone-else' }) },
+      },
+      'a numeric id': signinFrame(sid, JSON.stringify({ id: 5 })),
+      'no id': signinFrame(sid, JSON.stringify({ name: 'nobody' })),
+      'an empty id': signinFrame(sid, JSON.stringify({ id: '' })),
+      'user_data that is not JSON': signinFrame(sid, 'not json'),
+    };
+    for (const [what, frame] of Object.entries(cases)) {
+      client.send_event(frame.event, frame.data);
+      const error = await nextMessage(client, 'pusher:error');
+      assert.equal(error.data.code, 4009, `${what} on node ${node}: ${JSON.stringify(error)}`);
+      assert.equal(client.connection.state, 'connected', `${what}: connection closed`);
+    }
+    assert.deepEqual(messages(client, 'pusher:signin_success'), [], 'a bad sign-in succeeded');
+    await assertUsable(client, sdk(1 - node));
+  }
+});
+
+test('terminateUserConnections closes every connection of the user on both nodes with 4009', async (t) => {
+  const target = userId();
+  const bystanderId = userId();
+  const pusherJs = [await signedIn(t, 0, target), await signedIn(t, 1, target)];
+  // A raw client too, to see the exact close frame.
+  const raw = await connectClient(port(1));
+  t.after(() => raw.destroy());
+  raw.send(signinFrame(raw.socketId, JSON.stringify({ id: target })));
+  await raw.waitForEvent('pusher:signin_success');
+  const bystander = await signedIn(t, 0, bystanderId);
+
+  const res = await sdk(1).terminateUserConnections(target);
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), {});
+  for (const client of pusherJs) {
+    const codes = await closedByServer(client);
+    assert.ok(codes.includes(4009), `close codes ${JSON.stringify(codes)}`);
+  }
+  const close = await raw.waitForClose();
+  assert.equal(close && close.code, 4009, `close frame ${JSON.stringify(close)}`);
+
+  assert.equal(bystander.connection.state, 'connected');
+  const still = userEvent(bystander, 'still-here');
+  await sdk(0).sendToUser(bystanderId, 'still-here', {});
+  await still;
+});
