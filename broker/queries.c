@@ -86,11 +86,14 @@ static void s_put_counts(rtm_json_out_t *w, unsigned want, const rtm_channel_inf
     }
 }
 
-/* Kind 1, one channel: "name":{attrs} when owned, occupied and matching. */
+/* Kind 1, one channel: "name":{attrs} when owned, occupied and matching.
+ * Users' own channels (#server-to-user-) are the mesh's plumbing, not the
+ * application's channels, and are never listed (as on Pusher). */
 static void s_list_one(void *ctx, const rtm_channel_info_t *info)
 {
     s_query_t *s = ctx;
     if ((info->subscriptions == 0 && info->users == 0) || info->name.len < s->q->channel.len ||
+        rtm_str_has_prefix(info->name, "#") ||
         (s->q->channel.len && memcmp(info->name.p, s->q->channel.p, s->q->channel.len) != 0) ||
         !s->owns(s->owns_ctx, s->q->app, info->name))
         return;

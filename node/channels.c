@@ -149,6 +149,11 @@ static void s_activate(rtm_worker_t *w, rtm_conn_t *c, rtm_conn_sub_t *sub)
 {
     sub->state = RTM_SUB_ACTIVE;
     sub->channel->subs[sub->slot].active = true;
+    /* counted only now: a count event the shard sends for it then reaches
+     * this subscriber too, since its channel is in sync */
+    sub->channel->n_active++;
+    sub->channel->announce = true;
+    w->channels_attention = true;
     if (!sub->silent)
         s_send_succeeded(w, c, sub);
 }
@@ -266,7 +271,6 @@ int rtm_channels_subscribe(rtm_worker_t *w, rtm_conn_t *c, const rtm_app_t *app,
     *sub = (rtm_conn_sub_t){ch, ch->n_subs, RTM_SUB_PENDING, silent, presence};
     ch->n_subs++;
     c->n_subs++;
-    ch->announce = true;
     w->channels_attention = true;
     RTM_COUNT(&w->metrics, subscriptions, 1);
     if (ch->synced)
@@ -290,6 +294,11 @@ static void s_remove(rtm_worker_t *w, rtm_conn_t *c, uint32_t slot)
                     rtm_str(c->socket_id, c->socket_id_len));
         rtm_presence_free(&gone.presence);
     }
+    if (gone.state == RTM_SUB_ACTIVE) {
+        ch->n_active--;
+        ch->announce = true;
+        w->channels_attention = true;
+    }
     rtm_sub_t last_sub = ch->subs[--ch->n_subs];
     if (gone.slot != ch->n_subs) {
         ch->subs[gone.slot] = last_sub;
@@ -300,8 +309,6 @@ static void s_remove(rtm_worker_t *w, rtm_conn_t *c, uint32_t slot)
         c->subs[slot] = last;
         last.channel->subs[last.slot].slot = slot;
     }
-    ch->announce = true;
-    w->channels_attention = true;
     RTM_COUNT(&w->metrics, subscriptions, -1);
 }
 
@@ -436,14 +443,16 @@ void rtm_channels_control(rtm_worker_t *w, rtm_str_t topic, rtm_str_t body)
     }
 }
 
-/* Tells the owner how many local subscribers the channel has now. */
+/* Tells the owner how many local subscribers the channel has now. Users'
+ * own channels get no count events: they are not the application's. */
 static bool s_announce(rtm_worker_t *w, rtm_channel_t *ch)
 {
     rtm_wire_msg_t msg = {.type = RTM_WIRE_SUB_COUNT,
                           .app = rtm_str_cstr(ch->app->id),
                           .channel = rtm_channel_name(ch),
-                          .count = ch->n_subs,
-                          .notify = ch->app->subscription_count};
+                          .count = ch->n_active,
+                          .notify = ch->app->subscription_count &&
+                                    rtm_channel_type(rtm_channel_name(ch)) != RTM_CH_USER};
     int owner = rtm_upstream_owner(&w->up, msg.app, msg.channel);
     return owner >= 0 && rtm_upstream_send(&w->up, (uint32_t)owner, &msg) == 0;
 }

@@ -39,6 +39,7 @@ typedef struct rtm_channel {
     const rtm_app_t *app;
     rtm_sub_t *subs; /* local subscribers, unordered */
     uint32_t n_subs, cap_subs;
+    uint32_t n_active;     /* subscribers whose subscription succeeded: the count announced */
     rtm_member_t *members; /* presence: mesh-wide members, mirrored (uthash by id) */
     uint32_t n_members;
     rtm_frame_t *cache;   /* cache channels: last server event, framed; NULL = none */
