@@ -17,6 +17,7 @@
 
 #include "rtm_error.h"
 #include "rtm_log.h"
+#include "presence.h"
 #include "rtm_pusher.h"
 #include "rtm_ws.h"
 #include "session.h"
@@ -185,7 +186,7 @@ static void s_on_closed(uv_handle_t *h)
     s_release_pending(c);
     free(c->in);
     free(c->msg);
-    free(c->user_id);
+    rtm_presence_free(&c->user);
     c->closed = true;
     if (!c->dirty) /* else the worker's dirty list still points here */
         free(c);

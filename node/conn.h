@@ -61,7 +61,7 @@ typedef struct rtm_conn {
     rtm_conn_sub_t *subs; /* subscriptions, unordered */
     uint32_t n_subs, cap_subs;
     rtm_rest_call_t *rest;        /* REST request waiting for shard acks; reads paused */
-    char *user_id;                /* signed in as (pusher:signin); NULL before */
+    rtm_presence_t *user;         /* signed in as (pusher:signin); NULL before */
     uint64_t signin_deadline_ms;  /* apps requiring sign-in: close 4009 after this; 0 = none */
     uint32_t client_event_second; /* rate limit window (loop time in s) */
     uint8_t client_events;        /* client events sent in that second */

@@ -9,6 +9,7 @@
 #include "rtm_pusher.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +39,18 @@ static rtm_presence_t *s_presence_new(rtm_str_t id, const char *info, size_t inf
     return p;
 }
 
-int rtm_presence_parse(rtm_str_t channel_data, size_t max_info, rtm_presence_t **out)
+/* Reads {"<id_key>": id, "user_info"?: any} from text. */
+static int s_parse(rtm_str_t text, const char *id_key, bool numeric_ok, size_t max_info,
+                   rtm_presence_t **out)
 {
     *out = NULL;
-    json_t *root = json_loadb(channel_data.p, channel_data.len, JSON_REJECT_DUPLICATES, NULL);
-    json_t *id = root ? json_object_get(root, "user_id") : NULL;
+    json_t *root = json_loadb(text.p, text.len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *id = root ? json_object_get(root, id_key) : NULL;
     char number[32];
     rtm_str_t user_id = {0};
     if (json_is_string(id))
         user_id = rtm_str(json_string_value(id), json_string_length(id));
-    else if (json_is_integer(id))
+    else if (numeric_ok && json_is_integer(id))
         user_id = rtm_str(number, (size_t)snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT,
                                                    json_integer_value(id)));
     int rc = 0;
@@ -56,16 +59,31 @@ int rtm_presence_parse(rtm_str_t channel_data, size_t max_info, rtm_presence_t *
         rc = RTM_EINVAL;
     } else {
         json_t *info = json_object_get(root, "user_info");
-        char *text = info ? json_dumps(info, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-        size_t text_len = text ? strlen(text) : 0;
-        if (text_len > max_info)
+        char *info_text = info ? json_dumps(info, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        size_t info_len = info_text ? strlen(info_text) : 0;
+        if (info_len > max_info)
             rc = RTM_ETOOBIG;
         else
-            *out = s_presence_new(user_id, text, text_len);
-        free(text);
+            *out = s_presence_new(user_id, info_text, info_len);
+        free(info_text);
     }
     json_decref(root);
     return rc;
+}
+
+int rtm_presence_parse(rtm_str_t channel_data, size_t max_info, rtm_presence_t **out)
+{
+    return s_parse(channel_data, "user_id", true, max_info, out);
+}
+
+int rtm_presence_parse_user(rtm_str_t user_data, rtm_presence_t **out)
+{
+    return s_parse(user_data, "id", false, SIZE_MAX, out);
+}
+
+rtm_presence_t *rtm_presence_copy(const rtm_presence_t *p)
+{
+    return s_presence_new(rtm_str(p->user_id, p->id_len), p->user_info, p->info_len);
 }
 
 void rtm_presence_free(rtm_presence_t **p)

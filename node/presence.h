@@ -43,6 +43,14 @@ struct rtm_member {
 int rtm_presence_parse(rtm_str_t channel_data, size_t max_info, rtm_presence_t **out);
 void rtm_presence_free(rtm_presence_t **p);
 
+/* The identity a connection signs in with: user_data is a JSON object with a
+ * string "id" and optional user_info (shared with presence channels the user
+ * joins without channel_data). Same returns, no size limit. */
+int rtm_presence_parse_user(rtm_str_t user_data, rtm_presence_t **out);
+
+/* A copy of p (caller owns; its join is not copied). */
+rtm_presence_t *rtm_presence_copy(const rtm_presence_t *p);
+
 /* Mirror maintenance. reset replaces the members with a SYNC's snapshot;
  * apply returns whether the membership changed (a shard that took a channel
  * over re-announces members the mirror already has). */

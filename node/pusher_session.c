@@ -68,13 +68,21 @@ static int s_authorize(rtm_conn_t *c, const rtm_pusher_msg_t *m, rtm_presence_t 
     rtm_channel_type_t type = rtm_channel_type(ch);
     if (type == RTM_CH_USER) {
         size_t prefix = strlen(RTM_CHANNEL_USER_PREFIX);
-        if (c->user_id && rtm_str_eq_cstr(rtm_str(ch.p + prefix, ch.len - prefix), c->user_id))
+        if (c->user && rtm_str_eq(rtm_str(ch.p + prefix, ch.len - prefix),
+                                  rtm_str(c->user->user_id, c->user->id_len)))
             return 0;
         why = "Subscribing to a user channel requires signing in as that user";
     } else if (type != RTM_CH_PUBLIC && !s_signature_ok(c, m)) {
         why = "Invalid signature";
     } else if (type == RTM_CH_PRESENCE) {
-        int rc = rtm_presence_parse(m->channel_data, c->app->max_presence_member_size, presence);
+        /* without channel_data a signed-in connection joins as its user */
+        int rc = RTM_EINVAL;
+        if (m->channel_data.len)
+            rc = rtm_presence_parse(m->channel_data, c->app->max_presence_member_size, presence);
+        else if (c->user && c->user->info_len > c->app->max_presence_member_size)
+            rc = RTM_ETOOBIG;
+        else if (c->user)
+            rc = (*presence = rtm_presence_copy(c->user)) ? 0 : RTM_EINVAL;
         if (rc == RTM_ETOOBIG) {
             RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_CHANNEL);
             rtm_ws_session_refuse(c, ch, "LimitReached",
@@ -119,39 +127,38 @@ static void s_subscribe(rtm_conn_t *c, const rtm_pusher_msg_t *m)
 static void s_signin(rtm_conn_t *c, const rtm_pusher_msg_t *m)
 {
     rtm_worker_t *w = c->w;
-    json_t *user = NULL;
-    const char *id = NULL;
+    rtm_presence_t *user = NULL;
     if (rtm_auth_check_user(rtm_str_cstr(c->app->key), rtm_str_cstr(c->app->secret),
-                            rtm_str(c->socket_id, c->socket_id_len), m->user_data, m->auth) == 0) {
-        user = json_loadb(m->user_data.p, m->user_data.len, 0, NULL);
-        id = json_string_value(json_object_get(user, "id"));
-    }
+                            rtm_str(c->socket_id, c->socket_id_len), m->user_data, m->auth) == 0)
+        rtm_presence_parse_user(m->user_data, &user);
     char channel[RTM_CHANNEL_MAX_LEN + 1];
-    int n = id && *id ? snprintf(channel, sizeof channel, RTM_CHANNEL_USER_PREFIX "%s", id) : 0;
+    int n =
+        user ? snprintf(channel, sizeof channel, RTM_CHANNEL_USER_PREFIX "%s", user->user_id) : 0;
+    /* a connection is bound to one user: signing in again as another fails */
     bool ok = n > 0 && (size_t)n < sizeof channel &&
               rtm_channel_validate(rtm_str(channel, (size_t)n)) == 0 &&
-              (!c->user_id || strcmp(c->user_id, id) == 0);
+              (!c->user || strcmp(c->user->user_id, user->user_id) == 0);
     if (!ok) {
         RTM_COUNT_ERR(&w->metrics, RTM_ERR_BAD_AUTH);
         rtm_ws_session_error(c, 4009, "Invalid sign-in: bad signature or user_data",
                              rtm_str(NULL, 0));
-    } else {
-        if (!c->user_id) {
-            c->user_id = strdup(id);
-            if (!c->user_id)
-                abort();
-            rtm_channels_subscribe(w, c, c->app, rtm_str(channel, (size_t)n), NULL, true);
-        }
-        c->signin_deadline_ms = 0;
-        size_t len = rtm_pusher_signin_success_len(m->user_data);
-        char *buf = malloc(len);
-        if (!buf)
-            abort();
-        rtm_pusher_render_signin_success(buf, len, m->user_data);
-        rtm_conn_send_text(c, buf, len);
-        free(buf);
+        rtm_presence_free(&user);
+        return;
     }
-    json_decref(user);
+    if (!c->user) {
+        c->user = user;
+        user = NULL;
+        rtm_channels_subscribe(w, c, c->app, rtm_str(channel, (size_t)n), NULL, true);
+    }
+    rtm_presence_free(&user);
+    c->signin_deadline_ms = 0;
+    size_t len = rtm_pusher_signin_success_len(m->user_data);
+    char *buf = malloc(len);
+    if (!buf)
+        abort();
+    rtm_pusher_render_signin_success(buf, len, m->user_data);
+    rtm_conn_send_text(c, buf, len);
+    free(buf);
 }
 
 /* Why a client event may not be relayed, or NULL when it may. */

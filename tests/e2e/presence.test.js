@@ -25,6 +25,7 @@ const {
   subscribeRefused,
   refusalFrames,
   assertUsable,
+  signIn,
 } = require('../lib/features');
 
 const SMALL_APP = Object.freeze({ id: 'small-app', key: 'small-key', secret: 'small-secret' });
@@ -240,4 +241,24 @@ test('invalid channel_data is refused and the connection stays usable', async (t
     assert.ok(frames.subscriptionError.status >= 400, `${what}: ${JSON.stringify(frames)}`);
   }
   await assertUsable(client, sdk(0));
+});
+
+test('a signed-in user joins without channel_data as its sign-in identity, seen by others', async (t) => {
+  const room = uniqueChannel('presence-signed');
+  // The auth endpoint signs socket_id:channel only (no presence data), as the SDK does when the
+  // app relies on user authentication for the member's identity.
+  const carol = await connectApp(port(0), t, {
+    user: { id: 'carol', user_info: { name: 'Carol' } },
+    authorize: ({ socketId, channelName, signer }) => signer.authorizeChannel(socketId, channelName),
+  });
+  await signIn(carol);
+  carol.subscribe(room);
+  const joined = await nextMessage(carol, 'pusher_internal:subscription_succeeded', room);
+  assert.deepEqual(joined.data.presence.hash, { carol: { name: 'Carol' } });
+
+  const dave = await connectApp(port(1), t, { member: member('dave') });
+  dave.subscribe(room);
+  const seen = (await nextMessage(dave, 'pusher_internal:subscription_succeeded', room)).data;
+  assert.deepEqual(seen.presence.hash, { carol: { name: 'Carol' }, dave: info('dave') });
+  assert.equal(seen.presence.count, 2);
 });
