@@ -25,6 +25,7 @@ const {
   nextMessage,
   messages,
   assertUsable,
+  triggerMarker,
 } = require('../lib/features');
 
 // APP allows client events; OTHER_APP keeps the default (off).
@@ -39,12 +40,7 @@ const sdk = (node, app) => sdkFor(port(node), app);
 const member = (id) => ({ user_id: id, user_info: { id } });
 
 // Triggers a marker on `channel` and waits until every client got it.
-async function marker(channel, clients, via = sdk(1)) {
-  const name = `marker-${uniqueChannel('m')}`;
-  const waits = clients.map((c) => nextMessage(c, name, channel));
-  await via.trigger(channel, name, {});
-  await Promise.all(waits);
-}
+const marker = (channel, clients, via = sdk(1)) => triggerMarker(channel, clients, via);
 
 test('client events reach subscribers on both nodes, on every shard, and are not echoed', async (t) => {
   // One sender per node; each sends 8 events, one at a time, below the rate limit.

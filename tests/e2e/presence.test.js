@@ -26,6 +26,7 @@ const {
   refusalFrames,
   assertUsable,
   signIn,
+  triggerMarker,
 } = require('../lib/features');
 
 const SMALL_APP = Object.freeze({ id: 'small-app', key: 'small-key', secret: 'small-secret' });
@@ -45,12 +46,7 @@ const memberEvents = (client, event, channel, userId) =>
   messages(client, `pusher_internal:${event}`, channel).filter((m) => m.data && m.data.user_id === userId);
 
 // Triggers a marker on the channel and waits until every client has it.
-async function marker(channel, clients, via = sdk(0)) {
-  const name = `marker-${uniqueChannel('m')}`;
-  const waits = clients.map((c) => nextMessage(c, name, channel));
-  await via.trigger(channel, name, {});
-  await Promise.all(waits);
-}
+const marker = (channel, clients, via = sdk(0)) => triggerMarker(channel, clients, via);
 
 test('Laravel Echo: two users on different nodes see each other (here, joining, leaving)', async (t) => {
   const alice = await echoFor(await connectApp(port(0), t, { member: member('alice') }));

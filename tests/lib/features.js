@@ -245,7 +245,18 @@ async function queryOk(sdk, path, params) {
   return res.body;
 }
 
+// Triggers a marker event on `channel` through `via` (a server SDK) and waits until every
+// client got it: whatever the channel's shard emitted before reaches them first, so a marker
+// proves the absence of anything that should not have come.
+async function triggerMarker(channel, clients, via) {
+  const name = `marker-${uniqueChannel('m')}`;
+  const waits = clients.map((c) => nextMessage(c, name, channel));
+  await via.trigger(channel, name, {});
+  await Promise.all(waits);
+}
+
 module.exports = {
+  triggerMarker,
   OTHER_APP,
   MASTER_KEY,
   CLIENT_EVENTS_DISABLED,
