@@ -37,9 +37,12 @@ struct rtm_join {
     char text[];
 };
 
-static void *s_grow(void *p, uint32_t *cap, size_t elem)
+/* Doubles an array's capacity, starting at `first`: a connection usually
+ * holds one or two channels (every idle connection pays for its array),
+ * while a channel usually has many subscribers. */
+static void *s_grow(void *p, uint32_t *cap, uint32_t first, size_t elem)
 {
-    *cap = *cap ? *cap * 2 : 4;
+    *cap = *cap ? *cap * 2 : first;
     p = realloc(p, *cap * elem);
     if (!p)
         abort();
@@ -263,9 +266,9 @@ int rtm_channels_subscribe(rtm_worker_t *w, rtm_conn_t *c, const rtm_app_t *app,
     if (!ch)
         ch = s_create(w, app, channel, topic, (size_t)len);
     if (ch->n_subs == ch->cap_subs)
-        ch->subs = s_grow(ch->subs, &ch->cap_subs, sizeof *ch->subs);
+        ch->subs = s_grow(ch->subs, &ch->cap_subs, 8, sizeof *ch->subs);
     if (c->n_subs == c->cap_subs)
-        c->subs = s_grow(c->subs, &c->cap_subs, sizeof *c->subs);
+        c->subs = s_grow(c->subs, &c->cap_subs, 1, sizeof *c->subs);
     ch->subs[ch->n_subs] = (rtm_sub_t){c, c->n_subs, false};
     rtm_conn_sub_t *sub = &c->subs[c->n_subs];
     *sub = (rtm_conn_sub_t){ch, ch->n_subs, RTM_SUB_PENDING, silent, presence};

@@ -96,6 +96,8 @@ static void s_check_owners(rtm_upstream_t *up)
     rtm_channels_owners_changed(up->w);
 }
 
+static bool s_ready(const rtm_upstream_t *up);
+
 static void s_on_tick(uv_timer_t *t)
 {
     rtm_upstream_t *up = t->data;
@@ -112,7 +114,7 @@ static void s_on_tick(uv_timer_t *t)
     s_expire(up, now, false);
     s_check_owners(up);
     rtm_channels_tick(up->w);
-    __atomic_store_n(&up->w->ready, rtm_upstream_ready(up), __ATOMIC_RELAXED);
+    __atomic_store_n(&up->w->ready, s_ready(up), __ATOMIC_RELAXED);
 }
 
 static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
@@ -286,7 +288,9 @@ int rtm_upstream_send(rtm_upstream_t *up, uint32_t shard, const rtm_wire_msg_t *
     return s_send(up->shards[shard].sock, msg) < 0 ? RTM_EUNAVAIL : 0;
 }
 
-bool rtm_upstream_ready(const rtm_upstream_t *up)
+/* True when at least one shard is live and every live shard answers on its
+ * ingress: what /readyz reports. */
+static bool s_ready(const rtm_upstream_t *up)
 {
     uint64_t now = s_now(up);
     bool any = false;

@@ -60,10 +60,6 @@ void rtm_upstream_close(rtm_upstream_t *up);
 /* Owning live shard of app's channel, or -1 when no shard is live. */
 int rtm_upstream_owner(rtm_upstream_t *up, rtm_str_t app, rtm_str_t channel);
 
-/* True when at least one shard is live and every live shard answers on its
- * ingress. */
-bool rtm_upstream_ready(const rtm_upstream_t *up);
-
 /* Sends a request that the shard answers with an ACK (PUBLISH, PRESENCE_JOIN,
  * QUERY); assigns msg->id. cb(arg, status, json) runs exactly once, never
  * inside this call. */
