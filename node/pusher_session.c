@@ -187,16 +187,21 @@ static const char *s_client_event_refusal(rtm_conn_t *c, const rtm_pusher_msg_t 
     return NULL;
 }
 
+/* The data of a client event as relayed: a string as itself, anything else
+ * as compact JSON text. Newly allocated; NULL when there is no data. */
+static char *s_event_data(const json_t *data)
+{
+    if (json_is_string(data))
+        return strdup(json_string_value(data));
+    return data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
 static void s_client_event(rtm_conn_t *c, const rtm_pusher_msg_t *m)
 {
     rtm_conn_sub_t *sub = NULL;
     int code;
     const char *why = s_client_event_refusal(c, m, &sub, &code);
-    char *data = why ? NULL : json_dumps(m->data, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!why && json_is_string(m->data)) { /* a string is relayed as the string itself */
-        free(data);
-        data = strdup(json_string_value(m->data));
-    }
+    char *data = why ? NULL : s_event_data(m->data);
     if (!why && (!data || strlen(data) > c->app->max_event_payload))
         why = "Client event rejected - data missing or over the size limit";
     if (why) {
