@@ -18,6 +18,7 @@
 #include "rtm_error.h"
 #include "rtm_log.h"
 #include "presence.h"
+#include "quota.h"
 #include "rtm_pusher.h"
 #include "rtm_ws.h"
 #include "session.h"
@@ -213,7 +214,7 @@ void rtm_conn_close(rtm_conn_t *c, uint16_t ws_code, const char *reason)
     }
     if (c->counted) {
         RTM_COUNT(&c->w->metrics, connections, -1);
-        __atomic_sub_fetch(&c->w->node->app_connections[c->app->index], 1, __ATOMIC_RELAXED);
+        rtm_quota_release(c->w, c->app);
     }
     c->counted = false;
     c->state = RTM_CONN_CLOSING;

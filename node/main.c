@@ -112,7 +112,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     node.zmq_ctx = zmq_ctx_new();
     node.app_connections = calloc(node.apps.n, sizeof *node.app_connections);
-    if (!node.app_connections)
+    node.app_elsewhere = calloc(node.apps.n, sizeof *node.app_elsewhere);
+    if (!node.app_connections || !node.app_elsewhere)
         abort();
     int rc = s_start_workers(&node);
     if (rc == 0) {
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
     zmq_ctx_term(node.zmq_ctx);
     free(node.workers);
     free(node.app_connections);
+    free(node.app_elsewhere);
     rtm_config_free_list(&node.brokers);
     rtm_apps_free(&node.apps);
     rtm_log(RTM_LOG_INFO, "event=stopped");

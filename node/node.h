@@ -35,6 +35,7 @@ typedef struct {
     int n_brokers;
     void *zmq_ctx;             /* shared; thread-safe by ZeroMQ's contract */
     uint64_t *app_connections; /* per app (by index), all workers; atomic */
+    uint64_t *app_elsewhere;   /* per app: connections on other nodes (rtm_quota); atomic */
     rtm_worker_t **workers;
     int n_workers;
 } rtm_node_t;

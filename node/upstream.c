@@ -11,6 +11,7 @@
 #include "rtm_config.h"
 #include "rtm_error.h"
 #include "rtm_log.h"
+#include "quota.h"
 #include "rtm_rendezvous.h"
 #include "worker.h"
 
@@ -114,6 +115,8 @@ static void s_on_tick(uv_timer_t *t)
     s_expire(up, now, false);
     s_check_owners(up);
     rtm_channels_tick(up->w);
+    if (up->w->index == 0)
+        rtm_quota_tick(up->w);
     __atomic_store_n(&up->w->ready, s_ready(up), __ATOMIC_RELAXED);
 }
 

@@ -7,6 +7,8 @@
  * with its socket id, or refuses it with the Pusher close code that fits. */
 #include "session.h"
 
+#include "quota.h"
+
 #include "rtm_error.h"
 #include "rtm_pusher.h"
 #include "rtm_ws.h"
@@ -40,10 +42,7 @@ void rtm_ws_session_open(rtm_conn_t *c, rtm_str_t app_key)
         rtm_conn_close(c, 4001, "Application does not exist");
         return;
     }
-    uint64_t *app_conns = &w->node->app_connections[c->app->index];
-    uint64_t open = __atomic_add_fetch(app_conns, 1, __ATOMIC_RELAXED);
-    if (c->app->max_connections && open > c->app->max_connections) {
-        __atomic_sub_fetch(app_conns, 1, __ATOMIC_RELAXED);
+    if (!rtm_quota_take(w, c->app)) {
         RTM_COUNT_ERR(&w->metrics, RTM_ERR_OVER_QUOTA);
         rtm_ws_session_error(c, 4004, "Application is over connection quota", rtm_str(NULL, 0));
         rtm_conn_close(c, 4004, "Application is over connection quota");

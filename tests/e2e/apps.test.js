@@ -1,8 +1,8 @@
 'use strict';
 // Several apps on one mesh, with the official clients: the same channel names in two apps
 // never share events, client events, presence members, subscription counts or query answers.
-// And max_connections: the (max+1)-th connection of an app on one node gets pusher:error 4004
-// and close 4004 (pusher-js then gives up), while other nodes and other apps are unaffected.
+// And max_connections: the (max+1)-th connection of an app in the whole mesh gets pusher:error 4004
+// and close 4004 (pusher-js then gives up), on every node, while other apps are unaffected.
 // max_event_payload_kb limits what the app may publish. Unknown keys in the apps file are
 // refused at start-up.
 
@@ -129,7 +129,7 @@ test('channel queries answer for their app only', async (t) => {
   assert.deepEqual(await queryOk(sdk(0, TWO), `/channels/${a}`), { occupied: false });
 });
 
-test('max_connections: the next connection on a node gets 4004; other nodes and apps are unaffected', async (t) => {
+test('max_connections: the next connection anywhere in the mesh gets 4004; other apps are unaffected', async (t) => {
   const path = `/app/${LIMITED.key}?protocol=7&client=js&version=8.6.0&flash=false`;
   const raw = async (node) => {
     const ws = await connectClient(port(node), { path });
@@ -153,10 +153,22 @@ test('max_connections: the next connection on a node gets 4004; other nodes and 
   const codes = await closedByServer(pusherJs);
   assert.ok(codes.includes(4004), `pusher-js saw ${JSON.stringify(codes)}`);
 
-  // Counted per node, per app.
-  await raw(1);
-  await raw(1);
+  // Counted across the mesh: the other node refuses too once it has heard of node 0's
+  // connections (asynchronously: retry until it does), and other apps are unaffected.
+  await waitUntil(
+    async () => {
+      const ws = await openWebSocket(port(1), { path });
+      t.after(() => ws.destroy());
+      const msg = await ws.nextMessage();
+      ws.destroy();
+      return msg.event === 'pusher:error' && msg.data.code === 4004;
+    },
+    'node 1 to refuse the third connection of the app',
+    10000,
+    200,
+  );
   await connectApp(port(0), t, { app: ONE });
+  await connectApp(port(1), t, { app: ONE });
 
   // A closed connection frees its slot (the node learns of it asynchronously: retry).
   await first.close();
