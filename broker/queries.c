@@ -21,13 +21,14 @@
 enum { S_USER_COUNT = 1, S_SUB_COUNT = 2, S_CACHE = 4 };
 
 typedef struct {
-    const rtm_wire_msg_t *q;  /* the query */
-    unsigned want;            /* S_ bits from q->info */
-    uint64_t now_ms;          /* for cache expiry and ttl */
-    rtm_channel_owns_fn owns; /* ownership predicate */
-    void *owns_ctx;           /* its context */
-    rtm_json_out_t *w;        /* the writer of this pass */
-    bool first;               /* no member written yet (kind 1 separators) */
+    const rtm_channel_state_t *cs; /* the state answered from */
+    const rtm_wire_msg_t *q;       /* the query */
+    unsigned want;                 /* S_ bits from q->info */
+    uint64_t now_ms;               /* for cache expiry and ttl */
+    rtm_channel_owns_fn owns;      /* ownership predicate */
+    void *owns_ctx;                /* its context */
+    rtm_json_out_t *w;             /* the writer of this pass */
+    bool first;                    /* no member written yet (kind 1 separators) */
 } s_query_t;
 
 /* Parses the REST "info" comma list; spaces around tokens are ignored. */
@@ -146,8 +147,12 @@ static void s_user_one(void *ctx, rtm_str_t user_id, rtm_str_t user_info)
     rtm_json_put_lit(s->w, "}");
 }
 
-static void s_render(const rtm_channel_state_t *cs, s_query_t *s)
+/* One pass of the answer into w (rtm_json_build runs two). */
+static void s_render(rtm_json_out_t *w, const void *ctx)
 {
+    s_query_t pass = *(const s_query_t *)ctx, *s = &pass;
+    const rtm_channel_state_t *cs = s->cs;
+    s->w = w;
     s->first = true;
     switch (s->q->kind) {
     case RTM_WIRE_QUERY_CHANNELS:
@@ -186,25 +191,14 @@ int rtm_queries_answer(const rtm_channel_state_t *cs, const rtm_wire_msg_t *q, u
     int rc = s_check(q, owns, ctx);
     if (rc < 0)
         return rc;
-    rtm_json_out_t count = rtm_json_out(NULL, 0);
-    s_query_t s = {q, s_want(q->info), now_ms, owns, ctx, &count, true};
-    s_render(cs, &s);
-    if (count.n > INT32_MAX)
-        return RTM_ETOOBIG;
-    if (count.n == 0)
-        return 0;
-    char *buf = malloc(count.n);
-    if (!buf)
-        abort();
-    rtm_json_out_t out = rtm_json_out(buf, count.n);
-    s.w = &out;
-    s_render(cs, &s);
-    rc = rtm_json_out_result(&out);
-    if (rc < 0 || (size_t)rc != count.n) { /* both passes walk the same state */
+    s_query_t s = {cs, q, s_want(q->info), now_ms, owns, ctx, NULL, true};
+    char *buf = rtm_json_build(s_render, &s, len);
+    if (*len == 0 || *len > INT32_MAX) { /* nothing to say, or too much to send */
+        rc = *len ? RTM_ETOOBIG : 0;
         free(buf);
-        return RTM_ETOOBIG;
+        *len = 0;
+        return rc;
     }
     *json = buf;
-    *len = count.n;
     return 0;
 }

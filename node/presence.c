@@ -146,6 +146,15 @@ void rtm_presence_mirror_reset(rtm_channel_t *ch, const rtm_wire_msg_t *sync)
         rtm_presence_mirror_apply(ch, id, info, true);
 }
 
+/* A member's user_info, or null. */
+static void s_put_info(rtm_json_out_t *o, rtm_str_t info)
+{
+    if (info.len)
+        rtm_json_put(o, info.p, info.len);
+    else
+        rtm_json_put_lit(o, "null");
+}
+
 static void s_put_member(rtm_json_out_t *o, rtm_str_t id, rtm_str_t info, bool *first)
 {
     if (!*first)
@@ -154,16 +163,19 @@ static void s_put_member(rtm_json_out_t *o, rtm_str_t id, rtm_str_t info, bool *
     rtm_json_put_lit(o, "\"");
     rtm_json_put_esc(o, id.p, id.len);
     rtm_json_put_lit(o, "\":");
-    if (info.len)
-        rtm_json_put(o, info.p, info.len);
-    else
-        rtm_json_put_lit(o, "null");
+    s_put_info(o, info);
 }
 
-/* {"presence":{"ids":[...],"hash":{...},"count":N}} into o. */
-static void s_presence_object(rtm_json_out_t *o, const rtm_channel_t *ch,
-                              const rtm_presence_t *self)
+typedef struct {
+    const rtm_channel_t *ch;
+    const rtm_presence_t *self;
+} s_succeeded_t;
+
+/* {"presence":{"ids":[...],"hash":{...},"count":N}}: the mirror plus self. */
+static void s_presence_object(rtm_json_out_t *o, const void *ctx)
 {
+    const rtm_channel_t *ch = ((const s_succeeded_t *)ctx)->ch;
+    const rtm_presence_t *self = ((const s_succeeded_t *)ctx)->self;
     rtm_str_t self_id = rtm_str(self->user_id, self->id_len);
     rtm_member_t *mine;
     HASH_FIND(hh, ch->members, self->user_id, self->id_len, mine);
@@ -188,54 +200,51 @@ static void s_presence_object(rtm_json_out_t *o, const rtm_channel_t *ch,
     rtm_json_put_lit(o, "}}");
 }
 
-/* Wraps inner JSON text as the string data of event on channel. */
-static char *s_event(rtm_str_t event, rtm_str_t channel, rtm_str_t inner, size_t *len)
+typedef struct {
+    bool added;
+    rtm_str_t user_id, info;
+} s_member_t;
+
+/* {"user_id":U[,"user_info":I]} */
+static void s_member_object(rtm_json_out_t *o, const void *ctx)
 {
-    *len = rtm_pusher_event_len(event, channel, inner);
+    const s_member_t *m = ctx;
+    rtm_json_put_lit(o, "{\"user_id\":\"");
+    rtm_json_put_esc(o, m->user_id.p, m->user_id.len);
+    rtm_json_put_lit(o, "\"");
+    if (m->added) {
+        rtm_json_put_lit(o, ",\"user_info\":");
+        s_put_info(o, m->info);
+    }
+    rtm_json_put_lit(o, "}");
+}
+
+/* An event on channel whose string data is what `write` renders (Pusher's
+ * double encoding: rtm_pusher_render_event escapes it once more). */
+static char *s_event(const char *event, rtm_str_t channel,
+                     void (*write)(rtm_json_out_t *, const void *), const void *ctx, size_t *len)
+{
+    size_t inner_len;
+    char *inner = rtm_json_build(write, ctx, &inner_len);
+    rtm_str_t name = rtm_str_cstr(event), data = rtm_str(inner, inner_len);
+    *len = rtm_pusher_event_len(name, channel, data);
     char *out = s_alloc(*len);
-    rtm_pusher_render_event(out, *len, event, channel, inner);
+    rtm_pusher_render_event(out, *len, name, channel, data);
+    free(inner);
     return out;
 }
 
 char *rtm_presence_succeeded_json(const rtm_channel_t *ch, const rtm_presence_t *self, size_t *len)
 {
-    rtm_json_out_t count = rtm_json_out(NULL, 0);
-    s_presence_object(&count, ch, self);
-    char *inner = s_alloc(count.n);
-    rtm_json_out_t o = rtm_json_out(inner, count.n);
-    s_presence_object(&o, ch, self);
-    char *out = s_event(rtm_str_cstr("pusher_internal:subscription_succeeded"),
-                        rtm_channel_name(ch), rtm_str(inner, o.n), len);
-    free(inner);
-    return out;
-}
-
-static void s_member_object(rtm_json_out_t *o, bool added, rtm_str_t user_id, rtm_str_t info)
-{
-    rtm_json_put_lit(o, "{\"user_id\":\"");
-    rtm_json_put_esc(o, user_id.p, user_id.len);
-    rtm_json_put_lit(o, "\"");
-    if (added) {
-        rtm_json_put_lit(o, ",\"user_info\":");
-        if (info.len)
-            rtm_json_put(o, info.p, info.len);
-        else
-            rtm_json_put_lit(o, "null");
-    }
-    rtm_json_put_lit(o, "}");
+    s_succeeded_t ctx = {ch, self};
+    return s_event("pusher_internal:subscription_succeeded", rtm_channel_name(ch),
+                   s_presence_object, &ctx, len);
 }
 
 char *rtm_presence_member_json(rtm_str_t channel, bool added, rtm_str_t user_id, rtm_str_t info,
                                size_t *len)
 {
-    rtm_json_out_t count = rtm_json_out(NULL, 0);
-    s_member_object(&count, added, user_id, info);
-    char *inner = s_alloc(count.n);
-    rtm_json_out_t o = rtm_json_out(inner, count.n);
-    s_member_object(&o, added, user_id, info);
-    char *out = s_event(
-        rtm_str_cstr(added ? "pusher_internal:member_added" : "pusher_internal:member_removed"),
-        channel, rtm_str(inner, o.n), len);
-    free(inner);
-    return out;
+    s_member_t ctx = {added, user_id, info};
+    return s_event(added ? "pusher_internal:member_added" : "pusher_internal:member_removed",
+                   channel, s_member_object, &ctx, len);
 }

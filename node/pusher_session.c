@@ -27,29 +27,36 @@
 #define S_MAX_SUBS          1000 /* channels per connection */
 #define S_CLIENT_EVENTS_SEC 10   /* Pusher's client event rate per connection */
 
+typedef struct {
+    rtm_str_t channel;
+    const char *type, *message;
+    int status;
+} s_refusal_t;
+
+/* {"event":"pusher:subscription_error","channel":C,"data":{type,error,status}} */
+static void s_subscription_error(rtm_json_out_t *w, const void *ctx)
+{
+    const s_refusal_t *r = ctx;
+    rtm_json_put_lit(w, "{\"event\":\"pusher:subscription_error\",\"channel\":\"");
+    rtm_json_put_esc(w, r->channel.p, r->channel.len);
+    rtm_json_put_lit(w, "\",\"data\":{\"type\":\"");
+    rtm_json_put_esc(w, r->type, strlen(r->type));
+    rtm_json_put_lit(w, "\",\"error\":\"");
+    rtm_json_put_esc(w, r->message, strlen(r->message));
+    rtm_json_put_lit(w, "\",\"status\":");
+    rtm_json_put_int(w, r->status);
+    rtm_json_put_lit(w, "}}");
+}
+
 void rtm_ws_session_refuse(rtm_conn_t *c, rtm_str_t channel, const char *type, const char *message,
                            int status)
 {
     rtm_ws_session_error(c, status >= 4000 && status < 5000 ? status : 0, message, channel);
-    rtm_json_out_t count = rtm_json_out(NULL, 0), o;
-    for (int pass = 0; pass < 2; pass++) {
-        rtm_json_out_t *w = pass ? &o : &count;
-        rtm_json_put_lit(w, "{\"event\":\"pusher:subscription_error\",\"channel\":\"");
-        rtm_json_put_esc(w, channel.p, channel.len);
-        rtm_json_put_lit(w, "\",\"data\":{\"type\":\"");
-        rtm_json_put_esc(w, type, strlen(type));
-        rtm_json_put_lit(w, "\",\"error\":\"");
-        rtm_json_put_esc(w, message, strlen(message));
-        rtm_json_put_lit(w, "\",\"status\":");
-        rtm_json_put_int(w, status);
-        rtm_json_put_lit(w, "}}");
-        if (!pass)
-            o = rtm_json_out(malloc(count.n), count.n);
-    }
-    if (!o.out)
-        abort();
-    rtm_conn_send_text(c, o.out, o.n);
-    free(o.out);
+    s_refusal_t refusal = {channel, type, message, status};
+    size_t len;
+    char *json = rtm_json_build(s_subscription_error, &refusal, &len);
+    rtm_conn_send_text(c, json, len);
+    free(json);
 }
 
 static bool s_signature_ok(rtm_conn_t *c, const rtm_pusher_msg_t *m)

@@ -104,9 +104,7 @@ static void s_on_tick(uv_timer_t *t)
     rtm_upstream_t *up = t->data;
     uint64_t now = s_now(up);
     if (up->ticks++ % (RTM_WIRE_HB_MS / S_TICK_MS) == 0) {
-        char id[64];
-        snprintf(id, sizeof id, "%llu-w%d", (unsigned long long)up->w->sid_prefix, up->w->index);
-        rtm_wire_msg_t hb = {.type = RTM_WIRE_NODE_HB, .node = rtm_str_cstr(id)};
+        rtm_wire_msg_t hb = {.type = RTM_WIRE_NODE_HB, .node = rtm_str_cstr(up->id)};
         for (uint32_t i = 0; i < up->n_shards; i++) {
             s_send(up->shards[i].sock, &hb); /* EAGAIN: shard unreachable, liveness shows it */
             rtm_zmq_watch_kick(&up->shards[i].watch);
@@ -237,6 +235,7 @@ int rtm_upstream_start(rtm_upstream_t *up, rtm_worker_t *w)
     up->was_alive = calloc(up->n_shards, sizeof *up->was_alive);
     if (!up->shards || !up->alive || !up->was_alive)
         abort();
+    snprintf(up->id, sizeof up->id, "%llu-w%d", (unsigned long long)w->sid_prefix, w->index);
     up->sub = s_socket(up, ZMQ_SUB, NULL);
     zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
     for (uint32_t i = 0; i < up->n_shards; i++) {
@@ -248,10 +247,7 @@ int rtm_upstream_start(rtm_upstream_t *up, rtm_worker_t *w)
         up->shards[i].sock = s_socket(up, ZMQ_DEALER, NULL);
         /* a stable identity lets the broker keep this worker's state across a
          * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
-        char identity[64];
-        int id_len = snprintf(identity, sizeof identity, "%llu-w%d",
-                              (unsigned long long)w->sid_prefix, w->index);
-        zmq_setsockopt(up->shards[i].sock, ZMQ_ROUTING_ID, identity, (size_t)id_len);
+        zmq_setsockopt(up->shards[i].sock, ZMQ_ROUTING_ID, up->id, strlen(up->id));
         zmq_connect(up->shards[i].sock, node->brokers[i]);
         int rc = rtm_zmq_watch_start(&up->shards[i].watch, &w->loop, up->shards[i].sock,
                                      S_DRAIN_BUDGET, s_on_dealer, &up->shards[i]);

@@ -45,6 +45,7 @@ typedef struct {
     uv_timer_t tick; /* heartbeats, liveness, request deadlines */
     uint32_t ticks;
     uint64_t next_id;
+    char id[32];            /* this worker's id: heartbeats and DEALER routing id */
     rtm_pending_t *pending; /* by id (uthash), oldest first in the list */
     rtm_pending_t *oldest, *newest;
     int closing; /* handles left to close */

@@ -157,11 +157,13 @@ int rtm_worker_create(const rtm_node_t *node, int index, rtm_worker_t **out)
     uv_prepare_start(&w->flush, s_on_flush);
     uv_timer_init(&w->loop, &w->sweep);
     w->sweep.data = w;
-    long period = node->opt.activity_timeout * 1000 / 4;
-    if (node->opt.pong_timeout * 1000 / 4 < period)
-        period = node->opt.pong_timeout * 1000 / 4;
-    if (node->opt.user_auth_timeout * 1000 / 4 < period)
-        period = node->opt.user_auth_timeout * 1000 / 4;
+    /* a quarter of the shortest deadline the sweep enforces */
+    long shortest = node->opt.activity_timeout;
+    if (node->opt.pong_timeout < shortest)
+        shortest = node->opt.pong_timeout;
+    if (node->opt.user_auth_timeout < shortest)
+        shortest = node->opt.user_auth_timeout;
+    long period = shortest * 1000 / 4;
     if (period < S_SWEEP_MIN_MS)
         period = S_SWEEP_MIN_MS;
     uv_timer_start(&w->sweep, s_on_sweep, (uint64_t)period, (uint64_t)period);

@@ -14,6 +14,9 @@
  * buffers with cannot disagree with what is written. */
 #include "rtm_json.h"
 
+#include <assert.h>
+#include <stdlib.h>
+
 #include "rtm_error.h"
 
 #include <limits.h>
@@ -138,4 +141,19 @@ int rtm_json_out_result(const rtm_json_out_t *w)
     if (w->n > w->cap || w->n > INT_MAX)
         return RTM_ETOOBIG;
     return (int)w->n;
+}
+
+char *rtm_json_build(void (*write)(rtm_json_out_t *w, const void *ctx), const void *ctx,
+                     size_t *len)
+{
+    rtm_json_out_t count = rtm_json_out(NULL, 0);
+    write(&count, ctx);
+    char *text = malloc(count.n ? count.n : 1);
+    if (!text)
+        abort();
+    rtm_json_out_t out = rtm_json_out(text, count.n);
+    write(&out, ctx);
+    assert(out.n == count.n); /* a renderer that differs between passes is our bug */
+    *len = out.n;
+    return text;
 }

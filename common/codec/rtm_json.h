@@ -58,4 +58,11 @@ void rtm_json_put_int(rtm_json_out_t *w, int64_t v);
  * an int), else RTM_ETOOBIG. */
 int rtm_json_out_result(const rtm_json_out_t *w);
 
+/* Renders with `write` twice — once to count, once into an exact allocation —
+ * so a renderer is written once and never sized by hand. write must produce
+ * the same bytes both times. Returns the text (caller frees; never NULL) and
+ * its length in *len. */
+char *rtm_json_build(void (*write)(rtm_json_out_t *w, const void *ctx), const void *ctx,
+                     size_t *len);
+
 #endif

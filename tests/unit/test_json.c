@@ -161,12 +161,45 @@ static void test_writer_count_and_overflow(void **state)
     }
 }
 
+static void s_write_sample(rtm_json_out_t *w, const void *ctx)
+{
+    rtm_json_put_lit(w, "{\"n\":");
+    rtm_json_put_int(w, *(const int64_t *)ctx);
+    rtm_json_put_lit(w, ",\"s\":\"");
+    rtm_json_put_esc(w, "a\"b", 3);
+    rtm_json_put_lit(w, "\"}");
+}
+
+static void s_write_nothing(rtm_json_out_t *w, const void *ctx)
+{
+    (void)w;
+    (void)ctx;
+}
+
+/* rtm_json_build allocates exactly what the renderer writes. */
+static void test_build(void **state)
+{
+    (void)state;
+    int64_t n = -1234567;
+    size_t len = 99;
+    char *text = rtm_json_build(s_write_sample, &n, &len);
+    const char want[] = "{\"n\":-1234567,\"s\":\"a\\\"b\"}";
+    assert_int_equal(len, sizeof want - 1);
+    assert_memory_equal(text, want, len);
+    free(text);
+    text = rtm_json_build(s_write_nothing, NULL, &len);
+    assert_non_null(text);
+    assert_int_equal(len, 0);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),         cmocka_unit_test(test_every_ascii_byte_round_trips),
         cmocka_unit_test(test_long_round_trip), cmocka_unit_test(test_bounded_every_cap),
         cmocka_unit_test(test_writer),          cmocka_unit_test(test_writer_count_and_overflow),
+        cmocka_unit_test(test_build),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
