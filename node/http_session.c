@@ -31,15 +31,20 @@ void rtm_http_respond(rtm_conn_t *c, int status, const char *type, const char *b
         rtm_conn_close(c, 0, NULL);
 }
 
-/* {"error":"<message>"} with the given status. */
+/* {"error":"<message>"}; messages may quote the client's request. */
+static void s_error_body(rtm_json_out_t *w, const void *message)
+{
+    rtm_json_put_lit(w, "{\"error\":\"");
+    rtm_json_put_esc(w, message, strlen(message));
+    rtm_json_put_lit(w, "\"}");
+}
+
 void rtm_http_respond_error(rtm_conn_t *c, int status, const char *message)
 {
-    char body[1024];
-    rtm_json_out_t out = rtm_json_out(body, sizeof body);
-    rtm_json_put_lit(&out, "{\"error\":\"");
-    rtm_json_put_esc(&out, message, strnlen(message, 900));
-    rtm_json_put_lit(&out, "\"}");
-    rtm_http_respond(c, status, "application/json", body, out.n);
+    size_t len;
+    char *body = rtm_json_build(s_error_body, message, &len);
+    rtm_http_respond(c, status, "application/json", body, len);
+    free(body);
 }
 
 static void s_respond_text(rtm_conn_t *c, int status, const char *text)

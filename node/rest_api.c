@@ -86,9 +86,7 @@ static void s_on_reply(void *arg, int status, rtm_str_t json)
     rtm_rest_call_t *call = arg;
     if (status < 0 && !call->status)
         call->status = status;
-    if (status == 0 && call->kind == S_QUERY_LIST)
-        s_gather(call, json);
-    else if (status == 0 && call->kind == S_QUERY_ONE && json.len)
+    if (status == 0 && call->kind != S_PUBLISH)
         s_gather(call, json);
     if (--call->outstanding > 0)
         return;

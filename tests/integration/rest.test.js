@@ -93,6 +93,15 @@ test('a wrong signature is refused with 401', async () => {
   assertError(res, 401, 'body altered after signing');
 });
 
+test('a refusal quoting a hostile request stays well-formed JSON', async () => {
+  // The "Invalid signature" message quotes the string to sign, which holds the client's own
+  // query values; control characters there grow sixfold when escaped into the JSON body.
+  const hostile = '\u0001'.repeat(900);
+  const res = await triggerEvent(port(), event(), { secret: 'not-the-secret', query: { hostile } });
+  assertError(res, 401, 'wrong secret with a hostile query value');
+  assert.ok(res.json.error.startsWith('Invalid signature'), res.json.error.slice(0, 80));
+});
+
 test('an expired or future timestamp is refused with 401', async () => {
   const now = Math.floor(Date.now() / 1000);
   for (const timestamp of [now - 1200, now + 1200, 0]) {
