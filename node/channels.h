@@ -15,7 +15,7 @@
 #ifndef RTM_CHANNELS_H
 #define RTM_CHANNELS_H
 
-#include "apps.h"
+#include "rtm_apps.h"
 #include "conn.h"
 #include "frame.h"
 #include "rtm_str.h"

@@ -8,7 +8,7 @@
 #ifndef RTM_CONN_H
 #define RTM_CONN_H
 
-#include "apps.h"
+#include "rtm_apps.h"
 #include "frame.h"
 
 #include <stdbool.h>

@@ -58,9 +58,17 @@ static void s_metrics(rtm_conn_t *c)
     const rtm_metrics_t *per[RTM_NODE_MAX_WORKERS];
     for (int i = 0; i < node->n_workers; i++)
         per[i] = &node->workers[i]->metrics;
+    rtm_upstream_t *up = &c->w->up;
+    rtm_metrics_shard_t *shards = calloc(up->n_shards, sizeof *shards);
+    if (!shards)
+        abort();
+    rtm_upstream_live(up, up->alive);
+    for (uint32_t i = 0; i < up->n_shards; i++)
+        shards[i] = (rtm_metrics_shard_t){node->brokers[i], up->alive[i]};
     char *text;
-    size_t len =
-        rtm_metrics_render(per, (size_t)node->n_workers, rtm_worker_node_ready(c->w), &text);
+    size_t len = rtm_metrics_render(node->id, per, (size_t)node->n_workers,
+                                    rtm_worker_node_ready(c->w), shards, up->n_shards, &text);
+    free(shards);
     rtm_http_respond(c, 200, "text/plain; version=0.0.4", text, len);
     free(text);
 }

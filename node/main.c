@@ -110,6 +110,9 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(node.id, sizeof node.id, "%s/%ld", host, (long)getpid());
     node.zmq_ctx = zmq_ctx_new();
     node.app_connections = calloc(node.apps.n, sizeof *node.app_connections);
     node.app_elsewhere = calloc(node.apps.n, sizeof *node.app_elsewhere);

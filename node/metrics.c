@@ -59,13 +59,18 @@ static uint64_t s_sum(const rtm_metrics_t *const *per_worker, size_t n, size_t o
     return sum;
 }
 
-size_t rtm_metrics_render(const rtm_metrics_t *const *per_worker, size_t n, int ready, char **out)
+size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
+                          int ready, const rtm_metrics_shard_t *shards, size_t n_shards, char **out)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f)
         abort();
+    fprintf(f,
+            "# HELP rtmesh_node_info The node that answered (hostname/pid).\n"
+            "# TYPE rtmesh_node_info gauge\nrtmesh_node_info{node=\"%s\"} 1\n",
+            node_id);
     for (size_t i = 0; i < sizeof s_families / sizeof s_families[0]; i++) {
         const s_family_t *fam = &s_families[i];
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", fam->name, fam->help, fam->name,
@@ -82,6 +87,11 @@ size_t rtm_metrics_render(const rtm_metrics_t *const *per_worker, size_t n, int 
             "# HELP rtmesh_ready Whether the node reaches every live shard.\n"
             "# TYPE rtmesh_ready gauge\nrtmesh_ready %d\n",
             ready);
+    fputs("# HELP rtmesh_shard_live Whether the shard's heartbeats reach this node.\n"
+          "# TYPE rtmesh_shard_live gauge\n",
+          f);
+    for (size_t i = 0; i < n_shards; i++)
+        fprintf(f, "rtmesh_shard_live{shard=\"%s\"} %d\n", shards[i].endpoint, shards[i].live);
     fclose(f);
     *out = text;
     return len;

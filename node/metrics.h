@@ -7,6 +7,7 @@
 #ifndef RTM_METRICS_H
 #define RTM_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,8 +50,17 @@ typedef struct {
 #define RTM_COUNT(m, field, n) __atomic_store_n(&(m)->field, (m)->field + (n), __ATOMIC_RELAXED)
 #define RTM_COUNT_ERR(m, kind) RTM_COUNT(m, errors[kind], 1)
 
-/* Renders the sum of n workers' metrics in Prometheus text format into a
- * newly allocated string (*out, caller frees). Returns its length. */
-size_t rtm_metrics_render(const rtm_metrics_t *const *per_worker, size_t n, int ready, char **out);
+/* One broker shard as the serving worker sees it. */
+typedef struct {
+    const char *endpoint; /* its ingress endpoint, as listed */
+    bool live;            /* its heartbeats arrive */
+} rtm_metrics_shard_t;
+
+/* Renders the node's identity, the sum of n workers' metrics, the readiness
+ * and the shards' liveness in Prometheus text format into a newly allocated
+ * string (*out, caller frees). Returns its length. */
+size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
+                          int ready, const rtm_metrics_shard_t *shards, size_t n_shards,
+                          char **out);
 
 #endif

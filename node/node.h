@@ -5,7 +5,7 @@
 #ifndef RTM_NODE_H
 #define RTM_NODE_H
 
-#include "apps.h"
+#include "rtm_apps.h"
 
 #include <stddef.h>
 
@@ -30,6 +30,7 @@ typedef struct rtm_worker rtm_worker_t;
 
 typedef struct {
     rtm_node_options_t opt;
+    char id[96]; /* "<hostname>/<pid>": names this node in /metrics */
     rtm_apps_t apps;
     char **brokers; /* NULL-terminated list of ingress endpoints, in shard order */
     int n_brokers;

@@ -11,7 +11,7 @@
 #ifndef RTM_QUOTA_H
 #define RTM_QUOTA_H
 
-#include "apps.h"
+#include "rtm_apps.h"
 
 #include <stdbool.h>
 

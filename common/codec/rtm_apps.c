@@ -1,7 +1,7 @@
-/* rtm_apps — see apps.h. Lookups are linear: a node serves a handful of apps
+/* rtm_apps — see apps.h. Lookups are linear: a mesh serves a handful of apps
  * and each lookup happens once per connection or REST request, never per
  * message. Validation is strict because app ids end up in ZeroMQ topics. */
-#include "apps.h"
+#include "rtm_apps.h"
 
 #include "rtm_error.h"
 

@@ -1,6 +1,7 @@
-/* rtm_apps — the applications a node serves, loaded once at start.
+/* rtm_apps — the applications the mesh serves, loaded once at start.
  *
- * The table is immutable after loading and shared read-only by every worker.
+ * Both tiers read the same apps file. The table is immutable after loading
+ * and shared read-only by every thread.
  * Apps come from a JSON file (an array of {id, key, secret, ...options}) or,
  * without one, from RTMESH_APP_ID / _KEY / _SECRET. */
 #ifndef RTM_APPS_H
@@ -19,7 +20,7 @@ typedef struct {
     size_t max_event_payload; /* bytes of event data accepted (default 10 KiB) */
     size_t max_presence_member_size; /* bytes of a presence user_info (default 1 KiB) */
     uint32_t max_presence_members;   /* distinct users per presence channel (default 100) */
-    uint32_t max_connections;        /* per node; 0 = unlimited */
+    uint32_t max_connections;        /* across the whole mesh; 0 = unlimited */
     bool enable_client_messages;     /* client-* events relayed (default false) */
     bool enable_user_authentication; /* connections must sign in (default false) */
     bool subscription_count;         /* pusher_internal:subscription_count sent (default false) */
