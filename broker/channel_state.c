@@ -30,8 +30,7 @@
 #include <string.h>
 #include <utlist.h>
 
-#define S_MAX_USER_ID 255        /* bytes; Pusher documents 128 characters */
-#define S_MAX_COUNT   UINT32_MAX /* most subscribers one peer may report */
+#define S_MAX_COUNT UINT32_MAX /* most subscribers one peer may report */
 
 struct rtm_channel_state {
     rtm_channel_state_limits_t lim; /* bounds, fixed at creation */
@@ -261,7 +260,7 @@ static int s_check_join(const rtm_channel_state_t *cs, const rtm_wire_msg_t *m)
 {
     if (!s_topic_ok(m->app, m->channel) || rtm_channel_type(m->channel) != RTM_CH_PRESENCE)
         return RTM_EINVAL;
-    if (m->user_id.len == 0 || m->user_id.len > S_MAX_USER_ID ||
+    if (m->user_id.len == 0 || m->user_id.len > RTM_PUSHER_MAX_USER_ID ||
         m->user_info.len > cs->lim.max_user_info)
         return RTM_EINVAL;
     if (m->exclude.len > RTM_MEMBER_SID_MAX || !rtm_socket_id_valid(m->exclude))
@@ -458,8 +457,10 @@ int rtm_channel_state_sync(rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t cha
     s_snapshot_t snap = {NULL, 0};
     if (r) {
         m.count = r->total;
-        if (s_cache_live(r, now_ms))
+        if (s_cache_live(r, now_ms)) {
             m.cache_json = rtm_str(r->cache->bytes, r->cache->json_len);
+            m.ttl_ms = r->cache->expires_ms - now_ms; /* the node keeps the same end of life */
+        }
         uint32_t users = r->members ? rtm_member_set_users(r->members) : 0;
         if (users && !(snap.members = malloc(users * sizeof *snap.members)))
             abort();

@@ -85,7 +85,7 @@ void rtm_channel_state_destroy(rtm_channel_state_t **cs);
  * nothing. Returns 0; RTM_ETOOBIG when the user is new and the channel has
  * min(msg->limit or unlimited, max_members) users; RTM_EINVAL when the
  * channel is not a presence channel, the topic is invalid, the user id is
- * empty or over 255 bytes, the user_info over max_user_info, or the socket
+ * empty or over RTM_PUSHER_MAX_USER_ID bytes, the user_info over max_user_info, or the socket
  * id not a Pusher socket id; RTM_EUNAVAIL when a capacity limit refuses it. */
 int rtm_channel_state_join(rtm_channel_state_t *cs, uint32_t peer, const rtm_wire_msg_t *msg,
                            const rtm_channel_sink_t *sink);
@@ -114,7 +114,8 @@ int rtm_channel_state_count(rtm_channel_state_t *cs, uint32_t peer, const rtm_wi
 int rtm_channel_state_cache(rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t channel,
                             rtm_str_t event, rtm_str_t data, rtm_str_t json, uint64_t now_ms);
 
-/* SYNC_REQ: emits a SYNC snapshot (total count, unexpired cache, members)
+/* SYNC_REQ: emits a SYNC snapshot (total count, unexpired cache with its
+ * remaining life, members)
  * on the channel's topic, unless one was emitted less than sync_gap_ms ago
  * (its requester retries later, and by then the gap is over). Returns 1 when
  * emitted, 0 when skipped, RTM_EINVAL for an invalid topic. */

@@ -161,7 +161,7 @@ size_t rtm_node_table_expire(rtm_node_table_t *table, uint64_t now_ms, rtm_node_
     s_node_t *n, *tmp;
     HASH_ITER(hh, table->nodes, n, tmp)
     {
-        if (now_ms - n->last_ms <= RTM_WIRE_DEAD_MS)
+        if (rtm_wire_live(n->last_ms, now_ms))
             continue;
         char hex[33];
         s_hex(hex, n);

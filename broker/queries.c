@@ -13,47 +13,22 @@
 #include "rtm_channel.h"
 #include "rtm_error.h"
 #include "rtm_json.h"
+#include "rtm_rest.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { S_USER_COUNT = 1, S_SUB_COUNT = 2, S_CACHE = 4 };
-
 typedef struct {
     const rtm_channel_state_t *cs; /* the state answered from */
     const rtm_wire_msg_t *q;       /* the query */
-    unsigned want;                 /* S_ bits from q->info */
+    unsigned want;                 /* RTM_REST_INFO_ bits from q->info */
     uint64_t now_ms;               /* for cache expiry and ttl */
     rtm_channel_owns_fn owns;      /* ownership predicate */
     void *owns_ctx;                /* its context */
     rtm_json_out_t *w;             /* the writer of this pass */
     bool first;                    /* no member written yet (kind 1 separators) */
 } s_query_t;
-
-/* Parses the REST "info" comma list; spaces around tokens are ignored. */
-static unsigned s_want(rtm_str_t info)
-{
-    unsigned want = 0;
-    size_t i = 0;
-    while (i < info.len) {
-        size_t end = i;
-        while (end < info.len && info.p[end] != ',')
-            end++;
-        size_t a = i, b = end;
-        while (a < b && info.p[a] == ' ')
-            a++;
-        while (b > a && info.p[b - 1] == ' ')
-            b--;
-        rtm_str_t tok = rtm_str(info.p + a, b - a);
-        want |= rtm_str_eq_cstr(tok, "user_count")           ? S_USER_COUNT
-                : rtm_str_eq_cstr(tok, "subscription_count") ? S_SUB_COUNT
-                : rtm_str_eq_cstr(tok, "cache")              ? S_CACHE
-                                                             : 0;
-        i = end + 1;
-    }
-    return want;
-}
 
 static void s_put_str(rtm_json_out_t *w, rtm_str_t s)
 {
@@ -75,12 +50,12 @@ static void s_sep(rtm_json_out_t *w, bool *first)
 static void s_put_counts(rtm_json_out_t *w, unsigned want, const rtm_channel_info_t *info,
                          bool first)
 {
-    if ((want & S_USER_COUNT) && rtm_channel_type(info->name) == RTM_CH_PRESENCE) {
+    if ((want & RTM_REST_INFO_USER_COUNT) && rtm_channel_type(info->name) == RTM_CH_PRESENCE) {
         s_sep(w, &first);
         rtm_json_put_lit(w, "\"user_count\":");
         rtm_json_put_int(w, info->users);
     }
-    if (want & S_SUB_COUNT) {
+    if (want & RTM_REST_INFO_SUBSCRIPTION_COUNT) {
         s_sep(w, &first);
         rtm_json_put_lit(w, "\"subscription_count\":");
         rtm_json_put_int(w, (int64_t)info->subscriptions);
@@ -131,7 +106,7 @@ static void s_channel(const rtm_channel_state_t *cs, s_query_t *s)
     else
         rtm_json_put_lit(s->w, "{\"occupied\":false");
     s_put_counts(s->w, s->want, &info, false);
-    if ((s->want & S_CACHE) && rtm_channel_is_cache(s->q->channel))
+    if ((s->want & RTM_REST_INFO_CACHE) && rtm_channel_is_cache(s->q->channel))
         s_put_cache(s->w, &info);
     rtm_json_put_lit(s->w, "}");
 }
@@ -191,7 +166,7 @@ int rtm_queries_answer(const rtm_channel_state_t *cs, const rtm_wire_msg_t *q, u
     int rc = s_check(q, owns, ctx);
     if (rc < 0)
         return rc;
-    s_query_t s = {cs, q, s_want(q->info), now_ms, owns, ctx, NULL, true};
+    s_query_t s = {cs, q, rtm_rest_info(q->info), now_ms, owns, ctx, NULL, true};
     char *buf = rtm_json_build(s_render, &s, len);
     if (*len == 0 || *len > INT32_MAX) { /* nothing to say, or too much to send */
         rc = *len ? RTM_ETOOBIG : 0;

@@ -66,7 +66,7 @@ static bool s_is_live(const rtm_shard_view_t *v, uint32_t i, uint64_t now_ms)
 {
     if (i == v->self)
         return true;
-    return v->peers[i].last_ms != 0 && now_ms - v->peers[i].last_ms <= RTM_WIRE_DEAD_MS;
+    return rtm_wire_live(v->peers[i].last_ms, now_ms);
 }
 
 int rtm_shard_view_heartbeat(rtm_shard_view_t *view, uint32_t shard, uint64_t epoch,

@@ -1,41 +1,86 @@
 /* rtm_channels — see channels.h.
  *
- * Invariant: for every i, ch->subs[i].conn->subs[ch->subs[i].slot].channel ==
- * ch and the mirror holds on the connection side; removal swaps the last
- * element into the hole and fixes that element's back-index, so subscribe and
- * unsubscribe are O(1). Fan-out relies on rtm_conn_send never closing a
- * connection synchronously (a failed write is closed at the end of the turn),
- * so the array cannot change under it. A channel left without subscribers is
- * kept until the next tick has told its shard the count fell to zero; only
- * then is it freed and the topic unsubscribed. */
+ * Invariant: for every i, ch->subs[i].s->subs[ch->subs[i].slot].channel == ch
+ * and the mirror holds on the subscriber side; removal swaps the last
+ * element into the hole and fixes that element's back-index, so subscribe
+ * and unsubscribe are O(1). Fan-out relies on the sink never changing the
+ * table synchronously, so the array cannot change under it. A channel left
+ * without subscribers is kept until a tick has told its owner the count fell
+ * to zero; only then is it freed and its topic unsubscribed. A PRESENCE_JOIN
+ * in flight outlives its subscription when that goes first: an accepted join
+ * is then undone with a PRESENCE_LEAVE. */
 #include "channels.h"
 
-#include "conn.h"
-#include "presence.h"
-#include "rtm_error.h"
-#include "rtm_json.h"
-#include "rtm_pusher.h"
+#include "member_mirror.h"
 #include "rtm_channel.h"
+#include "rtm_error.h"
+#include "rtm_pusher.h"
 #include "rtm_wire.h"
 #include "rtm_ws.h"
-#include "session.h"
-#include "worker.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 #define S_SYNC_RETRY_MS 200                 /* SYNC_REQ repeated until a SYNC arrives */
 #define S_CACHE_TTL_MS  (30ULL * 60 * 1000) /* Pusher keeps a cache channel's event 30 min */
 
-/* A PRESENCE_JOIN in flight. Outlives its connection when that closes first:
- * an accepted join must then be undone with a PRESENCE_LEAVE. */
+typedef struct {
+    rtm_subscriber_t *s; /* subscriber */
+    uint32_t slot;       /* this channel's index in s->subs */
+    bool active;         /* subscription succeeded: events are delivered */
+} s_sub_t;
+
+struct rtm_channel {
+    UT_hash_handle hh;
+    const rtm_app_t *app;
+    s_sub_t *subs; /* local subscribers, unordered */
+    uint32_t n_subs, cap_subs;
+    uint32_t n_active;           /* subscribers whose subscription succeeded: the count announced */
+    rtm_member_mirror_t members; /* presence: mesh-wide members, mirrored */
+    rtm_frame_t *cache;          /* cache channels: last server event, framed; NULL = none */
+    uint64_t cache_expires_ms;   /* its end of life */
+    uint64_t sync_req_ms;        /* last SYNC_REQ sent; 0 = never */
+    bool synced;                 /* a SYNC arrived: mirror valid, subscriptions complete */
+    bool presence;               /* presence- channel */
+    bool is_cache;               /* one of the cache- channel kinds */
+    bool announce;               /* subscriber count changed since the last tick */
+    uint16_t name_off;           /* channel name starts at topic + name_off */
+    uint16_t topic_len;          /* bytes of topic including the NUL terminator */
+    char topic[];                /* "<app>\x1F<channel>\0" */
+};
+
+struct rtm_channels {
+    rtm_channel_t *channels; /* uthash head, keyed by topic */
+    const rtm_route_t *route;
+    const rtm_channels_sink_t *sink;
+    rtm_metrics_t *metrics;
+    bool attention;  /* some channel needs the tick (count, sync, free) */
+    uint64_t now_ms; /* the latest time an input brought (for join answers) */
+};
+
 struct rtm_join {
-    rtm_worker_t *w;
-    rtm_conn_t *conn; /* NULL once the subscription is gone */
+    rtm_channels_t *chs;
+    rtm_subscriber_t *s; /* NULL once the subscription is gone */
     const rtm_app_t *app;
     rtm_str_t channel, user_id, socket_id; /* slices of text */
     char text[];
 };
+
+static rtm_str_t s_name(const rtm_channel_t *ch)
+{
+    return rtm_str(ch->topic + ch->name_off, (size_t)(ch->topic_len - ch->name_off - 1));
+}
+
+static rtm_str_t s_app(const rtm_channel_t *ch)
+{
+    return rtm_str_cstr(ch->app->id);
+}
+
+static rtm_str_t s_socket_id(const rtm_subscriber_t *s)
+{
+    return rtm_str(s->socket_id, s->socket_id_len);
+}
 
 /* Doubles an array's capacity, starting at `first`: a connection usually
  * holds one or two channels (every idle connection pays for its array),
@@ -49,32 +94,58 @@ static void *s_grow(void *p, uint32_t *cap, uint32_t first, size_t elem)
     return p;
 }
 
-static rtm_channel_t *s_find(rtm_worker_t *w, const char *topic, size_t len)
+static void s_send(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_frame_t *f)
+{
+    chs->sink->send(chs->sink->ctx, s, f);
+    RTM_COUNT(chs->metrics, messages_out_total, 1);
+    RTM_COUNT(chs->metrics, bytes_out_total, f->len);
+}
+
+static void s_send_text(rtm_channels_t *chs, rtm_subscriber_t *s, const char *text, size_t len)
+{
+    rtm_frame_t *f = rtm_frame_text(text, len);
+    s_send(chs, s, f);
+    rtm_frame_unref(&f);
+}
+
+void rtm_channels_refuse(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t channel,
+                         const char *type, const char *message, int status)
+{
+    int code = status >= 4000 && status < 5000 ? status : 0; /* an HTTP status is not a code */
+    char *body;
+    size_t len = rtm_pusher_error_len(code, message, channel);
+    rtm_frame_t *f = rtm_frame_new_text(len, &body);
+    rtm_pusher_render_error(body, len, code, message, channel);
+    s_send(chs, s, f);
+    rtm_frame_unref(&f);
+    len = rtm_pusher_subscription_error_len(channel, type, message, status);
+    f = rtm_frame_new_text(len, &body);
+    rtm_pusher_render_subscription_error(body, len, channel, type, message, status);
+    s_send(chs, s, f);
+    rtm_frame_unref(&f);
+}
+
+static rtm_channel_t *s_find(rtm_channels_t *chs, const char *topic, size_t len)
 {
     rtm_channel_t *ch;
-    HASH_FIND(hh, w->channels, topic, len, ch);
+    HASH_FIND(hh, chs->channels, topic, len, ch);
     return ch;
 }
 
-static void s_send_owner(rtm_worker_t *w, const rtm_app_t *app, rtm_str_t channel,
-                         rtm_wire_msg_t *msg)
+static int s_send_owner(rtm_channels_t *chs, const rtm_wire_msg_t *msg)
 {
-    int owner = rtm_upstream_owner(&w->up, rtm_str_cstr(app->id), channel);
-    if (owner >= 0)
-        rtm_upstream_send(&w->up, (uint32_t)owner, msg);
+    return chs->route->send(chs->route->ctx, msg);
 }
 
-static void s_request_sync(rtm_worker_t *w, rtm_channel_t *ch)
+static void s_request_sync(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms)
 {
-    rtm_wire_msg_t msg = {.type = RTM_WIRE_SYNC_REQ,
-                          .app = rtm_str_cstr(ch->app->id),
-                          .channel = rtm_channel_name(ch)};
-    s_send_owner(w, ch->app, msg.channel, &msg);
-    ch->sync_req_ms = uv_now(&w->loop);
-    w->channels_attention = true;
+    rtm_wire_msg_t msg = {.type = RTM_WIRE_SYNC_REQ, .app = s_app(ch), .channel = s_name(ch)};
+    s_send_owner(chs, &msg); /* no owner: the tick asks again */
+    ch->sync_req_ms = now_ms ? now_ms : 1;
+    chs->attention = true;
 }
 
-static void s_leave(rtm_worker_t *w, const rtm_app_t *app, rtm_str_t channel, rtm_str_t user_id,
+static void s_leave(rtm_channels_t *chs, const rtm_app_t *app, rtm_str_t channel, rtm_str_t user_id,
                     rtm_str_t socket_id)
 {
     rtm_wire_msg_t msg = {.type = RTM_WIRE_PRESENCE_LEAVE,
@@ -82,10 +153,10 @@ static void s_leave(rtm_worker_t *w, const rtm_app_t *app, rtm_str_t channel, rt
                           .channel = channel,
                           .user_id = user_id,
                           .exclude = socket_id};
-    s_send_owner(w, app, channel, &msg);
+    s_send_owner(chs, &msg);
 }
 
-static rtm_channel_t *s_create(rtm_worker_t *w, const rtm_app_t *app, rtm_str_t name,
+static rtm_channel_t *s_create(rtm_channels_t *chs, const rtm_app_t *app, rtm_str_t name,
                                const char *topic, size_t len)
 {
     rtm_channel_t *ch = calloc(1, sizeof *ch + len);
@@ -97,58 +168,60 @@ static rtm_channel_t *s_create(rtm_worker_t *w, const rtm_app_t *app, rtm_str_t 
     ch->app = app;
     ch->presence = rtm_channel_type(name) == RTM_CH_PRESENCE;
     ch->is_cache = rtm_channel_is_cache(name);
-    HASH_ADD(hh, w->channels, topic[0], ch->topic_len, ch);
-    rtm_upstream_subscribe(&w->up, ch->topic, ch->topic_len, true);
-    RTM_COUNT(&w->metrics, channels, 1);
+    HASH_ADD(hh, chs->channels, topic[0], ch->topic_len, ch);
+    chs->route->subscribe(chs->route->ctx, rtm_str(ch->topic, ch->topic_len), true);
+    RTM_COUNT(chs->metrics, channels, 1);
     return ch;
 }
 
-static void s_free(rtm_worker_t *w, rtm_channel_t *ch)
+static void s_free(rtm_channels_t *chs, rtm_channel_t *ch, bool unsubscribe)
 {
-    rtm_upstream_subscribe(&w->up, ch->topic, ch->topic_len, false);
-    HASH_DEL(w->channels, ch);
-    rtm_presence_mirror_clear(ch);
+    if (unsubscribe) {
+        chs->route->subscribe(chs->route->ctx, rtm_str(ch->topic, ch->topic_len), false);
+        RTM_COUNT(chs->metrics, channels, -1);
+    }
+    HASH_DEL(chs->channels, ch);
+    rtm_member_mirror_clear(&ch->members);
     rtm_frame_unref(&ch->cache);
     free(ch->subs);
     free(ch);
-    RTM_COUNT(&w->metrics, channels, -1);
 }
 
-static void s_send_cache(rtm_worker_t *w, rtm_conn_t *c, rtm_channel_t *ch)
+static void s_send_cache(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_channel_t *ch,
+                         uint64_t now_ms)
 {
-    if (ch->cache && uv_now(&w->loop) - ch->cache_ms < S_CACHE_TTL_MS) {
-        rtm_conn_send(c, ch->cache);
+    if (ch->cache && now_ms < ch->cache_expires_ms) {
+        s_send(chs, s, ch->cache);
         return;
     }
     char buf[RTM_WIRE_MAX_TOPIC + 64];
-    rtm_json_out_t o = rtm_json_out(buf, sizeof buf);
-    rtm_str_t name = rtm_channel_name(ch);
-    rtm_json_put_lit(&o, "{\"event\":\"pusher:cache_miss\",\"channel\":\"");
-    rtm_json_put_esc(&o, name.p, name.len);
-    rtm_json_put_lit(&o, "\"}");
-    if (rtm_json_out_result(&o) > 0)
-        rtm_conn_send_text(c, buf, o.n);
+    int n = rtm_pusher_render_cache_miss(buf, sizeof buf, s_name(ch));
+    if (n > 0)
+        s_send_text(chs, s, buf, (size_t)n);
 }
 
-static void s_send_succeeded(rtm_worker_t *w, rtm_conn_t *c, const rtm_conn_sub_t *sub)
+static void s_send_succeeded(rtm_channels_t *chs, rtm_subscriber_t *s,
+                             const rtm_subscription_t *sub, uint64_t now_ms)
 {
     rtm_channel_t *ch = sub->channel;
     if (sub->presence) {
         size_t len;
-        char *json = rtm_presence_succeeded_json(ch, sub->presence, &len);
-        rtm_conn_send_text(c, json, len);
+        char *json = rtm_presence_render_succeeded(s_name(ch), sub->presence,
+                                                   rtm_member_mirror_each, &ch->members, &len);
+        s_send_text(chs, s, json, len);
         free(json);
     } else {
         char buf[RTM_WIRE_MAX_TOPIC + 128];
-        int n = rtm_pusher_render_subscription_succeeded(buf, sizeof buf, rtm_channel_name(ch));
+        int n = rtm_pusher_render_subscription_succeeded(buf, sizeof buf, s_name(ch));
         if (n > 0)
-            rtm_conn_send_text(c, buf, (size_t)n);
+            s_send_text(chs, s, buf, (size_t)n);
     }
     if (ch->is_cache)
-        s_send_cache(w, c, ch);
+        s_send_cache(chs, s, ch, now_ms);
 }
 
-static void s_activate(rtm_worker_t *w, rtm_conn_t *c, rtm_conn_sub_t *sub)
+static void s_activate(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_subscription_t *sub,
+                       uint64_t now_ms)
 {
     sub->state = RTM_SUB_ACTIVE;
     sub->channel->subs[sub->slot].active = true;
@@ -156,104 +229,132 @@ static void s_activate(rtm_worker_t *w, rtm_conn_t *c, rtm_conn_sub_t *sub)
      * this subscriber too, since its channel is in sync */
     sub->channel->n_active++;
     sub->channel->announce = true;
-    w->channels_attention = true;
+    chs->attention = true;
     if (!sub->silent)
-        s_send_succeeded(w, c, sub);
+        s_send_succeeded(chs, s, sub, now_ms);
 }
 
-static rtm_conn_sub_t *s_sub_of_join(rtm_conn_t *c, const rtm_join_t *join)
+static rtm_subscription_t *s_sub_of_join(rtm_subscriber_t *s, const rtm_join_t *join)
 {
-    for (uint32_t i = 0; i < c->n_subs; i++)
-        if (c->subs[i].presence && c->subs[i].presence->join == join)
-            return &c->subs[i];
+    for (uint32_t i = 0; i < s->n_subs; i++)
+        if (s->subs[i].join == join)
+            return &s->subs[i];
     return NULL;
 }
 
-static void s_remove(rtm_worker_t *w, rtm_conn_t *c, uint32_t slot);
+static void s_remove(rtm_channels_t *chs, rtm_subscriber_t *s, uint32_t slot);
 
+/* The owner answered a PRESENCE_JOIN. The answer arrives from the route
+ * outside any call into the table, so "now" is the latest time an input
+ * brought (a presence-cache- channel's cache life is judged by it). */
 static void s_on_join_ack(void *arg, int status, rtm_str_t json)
 {
     rtm_join_t *join = arg;
-    rtm_conn_t *c = join->conn;
-    rtm_conn_sub_t *sub = c ? s_sub_of_join(c, join) : NULL;
+    rtm_channels_t *chs = join->chs;
+    rtm_subscriber_t *s = join->s;
+    rtm_subscription_t *sub = s ? s_sub_of_join(s, join) : NULL;
     if (!sub) { /* the subscription went away meanwhile: undo an accepted join */
         if (status == 0)
-            s_leave(join->w, join->app, join->channel, join->user_id, join->socket_id);
+            s_leave(chs, join->app, join->channel, join->user_id, join->socket_id);
     } else if (status == 0) {
-        sub->presence->join = NULL;
-        s_activate(join->w, c, sub);
+        sub->join = NULL;
+        s_activate(chs, s, sub, chs->now_ms);
     } else {
-        sub->presence->join = NULL;
+        sub->join = NULL;
         bool full = status == RTM_ETOOBIG;
-        rtm_ws_session_refuse(c, join->channel, full ? "LimitReached" : "ServerError",
-                              full ? "The maximum number of members of this presence channel "
-                                     "has been reached"
-                                   : "The channel's shard is unavailable, try again",
-                              full ? 4100 : 503);
-        s_remove(join->w, c, (uint32_t)(sub - c->subs));
+        rtm_channels_refuse(chs, s, join->channel, full ? "LimitReached" : "ServerError",
+                            full ? "The maximum number of members of this presence channel "
+                                   "has been reached"
+                                 : "The channel's shard is unavailable, try again",
+                            full ? RTM_PUSHER_OVER_CAPACITY : 503);
+        s_remove(chs, s, (uint32_t)(sub - s->subs));
     }
     free(join);
 }
 
-static void s_join(rtm_worker_t *w, rtm_conn_t *c, rtm_conn_sub_t *sub)
+static void s_join(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_subscription_t *sub)
 {
     rtm_channel_t *ch = sub->channel;
-    rtm_presence_t *p = sub->presence;
-    rtm_str_t name = rtm_channel_name(ch);
-    rtm_join_t *join = malloc(sizeof *join + name.len + p->id_len + c->socket_id_len);
+    const rtm_presence_t *p = sub->presence;
+    rtm_str_t name = s_name(ch), sid = s_socket_id(s);
+    rtm_join_t *join = malloc(sizeof *join + name.len + p->id_len + sid.len);
     if (!join)
         abort();
     char *t = join->text;
     memcpy(t, name.p, name.len);
     memcpy(t + name.len, p->user_id, p->id_len);
-    memcpy(t + name.len + p->id_len, c->socket_id, c->socket_id_len);
-    *join = (rtm_join_t){w,
-                         c,
+    memcpy(t + name.len + p->id_len, sid.p, sid.len);
+    *join = (rtm_join_t){chs,
+                         s,
                          ch->app,
                          rtm_str(t, name.len),
                          rtm_str(t + name.len, p->id_len),
-                         rtm_str(t + name.len + p->id_len, c->socket_id_len)};
-    p->join = join;
+                         rtm_str(t + name.len + p->id_len, sid.len)};
+    sub->join = join;
     sub->state = RTM_SUB_JOINING;
     rtm_wire_msg_t msg = {.type = RTM_WIRE_PRESENCE_JOIN,
-                          .app = rtm_str_cstr(ch->app->id),
+                          .app = s_app(ch),
                           .channel = name,
                           .user_id = join->user_id,
-                          .user_info = rtm_str(p->user_info, p->info_len),
+                          .user_info = rtm_presence_info(p),
                           .exclude = join->socket_id,
                           .limit = ch->app->max_presence_members};
-    int owner = rtm_upstream_owner(&w->up, msg.app, name);
-    /* no live owner: the request to shard 0 fails and reports through the ack */
-    rtm_upstream_request(&w->up, owner < 0 ? 0 : (uint32_t)owner, &msg, s_on_join_ack, join);
+    chs->route->request(chs->route->ctx, &msg, s_on_join_ack, join);
 }
 
-static void s_advance(rtm_worker_t *w, rtm_conn_t *c, rtm_conn_sub_t *sub)
+static void s_advance(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_subscription_t *sub,
+                      uint64_t now_ms)
 {
     if (sub->presence)
-        s_join(w, c, sub);
+        s_join(chs, s, sub);
     else
-        s_activate(w, c, sub);
+        s_activate(chs, s, sub, now_ms);
 }
 
-rtm_conn_sub_t *rtm_channels_find(rtm_conn_t *c, rtm_str_t channel)
+rtm_channels_t *rtm_channels_new(const rtm_route_t *route, const rtm_channels_sink_t *sink,
+                                 rtm_metrics_t *metrics)
 {
-    for (uint32_t i = 0; i < c->n_subs; i++)
-        if (rtm_str_eq(rtm_channel_name(c->subs[i].channel), channel))
-            return &c->subs[i];
+    rtm_channels_t *chs = calloc(1, sizeof *chs);
+    if (!chs)
+        abort();
+    chs->route = route;
+    chs->sink = sink;
+    chs->metrics = metrics;
+    return chs;
+}
+
+void rtm_channels_destroy(rtm_channels_t **chs)
+{
+    if (!*chs)
+        return;
+    rtm_channel_t *ch, *tmp;
+    HASH_ITER(hh, (*chs)->channels, ch, tmp)
+    s_free(*chs, ch, false);
+    free(*chs);
+    *chs = NULL;
+}
+
+rtm_subscription_t *rtm_channels_find(const rtm_subscriber_t *s, rtm_str_t channel)
+{
+    for (uint32_t i = 0; i < s->n_subs; i++)
+        if (rtm_str_eq(s_name(s->subs[i].channel), channel))
+            return &s->subs[i];
     return NULL;
 }
 
-int rtm_channels_subscribe(rtm_worker_t *w, rtm_conn_t *c, const rtm_app_t *app, rtm_str_t channel,
-                           rtm_presence_t *presence, bool silent)
+int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
+                           rtm_str_t channel, rtm_presence_t *presence, bool silent,
+                           uint64_t now_ms)
 {
-    rtm_conn_sub_t *existing = rtm_channels_find(c, channel);
+    chs->now_ms = now_ms;
+    rtm_subscription_t *existing = rtm_channels_find(s, channel);
     if (existing) {
         rtm_presence_free(&presence);
         if (!existing->silent || silent)
             return RTM_EINVAL;
         existing->silent = false;
         if (existing->state == RTM_SUB_ACTIVE)
-            s_send_succeeded(w, c, existing);
+            s_send_succeeded(chs, s, existing, now_ms);
         return 0;
     }
     char topic[RTM_WIRE_MAX_TOPIC];
@@ -262,100 +363,86 @@ int rtm_channels_subscribe(rtm_worker_t *w, rtm_conn_t *c, const rtm_app_t *app,
         rtm_presence_free(&presence);
         return RTM_EINVAL;
     }
-    rtm_channel_t *ch = s_find(w, topic, (size_t)len);
+    rtm_channel_t *ch = s_find(chs, topic, (size_t)len);
     if (!ch)
-        ch = s_create(w, app, channel, topic, (size_t)len);
+        ch = s_create(chs, app, channel, topic, (size_t)len);
     if (ch->n_subs == ch->cap_subs)
         ch->subs = s_grow(ch->subs, &ch->cap_subs, 8, sizeof *ch->subs);
-    if (c->n_subs == c->cap_subs)
-        c->subs = s_grow(c->subs, &c->cap_subs, 1, sizeof *c->subs);
-    ch->subs[ch->n_subs] = (rtm_sub_t){c, c->n_subs, false};
-    rtm_conn_sub_t *sub = &c->subs[c->n_subs];
-    *sub = (rtm_conn_sub_t){ch, ch->n_subs, RTM_SUB_PENDING, silent, presence};
+    if (s->n_subs == s->cap_subs)
+        s->subs = s_grow(s->subs, &s->cap_subs, 1, sizeof *s->subs);
+    ch->subs[ch->n_subs] = (s_sub_t){s, s->n_subs, false};
+    rtm_subscription_t *sub = &s->subs[s->n_subs];
+    *sub = (rtm_subscription_t){ch, ch->n_subs, RTM_SUB_PENDING, silent, presence, NULL};
     ch->n_subs++;
-    c->n_subs++;
-    w->channels_attention = true;
-    RTM_COUNT(&w->metrics, subscriptions, 1);
+    s->n_subs++;
+    chs->attention = true;
+    RTM_COUNT(chs->metrics, subscriptions, 1);
     if (ch->synced)
-        s_advance(w, c, sub);
+        s_advance(chs, s, sub, now_ms);
     else if (!ch->sync_req_ms)
-        s_request_sync(w, ch);
+        s_request_sync(chs, ch, now_ms);
     return 0;
 }
 
-/* Removes subscription `slot` of c, in both directions. */
-static void s_remove(rtm_worker_t *w, rtm_conn_t *c, uint32_t slot)
+/* Removes subscription `slot` of s, in both directions. */
+static void s_remove(rtm_channels_t *chs, rtm_subscriber_t *s, uint32_t slot)
 {
-    rtm_conn_sub_t gone = c->subs[slot];
+    rtm_subscription_t gone = s->subs[slot];
     rtm_channel_t *ch = gone.channel;
-    if (gone.presence) {
-        if (gone.presence->join)
-            gone.presence->join->conn = NULL; /* its ack undoes the join */
-        else if (gone.state == RTM_SUB_ACTIVE)
-            s_leave(w, ch->app, rtm_channel_name(ch),
-                    rtm_str(gone.presence->user_id, gone.presence->id_len),
-                    rtm_str(c->socket_id, c->socket_id_len));
-        rtm_presence_free(&gone.presence);
-    }
+    if (gone.join)
+        gone.join->s = NULL; /* its answer undoes the join */
+    else if (gone.presence && gone.state == RTM_SUB_ACTIVE)
+        s_leave(chs, ch->app, s_name(ch), rtm_presence_id(gone.presence), s_socket_id(s));
+    rtm_presence_free(&gone.presence);
     if (gone.state == RTM_SUB_ACTIVE) {
         ch->n_active--;
         ch->announce = true;
-        w->channels_attention = true;
     }
-    rtm_sub_t last_sub = ch->subs[--ch->n_subs];
+    chs->attention = true;
+    s_sub_t last_sub = ch->subs[--ch->n_subs];
     if (gone.slot != ch->n_subs) {
         ch->subs[gone.slot] = last_sub;
-        last_sub.conn->subs[last_sub.slot].slot = gone.slot;
+        last_sub.s->subs[last_sub.slot].slot = gone.slot;
     }
-    rtm_conn_sub_t last = c->subs[--c->n_subs];
-    if (slot != c->n_subs) {
-        c->subs[slot] = last;
+    rtm_subscription_t last = s->subs[--s->n_subs];
+    if (slot != s->n_subs) {
+        s->subs[slot] = last;
         last.channel->subs[last.slot].slot = slot;
     }
-    RTM_COUNT(&w->metrics, subscriptions, -1);
+    RTM_COUNT(chs->metrics, subscriptions, -1);
 }
 
-int rtm_channels_unsubscribe(rtm_worker_t *w, rtm_conn_t *c, rtm_str_t channel)
+int rtm_channels_unsubscribe(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t channel)
 {
-    rtm_conn_sub_t *sub = rtm_channels_find(c, channel);
+    rtm_subscription_t *sub = rtm_channels_find(s, channel);
     if (!sub)
         return RTM_ENOTFOUND;
-    s_remove(w, c, (uint32_t)(sub - c->subs));
+    s_remove(chs, s, (uint32_t)(sub - s->subs));
     return 0;
 }
 
-void rtm_channels_unsubscribe_all(rtm_worker_t *w, rtm_conn_t *c)
+void rtm_channels_unsubscribe_all(rtm_channels_t *chs, rtm_subscriber_t *s)
 {
-    while (c->n_subs)
-        s_remove(w, c, c->n_subs - 1);
-    free(c->subs);
-    c->subs = NULL;
-    c->cap_subs = 0;
-}
-
-static rtm_frame_t *s_frame(rtm_str_t json)
-{
-    rtm_frame_t *f = rtm_frame_new(RTM_WS_MAX_HEADER + json.len);
-    size_t hdr = rtm_ws_encode_header(f->data, RTM_WS_TEXT, json.len);
-    memcpy(f->data + hdr, json.p, json.len);
-    f->len = (uint32_t)(hdr + json.len);
-    return f;
+    while (s->n_subs)
+        s_remove(chs, s, s->n_subs - 1);
+    free(s->subs);
+    s->subs = NULL;
+    s->cap_subs = 0;
 }
 
 /* Queues f to every active subscriber but the excluded socket. */
-static void s_fan_out(rtm_worker_t *w, rtm_channel_t *ch, rtm_frame_t *f, rtm_str_t exclude)
+static void s_fan_out(rtm_channels_t *chs, rtm_channel_t *ch, rtm_frame_t *f, rtm_str_t exclude)
 {
     uint64_t sent = 0;
     for (uint32_t i = 0; i < ch->n_subs; i++) {
-        rtm_conn_t *c = ch->subs[i].conn;
-        if (!ch->subs[i].active || (exclude.len && exclude.len == c->socket_id_len &&
-                                    memcmp(exclude.p, c->socket_id, exclude.len) == 0))
+        rtm_subscriber_t *s = ch->subs[i].s;
+        if (!ch->subs[i].active || (exclude.len && rtm_str_eq(exclude, s_socket_id(s))))
             continue;
-        rtm_conn_send(c, f);
+        chs->sink->send(chs->sink->ctx, s, f);
         sent++;
     }
-    RTM_COUNT(&w->metrics, messages_out_total, sent);
-    RTM_COUNT(&w->metrics, bytes_out_total, sent * f->len);
+    RTM_COUNT(chs->metrics, messages_out_total, sent);
+    RTM_COUNT(chs->metrics, bytes_out_total, sent * f->len);
 }
 
 /* Only events an app server published are cached: not client events, not
@@ -367,152 +454,147 @@ static bool s_cacheable(rtm_str_t json)
            !rtm_str_has_prefix(json, "{\"event\":\"pusher_internal:");
 }
 
-void rtm_channels_deliver(rtm_worker_t *w, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json)
+static void s_keep_cache(rtm_channel_t *ch, rtm_frame_t *f, uint64_t expires_ms)
 {
-    rtm_channel_t *ch = s_find(w, topic.p, topic.len);
+    rtm_frame_unref(&ch->cache);
+    ch->cache = f ? rtm_frame_ref(f) : NULL;
+    ch->cache_expires_ms = expires_ms;
+}
+
+void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json,
+                        uint64_t now_ms)
+{
+    chs->now_ms = now_ms;
+    rtm_channel_t *ch = s_find(chs, topic.p, topic.len);
     if (!ch)
         return; /* unsubscribed while the event was in flight */
-    rtm_frame_t *f = s_frame(json);
-    s_fan_out(w, ch, f, exclude);
-    if (ch->is_cache && s_cacheable(json)) {
-        rtm_frame_unref(&ch->cache);
-        ch->cache = rtm_frame_ref(f);
-        ch->cache_ms = uv_now(&w->loop);
-    }
+    rtm_frame_t *f = rtm_frame_text(json.p, json.len);
+    s_fan_out(chs, ch, f, exclude);
+    if (ch->is_cache && s_cacheable(json))
+        s_keep_cache(ch, f, now_ms + S_CACHE_TTL_MS);
     rtm_frame_unref(&f);
 }
 
-static void s_on_sync(rtm_worker_t *w, rtm_channel_t *ch, const rtm_wire_msg_t *msg)
+static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg,
+                      uint64_t now_ms)
 {
     if (ch->presence)
-        rtm_presence_mirror_reset(ch, msg);
+        rtm_member_mirror_reset(&ch->members, msg);
     if (ch->is_cache) {
-        rtm_frame_unref(&ch->cache);
-        if (msg->cache_json.len) {
-            ch->cache = s_frame(msg->cache_json);
-            ch->cache_ms = uv_now(&w->loop);
-        }
+        rtm_frame_t *f =
+            msg->cache_json.len ? rtm_frame_text(msg->cache_json.p, msg->cache_json.len) : NULL;
+        s_keep_cache(ch, f, now_ms + (msg->ttl_ms ? msg->ttl_ms : S_CACHE_TTL_MS));
+        rtm_frame_unref(&f);
     }
     bool first = !ch->synced;
     ch->synced = true;
     for (uint32_t i = 0; first && i < ch->n_subs; i++) {
-        rtm_conn_t *c = ch->subs[i].conn;
-        rtm_conn_sub_t *sub = &c->subs[ch->subs[i].slot];
+        rtm_subscriber_t *s = ch->subs[i].s;
+        rtm_subscription_t *sub = &s->subs[ch->subs[i].slot];
         if (sub->state == RTM_SUB_PENDING)
-            s_advance(w, c, sub);
+            s_advance(chs, s, sub, now_ms);
     }
 }
 
-static void s_on_member(rtm_worker_t *w, rtm_channel_t *ch, const rtm_wire_msg_t *msg)
+static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg)
 {
     if (!ch->presence || !ch->synced ||
-        !rtm_presence_mirror_apply(ch, msg->user_id, msg->user_info, msg->added))
+        !rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_info, msg->added))
         return;
     size_t len;
-    char *json = rtm_presence_member_json(rtm_channel_name(ch), msg->added, msg->user_id,
-                                          msg->user_info, &len);
-    rtm_frame_t *f = s_frame(rtm_str(json, len));
+    char *json =
+        rtm_presence_render_member(s_name(ch), msg->added, msg->user_id, msg->user_info, &len);
+    rtm_frame_t *f = rtm_frame_text(json, len);
     free(json);
-    s_fan_out(w, ch, f, msg->exclude);
+    s_fan_out(chs, ch, f, msg->exclude);
     rtm_frame_unref(&f);
 }
 
-static void s_on_terminate(rtm_worker_t *w, rtm_channel_t *ch)
+static void s_on_terminate(rtm_channels_t *chs, rtm_channel_t *ch)
 {
-    /* every close removes the connection from ch, shrinking the array */
-    while (ch->n_subs > 0) {
-        uint32_t before = ch->n_subs;
-        rtm_conn_close(ch->subs[0].conn, 4009, "Connection terminated by the app");
-        if (ch->n_subs == before)
-            break; /* cannot happen: a closing connection holds no subscription */
-    }
+    /* terminating unsubscribes, which reorders ch->subs: work from a copy */
+    uint32_t n = ch->n_subs;
+    rtm_subscriber_t **who = malloc((n ? n : 1) * sizeof *who);
+    if (!who)
+        abort();
+    for (uint32_t i = 0; i < n; i++)
+        who[i] = ch->subs[i].s;
+    for (uint32_t i = 0; i < n; i++)
+        chs->sink->terminate(chs->sink->ctx, who[i]);
+    free(who);
 }
 
-void rtm_channels_control(rtm_worker_t *w, rtm_str_t topic, rtm_str_t body)
+void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, uint64_t now_ms)
 {
-    rtm_channel_t *ch = s_find(w, topic.p, topic.len);
+    chs->now_ms = now_ms;
+    rtm_channel_t *ch = s_find(chs, topic.p, topic.len);
     if (!ch)
         return;
     rtm_wire_msg_t msg;
     if (rtm_wire_decode(body.p, body.len, &msg) < 0) {
-        RTM_COUNT_ERR(&w->metrics, RTM_ERR_UPSTREAM_BAD);
+        RTM_COUNT_ERR(chs->metrics, RTM_ERR_UPSTREAM_BAD);
         return;
     }
     switch (msg.type) {
-    case RTM_WIRE_SYNC: s_on_sync(w, ch, &msg); break;
-    case RTM_WIRE_MEMBER: s_on_member(w, ch, &msg); break;
-    case RTM_WIRE_TERMINATE: s_on_terminate(w, ch); break;
-    default: RTM_COUNT_ERR(&w->metrics, RTM_ERR_UPSTREAM_BAD);
+    case RTM_WIRE_SYNC: s_on_sync(chs, ch, &msg, now_ms); break;
+    case RTM_WIRE_MEMBER: s_on_member(chs, ch, &msg); break;
+    case RTM_WIRE_TERMINATE: s_on_terminate(chs, ch); break;
+    default: RTM_COUNT_ERR(chs->metrics, RTM_ERR_UPSTREAM_BAD);
     }
 }
 
 /* Tells the owner how many local subscribers the channel has now. Users'
  * own channels get no count events: they are not the application's. */
-static bool s_announce(rtm_worker_t *w, rtm_channel_t *ch)
+static bool s_announce(rtm_channels_t *chs, rtm_channel_t *ch)
 {
     rtm_wire_msg_t msg = {.type = RTM_WIRE_SUB_COUNT,
-                          .app = rtm_str_cstr(ch->app->id),
-                          .channel = rtm_channel_name(ch),
+                          .app = s_app(ch),
+                          .channel = s_name(ch),
                           .count = ch->n_active,
                           .notify = ch->app->subscription_count &&
-                                    rtm_channel_type(rtm_channel_name(ch)) != RTM_CH_USER};
-    int owner = rtm_upstream_owner(&w->up, msg.app, msg.channel);
-    return owner >= 0 && rtm_upstream_send(&w->up, (uint32_t)owner, &msg) == 0;
+                                    rtm_channel_type(s_name(ch)) != RTM_CH_USER};
+    return s_send_owner(chs, &msg) == 0;
 }
 
-void rtm_channels_tick(rtm_worker_t *w)
+void rtm_channels_tick(rtm_channels_t *chs, uint64_t now_ms)
 {
-    if (!w->channels_attention)
+    chs->now_ms = now_ms;
+    if (!chs->attention)
         return;
     bool again = false;
-    uint64_t now = uv_now(&w->loop);
     rtm_channel_t *ch, *tmp;
-    HASH_ITER(hh, w->channels, ch, tmp)
+    HASH_ITER(hh, chs->channels, ch, tmp)
     {
         if (ch->announce)
-            ch->announce = !s_announce(w, ch);
+            ch->announce = !s_announce(chs, ch);
         if (ch->n_subs == 0 && !ch->announce) {
-            s_free(w, ch);
+            s_free(chs, ch, true);
             continue;
         }
-        if (!ch->synced && ch->n_subs && now - ch->sync_req_ms >= S_SYNC_RETRY_MS)
-            s_request_sync(w, ch);
+        if (!ch->synced && ch->n_subs && now_ms - ch->sync_req_ms >= S_SYNC_RETRY_MS)
+            s_request_sync(chs, ch, now_ms);
         again = again || ch->announce || !ch->synced || ch->n_subs == 0;
     }
-    w->channels_attention = again;
+    chs->attention = again;
 }
 
-void rtm_channels_owners_changed(rtm_worker_t *w)
+void rtm_channels_owners_changed(rtm_channels_t *chs)
 {
-    for (rtm_channel_t *ch = w->channels; ch; ch = ch->hh.next) {
+    for (rtm_channel_t *ch = chs->channels; ch; ch = ch->hh.next) {
         ch->announce = true;
         for (uint32_t i = 0; ch->presence && i < ch->n_subs; i++) {
-            rtm_conn_t *c = ch->subs[i].conn;
-            rtm_conn_sub_t *sub = &c->subs[ch->subs[i].slot];
+            rtm_subscriber_t *s = ch->subs[i].s;
+            rtm_subscription_t *sub = &s->subs[ch->subs[i].slot];
             if (sub->state != RTM_SUB_ACTIVE)
                 continue;
-            rtm_wire_msg_t msg = {.type = RTM_WIRE_PRESENCE_JOIN, /* id 0: no ack wanted */
-                                  .app = rtm_str_cstr(ch->app->id),
-                                  .channel = rtm_channel_name(ch),
-                                  .user_id = rtm_str(sub->presence->user_id, sub->presence->id_len),
-                                  .user_info =
-                                      rtm_str(sub->presence->user_info, sub->presence->info_len),
-                                  .exclude = rtm_str(c->socket_id, c->socket_id_len)};
-            s_send_owner(w, ch->app, msg.channel, &msg);
+            rtm_wire_msg_t msg = {.type = RTM_WIRE_PRESENCE_JOIN, /* id 0: no answer wanted */
+                                  .app = s_app(ch),
+                                  .channel = s_name(ch),
+                                  .user_id = rtm_presence_id(sub->presence),
+                                  .user_info = rtm_presence_info(sub->presence),
+                                  .exclude = s_socket_id(s)};
+            s_send_owner(chs, &msg);
         }
     }
-    w->channels_attention = w->channels != NULL;
-}
-
-void rtm_channels_destroy(rtm_worker_t *w)
-{
-    rtm_channel_t *ch, *tmp;
-    HASH_ITER(hh, w->channels, ch, tmp)
-    {
-        HASH_DEL(w->channels, ch);
-        rtm_presence_mirror_clear(ch);
-        rtm_frame_unref(&ch->cache);
-        free(ch->subs);
-        free(ch);
-    }
+    chs->attention = chs->channels != NULL;
 }

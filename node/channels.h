@@ -1,99 +1,129 @@
-/* rtm_channels — a worker's table of channels that have local subscribers.
+/* rtm_channels — a worker's channels with local subscribers: the
+ * subscription state machine of the edge node.
  *
- * Keyed by the egress topic ("<app>\x1F<channel>\0"), so a message arriving
+ * Inputs: subscribe, unsubscribe, an event or a control message (SYNC,
+ * MEMBER, TERMINATE) from the owning shard, a PRESENCE_JOIN's answer, a
+ * change of channel owners, and a tick. Outputs: frames for subscribers and
+ * terminations (the sink), messages to owning shards and topic subscriptions
+ * (the route). Pure: no sockets, no clock of its own ("now" is passed in), so
+ * the whole machine is unit-tested (tests/unit/test_node_channels.c).
+ *
+ * Channels are keyed by egress topic ("<app>\x1F<channel>\0"), so a message
  * from a shard is looked up by its topic frame as is. The first local
- * subscriber subscribes the worker's SUB socket to the topic: shards send a
- * node only what somebody on it wants.
- *
- * Subscriptions complete only once the channel is in sync with its owning
- * shard: the worker asks the owner for a SYNC (repeating until one arrives on
- * the channel's own topic, which proves the SUB subscription is in place), so
- * every event published after pusher_internal:subscription_succeeded is
- * delivered. SYNC carries the shard's state — presence members, the cached
- * event — which the channel mirrors from then on from its topic, in order.
- * Subscriber counts are announced to the owner once per tick, coalesced. */
+ * subscriber subscribes the topic: shards send a node only what somebody on
+ * it wants. A subscription completes only once the channel is in sync with
+ * its owner: the table asks for a SYNC (repeating every 200 ms until one
+ * arrives on the channel's own topic, which proves the topic subscription is
+ * in place), so every event published after subscription_succeeded is
+ * delivered. SYNC carries the shard's state — count, presence members, the
+ * cached event with its remaining life — which the table mirrors from then
+ * on from the topic, in order. A presence subscription then waits for the
+ * owner to accept its member (PRESENCE_JOIN). Subscriber counts are
+ * announced to the owner once per tick, coalesced, counting only completed
+ * subscriptions. */
 #ifndef RTM_CHANNELS_H
 #define RTM_CHANNELS_H
 
-#include "rtm_apps.h"
-#include "conn.h"
 #include "frame.h"
+#include "metrics.h"
+#include "route.h"
+#include "rtm_apps.h"
+#include "rtm_presence.h"
 #include "rtm_str.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <uthash.h>
 
-typedef struct rtm_worker rtm_worker_t;
-typedef struct rtm_conn rtm_conn_t;
-typedef struct rtm_member rtm_member_t;
+typedef struct rtm_channels rtm_channels_t;
+typedef struct rtm_channel rtm_channel_t;
+typedef struct rtm_join rtm_join_t;
+
+/* Where a subscription stands: waiting for the channel's SYNC, waiting for
+ * the owner to accept its presence member, or delivering. */
+typedef enum { RTM_SUB_PENDING, RTM_SUB_JOINING, RTM_SUB_ACTIVE } rtm_sub_state_t;
+
+/* One subscription of one connection. */
+typedef struct {
+    rtm_channel_t *channel;   /* the channel */
+    uint32_t slot;            /* our index in the channel's subscriber array */
+    uint8_t state;            /* rtm_sub_state_t */
+    bool silent;              /* made by sign-in: no subscription_succeeded until asked */
+    rtm_presence_t *presence; /* presence channels: who the connection is (owned) */
+    rtm_join_t *join;         /* the PRESENCE_JOIN awaiting its answer, or NULL */
+} rtm_subscription_t;
+
+/* A connection as the table sees it, embedded in its session. The table owns
+ * subs; the session sets the socket id before the first subscribe. */
+typedef struct {
+    rtm_subscription_t *subs; /* unordered */
+    uint32_t n_subs, cap_subs;
+    uint8_t socket_id_len;
+    char socket_id[31]; /* "<worker prefix>.<counter>" */
+} rtm_subscriber_t;
 
 typedef struct {
-    rtm_conn_t *conn; /* subscriber */
-    uint32_t slot;    /* this channel's index in conn->subs */
-    bool active;      /* subscription succeeded: events are delivered */
-} rtm_sub_t;
+    void *ctx;
+    /* Queue f to s (take a reference; the caller keeps its own). Must not
+     * change the table synchronously: a failed write closes later. */
+    void (*send)(void *ctx, rtm_subscriber_t *s, rtm_frame_t *f);
+    /* The app terminated s's connection (TERMINATE on its user channel):
+     * close it with 4009. May unsubscribe s from inside the call. */
+    void (*terminate)(void *ctx, rtm_subscriber_t *s);
+} rtm_channels_sink_t;
 
-typedef struct rtm_channel {
-    UT_hash_handle hh;
-    const rtm_app_t *app;
-    rtm_sub_t *subs; /* local subscribers, unordered */
-    uint32_t n_subs, cap_subs;
-    uint32_t n_active;     /* subscribers whose subscription succeeded: the count announced */
-    rtm_member_t *members; /* presence: mesh-wide members, mirrored (uthash by id) */
-    uint32_t n_members;
-    rtm_frame_t *cache;   /* cache channels: last server event, framed; NULL = none */
-    uint64_t cache_ms;    /* when it arrived */
-    uint64_t sync_req_ms; /* last SYNC_REQ sent; 0 = never */
-    bool synced;          /* a SYNC arrived: mirror valid, subscriptions complete */
-    bool presence;        /* presence- channel */
-    bool is_cache;        /* one of the cache- channel kinds */
-    bool announce;        /* subscriber count changed since the last tick */
-    uint16_t name_off;    /* channel name starts at topic + name_off */
-    uint16_t topic_len;   /* bytes of topic including the NUL terminator */
-    char topic[];         /* "<app>\x1F<channel>\0" */
-} rtm_channel_t;
+/* An empty table whose outputs go to route and sink and whose counters go to
+ * metrics (all borrowed for the table's life). Caller owns; aborts on OOM. */
+rtm_channels_t *rtm_channels_new(const rtm_route_t *route, const rtm_channels_sink_t *sink,
+                                 rtm_metrics_t *metrics);
 
-/* The channel's name, a slice of its topic. */
-static inline rtm_str_t rtm_channel_name(const rtm_channel_t *ch)
-{
-    return rtm_str(ch->topic + ch->name_off, (size_t)(ch->topic_len - ch->name_off - 1));
-}
+/* Frees the table (no subscriber may be left, or their subscriptions
+ * dangle) and sets *chs to NULL. Sends nothing. Safe on NULL. */
+void rtm_channels_destroy(rtm_channels_t **chs);
 
-/* Subscribes c to app's channel. presence (steals; NULL for other channels)
- * says who c is on a presence channel. silent subscriptions (sign-in's user
- * channel) send nothing on success. Completion is asynchronous (or immediate
- * when the channel is already in sync). Returns 0; RTM_EINVAL when c already
- * is subscribed (an existing silent subscription is made visible instead and
- * 0 returned). */
-int rtm_channels_subscribe(rtm_worker_t *w, rtm_conn_t *c, const rtm_app_t *app, rtm_str_t channel,
-                           rtm_presence_t *presence, bool silent);
+/* Subscribes s to app's channel. presence (steals; NULL for other channels)
+ * says who s is on a presence channel; silent subscriptions (sign-in's user
+ * channel) send nothing on success. Completion comes later, or at once when
+ * the channel is already in sync. Returns 0; RTM_EINVAL when the channel
+ * makes no valid topic, or s already is subscribed (an existing silent
+ * subscription is made visible instead and 0 returned). */
+int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
+                           rtm_str_t channel, rtm_presence_t *presence, bool silent,
+                           uint64_t now_ms);
 
-/* Unsubscribes c. Returns 0, or RTM_ENOTFOUND when c was not subscribed. */
-int rtm_channels_unsubscribe(rtm_worker_t *w, rtm_conn_t *c, rtm_str_t channel);
+/* Unsubscribes s (leaving presence as it must). Returns 0, or RTM_ENOTFOUND
+ * when s was not subscribed. Pusher sends no reply. */
+int rtm_channels_unsubscribe(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t channel);
 
-/* c's subscription to a channel of its app, or NULL. Borrowed. */
-rtm_conn_sub_t *rtm_channels_find(rtm_conn_t *c, rtm_str_t channel);
+/* Drops every subscription of s and frees its array (on close). */
+void rtm_channels_unsubscribe_all(rtm_channels_t *chs, rtm_subscriber_t *s);
 
-/* Drops every subscription of c (on close). */
-void rtm_channels_unsubscribe_all(rtm_worker_t *w, rtm_conn_t *c);
+/* s's subscription to channel, or NULL. Borrowed until the next call that
+ * changes s's subscriptions. */
+rtm_subscription_t *rtm_channels_find(const rtm_subscriber_t *s, rtm_str_t channel);
 
-/* Fan-out of an event from a shard: frames the client JSON once and queues it
- * to every active local subscriber of the topic except the excluded socket. */
-void rtm_channels_deliver(rtm_worker_t *w, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json);
+/* Refuses a subscription the way pusher-js and Laravel Echo report it: a
+ * pusher:error (with status as its code when it is a 4xxx one, else null)
+ * and a pusher:subscription_error {type, error, status}, both naming the
+ * channel. The connection stays usable. */
+void rtm_channels_refuse(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t channel,
+                         const char *type, const char *message, int status);
 
-/* A control message from a shard on a channel topic (SYNC, MEMBER, TERMINATE). */
-void rtm_channels_control(rtm_worker_t *w, rtm_str_t topic, rtm_str_t body);
+/* An event from a shard: frames json once and queues it to every active
+ * local subscriber of the topic except the socket id exclude; a cache
+ * channel keeps a server event as its cache. */
+void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json,
+                        uint64_t now_ms);
 
-/* Every upstream tick: announces changed counts, repeats unanswered SYNC_REQs,
- * frees channels left without subscribers. */
-void rtm_channels_tick(rtm_worker_t *w);
+/* A control message from a shard on a channel topic: SYNC, MEMBER or
+ * TERMINATE (anything else is counted as malformed). */
+void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, uint64_t now_ms);
 
 /* The live shard set changed: re-announces counts and presence members to
  * whichever shards own the channels now. */
-void rtm_channels_owners_changed(rtm_worker_t *w);
+void rtm_channels_owners_changed(rtm_channels_t *chs);
 
-/* Frees the table (worker shutdown, after every connection is gone). */
-void rtm_channels_destroy(rtm_worker_t *w);
+/* Every worker tick: announces changed counts, repeats unanswered SYNC_REQs,
+ * frees channels left without subscribers once their zero count is out. */
+void rtm_channels_tick(rtm_channels_t *chs, uint64_t now_ms);
 
 #endif

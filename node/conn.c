@@ -1,43 +1,36 @@
 /* rtm_conn — connection I/O; see conn.h.
  *
- * Reading: while a connection has no partial input it reads into the worker's
- * shared buffer and keeps nothing; only the unconsumed tail of a read (half a
- * frame, half a request) is copied into a per-connection buffer, which is
- * freed as soon as it empties. Idle connections therefore hold no buffer.
+ * Reading: while a connection has no partial input it reads into the set's
+ * shared buffer and keeps nothing; only the unconsumed tail of a read is
+ * copied into a per-connection buffer, which is freed as soon as it empties.
  *
  * Writing: rtm_conn_send only queues a frame reference and puts the
- * connection on the worker's dirty list; the worker flushes every dirty
- * connection once per loop turn (a prepare handle, just before polling), so
- * all frames due to one connection in a turn leave in one writev. A flush
- * first tries uv_try_write, which needs no allocation; only what the kernel
- * would not take goes to uv_write. Sends never close a connection
- * synchronously — a failed write is recorded and closed at flush time — so a
- * fan-out can walk a subscriber list while sending. */
+ * connection on the flush list; the prepare handle flushes every listed
+ * connection once per loop turn, just before polling, so all frames due to
+ * one connection in a turn leave in one writev. A flush first tries
+ * uv_try_write, which needs no allocation; only what the kernel would not
+ * take goes to uv_write. Sends never close a connection synchronously — a
+ * failed write is recorded and closed at flush time — so a fan-out can walk
+ * a subscriber list while sending. The same list carries connections whose
+ * reading was resumed, so their buffered input is fed outside the callback
+ * that resumed them. */
 #include "conn.h"
 
 #include "rtm_error.h"
-#include "rtm_log.h"
-#include "presence.h"
-#include "quota.h"
-#include "rtm_pusher.h"
-#include "rtm_ws.h"
-#include "session.h"
-#include "worker.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define S_MAX_INPUT     (300 * 1024) /* an HTTP head + body, or a max frame */
-#define S_HTTP_IDLE_MS  30000        /* handshake or keep-alive idle limit */
 #define S_CLOSE_WAIT_MS 5000         /* a closing peer gets this long to drain */
-
-enum { S_FAIL_NONE, S_FAIL_IO, S_FAIL_SLOW };
 
 typedef struct {
     uv_write_t req;
     uint8_t n;
     rtm_frame_t *frames[RTM_CONN_PEND];
 } s_write_t;
+
+static void s_close(rtm_conn_t *c, int why);
 
 static void s_release_pending(rtm_conn_t *c)
 {
@@ -54,7 +47,7 @@ static void s_on_write(uv_write_t *req, int status)
         rtm_frame_unref(&wr->frames[i]);
     free(wr);
     if (status < 0 && status != UV_ECANCELED)
-        rtm_conn_close(c, 0, NULL);
+        s_close(c, status);
 }
 
 /* Writes the queued frames. Returns 0, a libuv error, or RTM_ETOOBIG when the
@@ -82,7 +75,7 @@ static int s_flush(rtm_conn_t *c)
         s_release_pending(c);
         return 0;
     }
-    if (c->tcp.write_queue_size + (total - done) > (size_t)c->w->node->opt.max_outbound_kb * 1024) {
+    if (c->tcp.write_queue_size + (total - done) > c->set->max_outbound) {
         s_release_pending(c);
         return RTM_ETOOBIG;
     }
@@ -114,8 +107,8 @@ static void s_mark_dirty(rtm_conn_t *c)
 {
     if (!c->dirty) {
         c->dirty = true;
-        c->dirty_next = c->w->dirty;
-        c->w->dirty = c;
+        c->dirty_next = c->set->dirty;
+        c->set->dirty = c;
     }
 }
 
@@ -126,7 +119,7 @@ static void s_queue(rtm_conn_t *c, rtm_frame_t *f)
     if (c->n_pend == RTM_CONN_PEND) {
         int r = s_flush(c);
         if (r < 0) {
-            c->fail = r == RTM_ETOOBIG ? S_FAIL_SLOW : S_FAIL_IO;
+            c->fail = r;
             s_mark_dirty(c);
             return;
         }
@@ -137,59 +130,24 @@ static void s_queue(rtm_conn_t *c, rtm_frame_t *f)
 
 void rtm_conn_send(rtm_conn_t *c, rtm_frame_t *f)
 {
-    if (c->state != RTM_CONN_CLOSING)
+    if (!c->closing)
         s_queue(c, f);
-}
-
-void rtm_conn_send_text(rtm_conn_t *c, const char *text, size_t len)
-{
-    rtm_frame_t *f = rtm_frame_new(RTM_WS_MAX_HEADER + len);
-    size_t hdr = rtm_ws_encode_header(f->data, RTM_WS_TEXT, len);
-    memcpy(f->data + hdr, text, len);
-    f->len = (uint32_t)(hdr + len);
-    rtm_conn_send(c, f);
-    RTM_COUNT(&c->w->metrics, messages_out_total, 1);
-    RTM_COUNT(&c->w->metrics, bytes_out_total, f->len);
-    rtm_frame_unref(&f);
-}
-
-void rtm_conn_flush(rtm_conn_t *c)
-{
-    c->dirty = false;
-    if (c->closed) { /* closed while queued for this flush: freeing was left to us */
-        free(c);
-        return;
-    }
-    uint8_t why = c->fail;
-    int r = why ? 0 : s_flush(c);
-    if (r == RTM_ETOOBIG)
-        why = S_FAIL_SLOW;
-    else if (r < 0)
-        why = S_FAIL_IO;
-    if (why == S_FAIL_SLOW) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_SLOW_CONSUMER);
-        rtm_conn_close(c, 4100, "Too slow to keep up");
-    } else if (why == S_FAIL_IO) {
-        rtm_conn_close(c, 0, NULL);
-    }
 }
 
 static void s_on_closed(uv_handle_t *h)
 {
     rtm_conn_t *c = h->data;
-    rtm_worker_t *w = c->w;
+    rtm_conns_t *cs = c->set;
     if (c->prev)
         c->prev->next = c->next;
     else
-        w->conns = c->next;
+        cs->all = c->next;
     if (c->next)
         c->next->prev = c->prev;
     s_release_pending(c);
     free(c->in);
-    free(c->msg);
-    rtm_presence_free(&c->user);
     c->closed = true;
-    if (!c->dirty) /* else the worker's dirty list still points here */
+    if (!c->dirty) /* else the flush list still points here */
         free(c);
 }
 
@@ -201,28 +159,15 @@ static void s_on_shutdown(uv_shutdown_t *req, int status)
         uv_close((uv_handle_t *)&c->tcp, s_on_closed);
 }
 
-void rtm_conn_close(rtm_conn_t *c, uint16_t ws_code, const char *reason)
+static void s_close(rtm_conn_t *c, int why)
 {
-    if (c->state == RTM_CONN_CLOSING)
+    if (c->closing)
         return;
-    if (ws_code && c->state == RTM_CONN_WS && !c->fail) {
-        rtm_frame_t *f = rtm_frame_new(RTM_WS_MAX_HEADER + RTM_WS_CLOSE_FRAME_SIZE);
-        f->len = (uint32_t)rtm_ws_encode_close(f->data, RTM_WS_MAX_HEADER + RTM_WS_CLOSE_FRAME_SIZE,
-                                               ws_code, reason ? reason : "");
-        s_queue(c, f);
-        rtm_frame_unref(&f);
-    }
-    if (c->counted) {
-        RTM_COUNT(&c->w->metrics, connections, -1);
-        rtm_quota_release(c->w, c->app);
-    }
-    c->counted = false;
-    c->state = RTM_CONN_CLOSING;
-    c->deadline_ms = uv_now(&c->w->loop) + S_CLOSE_WAIT_MS;
-    rtm_channels_unsubscribe_all(c->w, c);
-    rtm_rest_call_detach(c);
+    c->closing = true;
+    c->close_by_ms = uv_now(c->set->loop) + S_CLOSE_WAIT_MS;
+    c->set->ev->closing(c, why);
     uv_read_stop((uv_stream_t *)&c->tcp);
-    if (s_flush(c) < 0)
+    if (c->fail || s_flush(c) < 0)
         s_release_pending(c);
     uv_shutdown_t *req = malloc(sizeof *req);
     if (!req)
@@ -233,21 +178,25 @@ void rtm_conn_close(rtm_conn_t *c, uint16_t ws_code, const char *reason)
     }
 }
 
+void rtm_conn_close(rtm_conn_t *c)
+{
+    s_close(c, 0);
+}
+
 void rtm_conn_abort(rtm_conn_t *c)
 {
-    if (c->state != RTM_CONN_CLOSING)
-        rtm_conn_close(c, 0, NULL);
+    if (!c->closing)
+        s_close(c, 0);
     if (!uv_is_closing((uv_handle_t *)&c->tcp))
         uv_close((uv_handle_t *)&c->tcp, s_on_closed);
 }
 
-/* Runs the session for the buffered bytes; returns how many it consumed. */
+/* Feeds the session the buffered bytes; returns how many it consumed. */
 static size_t s_process(rtm_conn_t *c, uint8_t *data, size_t len)
 {
     size_t off = 0;
-    while (off < len && c->state != RTM_CONN_CLOSING && !c->rest) {
-        int r = c->state == RTM_CONN_HTTP ? rtm_http_session_feed(c, data + off, len - off)
-                                          : rtm_ws_session_feed(c, data + off, len - off);
+    while (off < len && !c->closing && !c->paused) {
+        int r = c->set->ev->feed(c, data + off, len - off);
         if (r < 0)
             break;
         off += (size_t)r;
@@ -259,7 +208,7 @@ static size_t s_process(rtm_conn_t *c, uint8_t *data, size_t len)
 static void s_keep_tail(rtm_conn_t *c, uint8_t *data, size_t len, size_t used)
 {
     size_t tail = len - used;
-    if (tail == 0 || c->state == RTM_CONN_CLOSING) {
+    if (tail == 0 || c->closing) {
         free(c->in);
         c->in = NULL;
         c->in_len = c->in_cap = 0;
@@ -281,7 +230,7 @@ static void s_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     rtm_conn_t *c = h->data;
     if (!c->in_len) {
-        *buf = uv_buf_init((char *)c->w->rbuf, sizeof c->w->rbuf);
+        *buf = uv_buf_init((char *)c->set->rbuf, sizeof c->set->rbuf);
         return;
     }
     if (c->in_cap - c->in_len < 4096 && c->in_cap < S_MAX_INPUT) {
@@ -297,23 +246,22 @@ static void s_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     rtm_conn_t *c = s->data;
     if (n < 0) {
-        rtm_conn_close(c, 0, NULL);
+        s_close(c, (int)n);
         return;
     }
     if (n == 0)
         return;
-    RTM_COUNT(&c->w->metrics, bytes_in_total, (uint64_t)n);
-    c->last_rx_ms = uv_now(&c->w->loop);
-    c->pinged = false;
+    RTM_COUNT(c->set->metrics, bytes_in_total, (uint64_t)n);
+    c->last_rx_ms = uv_now(c->set->loop);
     uint8_t *data = (uint8_t *)buf->base;
     size_t len = (size_t)n;
-    if (data != c->w->rbuf) {
+    if (data != c->set->rbuf) {
         c->in_len += (uint32_t)n;
         data = c->in;
         len = c->in_len;
-        if (len == S_MAX_INPUT) { /* the codecs' limits make this unreachable */
-            RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_OVERSIZE);
-            rtm_conn_close(c, 1009, "Input too large");
+        if (len == S_MAX_INPUT) { /* the sessions' limits make this unreachable */
+            RTM_COUNT_ERR(c->set->metrics, RTM_ERR_OVERSIZE);
+            rtm_conn_abort(c);
             return;
         }
     }
@@ -322,64 +270,135 @@ static void s_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 void rtm_conn_pause(rtm_conn_t *c)
 {
+    c->paused = true;
     uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
 void rtm_conn_resume(rtm_conn_t *c)
 {
-    if (c->state == RTM_CONN_CLOSING)
+    if (c->closing)
         return;
+    c->paused = false;
+    c->resume = true;
+    s_mark_dirty(c);
+}
+
+/* Feeds what arrived while paused, then reads again unless paused anew. */
+static void s_resume_now(rtm_conn_t *c)
+{
     if (c->in_len)
         s_keep_tail(c, c->in, c->in_len, s_process(c, c->in, c->in_len));
-    if (c->state != RTM_CONN_CLOSING && !c->rest)
+    if (!c->closing && !c->paused)
         uv_read_start((uv_stream_t *)&c->tcp, s_alloc, s_on_read);
 }
 
-void rtm_conn_accept(rtm_worker_t *w, uv_stream_t *listener)
+/* Writes what one connection has queued; closes it when that failed. */
+static void s_flush_one(rtm_conn_t *c)
 {
-    rtm_conn_t *c = calloc(1, sizeof *c);
+    int r = c->fail ? c->fail : s_flush(c);
+    if (r < 0) {
+        c->fail = r;
+        s_close(c, r);
+    }
+}
+
+static void s_on_prepare(uv_prepare_t *h)
+{
+    rtm_conns_t *cs = h->data;
+    while (cs->dirty) {
+        rtm_conn_t *c = cs->dirty;
+        cs->dirty = c->dirty_next;
+        c->dirty = false;
+        if (c->closed) { /* closed while listed: freeing was left to us */
+            free(c);
+            continue;
+        }
+        if (c->resume) {
+            c->resume = false;
+            s_resume_now(c);
+        }
+        if (!c->dirty) /* else listed again by its own input: flushed then */
+            s_flush_one(c);
+    }
+}
+
+void rtm_conns_init(rtm_conns_t *cs, uv_loop_t *loop, size_t conn_size, const rtm_conn_events_t *ev,
+                    size_t max_outbound, rtm_metrics_t *metrics)
+{
+    cs->loop = loop;
+    cs->ev = ev;
+    cs->conn_size = conn_size;
+    cs->max_outbound = max_outbound;
+    cs->metrics = metrics;
+    cs->all = cs->dirty = NULL;
+    uv_prepare_init(loop, &cs->flush);
+    cs->flush.data = cs;
+    uv_prepare_start(&cs->flush, s_on_prepare);
+}
+
+void rtm_conns_accept(rtm_conns_t *cs, uv_stream_t *listener)
+{
+    rtm_conn_t *c = calloc(1, cs->conn_size);
     if (!c)
         abort();
-    c->w = w;
-    uv_tcp_init(&w->loop, &c->tcp);
+    c->set = cs;
+    uv_tcp_init(cs->loop, &c->tcp);
     c->tcp.data = c;
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
+    c->next = cs->all;
+    if (cs->all)
+        cs->all->prev = c;
+    cs->all = c;
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0) {
-        c->state = RTM_CONN_CLOSING;
+        c->closing = true; /* never opened: nothing to report */
         uv_close((uv_handle_t *)&c->tcp, s_on_closed);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    c->last_rx_ms = uv_now(&w->loop);
-    uv_read_start((uv_stream_t *)&c->tcp, s_alloc, s_on_read);
+    c->last_rx_ms = uv_now(cs->loop);
+    cs->ev->opened(c);
+    if (!c->closing)
+        uv_read_start((uv_stream_t *)&c->tcp, s_alloc, s_on_read);
 }
 
-void rtm_conn_sweep(rtm_conn_t *c, uint64_t now_ms)
+void rtm_conns_sweep(rtm_conns_t *cs, uint64_t now_ms, void (*open_fn)(rtm_conn_t *c, uint64_t))
 {
-    const rtm_node_options_t *opt = &c->w->node->opt;
-    switch (c->state) {
-    case RTM_CONN_HTTP:
-        if (!c->rest && now_ms - c->last_rx_ms >= S_HTTP_IDLE_MS)
-            rtm_conn_close(c, 0, NULL);
-        break;
-    case RTM_CONN_WS:
-        if (!c->pinged && now_ms - c->last_rx_ms >= (uint64_t)opt->activity_timeout * 1000) {
-            rtm_conn_send_text(c, RTM_PUSHER_PING, sizeof RTM_PUSHER_PING - 1);
-            c->pinged = true;
-            c->deadline_ms = now_ms + (uint64_t)opt->pong_timeout * 1000;
-        } else if (c->pinged && now_ms >= c->deadline_ms) {
-            RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_PONG_TIMEOUT);
-            rtm_conn_close(c, 4201, "Pong reply not received");
-        } else if (c->signin_deadline_ms && now_ms >= c->signin_deadline_ms) {
-            RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_AUTH);
-            rtm_conn_close(c, 4009, "Connection not signed in in time");
-        }
-        break;
-    default:
-        if (now_ms >= c->deadline_ms)
+    for (rtm_conn_t *c = cs->all, *next; c; c = next) {
+        next = c->next;
+        if (!c->closing)
+            open_fn(c, now_ms);
+        else if (now_ms >= c->close_by_ms)
             rtm_conn_abort(c);
+    }
+}
+
+void rtm_conns_each(rtm_conns_t *cs, void (*fn)(rtm_conn_t *c, void *arg), void *arg)
+{
+    for (rtm_conn_t *c = cs->all, *next; c; c = next) {
+        next = c->next;
+        if (!c->closing)
+            fn(c, arg);
+    }
+}
+
+void rtm_conns_abort_all(rtm_conns_t *cs)
+{
+    for (rtm_conn_t *c = cs->all; c; c = c->next)
+        rtm_conn_abort(c);
+}
+
+void rtm_conns_stop(rtm_conns_t *cs)
+{
+    s_on_prepare(&cs->flush);
+    uv_close((uv_handle_t *)&cs->flush, NULL);
+}
+
+void rtm_conns_release(rtm_conns_t *cs)
+{
+    while (cs->dirty) {
+        rtm_conn_t *c = cs->dirty;
+        cs->dirty = c->dirty_next;
+        c->dirty = false;
+        if (c->closed)
+            free(c);
     }
 }

@@ -1,102 +1,123 @@
-/* rtm_conn — one client TCP connection: HTTP first, WebSocket after upgrade.
+/* rtm_conn — client TCP connections of one worker: bytes in, corked writes,
+ * close. The transport under every session; it knows no protocol.
  *
- * Owns the socket, the partial-input buffer (allocated only while a frame or
- * request is incomplete — idle connections hold none), the frames queued for
- * writing this loop turn, and the connection's subscriptions. Everything is
- * freed in the close callback, never inside the call that requested the close.
- * Protocol logic lives in http_session.c and ws_session.c; this file is I/O. */
+ * A connection set (rtm_conns_t) accepts connections and owns their memory:
+ * each is one allocation of conn_size bytes that starts with rtm_conn_t, so
+ * a session embeds the connection as its first member (container style).
+ * It reports through callbacks: opened, input (feed), and closing. Input is
+ * read into the set's shared buffer and only an unconsumed tail (half a
+ * frame, half a request) is kept per connection, so idle connections hold no
+ * buffer. Writes are corked: a frame is queued with a reference and every
+ * connection that got frames during a loop turn is written once, with one
+ * writev, just before the loop polls. A connection whose unsent backlog
+ * passes the limit is closed (reported as RTM_ETOOBIG). Nothing is freed
+ * inside the call that asked for a close: memory goes in the close callback,
+ * or at the next flush when the flush list still points at it. */
 #ifndef RTM_CONN_H
 #define RTM_CONN_H
 
-#include "rtm_apps.h"
 #include "frame.h"
+#include "metrics.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
-#define RTM_CONN_PEND 8 /* frames corked per turn before an early flush */
+#define RTM_CONN_PEND 8                /* frames corked per turn before an early flush */
+#define RTM_CONN_RBUF (64 * 1024 + 64) /* one read: a max frame plus its header */
 
-typedef struct rtm_worker rtm_worker_t;
-typedef struct rtm_channel rtm_channel_t;
-typedef struct rtm_rest_call rtm_rest_call_t;
-
-typedef enum { RTM_CONN_HTTP, RTM_CONN_WS, RTM_CONN_CLOSING } rtm_conn_state_t;
-
-typedef struct rtm_presence rtm_presence_t;
-
-/* Where a subscription stands: waiting for the channel's SYNC from its shard,
- * waiting for the shard to accept a presence member, or delivering. */
-typedef enum { RTM_SUB_PENDING, RTM_SUB_JOINING, RTM_SUB_ACTIVE } rtm_sub_state_t;
+typedef struct rtm_conn rtm_conn_t;
 
 typedef struct {
-    rtm_channel_t *channel;   /* subscribed channel */
-    uint32_t slot;            /* our index in channel->subs */
-    uint8_t state;            /* rtm_sub_state_t */
-    bool silent;              /* made by sign-in: no subscription_succeeded until asked */
-    rtm_presence_t *presence; /* presence channels: who this connection is (owned) */
-} rtm_conn_sub_t;
+    /* Accepted: the session sets itself up (its bytes after rtm_conn_t are zero). */
+    void (*opened)(rtm_conn_t *c);
+    /* Input data[0..len), the connection's own or the set's buffer, which may
+     * be modified in place. Returns bytes consumed (> 0), RTM_EAGAIN when
+     * data holds less than a whole unit, or another negative code once the
+     * session stopped reading (closing, or paused). */
+    int (*feed)(rtm_conn_t *c, uint8_t *data, size_t len);
+    /* Closing started, once per connection: why is 0 when the session asked,
+     * RTM_ETOOBIG for a backlog over the limit, else the libuv error (UV_EOF:
+     * the peer closed). The session releases what it holds; the memory is
+     * the set's. */
+    void (*closing)(rtm_conn_t *c, int why);
+} rtm_conn_events_t;
 
-typedef struct rtm_conn {
+struct rtm_conn {
     uv_tcp_t tcp;                 /* the socket; tcp.data points back here */
-    rtm_worker_t *w;              /* owning worker */
-    struct rtm_conn *prev, *next; /* worker's list of connections */
-    struct rtm_conn *dirty_next;  /* worker's flush list while pend is non-empty */
+    struct rtm_conns *set;        /* owning set */
+    struct rtm_conn *prev, *next; /* the set's list of connections */
+    struct rtm_conn *dirty_next;  /* the set's flush list */
     uint8_t *in;                  /* partial input; NULL while nothing is pending */
     uint32_t in_len, in_cap;
-    uint8_t *msg; /* fragmented WebSocket message being assembled */
-    uint32_t msg_len;
     rtm_frame_t *pend[RTM_CONN_PEND]; /* frames queued this turn, written as one writev */
     uint8_t n_pend;
-    uint8_t state;        /* rtm_conn_state_t */
-    bool dirty;           /* on the worker's flush list */
-    bool pinged;          /* we sent pusher:ping and wait for any input */
-    bool counted;         /* counted in the connections gauge */
-    bool keep_alive;      /* HTTP: keep the connection after the response */
-    uint8_t fail;         /* a write failed during a send: close at flush */
+    int fail;             /* a write failed during a send (its error): close at flush */
+    bool dirty;           /* on the flush list */
+    bool closing;         /* close started: reads stopped, sends dropped */
     bool closed;          /* handle closed; memory freed by the pending flush */
+    bool paused;          /* the session stopped reading (rtm_conn_pause) */
+    bool resume;          /* process buffered input at the next flush */
     uint64_t last_rx_ms;  /* loop time of the last input */
-    uint64_t deadline_ms; /* CLOSING: hard-close time; HTTP: idle limit */
-    const rtm_app_t *app; /* WebSocket: the app the client connected to */
-    rtm_conn_sub_t *subs; /* subscriptions, unordered */
-    uint32_t n_subs, cap_subs;
-    rtm_rest_call_t *rest;        /* REST request waiting for shard acks; reads paused */
-    rtm_presence_t *user;         /* signed in as (pusher:signin); NULL before */
-    uint64_t signin_deadline_ms;  /* apps requiring sign-in: close 4009 after this; 0 = none */
-    uint32_t client_event_second; /* rate limit window (loop time in s) */
-    uint8_t client_events;        /* client events sent in that second */
-    uint8_t socket_id_len;
-    char socket_id[31]; /* "<worker prefix>.<counter>" */
-} rtm_conn_t;
+    uint64_t close_by_ms; /* closing: hard-close time */
+};
 
-/* Accepts a pending connection on the worker's listener. */
-void rtm_conn_accept(rtm_worker_t *w, uv_stream_t *listener);
+typedef struct rtm_conns {
+    uv_loop_t *loop;
+    const rtm_conn_events_t *ev;
+    size_t conn_size;    /* bytes allocated per connection, rtm_conn_t first */
+    size_t max_outbound; /* unsent bytes per connection before it is closed */
+    rtm_metrics_t *metrics;
+    void *data;                  /* the owner's context (sessions: rtm_sessions_t) */
+    uv_prepare_t flush;          /* writes everything corked during the turn, before polling */
+    rtm_conn_t *all;             /* every connection not yet freed */
+    rtm_conn_t *dirty;           /* connections with frames to flush or input to resume */
+    uint8_t rbuf[RTM_CONN_RBUF]; /* shared read buffer for connections without partial input */
+} rtm_conns_t;
 
-/* Queues a frame (takes a new reference; the caller keeps its own). Written
- * at the end of the loop turn together with the connection's other frames. */
+/* Initialises cs on loop (all borrowed for cs's life) and starts its flush
+ * handle. conn_size >= sizeof(rtm_conn_t). */
+void rtm_conns_init(rtm_conns_t *cs, uv_loop_t *loop, size_t conn_size, const rtm_conn_events_t *ev,
+                    size_t max_outbound, rtm_metrics_t *metrics);
+
+/* Accepts a pending connection on listener; opened runs when it succeeds. */
+void rtm_conns_accept(rtm_conns_t *cs, uv_stream_t *listener);
+
+/* Cuts connections that have been closing for too long (a peer that will
+ * not drain) and calls open_fn(c, now_ms) for every open one. open_fn may
+ * close c. */
+void rtm_conns_sweep(rtm_conns_t *cs, uint64_t now_ms, void (*open_fn)(rtm_conn_t *c, uint64_t));
+
+/* Calls fn(c, arg) for every open connection; fn may close c. */
+void rtm_conns_each(rtm_conns_t *cs, void (*fn)(rtm_conn_t *c, void *arg), void *arg);
+
+/* Closes every connection now, dropping what is unsent. */
+void rtm_conns_abort_all(rtm_conns_t *cs);
+
+/* Shutdown, once every connection was asked to close: writes what is
+ * queued, then closes the flush handle. */
+void rtm_conns_stop(rtm_conns_t *cs);
+
+/* After the loop ended (every connection closed): frees what the flush list
+ * still held. */
+void rtm_conns_release(rtm_conns_t *cs);
+
+/* Queues a frame (takes a new reference; the caller keeps its own), written
+ * at the end of the loop turn with the connection's other frames. Dropped
+ * once the connection is closing or a write failed. */
 void rtm_conn_send(rtm_conn_t *c, rtm_frame_t *f);
 
-/* Queues a copy of len bytes as a WebSocket text message. */
-void rtm_conn_send_text(rtm_conn_t *c, const char *text, size_t len);
+/* Starts closing: queued frames are still written, then the socket is shut
+ * down and closed. Idempotent; closing runs at once (why 0). */
+void rtm_conn_close(rtm_conn_t *c);
 
-/* Writes every queued frame now (uv_try_write, then uv_write for the rest).
- * The worker calls it once per turn for each connection on its dirty list;
- * a connection closed meanwhile is freed here instead. */
-void rtm_conn_flush(rtm_conn_t *c);
-
-/* Starts closing. A WebSocket close code (0: none) sends a close frame first;
- * queued frames are still written. Idempotent; frees in the close callback. */
-void rtm_conn_close(rtm_conn_t *c, uint16_t ws_code, const char *reason);
-
-/* Closes now, dropping unsent frames (a peer that would not drain). */
+/* Closes now, dropping unsent frames. */
 void rtm_conn_abort(rtm_conn_t *c);
 
-/* Stops reading while a REST request waits for shards; resume processes any
- * pipelined bytes already buffered. */
+/* Stops reading (a REST request waits for shards). resume makes the next
+ * flush — after the current callback, never inside it — feed any pipelined
+ * bytes already buffered, then reads again. */
 void rtm_conn_pause(rtm_conn_t *c);
 void rtm_conn_resume(rtm_conn_t *c);
-
-/* Called by the worker's sweep: pings idle clients, closes dead ones. */
-void rtm_conn_sweep(rtm_conn_t *c, uint64_t now_ms);
 
 #endif

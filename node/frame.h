@@ -7,8 +7,11 @@
 #ifndef RTM_FRAME_H
 #define RTM_FRAME_H
 
+#include "rtm_ws.h"
+
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     uint32_t refs; /* owners: the creator plus every queued write */
@@ -24,6 +27,27 @@ static inline rtm_frame_t *rtm_frame_new(size_t len)
         abort();
     f->refs = 1;
     f->len = (uint32_t)len;
+    return f;
+}
+
+/* A WebSocket text frame for a len-byte payload: the header is written and
+ * *body is where the caller writes the payload. One reference. */
+static inline rtm_frame_t *rtm_frame_new_text(size_t len, char **body)
+{
+    rtm_frame_t *f = rtm_frame_new(RTM_WS_MAX_HEADER + len);
+    size_t hdr = rtm_ws_encode_header(f->data, RTM_WS_TEXT, len);
+    f->len = (uint32_t)(hdr + len);
+    *body = (char *)f->data + hdr;
+    return f;
+}
+
+/* A WebSocket text frame holding a copy of text[0..len). One reference. */
+static inline rtm_frame_t *rtm_frame_text(const char *text, size_t len)
+{
+    char *body;
+    rtm_frame_t *f = rtm_frame_new_text(len, &body);
+    if (len)
+        memcpy(body, text, len);
     return f;
 }
 

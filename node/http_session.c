@@ -1,15 +1,13 @@
-/* http_session — HTTP on the client port: the WebSocket handshake at
- * /app/{key}, the Pusher REST API under /apps/{id}/ (rest_api.c), and the
- * operational endpoints /healthz, /readyz and /metrics. Requests are parsed
- * whole (head and body) before anything is answered; a request that is
- * malformed or over its limits is answered 400/413 and the connection
- * closed. */
-#include "session.h"
+/* http_session — see http_session.h. Requests are parsed whole (head and
+ * body) before anything is answered; a request that is malformed or over its
+ * limits is answered 400/413 and the connection closed. */
+#include "http_session.h"
 
+#include "rest_session.h"
 #include "rtm_error.h"
 #include "rtm_http.h"
-#include "rtm_json.h"
-#include "worker.h"
+#include "rtm_rest.h"
+#include "ws_session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,76 +16,69 @@
 #define S_MAX_HEAD (8 * 1024)
 #define S_MAX_BODY (256 * 1024) /* a full batch of maximum events, with room */
 
-void rtm_http_respond(rtm_conn_t *c, int status, const char *type, const char *body, size_t len)
+void rtm_http_respond(rtm_session_t *s, int status, const char *type, const char *body, size_t len)
 {
-    size_t head = rtm_http_response_head_len(status, type, len, c->keep_alive);
+    size_t head = rtm_http_response_head_len(status, type, len, s->keep_alive);
     rtm_frame_t *f = rtm_frame_new(head + len);
     int n = rtm_http_write_response((char *)f->data, head + len, status, type, body, len,
-                                    c->keep_alive);
+                                    s->keep_alive);
     f->len = n > 0 ? (uint32_t)n : 0;
-    rtm_conn_send(c, f);
+    rtm_conn_send(&s->conn, f);
     rtm_frame_unref(&f);
-    if (!c->keep_alive)
-        rtm_conn_close(c, 0, NULL);
+    if (!s->keep_alive)
+        rtm_conn_close(&s->conn);
 }
 
-/* {"error":"<message>"}; messages may quote the client's request. */
-static void s_error_body(rtm_json_out_t *w, const void *message)
+void rtm_http_respond_error(rtm_session_t *s, int status, const char *message)
 {
-    rtm_json_put_lit(w, "{\"error\":\"");
-    rtm_json_put_esc(w, message, strlen(message));
-    rtm_json_put_lit(w, "\"}");
-}
-
-void rtm_http_respond_error(rtm_conn_t *c, int status, const char *message)
-{
-    size_t len;
-    char *body = rtm_json_build(s_error_body, message, &len);
-    rtm_http_respond(c, status, "application/json", body, len);
+    size_t len = rtm_rest_error_len(message);
+    char *body = malloc(len);
+    if (!body)
+        abort();
+    rtm_rest_render_error(body, len, message);
+    rtm_http_respond(s, status, "application/json", body, len);
     free(body);
 }
 
-static void s_respond_text(rtm_conn_t *c, int status, const char *text)
+static void s_respond_text(rtm_session_t *s, int status, const char *text)
 {
-    rtm_http_respond(c, status, "text/plain", text, strlen(text));
+    rtm_http_respond(s, status, "text/plain", text, strlen(text));
 }
 
-static void s_metrics(rtm_conn_t *c)
+static void s_metrics(rtm_session_t *s)
 {
-    const rtm_node_t *node = c->w->node;
-    const rtm_metrics_t *per[RTM_NODE_MAX_WORKERS];
-    for (int i = 0; i < node->n_workers; i++)
-        per[i] = &node->workers[i]->metrics;
-    rtm_upstream_t *up = &c->w->up;
-    rtm_metrics_shard_t *shards = calloc(up->n_shards, sizeof *shards);
+    const rtm_node_t *node = s->ctx->node;
+    rtm_upstream_t *up = s->ctx->up;
+    rtm_metrics_shard_t *shards = calloc(up->n_shards ? up->n_shards : 1, sizeof *shards);
     if (!shards)
         abort();
     rtm_upstream_live(up, up->alive);
     for (uint32_t i = 0; i < up->n_shards; i++)
         shards[i] = (rtm_metrics_shard_t){node->brokers[i], up->alive[i]};
     char *text;
-    size_t len = rtm_metrics_render(node->id, per, (size_t)node->n_workers,
-                                    rtm_worker_node_ready(c->w), shards, up->n_shards, &text);
+    size_t len = rtm_metrics_render(node->id, (const rtm_metrics_t *const *)node->metrics,
+                                    (size_t)node->n_workers, rtm_node_ready(node), shards,
+                                    up->n_shards, &text);
     free(shards);
-    rtm_http_respond(c, 200, "text/plain; version=0.0.4", text, len);
+    rtm_http_respond(s, 200, "text/plain; version=0.0.4", text, len);
     free(text);
 }
 
-static void s_upgrade(rtm_conn_t *c, const rtm_http_request_t *req, rtm_str_t key)
+static void s_upgrade(rtm_session_t *s, const rtm_http_request_t *req, rtm_str_t key)
 {
     if (!rtm_str_eq_cstr(req->ws_version, "13") || req->ws_key.len == 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_HTTP);
-        c->keep_alive = false;
-        rtm_http_respond_error(c, 400, "WebSocket version 13 and a key are required");
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_HTTP);
+        s->keep_alive = false;
+        rtm_http_respond_error(s, 400, "WebSocket version 13 and a key are required");
         return;
     }
     char buf[256];
     int n = rtm_http_write_upgrade(buf, sizeof buf, req->ws_key);
     rtm_frame_t *f = rtm_frame_new((size_t)n);
     memcpy(f->data, buf, (size_t)n);
-    rtm_conn_send(c, f);
+    rtm_conn_send(&s->conn, f);
     rtm_frame_unref(&f);
-    rtm_ws_session_open(c, key);
+    rtm_ws_session_open(s, key);
 }
 
 bool rtm_http_path_segment(rtm_str_t path, const char *prefix, rtm_str_t *seg, rtm_str_t *rest)
@@ -102,47 +93,46 @@ bool rtm_http_path_segment(rtm_str_t path, const char *prefix, rtm_str_t *seg, r
     return seg->len > 0;
 }
 
-static void s_route(rtm_conn_t *c, const rtm_http_request_t *req)
+static void s_route(rtm_session_t *s, const rtm_http_request_t *req)
 {
     rtm_str_t seg, rest;
     bool get = rtm_str_eq_cstr(req->method, "GET");
     if (rtm_http_path_segment(req->path, "/app/", &seg, &rest) && rest.len == 0) {
         if (req->is_upgrade)
-            s_upgrade(c, req, seg);
+            s_upgrade(s, req, seg);
         else
-            rtm_http_respond_error(c, 400, "WebSocket upgrade required");
+            rtm_http_respond_error(s, 400, "WebSocket upgrade required");
         return;
     }
-    RTM_COUNT(&c->w->metrics, rest_requests_total, 1);
+    RTM_COUNT(s->ctx->metrics, rest_requests_total, 1);
     if (rtm_http_path_segment(req->path, "/apps/", &seg, &rest)) {
-        rtm_rest_api_handle(c, req, seg, rest);
+        rtm_rest_session_handle(s, req, seg, rest);
     } else if (get && rtm_str_eq_cstr(req->path, "/healthz")) {
-        s_respond_text(c, 200, "ok\n");
+        s_respond_text(s, 200, "ok\n");
     } else if (get && rtm_str_eq_cstr(req->path, "/readyz")) {
-        bool ready = rtm_worker_node_ready(c->w);
-        s_respond_text(c, ready ? 200 : 503, ready ? "ready\n" : "not ready\n");
+        bool ready = rtm_node_ready(s->ctx->node);
+        s_respond_text(s, ready ? 200 : 503, ready ? "ready\n" : "not ready\n");
     } else if (get && rtm_str_eq_cstr(req->path, "/metrics")) {
-        s_metrics(c);
+        s_metrics(s);
     } else {
-        rtm_http_respond_error(c, 404, "Not found");
+        rtm_http_respond_error(s, 404, "Not found");
     }
 }
 
-int rtm_http_session_feed(rtm_conn_t *c, uint8_t *data, size_t len)
+int rtm_http_session_feed(rtm_session_t *s, uint8_t *data, size_t len)
 {
     rtm_http_request_t req;
     int r = rtm_http_parse_request((char *)data, len, S_MAX_HEAD, S_MAX_BODY, &req);
     if (r == RTM_EAGAIN)
         return r;
     if (r < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, r == RTM_ETOOBIG ? RTM_ERR_OVERSIZE : RTM_ERR_BAD_HTTP);
-        c->keep_alive = false;
-        rtm_http_respond_error(c, r == RTM_ETOOBIG ? 413 : 400,
+        RTM_COUNT_ERR(s->ctx->metrics, r == RTM_ETOOBIG ? RTM_ERR_OVERSIZE : RTM_ERR_BAD_HTTP);
+        s->keep_alive = false;
+        rtm_http_respond_error(s, r == RTM_ETOOBIG ? 413 : 400,
                                r == RTM_ETOOBIG ? "Request too large" : "Malformed HTTP request");
         return r;
     }
-    c->keep_alive = req.keep_alive;
-    c->last_rx_ms = uv_now(&c->w->loop);
-    s_route(c, &req);
+    s->keep_alive = req.keep_alive;
+    s_route(s, &req);
     return r;
 }

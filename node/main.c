@@ -76,13 +76,10 @@ static int s_configure(rtm_node_t *node, int argc, char **argv)
     return 0;
 }
 
-static int s_start_workers(rtm_node_t *node)
+static int s_start_workers(rtm_node_t *node, rtm_worker_t **workers)
 {
-    node->workers = calloc((size_t)node->opt.workers, sizeof *node->workers);
-    if (!node->workers)
-        abort();
     for (int i = 0; i < node->opt.workers; i++) {
-        int rc = rtm_worker_create(node, i, &node->workers[i]);
+        int rc = rtm_worker_create(node, i, &workers[i]);
         if (rc < 0) {
             fprintf(stderr, "rtmesh-node: cannot listen on %s:%ld: %s\n", node->opt.host,
                     node->opt.port, rtm_strerror(rc));
@@ -91,7 +88,7 @@ static int s_start_workers(rtm_node_t *node)
         node->n_workers = i + 1;
     }
     for (int i = 0; i < node->n_workers; i++)
-        rtm_worker_run(node->workers[i]);
+        rtm_worker_run(workers[i]);
     return 0;
 }
 
@@ -114,11 +111,9 @@ int main(int argc, char **argv)
     gethostname(host, sizeof host - 1);
     snprintf(node.id, sizeof node.id, "%s/%ld", host, (long)getpid());
     node.zmq_ctx = zmq_ctx_new();
-    node.app_connections = calloc(node.apps.n, sizeof *node.app_connections);
-    node.app_elsewhere = calloc(node.apps.n, sizeof *node.app_elsewhere);
-    if (!node.app_connections || !node.app_elsewhere)
-        abort();
-    int rc = s_start_workers(&node);
+    node.quota = rtm_quota_new(&node.apps);
+    rtm_worker_t *workers[RTM_NODE_MAX_WORKERS] = {0};
+    int rc = s_start_workers(&node, workers);
     if (rc == 0) {
         rtm_log(RTM_LOG_INFO, "event=started host=%s port=%ld workers=%d shards=%d apps=%zu",
                 node.opt.host, node.opt.port, node.n_workers, node.n_brokers, node.apps.n);
@@ -126,17 +121,15 @@ int main(int argc, char **argv)
         sigwait(&stop, &sig);
         rtm_log(RTM_LOG_INFO, "event=stopping signal=%d", sig);
         for (int i = 0; i < node.n_workers; i++)
-            rtm_worker_stop(&node.workers[i]);
+            rtm_worker_stop(&workers[i]);
     } else {
         for (int i = 0; i < node.n_workers; i++) { /* created, not yet running */
-            rtm_worker_run(node.workers[i]);
-            rtm_worker_stop(&node.workers[i]);
+            rtm_worker_run(workers[i]);
+            rtm_worker_stop(&workers[i]);
         }
     }
     zmq_ctx_term(node.zmq_ctx);
-    free(node.workers);
-    free(node.app_connections);
-    free(node.app_elsewhere);
+    rtm_quota_destroy(&node.quota);
     rtm_config_free_list(&node.brokers);
     rtm_apps_free(&node.apps);
     rtm_log(RTM_LOG_INFO, "event=stopped");

@@ -1,10 +1,16 @@
-/* rtm_node — the edge node's process-wide context, read-only once workers run.
+/* rtm_node — the edge node's process-wide context.
  *
  * Holds the parsed options, the app table, the broker list and the ZeroMQ
- * context every worker's sockets come from. Workers share nothing else. */
+ * context every worker's sockets come from; read-only once workers run.
+ * Workers share three things besides it, each written atomically: the
+ * connection quota (every worker admits connections), and per worker its
+ * metrics and readiness, each written only by its own worker and read by
+ * whichever worker serves /metrics or /readyz. */
 #ifndef RTM_NODE_H
 #define RTM_NODE_H
 
+#include "metrics.h"
+#include "quota.h"
 #include "rtm_apps.h"
 
 #include <stddef.h>
@@ -26,19 +32,26 @@ typedef struct {
 
 #define RTM_NODE_MAX_WORKERS 64
 
-typedef struct rtm_worker rtm_worker_t;
-
 typedef struct {
     rtm_node_options_t opt;
     char id[96]; /* "<hostname>/<pid>": names this node in /metrics */
     rtm_apps_t apps;
     char **brokers; /* NULL-terminated list of ingress endpoints, in shard order */
     int n_brokers;
-    void *zmq_ctx;             /* shared; thread-safe by ZeroMQ's contract */
-    uint64_t *app_connections; /* per app (by index), all workers; atomic */
-    uint64_t *app_elsewhere;   /* per app: connections on other nodes (rtm_quota); atomic */
-    rtm_worker_t **workers;
+    void *zmq_ctx;      /* shared; thread-safe by ZeroMQ's contract */
+    rtm_quota_t *quota; /* mesh-wide connection limits; atomic */
     int n_workers;
+    rtm_metrics_t *metrics[RTM_NODE_MAX_WORKERS]; /* each worker's counters; atomic */
+    int ready[RTM_NODE_MAX_WORKERS];              /* each worker reaches every live shard; atomic */
 } rtm_node_t;
+
+/* Whether every worker reaches every live shard (for /readyz). */
+static inline bool rtm_node_ready(const rtm_node_t *node)
+{
+    for (int i = 0; i < node->n_workers; i++)
+        if (!__atomic_load_n(&node->ready[i], __ATOMIC_RELAXED))
+            return false;
+    return node->n_workers > 0;
+}
 
 #endif

@@ -1,6 +1,4 @@
-/* pusher_session — the Pusher protocol 7 messages a client sends: ping,
- * subscribe (with the authorisation each channel type needs), unsubscribe,
- * sign-in and client events.
+/* pusher_session — see pusher_session.h.
  *
  * The edge authorises, the owning shard holds channel state: this file checks
  * signatures, limits and rules, then hands the subscription to the channel
@@ -8,16 +6,13 @@
  * to the owning shard. Every refusal is a pusher:error (or, for a
  * subscription, pusher:error plus pusher:subscription_error) and leaves the
  * connection usable; every refusal is counted. */
-#include "session.h"
+#include "pusher_session.h"
 
-#include "channels.h"
-#include "presence.h"
 #include "rtm_auth.h"
 #include "rtm_channel.h"
 #include "rtm_error.h"
-#include "rtm_json.h"
 #include "rtm_pusher.h"
-#include "worker.h"
+#include "ws_session.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -27,73 +22,47 @@
 #define S_MAX_SUBS          1000 /* channels per connection */
 #define S_CLIENT_EVENTS_SEC 10   /* Pusher's client event rate per connection */
 
-typedef struct {
-    rtm_str_t channel;
-    const char *type, *message;
-    int status;
-} s_refusal_t;
-
-/* {"event":"pusher:subscription_error","channel":C,"data":{type,error,status}} */
-static void s_subscription_error(rtm_json_out_t *w, const void *ctx)
+static void s_refuse(rtm_session_t *s, rtm_str_t channel, const char *type, const char *message,
+                     int status)
 {
-    const s_refusal_t *r = ctx;
-    rtm_json_put_lit(w, "{\"event\":\"pusher:subscription_error\",\"channel\":\"");
-    rtm_json_put_esc(w, r->channel.p, r->channel.len);
-    rtm_json_put_lit(w, "\",\"data\":{\"type\":\"");
-    rtm_json_put_esc(w, r->type, strlen(r->type));
-    rtm_json_put_lit(w, "\",\"error\":\"");
-    rtm_json_put_esc(w, r->message, strlen(r->message));
-    rtm_json_put_lit(w, "\",\"status\":");
-    rtm_json_put_int(w, r->status);
-    rtm_json_put_lit(w, "}}");
+    rtm_channels_refuse(s->ctx->channels, &s->sub, channel, type, message, status);
 }
 
-void rtm_ws_session_refuse(rtm_conn_t *c, rtm_str_t channel, const char *type, const char *message,
-                           int status)
+static bool s_signature_ok(rtm_session_t *s, const rtm_pusher_msg_t *m)
 {
-    rtm_ws_session_error(c, status >= 4000 && status < 5000 ? status : 0, message, channel);
-    s_refusal_t refusal = {channel, type, message, status};
-    size_t len;
-    char *json = rtm_json_build(s_subscription_error, &refusal, &len);
-    rtm_conn_send_text(c, json, len);
-    free(json);
-}
-
-static bool s_signature_ok(rtm_conn_t *c, const rtm_pusher_msg_t *m)
-{
-    return rtm_auth_check_channel(rtm_str_cstr(c->app->key), rtm_str_cstr(c->app->secret),
-                                  rtm_str(c->socket_id, c->socket_id_len), m->sub_channel,
-                                  m->channel_data, m->auth) == 0;
+    return rtm_auth_check_channel(rtm_str_cstr(s->app->key), rtm_str_cstr(s->app->secret),
+                                  rtm_session_socket_id(s), m->sub_channel, m->channel_data,
+                                  m->auth) == 0;
 }
 
 /* Checks the subscription's authorisation for its channel type; on success
  * *presence is set for presence channels. Refuses and returns < 0 otherwise. */
-static int s_authorize(rtm_conn_t *c, const rtm_pusher_msg_t *m, rtm_presence_t **presence)
+static int s_authorize(rtm_session_t *s, const rtm_pusher_msg_t *m, rtm_presence_t **presence)
 {
     rtm_str_t ch = m->sub_channel;
     const char *why = NULL;
     rtm_channel_type_t type = rtm_channel_type(ch);
     if (type == RTM_CH_USER) {
         size_t prefix = strlen(RTM_CHANNEL_USER_PREFIX);
-        if (c->user && rtm_str_eq(rtm_str(ch.p + prefix, ch.len - prefix),
-                                  rtm_str(c->user->user_id, c->user->id_len)))
+        if (s->user &&
+            rtm_str_eq(rtm_str(ch.p + prefix, ch.len - prefix), rtm_presence_id(s->user)))
             return 0;
         why = "Subscribing to a user channel requires signing in as that user";
-    } else if (type != RTM_CH_PUBLIC && !s_signature_ok(c, m)) {
+    } else if (type != RTM_CH_PUBLIC && !s_signature_ok(s, m)) {
         why = "Invalid signature";
     } else if (type == RTM_CH_PRESENCE) {
         /* without channel_data a signed-in connection joins as its user */
         int rc = RTM_EINVAL;
         if (m->channel_data.len)
-            rc = rtm_presence_parse(m->channel_data, c->app->max_presence_member_size, presence);
-        else if (c->user && c->user->info_len > c->app->max_presence_member_size)
+            rc = rtm_presence_parse(m->channel_data, s->app->max_presence_member_size, presence);
+        else if (s->user && s->user->info_len > s->app->max_presence_member_size)
             rc = RTM_ETOOBIG;
-        else if (c->user)
-            rc = (*presence = rtm_presence_copy(c->user)) ? 0 : RTM_EINVAL;
+        else if (s->user)
+            rc = (*presence = rtm_presence_copy(s->user)) ? 0 : RTM_EINVAL;
         if (rc == RTM_ETOOBIG) {
-            RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_CHANNEL);
-            rtm_ws_session_refuse(c, ch, "LimitReached",
-                                  "The presence user_info is over the member size limit", 4009);
+            RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_CHANNEL);
+            s_refuse(s, ch, "LimitReached", "The presence user_info is over the member size limit",
+                     RTM_PUSHER_UNAUTHORIZED);
             return rc;
         }
         if (rc < 0)
@@ -101,42 +70,43 @@ static int s_authorize(rtm_conn_t *c, const rtm_pusher_msg_t *m, rtm_presence_t 
     }
     if (!why)
         return 0;
-    RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_AUTH);
-    rtm_ws_session_refuse(c, ch, "AuthError", why, 401);
+    RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_AUTH);
+    s_refuse(s, ch, "AuthError", why, 401);
     return RTM_EAUTH;
 }
 
-static void s_subscribe(rtm_conn_t *c, const rtm_pusher_msg_t *m)
+static void s_subscribe(rtm_session_t *s, const rtm_pusher_msg_t *m)
 {
     rtm_str_t ch = m->sub_channel;
     if (rtm_channel_validate(ch) < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_CHANNEL);
-        rtm_ws_session_refuse(c, ch, "InvalidChannel", "Invalid channel name", 4009);
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_CHANNEL);
+        s_refuse(s, ch, "InvalidChannel", "Invalid channel name", RTM_PUSHER_UNAUTHORIZED);
         return;
     }
-    if (c->n_subs >= S_MAX_SUBS) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_CHANNEL);
-        rtm_ws_session_refuse(c, ch, "LimitReached", "Too many channels on one connection", 4009);
+    if (s->sub.n_subs >= S_MAX_SUBS) {
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_CHANNEL);
+        s_refuse(s, ch, "LimitReached", "Too many channels on one connection",
+                 RTM_PUSHER_UNAUTHORIZED);
         return;
     }
     rtm_presence_t *presence = NULL;
-    if (s_authorize(c, m, &presence) < 0)
+    if (s_authorize(s, m, &presence) < 0)
         return;
-    if (rtm_channels_subscribe(c->w, c, c->app, ch, presence, false) < 0) {
+    if (rtm_channels_subscribe(s->ctx->channels, &s->sub, s->app, ch, presence, false,
+                               rtm_session_now(s)) < 0) {
         char msg[300];
         snprintf(msg, sizeof msg, "Existing subscription to channel %.*s", (int)ch.len, ch.p);
-        rtm_ws_session_error(c, 0, msg, ch);
+        rtm_ws_session_error(s, 0, msg, ch);
     }
 }
 
 /* pusher:signin: binds the connection to a user and subscribes it (silently)
  * to the user's channel, which carries sendToUser events and terminations. */
-static void s_signin(rtm_conn_t *c, const rtm_pusher_msg_t *m)
+static void s_signin(rtm_session_t *s, const rtm_pusher_msg_t *m)
 {
-    rtm_worker_t *w = c->w;
     rtm_presence_t *user = NULL;
-    if (rtm_auth_check_user(rtm_str_cstr(c->app->key), rtm_str_cstr(c->app->secret),
-                            rtm_str(c->socket_id, c->socket_id_len), m->user_data, m->auth) == 0)
+    if (rtm_auth_check_user(rtm_str_cstr(s->app->key), rtm_str_cstr(s->app->secret),
+                            rtm_session_socket_id(s), m->user_data, m->auth) == 0)
         rtm_presence_parse_user(m->user_data, &user);
     char channel[RTM_CHANNEL_MAX_LEN + 1];
     int n =
@@ -144,56 +114,56 @@ static void s_signin(rtm_conn_t *c, const rtm_pusher_msg_t *m)
     /* a connection is bound to one user: signing in again as another fails */
     bool ok = n > 0 && (size_t)n < sizeof channel &&
               rtm_channel_validate(rtm_str(channel, (size_t)n)) == 0 &&
-              (!c->user || strcmp(c->user->user_id, user->user_id) == 0);
+              (!s->user || strcmp(s->user->user_id, user->user_id) == 0);
     if (!ok) {
-        RTM_COUNT_ERR(&w->metrics, RTM_ERR_BAD_AUTH);
-        rtm_ws_session_error(c, 4009, "Invalid sign-in: bad signature or user_data",
-                             rtm_str(NULL, 0));
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_AUTH);
+        rtm_ws_session_error(s, RTM_PUSHER_UNAUTHORIZED,
+                             "Invalid sign-in: bad signature or user_data", rtm_str(NULL, 0));
         rtm_presence_free(&user);
         return;
     }
-    if (!c->user) {
-        c->user = user;
+    if (!s->user) {
+        s->user = user;
         user = NULL;
-        rtm_channels_subscribe(w, c, c->app, rtm_str(channel, (size_t)n), NULL, true);
+        rtm_channels_subscribe(s->ctx->channels, &s->sub, s->app, rtm_str(channel, (size_t)n), NULL,
+                               true, rtm_session_now(s));
     }
     rtm_presence_free(&user);
-    c->signin_deadline_ms = 0;
+    s->signin_deadline_ms = 0;
     size_t len = rtm_pusher_signin_success_len(m->user_data);
     char *buf = malloc(len);
     if (!buf)
         abort();
     rtm_pusher_render_signin_success(buf, len, m->user_data);
-    rtm_conn_send_text(c, buf, len);
+    rtm_session_send_text(s, buf, len);
     free(buf);
 }
 
 /* Why a client event may not be relayed, or NULL when it may. */
-static const char *s_client_event_refusal(rtm_conn_t *c, const rtm_pusher_msg_t *m,
-                                          rtm_conn_sub_t **sub, int *code)
+static const char *s_client_event_refusal(rtm_session_t *s, const rtm_pusher_msg_t *m,
+                                          rtm_subscription_t **sub, int *code)
 {
     *code = 0;
-    if (!c->app->enable_client_messages)
+    if (!s->app->enable_client_messages)
         return "To send client events, you must enable this feature in the Settings page of "
                "your dashboard.";
     rtm_channel_type_t type = rtm_channel_type(m->channel);
     if (type != RTM_CH_PRIVATE && type != RTM_CH_PRESENCE)
         return "Client event rejected - only supported on private and presence channels";
-    *sub = rtm_channels_find(c, m->channel);
+    *sub = rtm_channels_find(&s->sub, m->channel);
     if (!*sub || (*sub)->state != RTM_SUB_ACTIVE)
         return "Client event rejected - not subscribed to the channel";
-    uint32_t second = (uint32_t)(uv_now(&c->w->loop) / 1000);
-    if (second != c->client_event_second) {
-        c->client_event_second = second;
-        c->client_events = 0;
+    uint32_t second = (uint32_t)(rtm_session_now(s) / 1000);
+    if (second != s->client_event_second) {
+        s->client_event_second = second;
+        s->client_events = 0;
     }
-    if (++c->client_events > S_CLIENT_EVENTS_SEC) {
-        *code = 4301;
+    if (++s->client_events > S_CLIENT_EVENTS_SEC) {
+        *code = RTM_PUSHER_RATE_LIMITED;
         return "Client event rejected - rate limit exceeded";
     }
     return NULL;
 }
-
 /* The data of a client event as relayed: a string as itself, anything else
  * as compact JSON text. Newly allocated; NULL when there is no data. */
 static char *s_event_data(const json_t *data)
@@ -203,57 +173,76 @@ static char *s_event_data(const json_t *data)
     return data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 }
 
-static void s_client_event(rtm_conn_t *c, const rtm_pusher_msg_t *m)
+static void s_client_event(rtm_session_t *s, const rtm_pusher_msg_t *m)
 {
-    rtm_conn_sub_t *sub = NULL;
+    rtm_subscription_t *sub = NULL;
     int code;
-    const char *why = s_client_event_refusal(c, m, &sub, &code);
+    const char *why = s_client_event_refusal(s, m, &sub, &code);
     char *data = why ? NULL : s_event_data(m->data);
-    if (!why && (!data || strlen(data) > c->app->max_event_payload))
+    if (!why && (!data || strlen(data) > s->app->max_event_payload))
         why = "Client event rejected - data missing or over the size limit";
     if (why) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_CLIENT_EVENT);
-        rtm_ws_session_error(c, code, why, m->channel);
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_CLIENT_EVENT);
+        rtm_ws_session_error(s, code, why, m->channel);
         free(data);
         return;
     }
     rtm_wire_msg_t msg = {.type = RTM_WIRE_PUBLISH,
-                          .app = rtm_str_cstr(c->app->id),
+                          .app = rtm_str_cstr(s->app->id),
                           .name = m->event,
                           .data = rtm_str_cstr(data),
-                          .exclude = rtm_str(c->socket_id, c->socket_id_len),
+                          .exclude = rtm_session_socket_id(s),
                           .n_channels = 1};
     msg.channels[0] = m->channel;
     if (sub->presence)
-        msg.user_id = rtm_str(sub->presence->user_id, sub->presence->id_len);
-    int owner = rtm_upstream_owner(&c->w->up, msg.app, m->channel);
-    if (owner < 0 || rtm_upstream_send(&c->w->up, (uint32_t)owner, &msg) < 0)
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_UPSTREAM);
+        msg.user_id = rtm_presence_id(sub->presence);
+    rtm_upstream_t *up = s->ctx->up;
+    int owner = rtm_upstream_owner(up, msg.app, m->channel);
+    if (owner < 0 || rtm_upstream_send(up, (uint32_t)owner, &msg) < 0)
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UPSTREAM);
     free(data);
 }
 
-void rtm_pusher_session_message(rtm_conn_t *c, const uint8_t *text, size_t len)
+void rtm_pusher_session_message(rtm_session_t *s, const uint8_t *text, size_t len)
 {
     rtm_pusher_msg_t m;
     int rc = rtm_pusher_parse((const char *)text, len, &m);
     if (rc < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_BAD_JSON);
-        rtm_ws_session_error(c, 0,
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_JSON);
+        rtm_ws_session_error(s, 0,
                              rc == RTM_EPROTO ? "Invalid message: not a Pusher event"
                                               : "Invalid message: missing or mistyped fields",
                              rtm_str(NULL, 0));
         return;
     }
     if (rtm_str_eq_cstr(m.event, "pusher:ping"))
-        rtm_conn_send_text(c, RTM_PUSHER_PONG, sizeof RTM_PUSHER_PONG - 1);
+        rtm_session_send_text(s, RTM_PUSHER_PONG, sizeof RTM_PUSHER_PONG - 1);
     else if (rtm_str_eq_cstr(m.event, "pusher:subscribe"))
-        s_subscribe(c, &m);
+        s_subscribe(s, &m);
     else if (rtm_str_eq_cstr(m.event, "pusher:unsubscribe"))
-        rtm_channels_unsubscribe(c->w, c, m.sub_channel); /* Pusher: no reply */
+        rtm_channels_unsubscribe(s->ctx->channels, &s->sub, m.sub_channel); /* no reply */
     else if (rtm_str_eq_cstr(m.event, "pusher:signin"))
-        s_signin(c, &m);
+        s_signin(s, &m);
     else if (rtm_str_has_prefix(m.event, "client-"))
-        s_client_event(c, &m);
+        s_client_event(s, &m);
     /* pusher:pong and unknown events need no answer: any input is liveness */
     rtm_pusher_msg_clear(&m);
+}
+
+void rtm_pusher_session_sweep(rtm_session_t *s, uint64_t now_ms)
+{
+    const rtm_node_options_t *opt = &s->ctx->node->opt;
+    if (s->pinged && s->conn.last_rx_ms >= s->ping_sent_ms)
+        s->pinged = false; /* any input answers our ping */
+    if (!s->pinged && now_ms - s->conn.last_rx_ms >= (uint64_t)opt->activity_timeout * 1000) {
+        rtm_session_send_text(s, RTM_PUSHER_PING, sizeof RTM_PUSHER_PING - 1);
+        s->pinged = true;
+        s->ping_sent_ms = now_ms;
+    } else if (s->pinged && now_ms >= s->ping_sent_ms + (uint64_t)opt->pong_timeout * 1000) {
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_PONG_TIMEOUT);
+        rtm_ws_session_close(s, RTM_PUSHER_PONG_TIMEOUT, "Pong reply not received");
+    } else if (s->signin_deadline_ms && now_ms >= s->signin_deadline_ms) {
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_AUTH);
+        rtm_ws_session_close(s, RTM_PUSHER_UNAUTHORIZED, "Connection not signed in in time");
+    }
 }

@@ -1,55 +1,89 @@
-/* Protocol sessions over a connection's bytes: HTTP (REST API and the
- * WebSocket handshake) and WebSocket (the Pusher protocol).
+/* rtm_session — the protocol state of one client connection, above its
+ * transport (rtm_conn) and beside the channel table.
  *
- * A feed function consumes one request or one frame from data and returns the
- * bytes consumed (> 0), RTM_EAGAIN when data holds less than a whole unit, or
- * another negative code after it has started closing the connection. data is
- * the connection's own or the worker's buffer and may be modified in place
- * (WebSocket unmasking). */
+ * A connection starts as HTTP (http_session: REST API, health endpoints, the
+ * WebSocket handshake) and becomes WebSocket (ws_session: framing) carrying
+ * the Pusher protocol (pusher_session). This header holds what every layer
+ * of a session shares: the per-connection state, the worker's session
+ * context (wired by the worker), and the connection callbacks. */
 #ifndef RTM_SESSION_H
 #define RTM_SESSION_H
 
+#include "channels.h"
 #include "conn.h"
-#include "rtm_http.h"
+#include "metrics.h"
+#include "node.h"
+#include "quota.h"
+#include "rtm_presence.h"
+#include "upstream.h"
 
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <uv.h>
 
-int rtm_http_session_feed(rtm_conn_t *c, uint8_t *data, size_t len);
-int rtm_ws_session_feed(rtm_conn_t *c, uint8_t *data, size_t len);
+typedef struct rtm_rest_call rtm_rest_call_t;
 
-/* After the 101 response: assigns the socket id and greets the client (or
- * refuses an unknown app key with 4001). */
-void rtm_ws_session_open(rtm_conn_t *c, rtm_str_t app_key);
+/* What one worker's sessions use, all borrowed from the worker. */
+typedef struct {
+    const rtm_node_t *node;   /* options, apps; other workers' metrics and readiness */
+    uv_loop_t *loop;          /* for the time */
+    rtm_metrics_t *metrics;   /* this worker's counters */
+    rtm_upstream_t *up;       /* links to the shards (REST, client events) */
+    rtm_channels_t *channels; /* this worker's channel table */
+    uint64_t sid_prefix;      /* random first half of this worker's socket ids */
+    uint64_t sid_next;        /* counter for the second half */
+} rtm_sessions_t;
 
-/* Sends a Pusher message the connection's WebSocket: pusher:error with a
- * code (0 renders null) and optional channel. */
-void rtm_ws_session_error(rtm_conn_t *c, int code, const char *message, rtm_str_t channel);
+typedef enum { RTM_SESSION_HTTP, RTM_SESSION_WS } rtm_session_kind_t;
 
-/* Refuses a subscription the way pusher-js and Laravel Echo report it: a
- * pusher:error and a pusher:subscription_error {type, error, status}, both on
- * the channel. The connection stays usable. */
-void rtm_ws_session_refuse(rtm_conn_t *c, rtm_str_t channel, const char *type, const char *message,
-                           int status);
+typedef struct {
+    rtm_conn_t conn;       /* the transport; first, so the set allocates sessions */
+    rtm_sessions_t *ctx;   /* the worker's sessions */
+    rtm_subscriber_t sub;  /* subscriptions and socket id (the channel table's) */
+    const rtm_app_t *app;  /* WebSocket: the app the client connected to */
+    rtm_presence_t *user;  /* signed in as (pusher:signin); NULL before */
+    rtm_rest_call_t *rest; /* REST request waiting for shard answers; reads paused */
+    uint8_t *msg;          /* fragmented WebSocket message being assembled */
+    uint32_t msg_len;
+    uint8_t kind;                 /* rtm_session_kind_t */
+    bool keep_alive;              /* HTTP: keep the connection after the response */
+    bool counted;                 /* counted as a WebSocket connection (gauge, quota) */
+    bool pinged;                  /* we sent pusher:ping and wait for any input */
+    uint64_t ping_sent_ms;        /* when we pinged: any input after it is the reply */
+    uint64_t signin_deadline_ms;  /* apps requiring sign-in: close 4009 after this; 0 = none */
+    uint32_t client_event_second; /* rate limit window (loop time in s) */
+    uint8_t client_events;        /* client events sent in that second */
+} rtm_session_t;
 
-/* One Pusher protocol message (a complete, UTF-8 valid text message). */
-void rtm_pusher_session_message(rtm_conn_t *c, const uint8_t *text, size_t len);
+static inline rtm_session_t *rtm_session_of(rtm_conn_t *c)
+{
+    return (rtm_session_t *)c;
+}
 
-/* Answers an HTTP request: the body with its content type, or an error as
- * {"error":"<message>"}. A connection without keep-alive is closed after. */
-void rtm_http_respond(rtm_conn_t *c, int status, const char *type, const char *body, size_t len);
-void rtm_http_respond_error(rtm_conn_t *c, int status, const char *message);
+static inline uint64_t rtm_session_now(const rtm_session_t *s)
+{
+    return uv_now(s->ctx->loop);
+}
 
-/* When path starts with prefix followed by a non-empty segment: the segment
- * (up to the next '/') and the rest of the path, both slices of path. */
-bool rtm_http_path_segment(rtm_str_t path, const char *prefix, rtm_str_t *seg, rtm_str_t *rest);
+static inline rtm_str_t rtm_session_socket_id(const rtm_session_t *s)
+{
+    return rtm_str(s->sub.socket_id, s->sub.socket_id_len);
+}
 
-/* A request under /apps/{app_id}/: authenticates it and serves route (the
- * path after the app id). */
-void rtm_rest_api_handle(rtm_conn_t *c, const rtm_http_request_t *req, rtm_str_t app_id,
-                         rtm_str_t route);
+/* The connection callbacks of sessions (rtm_conns_init's ev, with
+ * sizeof(rtm_session_t) as conn_size); the set's data must point to the
+ * worker's rtm_sessions_t. */
+extern const rtm_conn_events_t rtm_session_events;
 
-/* The REST call of c is gone: detaches it (connection closing). */
-void rtm_rest_call_detach(rtm_conn_t *c);
+/* The channel table's sink: frames to a subscriber's connection, and
+ * terminations (sink ctx unused). */
+extern const rtm_channels_sink_t rtm_session_sink;
+
+/* Queues a copy of text as a WebSocket text message (counted). */
+void rtm_session_send_text(rtm_session_t *s, const char *text, size_t len);
+
+/* The worker's sweep of one open connection: HTTP idle limit, Pusher
+ * activity ping and its timeout, the sign-in deadline. */
+void rtm_session_sweep(rtm_conn_t *c, uint64_t now_ms);
 
 #endif

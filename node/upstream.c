@@ -11,16 +11,13 @@
 #include "rtm_config.h"
 #include "rtm_error.h"
 #include "rtm_log.h"
-#include "quota.h"
 #include "rtm_rendezvous.h"
-#include "worker.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
 #include <zmq.h>
 
-#define S_TICK_MS      100
 #define S_REQUEST_MS   2000 /* a shard that has not acked by then is unavailable */
 #define S_DRAIN_BUDGET 64
 #define S_DEALER_HWM   10000
@@ -37,12 +34,7 @@ struct rtm_pending {
 
 static uint64_t s_now(const rtm_upstream_t *up)
 {
-    return uv_now(&up->w->loop);
-}
-
-static bool s_live(const rtm_shard_link_t *s, uint64_t now)
-{
-    return s->last_hb_ms && now - s->last_hb_ms < RTM_WIRE_DEAD_MS;
+    return uv_now(up->loop);
 }
 
 static void s_finish(rtm_upstream_t *up, rtm_pending_t *p, int status, rtm_str_t json)
@@ -87,23 +79,21 @@ static int s_send(void *sock, const rtm_wire_msg_t *msg)
     return rc;
 }
 
-/* Tells the channel table when the live set changed: owners may have moved. */
+/* Reports when the live set changed: owners may have moved. */
 static void s_check_owners(rtm_upstream_t *up)
 {
     rtm_upstream_live(up, up->alive);
     if (memcmp(up->alive, up->was_alive, up->n_shards * sizeof *up->alive) == 0)
         return;
     memcpy(up->was_alive, up->alive, up->n_shards * sizeof *up->alive);
-    rtm_channels_owners_changed(up->w);
+    up->ev->owners_changed(up->ev->ctx);
 }
 
-static bool s_ready(const rtm_upstream_t *up);
-
-static void s_on_tick(uv_timer_t *t)
+void rtm_upstream_tick(rtm_upstream_t *up)
 {
-    rtm_upstream_t *up = t->data;
     uint64_t now = s_now(up);
-    if (up->ticks++ % (RTM_WIRE_HB_MS / S_TICK_MS) == 0) {
+    if (!up->last_hb_sent_ms || now - up->last_hb_sent_ms >= RTM_WIRE_HB_MS) {
+        up->last_hb_sent_ms = now;
         rtm_wire_msg_t hb = {.type = RTM_WIRE_NODE_HB, .node = rtm_str_cstr(up->id)};
         for (uint32_t i = 0; i < up->n_shards; i++) {
             s_send(up->shards[i].sock, &hb); /* EAGAIN: shard unreachable, liveness shows it */
@@ -112,16 +102,12 @@ static void s_on_tick(uv_timer_t *t)
     }
     s_expire(up, now, false);
     s_check_owners(up);
-    rtm_channels_tick(up->w);
-    if (up->w->index == 0)
-        rtm_quota_tick(up->w);
-    __atomic_store_n(&up->w->ready, s_ready(up), __ATOMIC_RELAXED);
 }
 
 static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
 {
     rtm_shard_link_t *link = arg;
-    rtm_upstream_t *up = &((rtm_worker_t *)watch->poll.loop->data)->up;
+    rtm_upstream_t *up = link->up;
     zmq_msg_t m;
     zmq_msg_init(&m);
     if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
@@ -136,7 +122,7 @@ static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
         more = zmq_msg_more(&m);
     }
     if (rc < 0) {
-        RTM_COUNT_ERR(&up->w->metrics, RTM_ERR_UPSTREAM_BAD);
+        RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
     } else if (msg.type == RTM_WIRE_SHARD_HB) {
         link->last_reply_ms = s_now(up);
     } else if (msg.type == RTM_WIRE_ACK) {
@@ -154,13 +140,13 @@ static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
     rtm_wire_msg_t msg;
     if (rtm_wire_decode(body, len, &msg) < 0 || msg.type != RTM_WIRE_SHARD_HB ||
         msg.shard >= up->n_shards) {
-        RTM_COUNT_ERR(&up->w->metrics, RTM_ERR_UPSTREAM_BAD);
+        RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
         return;
     }
     rtm_shard_link_t *s = &up->shards[msg.shard];
     uint64_t now = s_now(up);
-    if (!s_live(s, now) || s->epoch != msg.epoch) {
-        if (up->w->index == 0)
+    if (!rtm_wire_live(s->last_hb_ms, now) || s->epoch != msg.epoch) {
+        if (up->logs)
             rtm_log(RTM_LOG_INFO, "event=shard_up shard=%u epoch=%llu", msg.shard,
                     (unsigned long long)msg.epoch);
     }
@@ -193,20 +179,20 @@ static void s_on_sub(rtm_zmq_watch_t *watch, void *sock, void *arg)
     if (n == 2 && rtm_str_eq(f[0], rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN))) {
         s_on_shard_hb(up, f[1].p, f[1].len);
     } else if (n == 2) {
-        rtm_channels_control(up->w, f[0], f[1]);
+        up->ev->control(up->ev->ctx, f[0], f[1]);
     } else if (n == 3) {
-        RTM_COUNT(&up->w->metrics, events_received, 1);
-        rtm_channels_deliver(up->w, f[0], f[1], f[2]);
+        RTM_COUNT(up->metrics, events_received, 1);
+        up->ev->event(up->ev->ctx, f[0], f[1], f[2]);
     } else {
-        RTM_COUNT_ERR(&up->w->metrics, RTM_ERR_UPSTREAM_BAD);
+        RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
     }
     for (int i = 0; i < kept; i++)
         zmq_msg_close(&parts[i]);
 }
 
-static void *s_socket(rtm_upstream_t *up, int type, const char *endpoint)
+static void *s_socket(void *zmq_ctx, int type, const char *endpoint)
 {
-    void *s = zmq_socket(up->w->node->zmq_ctx, type);
+    void *s = zmq_socket(zmq_ctx, type);
     if (!s)
         abort();
     int zero = 0, one = 1, hwm = S_DEALER_HWM;
@@ -226,41 +212,39 @@ static void *s_socket(rtm_upstream_t *up, int type, const char *endpoint)
     return s;
 }
 
-int rtm_upstream_start(rtm_upstream_t *up, rtm_worker_t *w)
+int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx, char *const *brokers,
+                       uint32_t n, const char *id, bool logs, const rtm_upstream_events_t *ev,
+                       rtm_metrics_t *metrics)
 {
-    const rtm_node_t *node = w->node;
-    *up = (rtm_upstream_t){.w = w, .n_shards = (uint32_t)node->n_brokers, .next_id = 1};
-    up->shards = calloc(up->n_shards, sizeof *up->shards);
-    up->alive = calloc(up->n_shards, sizeof *up->alive);
-    up->was_alive = calloc(up->n_shards, sizeof *up->was_alive);
+    *up = (rtm_upstream_t){
+        .loop = loop, .ev = ev, .metrics = metrics, .n_shards = n, .next_id = 1, .logs = logs};
+    up->shards = calloc(n ? n : 1, sizeof *up->shards);
+    up->alive = calloc(n ? n : 1, sizeof *up->alive);
+    up->was_alive = calloc(n ? n : 1, sizeof *up->was_alive);
     if (!up->shards || !up->alive || !up->was_alive)
         abort();
-    snprintf(up->id, sizeof up->id, "%llu-w%d", (unsigned long long)w->sid_prefix, w->index);
-    up->sub = s_socket(up, ZMQ_SUB, NULL);
+    snprintf(up->id, sizeof up->id, "%s", id);
+    up->sub = s_socket(zmq_ctx, ZMQ_SUB, NULL);
     zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
-    for (uint32_t i = 0; i < up->n_shards; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         char host[256], egress[300];
         int port;
-        rtm_config_endpoint_port(node->brokers[i], host, sizeof host, &port);
+        rtm_config_endpoint_port(brokers[i], host, sizeof host, &port);
         snprintf(egress, sizeof egress, "tcp://%s:%d", host, port + 1);
         zmq_connect(up->sub, egress);
-        up->shards[i].sock = s_socket(up, ZMQ_DEALER, NULL);
+        rtm_shard_link_t *link = &up->shards[i];
+        link->up = up;
+        link->sock = s_socket(zmq_ctx, ZMQ_DEALER, NULL);
         /* a stable identity lets the broker keep this worker's state across a
          * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
-        zmq_setsockopt(up->shards[i].sock, ZMQ_ROUTING_ID, up->id, strlen(up->id));
-        zmq_connect(up->shards[i].sock, node->brokers[i]);
-        int rc = rtm_zmq_watch_start(&up->shards[i].watch, &w->loop, up->shards[i].sock,
-                                     S_DRAIN_BUDGET, s_on_dealer, &up->shards[i]);
+        zmq_setsockopt(link->sock, ZMQ_ROUTING_ID, up->id, strlen(up->id));
+        zmq_connect(link->sock, brokers[i]);
+        int rc =
+            rtm_zmq_watch_start(&link->watch, loop, link->sock, S_DRAIN_BUDGET, s_on_dealer, link);
         if (rc < 0)
             return rc;
     }
-    int rc = rtm_zmq_watch_start(&up->sub_watch, &w->loop, up->sub, S_DRAIN_BUDGET, s_on_sub, up);
-    if (rc < 0)
-        return rc;
-    uv_timer_init(&w->loop, &up->tick);
-    up->tick.data = up;
-    uv_timer_start(&up->tick, s_on_tick, 0, S_TICK_MS);
-    return 0;
+    return rtm_zmq_watch_start(&up->sub_watch, loop, up->sub, S_DRAIN_BUDGET, s_on_sub, up);
 }
 
 uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive)
@@ -268,7 +252,7 @@ uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive)
     uint64_t now = s_now(up);
     uint32_t n = 0;
     for (uint32_t i = 0; i < up->n_shards; i++) {
-        bool live = s_live(&up->shards[i], now);
+        bool live = rtm_wire_live(up->shards[i].last_hb_ms, now);
         if (alive)
             alive[i] = live;
         n += live;
@@ -287,15 +271,13 @@ int rtm_upstream_send(rtm_upstream_t *up, uint32_t shard, const rtm_wire_msg_t *
     return s_send(up->shards[shard].sock, msg) < 0 ? RTM_EUNAVAIL : 0;
 }
 
-/* True when at least one shard is live and every live shard answers on its
- * ingress: what /readyz reports. */
-static bool s_ready(const rtm_upstream_t *up)
+bool rtm_upstream_ready(const rtm_upstream_t *up)
 {
     uint64_t now = s_now(up);
     bool any = false;
     for (uint32_t i = 0; i < up->n_shards; i++) {
         const rtm_shard_link_t *s = &up->shards[i];
-        if (!s_live(s, now))
+        if (!rtm_wire_live(s->last_hb_ms, now))
             continue;
         if (!s->last_reply_ms || now - s->last_reply_ms >= RTM_WIRE_DEAD_MS)
             return false;
@@ -344,22 +326,21 @@ static void s_closed_one(rtm_upstream_t *up)
     up->shards = NULL;
 }
 
-static void s_on_watch_closed(rtm_zmq_watch_t *watch)
+static void s_on_sub_closed(rtm_zmq_watch_t *watch)
 {
-    s_closed_one(&((rtm_worker_t *)watch->poll.loop->data)->up);
+    s_closed_one(watch->arg);
 }
 
-static void s_on_tick_closed(uv_handle_t *h)
+static void s_on_link_closed(rtm_zmq_watch_t *watch)
 {
-    s_closed_one(h->data);
+    s_closed_one(((rtm_shard_link_t *)watch->arg)->up);
 }
 
 void rtm_upstream_close(rtm_upstream_t *up)
 {
     s_expire(up, 0, true);
-    up->closing = (int)up->n_shards + 2;
-    uv_close((uv_handle_t *)&up->tick, s_on_tick_closed);
-    rtm_zmq_watch_close(&up->sub_watch, s_on_watch_closed);
+    up->closing = (int)up->n_shards + 1;
+    rtm_zmq_watch_close(&up->sub_watch, s_on_sub_closed);
     for (uint32_t i = 0; i < up->n_shards; i++)
-        rtm_zmq_watch_close(&up->shards[i].watch, s_on_watch_closed);
+        rtm_zmq_watch_close(&up->shards[i].watch, s_on_link_closed);
 }

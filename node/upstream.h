@@ -1,14 +1,17 @@
-/* rtm_upstream — a worker's ZeroMQ links to the broker shards.
+/* rtm_upstream — a worker's ZeroMQ links to the broker shards: a transport.
  *
  * One SUB socket connected to every shard's egress carries events (for the
  * topics this worker subscribed) and shard heartbeats; one DEALER per shard
  * carries requests to that shard's ingress. A shard is live while its egress
- * heartbeats arrive (3 missed = dead); channel owners are computed by
+ * heartbeats arrive (rtm_wire_live); channel owners are computed by
  * rendezvous hashing over the live shards. Requests that need an answer get a
- * correlation id and a deadline; their callback runs exactly once. */
+ * correlation id and a deadline; their callback runs exactly once. What
+ * arrives — events, control messages, a change of the live set — is
+ * reported through callbacks: this module knows no channels. */
 #ifndef RTM_UPSTREAM_H
 #define RTM_UPSTREAM_H
 
+#include "metrics.h"
 #include "rtm_str.h"
 #include "rtm_wire.h"
 #include "rtm_zmq_watch.h"
@@ -17,8 +20,6 @@
 #include <stdint.h>
 #include <uv.h>
 
-typedef struct rtm_worker rtm_worker_t;
-
 /* Outcome of a request: status 0 when the shard accepted, else a negative
  * code (RTM_ETIMEDOUT, RTM_EUNAVAIL, RTM_ENOTOWNER, ...); json is the answer
  * of a QUERY (borrowed for the call; empty otherwise). */
@@ -26,7 +27,10 @@ typedef void (*rtm_upstream_ack_cb)(void *arg, int status, rtm_str_t json);
 
 typedef struct rtm_pending rtm_pending_t;
 
+typedef struct rtm_upstream rtm_upstream_t;
+
 typedef struct {
+    rtm_upstream_t *up;
     void *sock; /* DEALER to the shard's ingress */
     rtm_zmq_watch_t watch;
     uint64_t last_hb_ms;    /* last egress heartbeat (liveness) */
@@ -34,25 +38,52 @@ typedef struct {
     uint64_t epoch;         /* shard's start epoch, to notice restarts */
 } rtm_shard_link_t;
 
+/* What the links report, all from inside the loop's callbacks. */
 typedef struct {
-    rtm_worker_t *w;
+    void *ctx;
+    /* An event [topic][exclude][json] for a subscribed topic. */
+    void (*event)(void *ctx, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json);
+    /* A control message [topic][body] (SYNC, MEMBER, TERMINATE). */
+    void (*control)(void *ctx, rtm_str_t topic, rtm_str_t body);
+    /* The set of live shards changed: channel owners may have moved. */
+    void (*owners_changed)(void *ctx);
+} rtm_upstream_events_t;
+
+struct rtm_upstream {
+    uv_loop_t *loop;
+    const rtm_upstream_events_t *ev;
+    rtm_metrics_t *metrics;
     void *sub; /* SUB connected to every shard's egress */
     rtm_zmq_watch_t sub_watch;
     rtm_shard_link_t *shards;
     uint32_t n_shards;
     bool *alive;     /* scratch for rendezvous: live shards now */
     bool *was_alive; /* live set at the previous tick, to notice changes */
-    uv_timer_t tick; /* heartbeats, liveness, request deadlines */
-    uint32_t ticks;
+    uint64_t last_hb_sent_ms;
     uint64_t next_id;
     char id[32];            /* this worker's id: heartbeats and DEALER routing id */
     rtm_pending_t *pending; /* by id (uthash), oldest first in the list */
     rtm_pending_t *oldest, *newest;
     int closing; /* handles left to close */
-} rtm_upstream_t;
+    bool logs;   /* log shard changes */
+};
 
-/* Creates the sockets and starts watching them. Returns 0 or a negative code. */
-int rtm_upstream_start(rtm_upstream_t *up, rtm_worker_t *w);
+/* Creates the sockets for the n brokers (ingress endpoints; egress is the
+ * next port) from zmq_ctx, with id as this worker's identity, and starts
+ * watching them on loop; logs says whether shard changes are logged (one
+ * worker per process does). Everything is borrowed for up's life. Returns 0
+ * or a negative code. */
+int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx, char *const *brokers,
+                       uint32_t n, const char *id, bool logs, const rtm_upstream_events_t *ev,
+                       rtm_metrics_t *metrics);
+
+/* The worker's tick: heartbeats every RTM_WIRE_HB_MS, request deadlines,
+ * and the live-set check that reports owners_changed. */
+void rtm_upstream_tick(rtm_upstream_t *up);
+
+/* True when at least one shard is live and every live shard answers on its
+ * ingress: what /readyz reports. */
+bool rtm_upstream_ready(const rtm_upstream_t *up);
 
 /* Fails every pending request (callbacks run with RTM_EUNAVAIL), then closes
  * the handles; the sockets are closed once the last handle is. */

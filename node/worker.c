@@ -1,56 +1,126 @@
 /* rtm_worker — see worker.h.
  *
- * Shutdown runs on the worker's own thread: the main thread only signals the
- * async handle. The worker stops accepting, tells every WebSocket client to
- * reconnect elsewhere (4200), closes its ZeroMQ links and its handles, and
- * runs the loop until nothing is left, so uv_loop_close can prove that every
- * handle was closed. */
+ * Wiring: upstream reports events and control messages to the channel
+ * table and owner changes to it too; the channel table and the quota reach
+ * shards through a route implemented here over upstream; the table's frames
+ * go to connections through the sessions' sink; the connection set calls the
+ * sessions. Shutdown runs on the worker's own thread: the main thread only
+ * signals the async handle. The worker stops accepting, tells every
+ * WebSocket client to reconnect elsewhere (4200), closes its ZeroMQ links
+ * and its handles, and runs the loop until nothing is left, so
+ * uv_loop_close can prove that every handle was closed. */
 #include "worker.h"
 
+#include "channels.h"
+#include "conn.h"
 #include "rtm_error.h"
 #include "rtm_log.h"
+#include "rtm_pusher.h"
+#include "session.h"
+#include "upstream.h"
+#include "ws_session.h"
 
 #include <netinet/in.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define S_TICK_MS       100
 #define S_SWEEP_MIN_MS  250
 #define S_BACKLOG       4096
 #define S_STOP_GRACE_MS 1000 /* clients get this long to take their close frames */
 
-static void s_on_flush(uv_prepare_t *h)
+struct rtm_worker {
+    int index;
+    rtm_node_t *node; /* process context */
+    uv_loop_t loop;
+    uv_tcp_t listener;     /* this worker's SO_REUSEPORT socket */
+    uv_async_t stop_async; /* main thread asks the worker to stop */
+    uv_timer_t tick;       /* the one timer; after stop, the grace period */
+    uint32_t ticks;
+    uint32_t sweep_every; /* ticks between session sweeps */
+    bool stopping;
+    rtm_metrics_t metrics;
+    rtm_upstream_t up;
+    rtm_upstream_events_t up_events;
+    rtm_route_t route;
+    rtm_channels_t *channels;
+    rtm_sessions_t sessions;
+    uv_thread_t thread;
+    rtm_conns_t conns; /* last: holds the shared read buffer */
+};
+
+/* ---- the route: the domain's way to the owning shards ------------------ */
+
+static int s_route_send(void *ctx, const rtm_wire_msg_t *msg)
 {
-    rtm_worker_t *w = h->data;
-    while (w->dirty) {
-        rtm_conn_t *c = w->dirty;
-        w->dirty = c->dirty_next;
-        rtm_conn_flush(c);
-    }
+    rtm_upstream_t *up = ctx;
+    int owner = rtm_upstream_owner(up, msg->app, msg->channel);
+    return owner < 0 ? RTM_EUNAVAIL : rtm_upstream_send(up, (uint32_t)owner, msg);
 }
+
+static void s_route_request(void *ctx, rtm_wire_msg_t *msg, rtm_route_ack_fn cb, void *arg)
+{
+    rtm_upstream_t *up = ctx;
+    int owner = rtm_upstream_owner(up, msg->app, msg->channel);
+    /* no live owner: the request to shard 0 fails and reports through cb */
+    rtm_upstream_request(up, owner < 0 ? 0 : (uint32_t)owner, msg, cb, arg);
+}
+
+static void s_route_subscribe(void *ctx, rtm_str_t topic, bool on)
+{
+    rtm_upstream_subscribe(ctx, topic.p, topic.len, on);
+}
+
+/* ---- what upstream reports --------------------------------------------- */
+
+static void s_on_event(void *ctx, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json)
+{
+    rtm_worker_t *w = ctx;
+    RTM_COUNT(&w->metrics, events_received, 1);
+    rtm_channels_event(w->channels, topic, exclude, json, uv_now(&w->loop));
+}
+
+static void s_on_control(void *ctx, rtm_str_t topic, rtm_str_t body)
+{
+    rtm_worker_t *w = ctx;
+    rtm_channels_control(w->channels, topic, body, uv_now(&w->loop));
+}
+
+static void s_on_owners_changed(void *ctx)
+{
+    rtm_channels_owners_changed(((rtm_worker_t *)ctx)->channels);
+}
+
+/* ---- the tick ---------------------------------------------------------- */
+
+static void s_on_tick(uv_timer_t *t)
+{
+    rtm_worker_t *w = t->data;
+    if (w->stopping) { /* the grace period is over: cut what is still draining */
+        rtm_conns_abort_all(&w->conns);
+        uv_close((uv_handle_t *)t, NULL);
+        return;
+    }
+    uint64_t now = uv_now(&w->loop);
+    rtm_upstream_tick(&w->up);
+    rtm_channels_tick(w->channels, now);
+    if (w->index == 0)
+        rtm_quota_tick(w->node->quota, &w->route);
+    if (++w->ticks % w->sweep_every == 0)
+        rtm_conns_sweep(&w->conns, now, rtm_session_sweep);
+    __atomic_store_n(&w->node->ready[w->index], rtm_upstream_ready(&w->up), __ATOMIC_RELAXED);
+}
+
+/* ---- accepting and stopping -------------------------------------------- */
 
 static void s_close_handle(uv_handle_t *h, void *arg)
 {
     if (!uv_is_closing(h))
         uv_close(h, NULL);
-}
-
-static void s_on_sweep(uv_timer_t *t)
-{
-    rtm_worker_t *w = t->data;
-    if (w->stopping) { /* the grace period is over: cut what is still draining */
-        for (rtm_conn_t *c = w->conns; c; c = c->next)
-            rtm_conn_abort(c);
-        uv_close((uv_handle_t *)t, NULL);
-        return;
-    }
-    uint64_t now = uv_now(&w->loop);
-    for (rtm_conn_t *c = w->conns, *next; c; c = next) {
-        next = c->next;
-        rtm_conn_sweep(c, now);
-    }
 }
 
 static void s_on_connection(uv_stream_t *listener, int status)
@@ -61,7 +131,7 @@ static void s_on_connection(uv_stream_t *listener, int status)
                 uv_strerror(status));
         return;
     }
-    rtm_conn_accept(w, listener);
+    rtm_conns_accept(&w->conns, listener);
 }
 
 /* A listening socket of our own with SO_REUSEPORT, handed to libuv (1.44 has
@@ -96,36 +166,71 @@ static int s_listen(rtm_worker_t *w)
     return rc;
 }
 
+static void s_tell_reconnect(rtm_conn_t *c, void *arg)
+{
+    rtm_ws_session_close(rtm_session_of(c), RTM_PUSHER_RECONNECT, "Server shutting down");
+}
+
 static void s_on_stop(uv_async_t *a)
 {
     rtm_worker_t *w = a->data;
     w->stopping = true;
-    for (rtm_conn_t *c = w->conns; c; c = c->next)
-        rtm_conn_close(c, 4200, "Server shutting down");
-    s_on_flush(&w->flush);
+    rtm_conns_each(&w->conns, s_tell_reconnect, NULL);
+    rtm_conns_stop(&w->conns);
     rtm_upstream_close(&w->up);
     uv_close((uv_handle_t *)&w->listener, NULL);
-    uv_close((uv_handle_t *)&w->flush, NULL);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
-    uv_timer_start(&w->sweep, s_on_sweep, S_STOP_GRACE_MS, 0);
-    uv_unref((uv_handle_t *)&w->sweep); /* the loop ends early if everything closed */
+    uv_timer_start(&w->tick, s_on_tick, S_STOP_GRACE_MS, 0);
+    uv_unref((uv_handle_t *)&w->tick); /* the loop ends early if everything closed */
 }
 
 static void s_run(void *arg)
 {
     rtm_worker_t *w = arg;
     uv_run(&w->loop, UV_RUN_DEFAULT);
-    uv_walk(&w->loop, s_close_handle, NULL); /* the unreferenced sweep timer */
+    uv_walk(&w->loop, s_close_handle, NULL); /* the unreferenced tick timer */
     uv_run(&w->loop, UV_RUN_DEFAULT);
-    s_on_flush(&w->flush); /* frees connections closed while queued */
-    rtm_channels_destroy(w);
+    rtm_conns_release(&w->conns); /* frees connections closed while queued */
+    rtm_channels_destroy(&w->channels);
     int rc = uv_loop_close(&w->loop);
     if (rc < 0)
         rtm_log(RTM_LOG_ERROR, "worker=%d event=loop_not_closed error=\"%s\"", w->index,
                 uv_strerror(rc));
 }
 
-int rtm_worker_create(const rtm_node_t *node, int index, rtm_worker_t **out)
+/* Ticks between sweeps: a quarter of the shortest deadline they enforce. */
+static uint32_t s_sweep_every(const rtm_node_options_t *opt)
+{
+    long shortest = opt->activity_timeout;
+    if (opt->pong_timeout < shortest)
+        shortest = opt->pong_timeout;
+    if (opt->user_auth_timeout < shortest)
+        shortest = opt->user_auth_timeout;
+    long period = shortest * 1000 / 4;
+    if (period < S_SWEEP_MIN_MS)
+        period = S_SWEEP_MIN_MS;
+    return (uint32_t)(period / S_TICK_MS);
+}
+
+static void s_wire(rtm_worker_t *w)
+{
+    w->up_events = (rtm_upstream_events_t){w, s_on_event, s_on_control, s_on_owners_changed};
+    w->route = (rtm_route_t){&w->up, s_route_send, s_route_request, s_route_subscribe};
+    w->channels = rtm_channels_new(&w->route, &rtm_session_sink, &w->metrics);
+    uint32_t r;
+    RAND_bytes((unsigned char *)&r, sizeof r);
+    w->sessions = (rtm_sessions_t){.node = w->node,
+                                   .loop = &w->loop,
+                                   .metrics = &w->metrics,
+                                   .up = &w->up,
+                                   .channels = w->channels,
+                                   .sid_prefix = r};
+    rtm_conns_init(&w->conns, &w->loop, sizeof(rtm_session_t), &rtm_session_events,
+                   (size_t)w->node->opt.max_outbound_kb * 1024, &w->metrics);
+    w->conns.data = &w->sessions;
+}
+
+int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
 {
     *out = NULL;
     rtm_worker_t *w = calloc(1, sizeof *w);
@@ -133,40 +238,34 @@ int rtm_worker_create(const rtm_node_t *node, int index, rtm_worker_t **out)
         abort();
     w->index = index;
     w->node = node;
-    uint32_t r;
-    RAND_bytes((unsigned char *)&r, sizeof r);
-    w->sid_prefix = r;
+    node->metrics[index] = &w->metrics;
     uv_loop_init(&w->loop);
     w->loop.data = w;
+    s_wire(w);
+    char id[32];
+    snprintf(id, sizeof id, "%llu-w%d", (unsigned long long)w->sessions.sid_prefix, index);
     int rc = s_listen(w);
     if (rc == 0)
-        rc = rtm_upstream_start(&w->up, w);
+        rc = rtm_upstream_start(&w->up, &w->loop, node->zmq_ctx, node->brokers,
+                                (uint32_t)node->n_brokers, id, index == 0, &w->up_events,
+                                &w->metrics);
     if (rc < 0) {
         rtm_log(RTM_LOG_ERROR, "worker=%d event=start_failed error=\"%s\"", index,
                 rtm_strerror(rc));
+        node->metrics[index] = NULL;
         uv_walk(&w->loop, s_close_handle, NULL);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         uv_loop_close(&w->loop);
+        rtm_channels_destroy(&w->channels);
         free(w);
         return rc;
     }
     uv_async_init(&w->loop, &w->stop_async, s_on_stop);
     w->stop_async.data = w;
-    uv_prepare_init(&w->loop, &w->flush);
-    w->flush.data = w;
-    uv_prepare_start(&w->flush, s_on_flush);
-    uv_timer_init(&w->loop, &w->sweep);
-    w->sweep.data = w;
-    /* a quarter of the shortest deadline the sweep enforces */
-    long shortest = node->opt.activity_timeout;
-    if (node->opt.pong_timeout < shortest)
-        shortest = node->opt.pong_timeout;
-    if (node->opt.user_auth_timeout < shortest)
-        shortest = node->opt.user_auth_timeout;
-    long period = shortest * 1000 / 4;
-    if (period < S_SWEEP_MIN_MS)
-        period = S_SWEEP_MIN_MS;
-    uv_timer_start(&w->sweep, s_on_sweep, (uint64_t)period, (uint64_t)period);
+    uv_timer_init(&w->loop, &w->tick);
+    w->tick.data = w;
+    w->sweep_every = s_sweep_every(&node->opt);
+    uv_timer_start(&w->tick, s_on_tick, 0, S_TICK_MS);
     *out = w;
     return 0;
 }
@@ -186,13 +285,4 @@ void rtm_worker_stop(rtm_worker_t **wp)
     uv_thread_join(&w->thread);
     free(w);
     *wp = NULL;
-}
-
-bool rtm_worker_node_ready(const rtm_worker_t *w)
-{
-    const rtm_node_t *node = w->node;
-    for (int i = 0; i < node->n_workers; i++)
-        if (!node->workers[i] || !__atomic_load_n(&node->workers[i]->ready, __ATOMIC_RELAXED))
-            return false;
-    return node->n_workers > 0;
 }

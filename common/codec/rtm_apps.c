@@ -13,7 +13,7 @@
 static int s_valid_id(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > 64)
+    if (n == 0 || n > RTM_APPS_MAX_ID)
         return 0;
     return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
@@ -37,7 +37,8 @@ static rtm_app_t s_defaults(void)
 static int s_add(rtm_apps_t *apps, rtm_app_t app, const char *where, char *err, size_t err_len)
 {
     if (!app.id || !s_valid_id(app.id)) {
-        snprintf(err, err_len, "%s: id must be 1-64 characters of A-Z a-z 0-9 _ -", where);
+        snprintf(err, err_len, "%s: id must be 1-%d characters of A-Z a-z 0-9 _ -", where,
+                 RTM_APPS_MAX_ID);
         return RTM_EINVAL;
     }
     if (!app.key || !*app.key || strlen(app.key) > 128) {

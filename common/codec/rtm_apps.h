@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define RTM_APPS_MAX_ID 64 /* bytes of an app id */
+
 typedef struct {
     char *id;                 /* app id: [A-Za-z0-9_-]{1,64}; part of REST paths and topics */
     char *key;                /* public key clients connect with */

@@ -274,3 +274,50 @@ size_t rtm_pusher_signin_success_len(rtm_str_t user_data)
     s_build_signin_success(&w, user_data);
     return w.n;
 }
+
+static void s_build_subscription_error(rtm_json_out_t *w, rtm_str_t channel, const char *type,
+                                       const char *message, int status)
+{
+    S_MEMBER(w, "{\"event\":\"pusher:subscription_error\",\"channel\":\"", channel);
+    S_MEMBER(w, ",\"data\":{\"type\":\"", rtm_str_cstr(type));
+    S_MEMBER(w, ",\"error\":\"", rtm_str_cstr(message));
+    rtm_json_put_lit(w, ",\"status\":");
+    rtm_json_put_int(w, status);
+    rtm_json_put_lit(w, "}}");
+}
+
+int rtm_pusher_render_subscription_error(char *out, size_t cap, rtm_str_t channel, const char *type,
+                                         const char *message, int status)
+{
+    rtm_json_out_t w = rtm_json_out(out, cap);
+    s_build_subscription_error(&w, channel, type, message, status);
+    return rtm_json_out_result(&w);
+}
+
+size_t rtm_pusher_subscription_error_len(rtm_str_t channel, const char *type, const char *message,
+                                         int status)
+{
+    rtm_json_out_t w = rtm_json_out(NULL, 0);
+    s_build_subscription_error(&w, channel, type, message, status);
+    return w.n;
+}
+
+static void s_build_cache_miss(rtm_json_out_t *w, rtm_str_t channel)
+{
+    S_MEMBER(w, "{\"event\":\"pusher:cache_miss\",\"channel\":\"", channel);
+    rtm_json_put_lit(w, "}");
+}
+
+int rtm_pusher_render_cache_miss(char *out, size_t cap, rtm_str_t channel)
+{
+    rtm_json_out_t w = rtm_json_out(out, cap);
+    s_build_cache_miss(&w, channel);
+    return rtm_json_out_result(&w);
+}
+
+size_t rtm_pusher_cache_miss_len(rtm_str_t channel)
+{
+    rtm_json_out_t w = rtm_json_out(NULL, 0);
+    s_build_cache_miss(&w, channel);
+    return w.n;
+}

@@ -18,6 +18,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The Pusher error and close codes rtmesh sends (the protocol reference):
+ * 4000-4099 the client must not reconnect as it was, 4100-4199 it
+ * reconnects after a back-off, 4200-4299 it reconnects at once, 4300-4399
+ * refuse one message and keep the connection. */
+typedef enum {
+    RTM_PUSHER_APP_UNKNOWN = 4001,   /* no app with that key */
+    RTM_PUSHER_OVER_QUOTA = 4004,    /* the app is over its connection quota */
+    RTM_PUSHER_UNAUTHORIZED = 4009,  /* refused, not signed in in time, or terminated */
+    RTM_PUSHER_OVER_CAPACITY = 4100, /* a limit was reached: try again later */
+    RTM_PUSHER_RECONNECT = 4200,     /* the server is going away: reconnect now */
+    RTM_PUSHER_PONG_TIMEOUT = 4201,  /* no reply to our ping */
+    RTM_PUSHER_RATE_LIMITED = 4301,  /* client events sent too fast */
+} rtm_pusher_code_t;
+
+/* Longest user id either tier accepts, in bytes (Pusher documents 128). */
+#define RTM_PUSHER_MAX_USER_ID 128
+
 /* Fixed frames; sizeof(RTM_PUSHER_PONG) - 1 is the length. */
 #define RTM_PUSHER_PONG "{\"event\":\"pusher:pong\",\"data\":{}}"
 #define RTM_PUSHER_PING "{\"event\":\"pusher:ping\",\"data\":{}}"
@@ -97,6 +114,18 @@ size_t rtm_pusher_error_len(int code, const char *message, rtm_str_t channel);
  * presence payload as data). */
 int rtm_pusher_render_subscription_succeeded(char *out, size_t cap, rtm_str_t channel);
 size_t rtm_pusher_subscription_succeeded_len(rtm_str_t channel);
+
+/* {"event":"pusher:subscription_error","channel":C,"data":{"type":T,
+ * "error":M,"status":N}}: how pusher-js and Laravel Echo learn that a
+ * subscription was refused. type and message are NUL-terminated. */
+int rtm_pusher_render_subscription_error(char *out, size_t cap, rtm_str_t channel, const char *type,
+                                         const char *message, int status);
+size_t rtm_pusher_subscription_error_len(rtm_str_t channel, const char *type, const char *message,
+                                         int status);
+
+/* {"event":"pusher:cache_miss","channel":C}: a cache channel has no event. */
+int rtm_pusher_render_cache_miss(char *out, size_t cap, rtm_str_t channel);
+size_t rtm_pusher_cache_miss_len(rtm_str_t channel);
 
 /* {"event":"pusher:signin_success","data":{"user_data":"<U escaped>"}}:
  * user_data is the exact string the client signed in with. */

@@ -17,17 +17,26 @@
  * a message that names the field, because the SDKs show the body verbatim. */
 #include "rtm_rest.h"
 
+#include "rtm_apps.h"
 #include "rtm_auth.h"
 #include "rtm_channel.h"
 #include "rtm_error.h"
 #include "rtm_json.h"
 #include "rtm_pusher.h"
+#include "rtm_wire.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* A REST trigger becomes wire messages as is: every channel of an event fits
+ * one PUBLISH, and every valid channel of every valid app id fits a topic
+ * ("<app id>" 0x1F "<channel>" 0x00). */
+_Static_assert(RTM_REST_MAX_CHANNELS <= RTM_WIRE_MAX_CHANNELS, "a trigger fits one PUBLISH");
+_Static_assert(RTM_APPS_MAX_ID + 1 + RTM_CHANNEL_MAX_LEN + 1 <= RTM_WIRE_MAX_TOPIC,
+               "a channel fits a topic");
 
 /* ---- query strings ---- */
 
@@ -469,4 +478,77 @@ void rtm_rest_trigger_clear(rtm_rest_trigger_t *t)
     json_decref(t->root);
     t->root = NULL;
     t->n = 0;
+}
+
+unsigned rtm_rest_info(rtm_str_t info)
+{
+    unsigned want = 0;
+    size_t i = 0;
+    while (i < info.len) {
+        size_t end = i;
+        while (end < info.len && info.p[end] != ',')
+            end++;
+        size_t a = i, b = end;
+        while (a < b && info.p[a] == ' ')
+            a++;
+        while (b > a && info.p[b - 1] == ' ')
+            b--;
+        rtm_str_t tok = rtm_str(info.p + a, b - a);
+        want |= rtm_str_eq_cstr(tok, "user_count")           ? RTM_REST_INFO_USER_COUNT
+                : rtm_str_eq_cstr(tok, "subscription_count") ? RTM_REST_INFO_SUBSCRIPTION_COUNT
+                : rtm_str_eq_cstr(tok, "cache")              ? RTM_REST_INFO_CACHE
+                                                             : 0;
+        i = end + 1;
+    }
+    return want;
+}
+
+static void s_build_error(rtm_json_out_t *w, const char *message)
+{
+    rtm_json_put_lit(w, "{\"error\":\"");
+    rtm_json_put_esc(w, message, strlen(message));
+    rtm_json_put_lit(w, "\"}");
+}
+
+int rtm_rest_render_error(char *out, size_t cap, const char *message)
+{
+    rtm_json_out_t w = rtm_json_out(out, cap);
+    s_build_error(&w, message);
+    return rtm_json_out_result(&w);
+}
+
+size_t rtm_rest_error_len(const char *message)
+{
+    rtm_json_out_t w = rtm_json_out(NULL, 0);
+    s_build_error(&w, message);
+    return w.n;
+}
+
+static void s_build_channels(rtm_json_out_t *w, const rtm_str_t *fragments, size_t n)
+{
+    rtm_json_put_lit(w, "{\"channels\":{");
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!fragments[i].len)
+            continue;
+        if (!first)
+            rtm_json_put_lit(w, ",");
+        first = false;
+        rtm_json_put(w, fragments[i].p, fragments[i].len);
+    }
+    rtm_json_put_lit(w, "}}");
+}
+
+int rtm_rest_render_channels(char *out, size_t cap, const rtm_str_t *fragments, size_t n)
+{
+    rtm_json_out_t w = rtm_json_out(out, cap);
+    s_build_channels(&w, fragments, n);
+    return rtm_json_out_result(&w);
+}
+
+size_t rtm_rest_channels_len(const rtm_str_t *fragments, size_t n)
+{
+    rtm_json_out_t w = rtm_json_out(NULL, 0);
+    s_build_channels(&w, fragments, n);
+    return w.n;
 }

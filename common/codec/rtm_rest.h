@@ -124,4 +124,24 @@ int rtm_rest_parse_trigger(rtm_str_t body, const rtm_rest_limits_t *lim, bool ba
 /* Releases what t owns and zeroes its count and root. Safe on a cleared t. */
 void rtm_rest_trigger_clear(rtm_rest_trigger_t *t);
 
+/* The attributes a REST "info" parameter asks for: a comma list whose names
+ * may have spaces around them; unknown names are ignored (Pusher does). */
+enum {
+    RTM_REST_INFO_USER_COUNT = 1,
+    RTM_REST_INFO_SUBSCRIPTION_COUNT = 2,
+    RTM_REST_INFO_CACHE = 4,
+};
+unsigned rtm_rest_info(rtm_str_t info);
+
+/* {"error":"<message>"}: every REST refusal's body. message is NUL-terminated
+ * and may quote the client's request (it is escaped). */
+int rtm_rest_render_error(char *out, size_t cap, const char *message);
+size_t rtm_rest_error_len(const char *message);
+
+/* {"channels":{<fragments joined by ",">}}: a channel list gathered from every
+ * shard, each fragment a comma list of "name":{...} members (empty ones are
+ * skipped). */
+int rtm_rest_render_channels(char *out, size_t cap, const rtm_str_t *fragments, size_t n);
+size_t rtm_rest_channels_len(const rtm_str_t *fragments, size_t n);
+
 #endif

@@ -91,7 +91,7 @@ static int s_check_sync(const rtm_wire_msg_t *m)
         if (mb->user_id.len == 0 || !s_str_ok(mb->user_id) || !s_str_ok(mb->user_info))
             return RTM_EINVAL;
     }
-    return 6;
+    return m->ttl_ms > 0 ? 7 : 6;
 }
 
 /* Checks what the decoder would refuse; returns the map's entry count or an error. */
@@ -141,6 +141,8 @@ static void s_pack_sync(const rtm_wire_msg_t *m, msgpack_packer *pk)
     s_pack_str(pk, "channel", m->channel);
     s_pack_u64(pk, "count", m->count);
     s_pack_str(pk, "cache_json", m->cache_json);
+    if (m->ttl_ms > 0)
+        s_pack_u64(pk, "ttl_ms", m->ttl_ms);
     s_pack_key(pk, "members");
     msgpack_pack_array(pk, m->n_members);
     for (uint32_t i = 0; i < m->n_members; i++) {
@@ -434,6 +436,7 @@ enum {
     F_ADDED = 1 << 21,
     F_NOTIFY = 1 << 22,
     F_MEMBERS = 1 << 23,
+    F_TTL_MS = 1 << 24,
 };
 
 typedef enum { K_UINT, K_INT32, K_BOOL, K_STR, K_STR_OR_BIN, K_CHANNELS, K_MEMBERS } s_vkind_t;
@@ -474,6 +477,7 @@ static const s_key_t s_keys[] = {
     {"added", F_ADDED, K_BOOL, S_OFF(added), 0},
     {"notify", F_NOTIFY, K_BOOL, S_OFF(notify), 0},
     {"members", F_MEMBERS, K_MEMBERS, 0, 0},
+    {"ttl_ms", F_TTL_MS, K_UINT, S_OFF(ttl_ms), UINT64_MAX},
 };
 
 typedef struct {
@@ -788,20 +792,4 @@ int rtm_wire_user_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t user_id)
     memcpy(channel, RTM_CHANNEL_USER_PREFIX, plen);
     memcpy(channel + plen, user_id.p, user_id.len);
     return rtm_wire_topic(out, cap, app, rtm_str(channel, plen + user_id.len));
-}
-
-int rtm_wire_topic_split(rtm_str_t topic, rtm_str_t *app, rtm_str_t *channel)
-{
-    if (topic.len < 4 || !topic.p || topic.p[topic.len - 1] != '\0' || topic.p[0] == 0x01)
-        return RTM_EPROTO;
-    const char *sep = memchr(topic.p, 0x1F, topic.len - 1);
-    if (!sep || sep == topic.p)
-        return RTM_EPROTO;
-    rtm_str_t a = rtm_str(topic.p, (size_t)(sep - topic.p));
-    rtm_str_t ch = rtm_str(sep + 1, topic.len - 1 - a.len - 1);
-    if (ch.len == 0 || memchr(a.p, 0, a.len) || memchr(ch.p, 0, ch.len))
-        return RTM_EPROTO;
-    *app = a;
-    *channel = ch;
-    return 0;
 }

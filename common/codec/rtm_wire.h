@@ -35,6 +35,14 @@
 #define RTM_WIRE_HB_MS   500
 #define RTM_WIRE_DEAD_MS 1500
 
+/* The liveness rule both tiers apply: a peer whose last heartbeat arrived at
+ * last_ms (0: never) is live at now_ms while fewer than RTM_WIRE_DEAD_MS
+ * have passed. */
+static inline bool rtm_wire_live(uint64_t last_ms, uint64_t now_ms)
+{
+    return last_ms != 0 && now_ms - last_ms < RTM_WIRE_DEAD_MS;
+}
+
 /* The "t" value on the wire. Numbers are part of the format: never reuse one. */
 typedef enum {
     RTM_WIRE_PUBLISH = 1,        /* node -> broker ingress (DEALER -> ROUTER) */
@@ -95,6 +103,8 @@ typedef struct {
                              empty) or the channel (kinds 2, 3) */
     rtm_str_t json;       /* ACK of a QUERY: the answer (see docs/wire.md); may be empty */
     rtm_str_t cache_json; /* SYNC: rendered client JSON of the cached event; empty = none */
+    uint64_t ttl_ms;      /* SYNC: the cached event's remaining life; written only when > 0
+                             (0 with a cache: a sender that predates the field, full life) */
     rtm_str_t info;       /* QUERY: the REST "info" parameter as sent; may be empty */
     uint64_t count;       /* SYNC: mesh-wide subscription count; SUB_COUNT: this peer's
                              absolute local subscriber count (0 removes) */
@@ -185,10 +195,5 @@ int rtm_wire_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t channel);
  * TERMINATE controls are published. Returns as rtm_wire_topic; RTM_EINVAL
  * also when user_id is empty. */
 int rtm_wire_user_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t user_id);
-
-/* Splits a topic frame made by rtm_wire_topic into slices of it (borrowed from
- * topic). Returns 0, or RTM_EPROTO when topic does not have that shape
- * (including the heartbeat topic). */
-int rtm_wire_topic_split(rtm_str_t topic, rtm_str_t *app, rtm_str_t *channel);
 
 #endif

@@ -12,10 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RTM_WS_MAX_HEADER       14  /* max header bytes incl. mask */
-#define RTM_WS_MAX_CONTROL      125 /* max control frame payload */
-#define RTM_WS_CLOSE_NO_STATUS  1005
+#define RTM_WS_MAX_HEADER       14                       /* max header bytes incl. mask */
+#define RTM_WS_MAX_CONTROL      125                      /* max control frame payload */
 #define RTM_WS_CLOSE_FRAME_SIZE (2 + RTM_WS_MAX_CONTROL) /* largest close frame */
+
+/* RFC 6455 close codes rtmesh uses (Pusher's own are rtm_pusher_code_t). */
+enum {
+    RTM_WS_CLOSE_NORMAL = 1000,
+    RTM_WS_CLOSE_PROTOCOL = 1002,    /* a protocol violation */
+    RTM_WS_CLOSE_UNSUPPORTED = 1003, /* a data type we do not accept (binary) */
+    RTM_WS_CLOSE_NO_STATUS = 1005,   /* received only: a close frame without a code */
+    RTM_WS_CLOSE_BAD_DATA = 1007,    /* text that is not UTF-8 */
+    RTM_WS_CLOSE_TOO_BIG = 1009,     /* a frame or message over the limit */
+};
 
 typedef enum {
     RTM_WS_CONT = 0,

@@ -1133,12 +1133,6 @@ static void test_topic(void **state)
     assert_int_equal(m, 14);
     assert_true(memcmp(other, out, (size_t)n) != 0);
 
-    rtm_str_t app, ch;
-    assert_int_equal(rtm_wire_topic_split(rtm_str(out, (size_t)n), &app, &ch), 0);
-    s_assert_str(app, S("app-1"));
-    s_assert_str(ch, S("chat-1"));
-    assert_true(app.p == out && ch.p == out + 6);
-
     /* Exactly at capacity and one under. */
     assert_int_equal(rtm_wire_topic(out, 13, S("app-1"), S("chat-1")), 13);
     assert_int_equal(rtm_wire_topic(out, 12, S("app-1"), S("chat-1")), RTM_ETOOBIG);
@@ -1162,37 +1156,6 @@ static void test_topic(void **state)
     assert_int_equal(rtm_wire_topic(out, sizeof out, S("a\0b"), S("c")), RTM_EINVAL);
     assert_int_equal(rtm_wire_topic(out, sizeof out, S("\x01hb"), S("c")), RTM_EINVAL);
     assert_int_equal(rtm_wire_topic(out, sizeof out, S("a"), S("c\0d")), RTM_EINVAL);
-}
-
-static void test_topic_split_rejects(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *b;
-        size_t n;
-    } bad[] = {
-        {"", 0},
-        {"a\x1F"
-         "c",
-         3},          /* no terminator */
-        {"abc\0", 4}, /* no separator */
-        {"\x1F"
-         "chat\0",
-         6},              /* empty app */
-        {"app\x1F\0", 5}, /* empty channel */
-        {"a\x1F"
-         "c\0d\0",
-         6}, /* NUL inside the channel */
-        {RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN},
-        {"\x01h\x1F"
-         "b\0",
-         6}, /* heartbeat-prefixed */
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        rtm_str_t app = {0}, ch = {0};
-        assert_int_equal(rtm_wire_topic_split(rtm_str(bad[i].b, bad[i].n), &app, &ch), RTM_EPROTO);
-    }
-    assert_int_equal(RTM_WIRE_HB_TOPIC_LEN, 3);
 }
 
 static void test_type_names(void **state)
@@ -1233,7 +1196,6 @@ int main(void)
         cmocka_unit_test(test_trailing_bytes),
         cmocka_unit_test(test_peek_id),
         cmocka_unit_test(test_topic),
-        cmocka_unit_test(test_topic_split_rejects),
         cmocka_unit_test(test_type_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,4 @@
-/* rest_api — the Pusher HTTP API under /apps/{app_id}/: triggering events,
- * channel queries, and terminating a user's connections.
+/* rest_session — see rest_session.h.
  *
  * Every request is authenticated first (auth_key, auth_timestamp within
  * 600 s, auth_version 1.0, body_md5, HMAC signature compared in constant
@@ -9,13 +8,13 @@
  * never acknowledged and lost, and a query that misses a shard is 503, never
  * a partial answer dressed as complete. While a request waits the connection
  * reads nothing more, so pipelined requests are answered in order. */
-#include "session.h"
+#include "rest_session.h"
 
+#include "http_session.h"
 #include "rtm_channel.h"
 #include "rtm_error.h"
 #include "rtm_http.h"
 #include "rtm_rest.h"
-#include "worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,58 +24,54 @@
 typedef enum { S_PUBLISH, S_QUERY_LIST, S_QUERY_ONE } s_call_kind_t;
 
 struct rtm_rest_call {
-    rtm_conn_t *conn; /* NULL once the connection is gone */
+    rtm_session_t *s; /* NULL once the connection is gone */
     s_call_kind_t kind;
-    int outstanding;   /* shard replies still expected */
-    int status;        /* first failure, or 0 */
-    uint64_t channels; /* publish: deliveries requested, for metrics */
-    char *json;        /* queries: the answer gathered so far */
-    size_t json_len;
+    int outstanding;  /* shard replies still expected */
+    int status;       /* first failure, or 0 */
+    uint64_t events;  /* publish: events accepted once every shard answered */
+    rtm_str_t *parts; /* queries: each shard's answer (owned copies) */
+    size_t n_parts;
 };
 
-void rtm_rest_call_detach(rtm_conn_t *c)
+void rtm_rest_session_detach(rtm_session_t *s)
 {
-    if (c->rest)
-        c->rest->conn = NULL;
-    c->rest = NULL;
+    if (s->rest)
+        s->rest->s = NULL;
+    s->rest = NULL;
 }
 
-/* Appends a shard's channel-list fragment ("name":{...},...) to the answer. */
-static void s_gather(rtm_rest_call_t *call, rtm_str_t fragment)
+/* Keeps a copy of a shard's answer: one channel's info, or a fragment of the
+ * channel list ("name":{...},...). */
+static void s_gather(rtm_rest_call_t *call, rtm_str_t json)
 {
-    if (!fragment.len)
+    if (!json.len)
         return;
-    char *grown = realloc(call->json, call->json_len + fragment.len + 1);
-    if (!grown)
+    call->parts = realloc(call->parts, (call->n_parts + 1) * sizeof *call->parts);
+    char *copy = malloc(json.len);
+    if (!call->parts || !copy)
         abort();
-    call->json = grown;
-    if (call->json_len)
-        call->json[call->json_len++] = ',';
-    memcpy(call->json + call->json_len, fragment.p, fragment.len);
-    call->json_len += fragment.len;
+    memcpy(copy, json.p, json.len);
+    call->parts[call->n_parts++] = rtm_str(copy, json.len);
 }
 
-static void s_answer(rtm_conn_t *c, rtm_rest_call_t *call)
+static void s_answer(rtm_session_t *s, rtm_rest_call_t *call)
 {
     if (call->status < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_UPSTREAM);
-        rtm_http_respond_error(c, 503, "A shard owning the channel is unavailable, retry later");
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UPSTREAM);
+        rtm_http_respond_error(s, 503, "A shard owning the channel is unavailable, retry later");
     } else if (call->kind == S_PUBLISH) {
-        RTM_COUNT(&c->w->metrics, events_published, call->channels);
-        rtm_http_respond(c, 200, "application/json", "{}", 2);
+        RTM_COUNT(s->ctx->metrics, events_published, call->events);
+        rtm_http_respond(s, 200, "application/json", "{}", 2);
     } else if (call->kind == S_QUERY_ONE) {
-        rtm_http_respond(c, 200, "application/json", call->json, call->json_len);
+        rtm_str_t one = call->n_parts ? call->parts[0] : rtm_str(NULL, 0);
+        rtm_http_respond(s, 200, "application/json", one.p, one.len);
     } else {
-        static const char head[] = "{\"channels\":{", tail[] = "}}";
-        size_t len = sizeof head - 1 + call->json_len + sizeof tail - 1;
+        size_t len = rtm_rest_channels_len(call->parts, call->n_parts);
         char *body = malloc(len);
         if (!body)
             abort();
-        memcpy(body, head, sizeof head - 1);
-        if (call->json_len)
-            memcpy(body + sizeof head - 1, call->json, call->json_len);
-        memcpy(body + len - (sizeof tail - 1), tail, sizeof tail - 1);
-        rtm_http_respond(c, 200, "application/json", body, len);
+        rtm_rest_render_channels(body, len, call->parts, call->n_parts);
+        rtm_http_respond(s, 200, "application/json", body, len);
         free(body);
     }
 }
@@ -90,74 +85,75 @@ static void s_on_reply(void *arg, int status, rtm_str_t json)
         s_gather(call, json);
     if (--call->outstanding > 0)
         return;
-    rtm_conn_t *c = call->conn;
-    if (c) {
-        c->rest = NULL;
-        s_answer(c, call);
-        rtm_conn_resume(c);
+    rtm_session_t *s = call->s;
+    if (s) {
+        s->rest = NULL;
+        s_answer(s, call);
+        rtm_conn_resume(&s->conn); /* pipelined requests: at the next flush, not in here */
     }
-    free(call->json);
+    for (size_t i = 0; i < call->n_parts; i++)
+        free((char *)call->parts[i].p);
+    free(call->parts);
     free(call);
 }
 
 /* A call held open until every request is sent: requests may not complete
  * inside the calls that send them, but the hold makes that irrelevant. */
-static rtm_rest_call_t *s_call(rtm_conn_t *c, s_call_kind_t kind)
+static rtm_rest_call_t *s_call(rtm_session_t *s, s_call_kind_t kind)
 {
     rtm_rest_call_t *call = calloc(1, sizeof *call);
     if (!call)
         abort();
-    call->conn = c;
+    call->s = s;
     call->kind = kind;
     call->outstanding = 1;
-    c->rest = call;
-    rtm_conn_pause(c);
+    s->rest = call;
+    rtm_conn_pause(&s->conn);
     return call;
 }
 
-static void s_request(rtm_conn_t *c, rtm_rest_call_t *call, uint32_t shard, rtm_wire_msg_t *msg)
+static void s_request(rtm_session_t *s, rtm_rest_call_t *call, uint32_t shard, rtm_wire_msg_t *msg)
 {
     call->outstanding++;
-    rtm_upstream_request(&c->w->up, shard, msg, s_on_reply, call);
+    rtm_upstream_request(s->ctx->up, shard, msg, s_on_reply, call);
 }
 
 /* Sends each event to the owners of its channels, one PUBLISH per shard. */
-static void s_publish(rtm_conn_t *c, const rtm_app_t *app, const rtm_rest_trigger_t *t)
+static void s_publish(rtm_session_t *s, const rtm_app_t *app, const rtm_rest_trigger_t *t)
 {
-    rtm_upstream_t *up = &c->w->up;
+    rtm_upstream_t *up = s->ctx->up;
     int owner[RTM_REST_MAX_BATCH][RTM_REST_MAX_CHANNELS];
     for (size_t e = 0; e < t->n; e++) {
         for (size_t i = 0; i < t->events[e].n_channels; i++) {
             owner[e][i] = rtm_upstream_owner(up, rtm_str_cstr(app->id), t->events[e].channels[i]);
             if (owner[e][i] < 0) {
-                RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_UPSTREAM);
-                rtm_http_respond_error(c, 503, "No live shard, retry later");
+                RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UPSTREAM);
+                rtm_http_respond_error(s, 503, "No live shard, retry later");
                 return;
             }
         }
     }
-    rtm_rest_call_t *call = s_call(c, S_PUBLISH);
+    rtm_rest_call_t *call = s_call(s, S_PUBLISH);
+    call->events = t->n;
     for (size_t e = 0; e < t->n; e++) {
         const rtm_rest_event_t *ev = &t->events[e];
-        for (uint32_t s = 0; s < up->n_shards; s++) {
+        for (uint32_t shard = 0; shard < up->n_shards; shard++) {
             rtm_wire_msg_t msg = {.type = RTM_WIRE_PUBLISH,
                                   .app = rtm_str_cstr(app->id),
                                   .name = ev->name,
                                   .data = ev->data,
                                   .exclude = ev->socket_id};
             for (size_t i = 0; i < ev->n_channels; i++)
-                if (owner[e][i] == (int)s)
+                if (owner[e][i] == (int)shard)
                     msg.channels[msg.n_channels++] = ev->channels[i];
-            if (!msg.n_channels)
-                continue;
-            call->channels += msg.n_channels;
-            s_request(c, call, s, &msg);
+            if (msg.n_channels)
+                s_request(s, call, shard, &msg);
         }
     }
     s_on_reply(call, 0, rtm_str(NULL, 0)); /* releases the hold */
 }
 
-static void s_trigger(rtm_conn_t *c, const rtm_app_t *app, rtm_str_t body, bool batch)
+static void s_trigger(rtm_session_t *s, const rtm_app_t *app, rtm_str_t body, bool batch)
 {
     rtm_rest_limits_t lim = RTM_REST_LIMITS_DEFAULT;
     lim.max_data = app->max_event_payload;
@@ -165,25 +161,15 @@ static void s_trigger(rtm_conn_t *c, const rtm_app_t *app, rtm_str_t body, bool 
     char err[512];
     int rc = rtm_rest_parse_trigger(body, &lim, batch, &t, err, sizeof err);
     if (rc < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_REST_INVALID);
-        rtm_http_respond_error(c, rc == RTM_ETOOBIG ? 413 : 400, err);
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_REST_INVALID);
+        rtm_http_respond_error(s, rc == RTM_ETOOBIG ? 413 : 400, err);
         return;
     }
     if (t.n)
-        s_publish(c, app, &t);
+        s_publish(s, app, &t);
     else
-        rtm_http_respond(c, 200, "application/json", "{}", 2);
+        rtm_http_respond(s, 200, "application/json", "{}", 2);
     rtm_rest_trigger_clear(&t);
-}
-
-static bool s_has(rtm_str_t list, const char *attr)
-{
-    size_t n = strlen(attr);
-    for (size_t i = 0; i + n <= list.len; i++)
-        if (!memcmp(list.p + i, attr, n) && (i == 0 || list.p[i - 1] == ',') &&
-            (i + n == list.len || list.p[i + n] == ','))
-            return true;
-    return false;
 }
 
 /* Pusher's rules for which info attributes a query may ask for; NULL = ok. */
@@ -191,18 +177,19 @@ static const char *s_info_refusal(const rtm_app_t *app, rtm_str_t info, rtm_str_
                                   bool list)
 {
     bool presence = rtm_str_has_prefix(channel, "presence-");
-    if (s_has(info, "user_count") && !presence)
+    unsigned want = rtm_rest_info(info);
+    if ((want & RTM_REST_INFO_USER_COUNT) && !presence)
         return list ? "user_count may only be requested for presence channels - please supply "
                       "filter_by_prefix begining with presence-"
                     : "user_count may only be requested for presence channels";
-    if (s_has(info, "subscription_count") && !app->subscription_count)
+    if ((want & RTM_REST_INFO_SUBSCRIPTION_COUNT) && !app->subscription_count)
         return "subscription_count is not enabled for this app";
-    if (s_has(info, "cache") && (list || !rtm_channel_is_cache(channel)))
+    if ((want & RTM_REST_INFO_CACHE) && (list || !rtm_channel_is_cache(channel)))
         return "cache may only be requested for a cache channel";
     return NULL;
 }
 
-static void s_query(rtm_conn_t *c, const rtm_app_t *app, rtm_str_t channel, rtm_str_t info,
+static void s_query(rtm_session_t *s, const rtm_app_t *app, rtm_str_t channel, rtm_str_t info,
                     rtm_wire_query_kind_t kind)
 {
     bool list = kind == RTM_WIRE_QUERY_CHANNELS;
@@ -212,11 +199,11 @@ static void s_query(rtm_conn_t *c, const rtm_app_t *app, rtm_str_t channel, rtm_
     if (!why && !list && rtm_channel_validate(channel) < 0)
         why = "Invalid channel name";
     if (why) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_REST_INVALID);
-        rtm_http_respond_error(c, 400, why);
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_REST_INVALID);
+        rtm_http_respond_error(s, 400, why);
         return;
     }
-    rtm_upstream_t *up = &c->w->up;
+    rtm_upstream_t *up = s->ctx->up;
     rtm_wire_msg_t msg = {.type = RTM_WIRE_QUERY,
                           .app = rtm_str_cstr(app->id),
                           .kind = kind,
@@ -224,18 +211,18 @@ static void s_query(rtm_conn_t *c, const rtm_app_t *app, rtm_str_t channel, rtm_
                           .info = info};
     int owner = list ? 0 : rtm_upstream_owner(up, msg.app, channel);
     if (rtm_upstream_live(up, up->alive) == 0 || owner < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_UPSTREAM);
-        rtm_http_respond_error(c, 503, "No live shard, retry later");
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UPSTREAM);
+        rtm_http_respond_error(s, 503, "No live shard, retry later");
         return;
     }
-    rtm_rest_call_t *call = s_call(c, list ? S_QUERY_LIST : S_QUERY_ONE);
-    for (uint32_t s = 0; s < up->n_shards; s++)
-        if (list ? up->alive[s] : s == (uint32_t)owner)
-            s_request(c, call, s, &msg);
+    rtm_rest_call_t *call = s_call(s, list ? S_QUERY_LIST : S_QUERY_ONE);
+    for (uint32_t shard = 0; shard < up->n_shards; shard++)
+        if (list ? up->alive[shard] : shard == (uint32_t)owner)
+            s_request(s, call, shard, &msg);
     s_on_reply(call, 0, rtm_str(NULL, 0));
 }
 
-static void s_terminate(rtm_conn_t *c, const rtm_app_t *app, rtm_str_t user_id)
+static void s_terminate(rtm_session_t *s, const rtm_app_t *app, rtm_str_t user_id)
 {
     char channel[RTM_CHANNEL_MAX_LEN + 1];
     int n = snprintf(channel, sizeof channel, RTM_CHANNEL_USER_PREFIX "%.*s", (int)user_id.len,
@@ -244,20 +231,20 @@ static void s_terminate(rtm_conn_t *c, const rtm_app_t *app, rtm_str_t user_id)
         .type = RTM_WIRE_TERMINATE, .app = rtm_str_cstr(app->id), .user_id = user_id};
     if (n <= 0 || (size_t)n >= sizeof channel ||
         rtm_channel_validate(rtm_str(channel, (size_t)n)) < 0) {
-        rtm_http_respond_error(c, 400, "Invalid user id");
+        rtm_http_respond_error(s, 400, "Invalid user id");
         return;
     }
-    int owner = rtm_upstream_owner(&c->w->up, msg.app, rtm_str(channel, (size_t)n));
-    if (owner < 0 || rtm_upstream_send(&c->w->up, (uint32_t)owner, &msg) < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_UPSTREAM);
-        rtm_http_respond_error(c, 503, "No live shard, retry later");
+    int owner = rtm_upstream_owner(s->ctx->up, msg.app, rtm_str(channel, (size_t)n));
+    if (owner < 0 || rtm_upstream_send(s->ctx->up, (uint32_t)owner, &msg) < 0) {
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UPSTREAM);
+        rtm_http_respond_error(s, 503, "No live shard, retry later");
         return;
     }
-    rtm_http_respond(c, 200, "application/json", "{}", 2);
+    rtm_http_respond(s, 200, "application/json", "{}", 2);
 }
 
 /* Authenticates the request for app; answers 401 itself when it fails. */
-static bool s_authenticated(rtm_conn_t *c, const rtm_app_t *app, const rtm_http_request_t *req,
+static bool s_authenticated(rtm_session_t *s, const rtm_app_t *app, const rtm_http_request_t *req,
                             rtm_query_t *q)
 {
     char err[1024];
@@ -268,52 +255,52 @@ static bool s_authenticated(rtm_conn_t *c, const rtm_app_t *app, const rtm_http_
         rc = rtm_rest_verify(req->method, req->path, q, req->body, rtm_str_cstr(app->secret),
                              (int64_t)time(NULL), err, sizeof err);
     if (rc < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_REST_AUTH);
-        rtm_http_respond_error(c, 401, err);
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_REST_AUTH);
+        rtm_http_respond_error(s, 401, err);
     }
     return rc == 0;
 }
 
-static void s_dispatch(rtm_conn_t *c, const rtm_app_t *app, const rtm_http_request_t *req,
+static void s_dispatch(rtm_session_t *s, const rtm_app_t *app, const rtm_http_request_t *req,
                        const rtm_query_t *q, rtm_str_t route)
 {
     bool get = rtm_str_eq_cstr(req->method, "GET"), post = rtm_str_eq_cstr(req->method, "POST");
     rtm_str_t seg, rest;
     if (post && rtm_str_eq_cstr(route, "/events"))
-        s_trigger(c, app, req->body, false);
+        s_trigger(s, app, req->body, false);
     else if (post && rtm_str_eq_cstr(route, "/batch_events"))
-        s_trigger(c, app, req->body, true);
+        s_trigger(s, app, req->body, true);
     else if (get && rtm_str_eq_cstr(route, "/channels"))
-        s_query(c, app, rtm_query_get(q, "filter_by_prefix"), rtm_query_get(q, "info"),
+        s_query(s, app, rtm_query_get(q, "filter_by_prefix"), rtm_query_get(q, "info"),
                 RTM_WIRE_QUERY_CHANNELS);
     else if (get && rtm_http_path_segment(route, "/channels/", &seg, &rest) && rest.len == 0)
-        s_query(c, app, seg, rtm_query_get(q, "info"), RTM_WIRE_QUERY_CHANNEL);
+        s_query(s, app, seg, rtm_query_get(q, "info"), RTM_WIRE_QUERY_CHANNEL);
     else if (get && rtm_http_path_segment(route, "/channels/", &seg, &rest) &&
              rtm_str_eq_cstr(rest, "/users"))
-        s_query(c, app, seg, rtm_str(NULL, 0), RTM_WIRE_QUERY_USERS);
+        s_query(s, app, seg, rtm_str(NULL, 0), RTM_WIRE_QUERY_USERS);
     else if (post && rtm_http_path_segment(route, "/users/", &seg, &rest) &&
              rtm_str_eq_cstr(rest, "/terminate_connections"))
-        s_terminate(c, app, seg);
+        s_terminate(s, app, seg);
     else
-        rtm_http_respond_error(c, 404, "Not found");
+        rtm_http_respond_error(s, 404, "Not found");
 }
 
-void rtm_rest_api_handle(rtm_conn_t *c, const rtm_http_request_t *req, rtm_str_t app_id,
-                         rtm_str_t route)
+void rtm_rest_session_handle(rtm_session_t *s, const rtm_http_request_t *req, rtm_str_t app_id,
+                             rtm_str_t route)
 {
-    const rtm_app_t *app = rtm_apps_by_id(&c->w->node->apps, app_id);
+    const rtm_app_t *app = rtm_apps_by_id(&s->ctx->node->apps, app_id);
     if (!app) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_UNKNOWN_APP);
-        rtm_http_respond_error(c, 404, "Unknown app");
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UNKNOWN_APP);
+        rtm_http_respond_error(s, 404, "Unknown app");
         return;
     }
     rtm_query_t q;
     if (rtm_query_parse(req->query, &q) < 0) {
-        RTM_COUNT_ERR(&c->w->metrics, RTM_ERR_REST_INVALID);
-        rtm_http_respond_error(c, 400, "Malformed query string");
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_REST_INVALID);
+        rtm_http_respond_error(s, 400, "Malformed query string");
         return;
     }
-    if (s_authenticated(c, app, req, &q))
-        s_dispatch(c, app, req, &q, route);
+    if (s_authenticated(s, app, req, &q))
+        s_dispatch(s, app, req, &q, route);
     rtm_query_free(&q);
 }

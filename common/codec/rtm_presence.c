@@ -1,0 +1,198 @@
+/* rtm_presence — see rtm_presence.h. Rendering builds the inner presence
+ * object with rtm_json_build (one counting pass, one writing pass) and then
+ * wraps it as the string "data" of the event with rtm_pusher_render_event,
+ * which does the second level of escaping Pusher's double encoding needs. */
+#include "rtm_presence.h"
+
+#include "rtm_error.h"
+#include "rtm_json.h"
+#include "rtm_pusher.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static rtm_presence_t *s_new(rtm_str_t id, rtm_str_t info)
+{
+    rtm_presence_t *p = calloc(1, sizeof *p + id.len + 1);
+    if (!p)
+        abort();
+    memcpy(p->user_id, id.p, id.len);
+    p->id_len = (uint16_t)id.len;
+    if (info.p) {
+        p->user_info = malloc(info.len ? info.len : 1);
+        if (!p->user_info)
+            abort();
+        memcpy(p->user_info, info.p, info.len);
+        p->info_len = (uint32_t)info.len;
+    }
+    return p;
+}
+
+/* Reads {"<id_key>": id, "user_info"?: any} from text. */
+static int s_parse(rtm_str_t text, const char *id_key, bool numeric_ok, size_t max_info,
+                   rtm_presence_t **out)
+{
+    *out = NULL;
+    json_t *root = json_loadb(text.p, text.len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *id = root ? json_object_get(root, id_key) : NULL;
+    char number[32];
+    rtm_str_t user_id = {0};
+    if (json_is_string(id))
+        user_id = rtm_str(json_string_value(id), json_string_length(id));
+    else if (numeric_ok && json_is_integer(id))
+        user_id = rtm_str(number, (size_t)snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT,
+                                                   json_integer_value(id)));
+    int rc = 0;
+    if (!json_is_object(root) || user_id.len == 0 || user_id.len > RTM_PUSHER_MAX_USER_ID ||
+        memchr(user_id.p, '\0', user_id.len)) {
+        rc = RTM_EINVAL;
+    } else {
+        json_t *info = json_object_get(root, "user_info");
+        char *info_text = info ? json_dumps(info, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        rtm_str_t info_str = rtm_str_cstr(info_text);
+        if (info_str.len > max_info)
+            rc = RTM_ETOOBIG;
+        else
+            *out = s_new(user_id, info_str);
+        free(info_text);
+    }
+    json_decref(root);
+    return rc;
+}
+
+int rtm_presence_parse(rtm_str_t channel_data, size_t max_info, rtm_presence_t **out)
+{
+    return s_parse(channel_data, "user_id", true, max_info, out);
+}
+
+int rtm_presence_parse_user(rtm_str_t user_data, rtm_presence_t **out)
+{
+    return s_parse(user_data, "id", false, SIZE_MAX, out);
+}
+
+rtm_presence_t *rtm_presence_copy(const rtm_presence_t *p)
+{
+    return s_new(rtm_presence_id(p), rtm_presence_info(p));
+}
+
+void rtm_presence_free(rtm_presence_t **p)
+{
+    if (!*p)
+        return;
+    free((*p)->user_info);
+    free(*p);
+    *p = NULL;
+}
+
+/* A member's user_info, or null. */
+static void s_put_info(rtm_json_out_t *o, rtm_str_t info)
+{
+    if (info.len)
+        rtm_json_put(o, info.p, info.len);
+    else
+        rtm_json_put_lit(o, "null");
+}
+
+typedef struct {
+    rtm_str_t channel;
+    const rtm_presence_t *self;
+    rtm_presence_each_fn each;
+    const void *set;
+} s_succeeded_t;
+
+typedef struct {
+    rtm_json_out_t *o;
+    rtm_str_t self; /* skipped: listed first */
+    bool hash;      /* writing "hash" members (else "ids" entries) */
+    int64_t count;  /* members written, self included */
+} s_walk_t;
+
+static void s_visit(void *arg, rtm_str_t id, rtm_str_t info)
+{
+    s_walk_t *walk = arg;
+    if (rtm_str_eq(id, walk->self))
+        return;
+    rtm_json_put_lit(walk->o, ",\"");
+    rtm_json_put_esc(walk->o, id.p, id.len);
+    rtm_json_put_lit(walk->o, "\"");
+    if (walk->hash) {
+        rtm_json_put_lit(walk->o, ":");
+        s_put_info(walk->o, info);
+    }
+    walk->count++;
+}
+
+/* {"presence":{"ids":[...],"hash":{...},"count":N}}: self, then the set. */
+static void s_presence_object(rtm_json_out_t *o, const void *ctx)
+{
+    const s_succeeded_t *s = ctx;
+    rtm_str_t self = rtm_presence_id(s->self);
+    s_walk_t walk = {o, self, false, 1};
+    rtm_json_put_lit(o, "{\"presence\":{\"ids\":[\"");
+    rtm_json_put_esc(o, self.p, self.len);
+    rtm_json_put_lit(o, "\"");
+    s->each(s->set, s_visit, &walk);
+    rtm_json_put_lit(o, "],\"hash\":{\"");
+    rtm_json_put_esc(o, self.p, self.len);
+    rtm_json_put_lit(o, "\":");
+    s_put_info(o, rtm_presence_info(s->self));
+    walk.hash = true;
+    walk.count = 1;
+    s->each(s->set, s_visit, &walk);
+    rtm_json_put_lit(o, "},\"count\":");
+    rtm_json_put_int(o, walk.count);
+    rtm_json_put_lit(o, "}}");
+}
+
+typedef struct {
+    bool added;
+    rtm_str_t user_id, info;
+} s_member_t;
+
+/* {"user_id":U[,"user_info":I]} */
+static void s_member_object(rtm_json_out_t *o, const void *ctx)
+{
+    const s_member_t *m = ctx;
+    rtm_json_put_lit(o, "{\"user_id\":\"");
+    rtm_json_put_esc(o, m->user_id.p, m->user_id.len);
+    rtm_json_put_lit(o, "\"");
+    if (m->added) {
+        rtm_json_put_lit(o, ",\"user_info\":");
+        s_put_info(o, m->info);
+    }
+    rtm_json_put_lit(o, "}");
+}
+
+/* An event on channel whose string data is what `write` renders (Pusher's
+ * double encoding: rtm_pusher_render_event escapes it once more). */
+static char *s_event(const char *event, rtm_str_t channel,
+                     void (*write)(rtm_json_out_t *, const void *), const void *ctx, size_t *len)
+{
+    size_t inner_len;
+    char *inner = rtm_json_build(write, ctx, &inner_len);
+    rtm_str_t name = rtm_str_cstr(event), data = rtm_str(inner, inner_len);
+    *len = rtm_pusher_event_len(name, channel, data);
+    char *out = malloc(*len);
+    if (!out)
+        abort();
+    rtm_pusher_render_event(out, *len, name, channel, data);
+    free(inner);
+    return out;
+}
+
+char *rtm_presence_render_succeeded(rtm_str_t channel, const rtm_presence_t *self,
+                                    rtm_presence_each_fn each, const void *set, size_t *len)
+{
+    s_succeeded_t ctx = {channel, self, each, set};
+    return s_event("pusher_internal:subscription_succeeded", channel, s_presence_object, &ctx, len);
+}
+
+char *rtm_presence_render_member(rtm_str_t channel, bool added, rtm_str_t user_id,
+                                 rtm_str_t user_info, size_t *len)
+{
+    s_member_t ctx = {added, user_id, user_info};
+    return s_event(added ? "pusher_internal:member_added" : "pusher_internal:member_removed",
+                   channel, s_member_object, &ctx, len);
+}

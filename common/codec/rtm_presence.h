@@ -1,0 +1,72 @@
+/* rtm_presence — who a connection is on presence channels, and the Pusher
+ * messages that carry presence membership to clients.
+ *
+ * An identity is a user id plus optional user_info (compact JSON text). It
+ * comes from a presence subscription's channel_data or from the user_data a
+ * connection signs in with. The renders write the exact client text of
+ * pusher_internal:subscription_succeeded (with the member list) and of
+ * member_added / member_removed; the member list is read through a walk the
+ * caller provides, so any member store can be rendered without copying. */
+#ifndef RTM_PRESENCE_H
+#define RTM_PRESENCE_H
+
+#include "rtm_str.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *user_info; /* compact JSON text, or NULL */
+    uint32_t info_len;
+    uint16_t id_len;
+    char user_id[]; /* NUL-terminated; at most RTM_PUSHER_MAX_USER_ID bytes */
+} rtm_presence_t;
+
+/* Reads a presence subscription's channel_data: a JSON object with user_id (a
+ * string or an integer) and optional user_info. Returns 0 with *out (caller
+ * owns; free with rtm_presence_free); RTM_EINVAL when malformed, or the id is
+ * empty, holds a NUL or is longer than RTM_PUSHER_MAX_USER_ID bytes;
+ * RTM_ETOOBIG when user_info is longer than max_info bytes. *out is NULL on
+ * error. */
+int rtm_presence_parse(rtm_str_t channel_data, size_t max_info, rtm_presence_t **out);
+
+/* The identity a connection signs in with: user_data is a JSON object with a
+ * string "id" and optional user_info. Same returns, no size limit. */
+int rtm_presence_parse_user(rtm_str_t user_data, rtm_presence_t **out);
+
+/* A copy of p (caller owns). */
+rtm_presence_t *rtm_presence_copy(const rtm_presence_t *p);
+
+/* Frees *p and sets it to NULL. Safe on NULL. */
+void rtm_presence_free(rtm_presence_t **p);
+
+static inline rtm_str_t rtm_presence_id(const rtm_presence_t *p)
+{
+    return rtm_str(p->user_id, p->id_len);
+}
+
+static inline rtm_str_t rtm_presence_info(const rtm_presence_t *p)
+{
+    return rtm_str(p->user_info, p->info_len);
+}
+
+/* A member list to render: each(set, visit, arg) calls visit(arg, id, info)
+ * once per member (info empty: none), in a stable order; it is called twice
+ * per render (size, then write) and must visit the same members both times. */
+typedef void (*rtm_presence_visit_fn)(void *arg, rtm_str_t user_id, rtm_str_t user_info);
+typedef void (*rtm_presence_each_fn)(const void *set, rtm_presence_visit_fn visit, void *arg);
+
+/* pusher_internal:subscription_succeeded of a presence channel: the members
+ * of set plus self (listed first; a member of set with self's id is skipped,
+ * since one user with several connections is one member). Newly allocated
+ * (*len bytes, caller frees). */
+char *rtm_presence_render_succeeded(rtm_str_t channel, const rtm_presence_t *self,
+                                    rtm_presence_each_fn each, const void *set, size_t *len);
+
+/* pusher_internal:member_added (with user_info, null when empty) or
+ * member_removed (user_id only). Newly allocated (*len bytes, caller frees). */
+char *rtm_presence_render_member(rtm_str_t channel, bool added, rtm_str_t user_id,
+                                 rtm_str_t user_info, size_t *len);
+
+#endif

@@ -1,0 +1,42 @@
+/* rtm_member_mirror — a worker's copy of one presence channel's mesh-wide
+ * membership.
+ *
+ * Membership belongs to the channel's owning shard; a worker mirrors it from
+ * the SYNC snapshot and the MEMBER messages that follow on the channel topic,
+ * so it can answer a new local subscriber with the whole member list without
+ * a round trip. Members are keyed by user id: one user with several
+ * connections is one member. Pure: no I/O, no clock. */
+#ifndef RTM_MEMBER_MIRROR_H
+#define RTM_MEMBER_MIRROR_H
+
+#include "rtm_presence.h"
+#include "rtm_str.h"
+#include "rtm_wire.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct rtm_mirror_member rtm_mirror_member_t;
+
+typedef struct {
+    rtm_mirror_member_t *members; /* uthash by user id */
+    uint32_t n;                   /* distinct members */
+} rtm_member_mirror_t;
+
+/* Adds (added) or removes a member. Returns whether the membership changed:
+ * a shard that took a channel over re-announces members the mirror already
+ * has. An id that is empty or over RTM_PUSHER_MAX_USER_ID bytes is never
+ * added. info is copied. */
+bool rtm_member_mirror_apply(rtm_member_mirror_t *m, rtm_str_t user_id, rtm_str_t info, bool added);
+
+/* Replaces the members with those of a decoded SYNC. */
+void rtm_member_mirror_reset(rtm_member_mirror_t *m, const rtm_wire_msg_t *sync);
+
+/* Removes every member. */
+void rtm_member_mirror_clear(rtm_member_mirror_t *m);
+
+/* Visits every member in insertion order (an rtm_presence_each_fn for the
+ * renders in rtm_presence.h; set is the mirror). */
+void rtm_member_mirror_each(const void *set, rtm_presence_visit_fn visit, void *arg);
+
+#endif
