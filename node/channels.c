@@ -128,6 +128,11 @@ static void s_send_cache(rtm_worker_t *w, rtm_conn_t *c, rtm_channel_t *ch)
     rtm_json_put_lit(&o, "\"}");
     if (rtm_json_out_result(&o) > 0)
         rtm_conn_send_text(c, buf, o.n);
+    if (ch->app->n_webhooks) { /* the owner turns it into a cache_miss webhook */
+        rtm_wire_msg_t miss = {
+            .type = RTM_WIRE_CACHE_MISS, .app = rtm_str_cstr(ch->app->id), .channel = name};
+        s_send_owner(w, ch->app, name, &miss);
+    }
 }
 
 static void s_send_succeeded(rtm_worker_t *w, rtm_conn_t *c, const rtm_conn_sub_t *sub)
