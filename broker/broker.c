@@ -25,6 +25,12 @@
  * node worker falls silent, its counts and presence connections go
  * (rtm_channel_state_peer_lost).
  *
+ * Webhooks (webhooks.c) are fed from here with what only the owner sees:
+ * channel_state's changes (its sink's hook, dropped unless this shard owns
+ * the channel), client events in PUBLISH and CACHE_MISS reports; their HTTP
+ * sockets join the zmq_poll set as plain file descriptors, so sending never
+ * blocks the loop.
+ *
  * Every send is non-blocking where it can fail: XPUB runs with ZMQ_XPUB_NODROP
  * (egress.c); ROUTER runs with ZMQ_ROUTER_MANDATORY so a reply to a vanished
  * or stuck node fails visibly (counted) instead of silently. An "id" of 0
@@ -43,6 +49,7 @@
 #include "rtm_wire.h"
 #include "shard_view.h"
 #include "sockets.h"
+#include "webhooks.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -71,6 +78,7 @@ typedef struct {
     uint64_t swept;           /* records dropped because ownership moved */
     uint64_t subscriptions;   /* subscribe messages read from XPUB */
     uint64_t unsubscriptions; /* unsubscribe messages read from XPUB */
+    uint64_t hooks_elsewhere; /* channel changes not reported: another shard owns the channel */
 } s_stats_t;
 
 struct rtm_broker {
@@ -88,6 +96,9 @@ struct rtm_broker {
     bool started;               /* sockets up and start logged */
     rtm_shard_view_t *view;     /* liveness of all shards */
     rtm_node_table_t *nodes;    /* node workers heard from */
+    rtm_webhooks_t *webhooks;   /* webhook sender */
+    zmq_pollitem_t *items;      /* poll set: 3 sockets, then the webhooks' HTTP sockets */
+    size_t cap_items;           /* entries allocated */
     s_stats_t stats;            /* counters since start */
     uint64_t next_hb_ms;        /* monotonic time of the next heartbeat */
     uint64_t next_stats_ms;     /* monotonic time of the next counters line */
@@ -137,12 +148,28 @@ static void s_log_counters(const rtm_broker_t *b, const char *event)
             " presence_conns=%" PRIu64 " state_bytes=%" PRIu64 " refused=%" PRIu64 " full=%" PRIu64
             " syncs=%" PRIu64 " syncs_skipped=%" PRIu64 " member_events=%" PRIu64
             " count_events=%" PRIu64 " cached=%" PRIu64 " queries=%" PRIu64 " terminates=%" PRIu64
-            " stale_leaves=%" PRIu64 " swept=%" PRIu64,
+            " stale_leaves=%" PRIu64 " swept=%" PRIu64 " hooks=%" PRIu64 " inherited=%" PRIu64
+            " hooks_elsewhere=%" PRIu64,
             event, b->shard, b->egress.published, b->egress.controls, s->acks, s->not_owner,
             s->malformed, b->egress.drops, s->reply_drops, s->subscriptions, s->unsubscriptions,
             rtm_node_table_count(b->nodes), rtm_shard_view_live(b->view), c->records, c->users,
             c->conns, c->bytes, c->refused, c->full, c->syncs, c->syncs_skipped, c->member_events,
-            c->count_events, c->cached, s->queries, s->terminates, s->stale_leaves, s->swept);
+            c->count_events, c->cached, s->queries, s->terminates, s->stale_leaves, s->swept,
+            c->hooks, c->inherited, s->hooks_elsewhere);
+}
+
+static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel);
+
+/* channel_state's webhook changes: reported only by the owner, so a record
+ * held at a non-owner during a liveness disagreement reports nothing. */
+static void s_on_hook(void *ctx, const rtm_channel_hook_t *hook)
+{
+    rtm_broker_t *b = ctx;
+    if (!s_owns(b, hook->app, hook->channel)) {
+        b->stats.hooks_elsewhere++;
+        return;
+    }
+    rtm_webhooks_channel(b->webhooks, hook, s_now_ms());
 }
 
 rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
@@ -168,7 +195,8 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     b->ctx = zmq_ctx_new();
     if (!b->ctx)
         abort(); /* only fails for lack of memory or file descriptors at start */
-    if (!(b->router = rtm_sockets_ingress(b->ctx, bind, port)) ||
+    if (!(b->webhooks = rtm_webhooks_new(cfg->apps, &cfg->webhooks)) ||
+        !(b->router = rtm_sockets_ingress(b->ctx, bind, port)) ||
         !(b->xpub = rtm_sockets_egress(b->ctx, bind, port + 1)) ||
         !(b->sub = rtm_sockets_peers(b->ctx, b->shard, b->n_shards, cfg->endpoints))) {
         rtm_broker_destroy(&b);
@@ -176,6 +204,8 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     }
     b->egress = (rtm_egress_t){.xpub = b->xpub};
     b->sink = rtm_egress_sink(&b->egress);
+    b->sink.hook = s_on_hook;
+    b->sink.hook_ctx = b;
     b->started = true;
     rtm_log(RTM_LOG_INFO,
             "event=start shard=%" PRIu32 " shards=%" PRIu32 " ingress=tcp://%s:%d"
@@ -197,6 +227,8 @@ void rtm_broker_destroy(rtm_broker_t **broker)
             zmq_close(socks[i]);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
+    rtm_webhooks_destroy(&b->webhooks);
+    free(b->items);
     rtm_shard_view_destroy(&b->view);
     rtm_node_table_destroy(&b->nodes);
     rtm_channel_state_destroy(&b->state);
@@ -274,6 +306,9 @@ static void s_emit(rtm_broker_t *b, rtm_str_t topic, const rtm_wire_msg_t *m, rt
     rtm_channel_state_cache(b->state, m->app, channel, m->name, m->data,
                             rtm_str(zmq_msg_data(&json), len), s_now_ms());
     rtm_egress_event(&b->egress, topic, m->exclude, &json);
+    if (rtm_str_has_prefix(m->name, "client-")) /* a client event relayed by its node */
+        rtm_webhooks_client_event(b->webhooks, m->app, channel, m->name, m->data, m->exclude,
+                                  m->user_id, s_now_ms());
 }
 
 /* Checks every channel before publishing any: all or nothing. */
@@ -394,6 +429,22 @@ static void s_terminate(rtm_broker_t *b, const rtm_wire_msg_t *m)
         b->stats.terminates++;
 }
 
+/* A node told a cache channel's subscriber "pusher:cache_miss"; the owner
+ * reports it (a non-owner would too, once, but the node asked the owner). */
+static void s_cache_miss(rtm_broker_t *b, const rtm_wire_msg_t *m)
+{
+    char topic[RTM_WIRE_MAX_TOPIC];
+    if (rtm_wire_topic(topic, sizeof topic, m->app, m->channel) < 0) {
+        b->stats.malformed++;
+        return;
+    }
+    if (!s_owns(b, m->app, m->channel)) {
+        b->stats.not_owner++;
+        return;
+    }
+    rtm_webhooks_cache_miss(b->webhooks, m->app, m->channel, s_now_ms());
+}
+
 /* ---- ingress ----------------------------------------------------------- */
 
 /* Handles one [identity][body] message from a node. */
@@ -419,6 +470,7 @@ static void s_dispatch(rtm_broker_t *b, zmq_msg_t *peer, zmq_msg_t *body)
     case RTM_WIRE_SUB_COUNT: s_sub_count(b, peer, &m); break;
     case RTM_WIRE_QUERY: s_query(b, peer, &m); break;
     case RTM_WIRE_TERMINATE: s_terminate(b, &m); break;
+    case RTM_WIRE_CACHE_MISS: s_cache_miss(b, &m); break;
     case RTM_WIRE_SYNC:
     case RTM_WIRE_MEMBER:
     case RTM_WIRE_ACK:
@@ -554,6 +606,7 @@ static void s_timers(rtm_broker_t *b, uint64_t now)
     s_sweep(b);
     if (now >= b->next_stats_ms) {
         s_log_counters(b, "stats");
+        rtm_webhooks_log(b->webhooks, "webhook_stats");
         b->next_stats_ms = now + S_STATS_EVERY_MS;
     }
 }
@@ -564,14 +617,24 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop)
     b->next_hb_ms = now;
     b->next_stats_ms = now + S_STATS_EVERY_MS;
     while (!atomic_load(stop)) {
-        zmq_pollitem_t items[] = {
-            {b->router, 0, ZMQ_POLLIN, 0},
-            {b->xpub, 0, ZMQ_POLLIN, 0},
-            {b->sub, 0, ZMQ_POLLIN, 0},
-        };
+        size_t need = 3 + rtm_webhooks_sockets(b->webhooks);
+        if (need > b->cap_items) {
+            b->cap_items = need * 2;
+            b->items = realloc(b->items, b->cap_items * sizeof *b->items);
+            if (!b->items)
+                abort();
+        }
+        zmq_pollitem_t *items = b->items;
+        items[0] = (zmq_pollitem_t){b->router, 0, ZMQ_POLLIN, 0};
+        items[1] = (zmq_pollitem_t){b->xpub, 0, ZMQ_POLLIN, 0};
+        items[2] = (zmq_pollitem_t){b->sub, 0, ZMQ_POLLIN, 0};
+        size_t n = 3 + rtm_webhooks_pollitems(b->webhooks, items + 3, b->cap_items - 3);
         now = s_now_ms();
         long wait = b->next_hb_ms <= now ? 0 : (long)(b->next_hb_ms - now);
-        if (zmq_poll(items, 3, wait < S_POLL_MS ? wait : S_POLL_MS) < 0) {
+        long hooks = rtm_webhooks_wait_ms(b->webhooks, now);
+        if (hooks >= 0 && hooks < wait)
+            wait = hooks;
+        if (zmq_poll(items, (int)n, wait < S_POLL_MS ? wait : S_POLL_MS) < 0) {
             if (errno == EINTR)
                 continue;
             int err = errno;
@@ -584,6 +647,7 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop)
             s_drain_subscriptions(b);
         if (items[2].revents & ZMQ_POLLIN)
             s_drain_peers(b);
+        rtm_webhooks_service(b->webhooks, items + 3, n - 3, s_now_ms());
         s_timers(b, s_now_ms());
     }
     return 0;

@@ -11,6 +11,9 @@
 #ifndef RTM_BROKER_H
 #define RTM_BROKER_H
 
+#include "rtm_apps.h"
+#include "webhooks.h"
+
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -20,6 +23,8 @@ typedef struct {
     char *const *endpoints; /* every shard's ingress "tcp://host:port", in shard order;
                              * a shard's egress is port + 1. Borrowed for the broker's life */
     const char *bind_host;  /* interface to bind; NULL: the host of endpoints[shard] */
+    const rtm_apps_t *apps; /* the apps served (their webhooks); borrowed for the broker's life */
+    rtm_webhooks_config_t webhooks; /* how webhooks are batched, retried and bounded */
 } rtm_broker_config_t;
 
 typedef struct rtm_broker rtm_broker_t;

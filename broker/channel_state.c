@@ -39,6 +39,7 @@ struct rtm_channel_state {
     rtm_peer_quota_t *quota;        /* entries per peer */
     rtm_channel_rec_t *pending;     /* records with a throttled count to emit */
     rtm_channel_rec_t *cached;      /* records holding a cache */
+    rtm_channel_rec_t *opening;     /* records with an open mark */
 };
 
 rtm_channel_state_limits_t rtm_channel_state_default_limits(void)
@@ -51,7 +52,8 @@ rtm_channel_state_limits_t rtm_channel_state_default_limits(void)
                                         .cache_ttl_ms = 30 * 60 * 1000,
                                         .sync_gap_ms = 100,
                                         .count_big = 100,
-                                        .count_every_ms = 30000};
+                                        .count_every_ms = 30000,
+                                        .open_mark_ms = 10000};
 }
 
 rtm_channel_state_t *rtm_channel_state_new(const rtm_channel_state_limits_t *limits)
@@ -137,6 +139,13 @@ static void s_drop_cache(rtm_channel_state_t *cs, rtm_channel_rec_t *r)
     r->cache = NULL;
 }
 
+static void s_unopen(rtm_channel_state_t *cs, rtm_channel_rec_t *r)
+{
+    if (r->opening)
+        DL_DELETE2(cs->opening, r, open_prev, open_next);
+    r->opening = false;
+}
+
 static void s_unpend(rtm_channel_state_t *cs, rtm_channel_rec_t *r)
 {
     if (r->pending)
@@ -158,6 +167,7 @@ static void s_free_record(rtm_channel_state_t *cs, rtm_channel_rec_t *r)
     }
     s_drop_cache(cs, r);
     s_unpend(cs, r);
+    s_unopen(cs, r);
     free(r->counts);
     rtm_channel_table_remove(cs->table, r);
     cs->st.records = rtm_channel_table_count(cs->table);
@@ -176,7 +186,7 @@ static void s_maybe_free(rtm_channel_state_t *cs, rtm_channel_rec_t *r)
         cs->st.bytes -= rtm_member_set_bytes(r->members);
         rtm_member_set_destroy(&r->members);
     }
-    if (r->n_counts == 0 && !r->members && !r->cache)
+    if (r->n_counts == 0 && !r->members && !r->cache && !r->opening)
         s_free_record(cs, r);
 }
 
@@ -193,6 +203,33 @@ void rtm_channel_state_destroy(rtm_channel_state_t **cs)
 }
 
 /* ---- emitting ---------------------------------------------------------- */
+
+static void s_hook(rtm_channel_state_t *cs, const rtm_channel_rec_t *r, rtm_webhook_kind_t kind,
+                   rtm_str_t user_id, const rtm_channel_sink_t *sink)
+{
+    if (!sink->hook)
+        return;
+    rtm_channel_hook_t h = {kind, rtm_channel_rec_app(r), rtm_channel_rec_name(r), user_id,
+                            r->total};
+    sink->hook(sink->hook_ctx, &h);
+    cs->st.hooks++;
+}
+
+/* The total went from `before` to r->total: occupied or vacated? An
+ * occupation without an open mark is a re-announcement taken over. */
+static void s_occupancy(rtm_channel_state_t *cs, rtm_channel_rec_t *r, uint64_t before,
+                        const rtm_channel_sink_t *sink)
+{
+    if (before == 0 && r->total > 0) {
+        if (r->opening)
+            s_hook(cs, r, RTM_WEBHOOK_CHANNEL_OCCUPIED, rtm_str(NULL, 0), sink);
+        else
+            cs->st.inherited++;
+        s_unopen(cs, r);
+    } else if (before > 0 && r->total == 0) {
+        s_hook(cs, r, RTM_WEBHOOK_CHANNEL_VACATED, rtm_str(NULL, 0), sink);
+    }
+}
 
 static void s_emit_member(rtm_channel_state_t *cs, const rtm_channel_rec_t *r, rtm_str_t user_id,
                           rtm_str_t user_info, rtm_str_t exclude, bool added,
@@ -229,6 +266,7 @@ static void s_emit_count(rtm_channel_state_t *cs, rtm_channel_rec_t *r, uint64_t
     r->count_sent_ms = now_ms;
     s_unpend(cs, r);
     cs->st.count_events++;
+    s_hook(cs, r, RTM_WEBHOOK_SUBSCRIPTION_COUNT, rtm_str(NULL, 0), sink);
 }
 
 /* May the new total go out now? Small channels: always; big ones: once per
@@ -322,8 +360,13 @@ int rtm_channel_state_join(rtm_channel_state_t *cs, uint32_t peer, const rtm_wir
         return rc;
     }
     cs->st.conns++;
-    if (rc == 1)
+    if (rc == 1) {
         s_emit_member(cs, r, msg->user_id, msg->user_info, msg->exclude, true, sink);
+        if (msg->id != 0)
+            s_hook(cs, r, RTM_WEBHOOK_MEMBER_ADDED, msg->user_id, sink);
+        else
+            cs->st.inherited++; /* a re-announcement: its owner announced it before */
+    }
     return 0;
 }
 
@@ -343,8 +386,10 @@ int rtm_channel_state_leave(rtm_channel_state_t *cs, uint32_t peer, const rtm_wi
     s_account(cs, r, bytes, users);
     s_peer_release(cs, peer, 1);
     cs->st.conns--;
-    if (rc == 1)
+    if (rc == 1) {
         s_emit_member(cs, r, msg->user_id, rtm_str(NULL, 0), msg->exclude, false, sink);
+        s_hook(cs, r, RTM_WEBHOOK_MEMBER_REMOVED, msg->user_id, sink);
+    }
     s_maybe_free(cs, r);
     return 0;
 }
@@ -390,9 +435,11 @@ int rtm_channel_state_count(rtm_channel_state_t *cs, uint32_t peer, const rtm_wi
         count ? s_get(cs, msg->app, msg->channel) : s_find(cs, msg->app, msg->channel);
     if (!r)
         return count ? RTM_EUNAVAIL : 0;
+    uint64_t before = r->total;
     int rc = s_set_count(cs, r, peer, count);
     if (rc == 0) {
         r->notify = msg->notify;
+        s_occupancy(cs, r, before, sink);
         s_count_changed(cs, r, now_ms, sink);
     }
     s_maybe_free(cs, r);
@@ -449,7 +496,15 @@ int rtm_channel_state_sync(rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t cha
     if (!s_topic_ok(app, channel))
         return RTM_EINVAL;
     rtm_channel_rec_t *r = s_find(cs, app, channel);
-    if (r && r->sync_sent && now_ms - r->sync_ms < cs->lim.sync_gap_ms) {
+    bool had = r != NULL; /* a record made for the mark alone does not coalesce */
+    if ((!r || r->total == 0) && (r || (r = s_get(cs, app, channel)))) {
+        if (r->opening)
+            DL_DELETE2(cs->opening, r, open_prev, open_next);
+        DL_APPEND2(cs->opening, r, open_prev, open_next); /* kept in marking order */
+        r->opening = true;
+        r->open_ms = now_ms;
+    }
+    if (had && r->sync_sent && now_ms - r->sync_ms < cs->lim.sync_gap_ms) {
         cs->st.syncs_skipped++;
         return 0;
     }
@@ -469,7 +524,7 @@ int rtm_channel_state_sync(rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t cha
         m.members = snap.members;
         m.n_members = snap.n;
         r->sync_ms = now_ms;
-        r->sync_sent = true;
+        r->sync_sent = had;
     }
     sink->control(sink->ctx, app, channel, &m);
     free(snap.members);
@@ -489,6 +544,7 @@ static void s_gone(void *ctx, rtm_str_t user_id)
 {
     s_gone_t *g = ctx;
     s_emit_member(g->cs, g->r, user_id, rtm_str(NULL, 0), rtm_str(NULL, 0), false, g->sink);
+    s_hook(g->cs, g->r, RTM_WEBHOOK_MEMBER_REMOVED, user_id, g->sink);
 }
 
 /* Removes peer's count and connections from r (which may be freed). */
@@ -497,8 +553,10 @@ static void s_drop_peer(rtm_channel_state_t *cs, rtm_channel_rec_t *r, uint32_t 
 {
     uint64_t before = r->total;
     s_set_count(cs, r, peer, 0);
-    if (r->total != before)
+    if (r->total != before) {
+        s_occupancy(cs, r, before, sink);
         s_count_changed(cs, r, now_ms, sink);
+    }
     if (r->members) {
         size_t bytes = rtm_member_set_bytes(r->members);
         uint32_t users = rtm_member_set_users(r->members);
@@ -572,6 +630,13 @@ void rtm_channel_state_tick(rtm_channel_state_t *cs, uint64_t now_ms,
         if (s_cache_live(r, now_ms))
             continue;
         s_drop_cache(cs, r);
+        s_maybe_free(cs, r);
+    }
+    DL_FOREACH_SAFE2(cs->opening, r, tmp, open_next)
+    {
+        if (now_ms - r->open_ms < cs->lim.open_mark_ms)
+            break; /* marking order: the rest are younger */
+        s_unopen(cs, r);
         s_maybe_free(cs, r);
     }
 }

@@ -12,6 +12,7 @@
 #ifndef RTM_CHANNEL_STATE_H
 #define RTM_CHANNEL_STATE_H
 
+#include "rtm_apps.h"
 #include "rtm_str.h"
 #include "rtm_wire.h"
 
@@ -33,12 +34,13 @@ typedef struct {
     uint64_t sync_gap_ms;      /* SYNCs of one channel at most this often (< node retry) */
     uint64_t count_big;        /* above this many subscribers, counts are throttled */
     uint64_t count_every_ms;   /* ... to one subscription_count event per this period */
+    uint64_t open_mark_ms;     /* a SYNC_REQ makes the next occupation news for this long */
 } rtm_channel_state_limits_t;
 
 /* The defaults: 1,000,000 records; 1,000,000 entries per peer;
  * RTM_WIRE_MAX_MEMBERS members; 64 KiB user_info; 1 GiB; 30 min cache TTL;
  * 100 ms SYNC gap; counts above 100 subscribers at most every 30 s (Pusher's
- * documented behaviour). */
+ * documented behaviour); open marks live 10 s. */
 rtm_channel_state_limits_t rtm_channel_state_default_limits(void);
 
 /* Counters since creation (gauges are current values). */
@@ -54,7 +56,31 @@ typedef struct {
     uint64_t member_events; /* MEMBER messages emitted */
     uint64_t count_events;  /* subscription_count events emitted */
     uint64_t cached;        /* events stored as a channel's cache */
+    uint64_t hooks;         /* webhook changes handed to the sink */
+    uint64_t inherited;     /* occupations and members taken over from re-announcements:
+                               no webhook (the previous owner announced them) */
 } rtm_channel_state_stats_t;
+
+/* A mesh-wide change a webhook may report (webhooks.c decides whether one
+ * goes out). Occupation and membership are judged here, where the state is:
+ *
+ * - channel_occupied: the total went from 0 to more, and a node asked for a
+ *   SYNC of the channel while it was unoccupied (an "open mark"). A node
+ *   worker always SYNCs before it first counts a channel, and re-announces
+ *   after a failover without SYNCing, so a channel that moved here with its
+ *   subscribers is taken over without a second channel_occupied;
+ * - channel_vacated: the total went from more than 0 to 0 (also when a node
+ *   worker was lost);
+ * - member_added: a user's first connection, joined with an id (a fresh
+ *   join; re-announcements carry id 0 and are taken over silently);
+ * - member_removed: a user's last connection went (left, or its worker lost);
+ * - subscription_count: with every subscription_count event (same throttle). */
+typedef struct {
+    rtm_webhook_kind_t kind; /* one of the five above */
+    rtm_str_t app, channel;  /* the channel */
+    rtm_str_t user_id;       /* member events */
+    uint64_t count;          /* subscription_count: the total */
+} rtm_channel_hook_t;
 
 /* Where publications go. Both are called synchronously, from inside the
  * state call that causes them; every pointer argument is valid for the call
@@ -66,6 +92,9 @@ typedef struct {
     void (*control)(void *ctx, rtm_str_t app, rtm_str_t channel, const rtm_wire_msg_t *msg);
     /* A rendered client event [topic][exclude][json] (subscription_count). */
     void (*event)(void *ctx, rtm_str_t app, rtm_str_t channel, rtm_str_t exclude, rtm_str_t json);
+    /* A webhook-worthy change, called with hook_ctx; NULL: not wanted. */
+    void (*hook)(void *hook_ctx, const rtm_channel_hook_t *hook);
+    void *hook_ctx;
 } rtm_channel_sink_t;
 
 /* Does this shard own (app, channel) right now? */
@@ -117,8 +146,10 @@ int rtm_channel_state_cache(rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t ch
 /* SYNC_REQ: emits a SYNC snapshot (total count, unexpired cache with its
  * remaining life, members)
  * on the channel's topic, unless one was emitted less than sync_gap_ms ago
- * (its requester retries later, and by then the gap is over). Returns 1 when
- * emitted, 0 when skipped, RTM_EINVAL for an invalid topic. */
+ * (its requester retries later, and by then the gap is over). When the
+ * channel is unoccupied, marks it open (see rtm_channel_hook_t) for
+ * open_mark_ms. Returns 1 when emitted, 0 when skipped, RTM_EINVAL for an
+ * invalid topic. */
 int rtm_channel_state_sync(rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t channel,
                            uint64_t now_ms, const rtm_channel_sink_t *sink);
 
@@ -133,8 +164,8 @@ void rtm_channel_state_peer_lost(rtm_channel_state_t *cs, uint32_t peer, uint64_
  * Returns the number of records dropped. */
 size_t rtm_channel_state_retain(rtm_channel_state_t *cs, rtm_channel_owns_fn owns, void *ctx);
 
-/* Timers: emits throttled subscription counts that are due and drops caches
- * that expired. Call every few hundred ms. */
+/* Timers: emits throttled subscription counts that are due, drops caches
+ * and open marks that expired. Call every few hundred ms. */
 void rtm_channel_state_tick(rtm_channel_state_t *cs, uint64_t now_ms,
                             const rtm_channel_sink_t *sink);
 

@@ -47,7 +47,10 @@ typedef struct rtm_channel_rec {
     bool sync_sent;                /* sync_ms is meaningful */
     bool notify;                   /* the app wants count events (from the last SUB_COUNT) */
     bool pending;                  /* on the pending-count list */
+    bool opening;                  /* a node asked to SYNC it while unoccupied (open list) */
+    uint64_t open_ms;              /* when: the mark expires open_mark_ms later */
     struct rtm_channel_rec *pend_prev, *pend_next;   /* pending-count list links */
+    struct rtm_channel_rec *open_prev, *open_next;   /* open-mark list links (iff opening) */
     struct rtm_channel_rec *cache_prev, *cache_next; /* cache list links (iff cache) */
     uint16_t name_len;                               /* channel name length */
     char name[];                                     /* channel name bytes */

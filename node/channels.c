@@ -198,6 +198,11 @@ static void s_send_cache(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_channel_t
     int n = rtm_pusher_render_cache_miss(buf, sizeof buf, s_name(ch));
     if (n > 0)
         s_send_text(chs, s, buf, (size_t)n);
+    if (ch->app->n_webhooks) { /* the owner turns it into a cache_miss webhook */
+        rtm_wire_msg_t miss = {
+            .type = RTM_WIRE_CACHE_MISS, .app = s_app(ch), .channel = s_name(ch)};
+        s_send_owner(chs, &miss);
+    }
 }
 
 static void s_send_succeeded(rtm_channels_t *chs, rtm_subscriber_t *s,

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config clang-format curl
           libzmq3-dev libmsgpack-dev libuv1-dev libhttp-parser-dev libjansson-dev
-          libssl-dev libcmocka-dev libxxhash-dev uthash-dev)
+          libssl-dev libcmocka-dev libxxhash-dev uthash-dev libcurl4-openssl-dev)
 [ "${1:-}" = "--with-node" ] && ! command -v npm >/dev/null && packages+=(nodejs npm)
 
 missing=()

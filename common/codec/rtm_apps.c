@@ -5,6 +5,7 @@
 
 #include "rtm_error.h"
 
+#include <strings.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,232 @@ int rtm_apps_load_single(rtm_apps_t *apps, const char *id, const char *key, cons
     return s_add(apps, app, "RTMESH_APP_ID/KEY/SECRET", err, err_len);
 }
 
+/* ---- webhooks ---------------------------------------------------------- */
+
+static const char *const s_kind_names[RTM_WEBHOOK_KINDS] = {
+    "channel_occupied", "channel_vacated", "member_added",      "member_removed",
+    "client_event",     "cache_miss",      "subscription_count"};
+
+const char *rtm_webhook_kind_name(rtm_webhook_kind_t kind)
+{
+    return (unsigned)kind < RTM_WEBHOOK_KINDS ? s_kind_names[kind] : NULL;
+}
+
+bool rtm_webhook_wants(const rtm_webhook_t *hook, rtm_webhook_kind_t kind, rtm_str_t channel)
+{
+    if ((unsigned)kind >= RTM_WEBHOOK_KINDS || !(hook->kinds & (1u << kind)))
+        return false;
+    if (hook->starts_with && !rtm_str_has_prefix(channel, hook->starts_with))
+        return false;
+    size_t n = hook->ends_with ? strlen(hook->ends_with) : 0;
+    return !hook->ends_with ||
+           (channel.len >= n && memcmp(channel.p + channel.len - n, hook->ends_with, n) == 0);
+}
+
+static void s_free_webhooks(rtm_webhook_t *hooks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(hooks[i].url);
+        for (size_t h = 0; h < hooks[i].n_headers; h++)
+            free(hooks[i].headers[h]);
+        free(hooks[i].headers);
+        free(hooks[i].starts_with);
+        free(hooks[i].ends_with);
+    }
+    free(hooks);
+}
+
+/* http:// or https://, a host of URL characters, an optional port, then a
+ * path without spaces or control bytes. libcurl parses it for real; this
+ * refuses at start what could only fail at the first event. */
+static bool s_valid_url(const char *url)
+{
+    size_t skip = !strncmp(url, "http://", 7) ? 7 : !strncmp(url, "https://", 8) ? 8 : 0;
+    if (!skip || strlen(url) > 2048)
+        return false;
+    const char *host = url + skip;
+    size_t host_len = strcspn(host, ":/?#");
+    if (host_len == 0 || strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789.-_[]") < host_len)
+        return false;
+    const char *p = host + host_len;
+    if (*p == ':') {
+        char *end;
+        long port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || port < 1 || port > 65535 || (*end && *end != '/' && *end != '?'))
+            return false;
+        p = end;
+    }
+    for (; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* Headers rtmesh sets itself (or HTTP framing needs): never configurable. */
+static const char *const s_reserved_headers[] = {
+    "X-Pusher-Key", "X-Pusher-Signature", "Content-Type", "Content-Length",
+    "Host",         "Transfer-Encoding",  "Expect"};
+
+static int s_load_headers(rtm_webhook_t *hook, json_t *v, const char *where, char *err,
+                          size_t err_len)
+{
+    if (!json_is_object(v)) {
+        snprintf(err, err_len, "%s.headers must be an object of strings", where);
+        return RTM_EINVAL;
+    }
+    hook->headers = calloc(json_object_size(v) + 1, sizeof *hook->headers);
+    if (!hook->headers)
+        abort();
+    const char *name;
+    json_t *value;
+    json_object_foreach(v, name, value)
+    {
+        size_t n = strlen(name);
+        if (n == 0 || n > 128 ||
+            strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                         "0123456789!#$%&'*+-.^_`|~") != n) {
+            snprintf(err, err_len, "%s.headers: '%.128s' is not a valid header name", where, name);
+            return RTM_EINVAL;
+        }
+        for (size_t i = 0; i < sizeof s_reserved_headers / sizeof s_reserved_headers[0]; i++) {
+            if (!strcasecmp(name, s_reserved_headers[i])) {
+                snprintf(err, err_len, "%s.headers: '%s' is set by rtmesh and cannot be overridden",
+                         where, name);
+                return RTM_EINVAL;
+            }
+        }
+        const char *text = json_string_value(value);
+        if (!text || strlen(text) > 4096 || strpbrk(text, "\r\n")) {
+            snprintf(err, err_len, "%s.headers.%s must be a string without line breaks", where,
+                     name);
+            return RTM_EINVAL;
+        }
+        char *line = malloc(n + 2 + strlen(text) + 1);
+        if (!line)
+            abort();
+        sprintf(line, "%s: %s", name, text);
+        hook->headers[hook->n_headers++] = line;
+    }
+    return 0;
+}
+
+static int s_load_kinds(rtm_webhook_t *hook, json_t *v, const char *where, char *err,
+                        size_t err_len)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        snprintf(err, err_len, "%s.event_types must be a non-empty array of event names", where);
+        return RTM_EINVAL;
+    }
+    size_t i;
+    json_t *name;
+    json_array_foreach(v, i, name)
+    {
+        int k = 0;
+        while (k < RTM_WEBHOOK_KINDS &&
+               !(json_is_string(name) && !strcmp(json_string_value(name), s_kind_names[k])))
+            k++;
+        if (k == RTM_WEBHOOK_KINDS) {
+            char *text = json_dumps(name, JSON_ENCODE_ANY);
+            snprintf(err, err_len,
+                     "%s.event_types[%zu]: unknown event type %.64s (channel_occupied, "
+                     "channel_vacated, member_added, member_removed, client_event, cache_miss, "
+                     "subscription_count)",
+                     where, i, text ? text : "?");
+            free(text);
+            return RTM_EINVAL;
+        }
+        hook->kinds |= 1u << k;
+    }
+    return 0;
+}
+
+static int s_load_filter(rtm_webhook_t *hook, json_t *v, const char *where, char *err,
+                         size_t err_len)
+{
+    if (!json_is_object(v)) {
+        snprintf(err, err_len, "%s.filter must be an object", where);
+        return RTM_EINVAL;
+    }
+    const char *k;
+    json_t *text;
+    json_object_foreach(v, k, text)
+    {
+        char **field = !strcmp(k, "channel_name_starts_with") ? &hook->starts_with
+                       : !strcmp(k, "channel_name_ends_with") ? &hook->ends_with
+                                                              : NULL;
+        if (!field) {
+            snprintf(err, err_len, "%s.filter: unknown key '%s'", where, k);
+            return RTM_EINVAL;
+        }
+        if (!json_is_string(text)) {
+            snprintf(err, err_len, "%s.filter.%s must be a string", where, k);
+            return RTM_EINVAL;
+        }
+        *field = s_dup(json_string_value(text));
+    }
+    return 0;
+}
+
+static int s_load_webhook(rtm_webhook_t *hook, json_t *v, const char *where, char *err,
+                          size_t err_len)
+{
+    if (!json_is_object(v)) {
+        snprintf(err, err_len, "%s must be an object", where);
+        return RTM_EINVAL;
+    }
+    const char *k;
+    json_t *field;
+    json_object_foreach(v, k, field)
+    {
+        int rc = 0;
+        if (!strcmp(k, "url")) {
+            if (!json_is_string(field) || !s_valid_url(json_string_value(field))) {
+                snprintf(err, err_len, "%s.url must be an http:// or https:// URL", where);
+                return RTM_EINVAL;
+            }
+            hook->url = s_dup(json_string_value(field));
+        } else if (!strcmp(k, "event_types")) {
+            rc = s_load_kinds(hook, field, where, err, err_len);
+        } else if (!strcmp(k, "headers")) {
+            rc = s_load_headers(hook, field, where, err, err_len);
+        } else if (!strcmp(k, "filter")) {
+            rc = s_load_filter(hook, field, where, err, err_len);
+        } else {
+            snprintf(err, err_len, "%s: unknown key '%s'", where, k);
+            rc = RTM_EINVAL;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    if (!hook->url || !hook->kinds) {
+        snprintf(err, err_len, "%s: url and event_types are required", where);
+        return RTM_EINVAL;
+    }
+    return 0;
+}
+
+/* Parses "webhooks" into app (which then owns them, also on failure). */
+static int s_load_webhooks(rtm_app_t *app, json_t *v, const char *where, char *err, size_t err_len)
+{
+    if (!json_is_array(v)) {
+        snprintf(err, err_len, "%s: webhooks must be an array", where);
+        return RTM_EINVAL;
+    }
+    size_t n = json_array_size(v);
+    app->webhooks = calloc(n ? n : 1, sizeof *app->webhooks);
+    if (!app->webhooks)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        char at[600];
+        snprintf(at, sizeof at, "%s: webhooks[%zu]", where, i);
+        app->n_webhooks = i + 1;
+        if (s_load_webhook(&app->webhooks[i], json_array_get(v, i), at, err, err_len) < 0)
+            return RTM_EINVAL;
+    }
+    return 0;
+}
+
 /* The options an apps-file entry may carry besides id, key and secret. */
 typedef struct {
     const char *name;
@@ -134,7 +361,9 @@ static int s_load_entry(rtm_apps_t *apps, json_t *entry, size_t index, const cha
                         size_t err_len)
 {
     char where[512];
-    snprintf(where, sizeof where, "%s: app #%zu", path, index);
+    const char *id = json_string_value(json_object_get(entry, "id"));
+    snprintf(where, sizeof where, "%s: app #%zu%s%.64s%s", path, index, id ? " '" : "",
+             id ? id : "", id ? "'" : "");
     if (!json_is_object(entry)) {
         snprintf(err, err_len, "%s: must be an object", where);
         return RTM_EINVAL;
@@ -151,6 +380,8 @@ static int s_load_entry(rtm_apps_t *apps, json_t *entry, size_t index, const cha
             }
             continue;
         }
+        if (!strcmp(k, "webhooks"))
+            continue; /* below, once the rest is known good: it allocates */
         size_t i = 0;
         while (i < S_N_OPTIONS && strcmp(s_options[i].name, k))
             i++;
@@ -164,7 +395,13 @@ static int s_load_entry(rtm_apps_t *apps, json_t *entry, size_t index, const cha
     app.id = (char *)json_string_value(json_object_get(entry, "id"));
     app.key = (char *)json_string_value(json_object_get(entry, "key"));
     app.secret = (char *)json_string_value(json_object_get(entry, "secret"));
-    return s_add(apps, app, where, err, err_len);
+    json_t *hooks = json_object_get(entry, "webhooks");
+    int rc = hooks ? s_load_webhooks(&app, hooks, where, err, err_len) : 0;
+    if (rc == 0)
+        rc = s_add(apps, app, where, err, err_len);
+    if (rc < 0)
+        s_free_webhooks(app.webhooks, app.n_webhooks);
+    return rc;
 }
 
 int rtm_apps_load_file(rtm_apps_t *apps, const char *path, char *err, size_t err_len)
@@ -211,6 +448,7 @@ void rtm_apps_free(rtm_apps_t *apps)
         free(apps->apps[i].id);
         free(apps->apps[i].key);
         free(apps->apps[i].secret);
+        s_free_webhooks(apps->apps[i].webhooks, apps->apps[i].n_webhooks);
     }
     free(apps->apps);
     *apps = (rtm_apps_t){0};

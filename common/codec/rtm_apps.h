@@ -15,6 +15,35 @@
 
 #define RTM_APPS_MAX_ID 64 /* bytes of an app id */
 
+/* The webhook events Pusher defines, in its names (rtm_webhook_kind_name). */
+typedef enum {
+    RTM_WEBHOOK_CHANNEL_OCCUPIED,
+    RTM_WEBHOOK_CHANNEL_VACATED,
+    RTM_WEBHOOK_MEMBER_ADDED,
+    RTM_WEBHOOK_MEMBER_REMOVED,
+    RTM_WEBHOOK_CLIENT_EVENT,
+    RTM_WEBHOOK_CACHE_MISS,
+    RTM_WEBHOOK_SUBSCRIPTION_COUNT,
+    RTM_WEBHOOK_KINDS /* number of kinds */
+} rtm_webhook_kind_t;
+
+/* "channel_occupied", ...; NULL for a value out of range. */
+const char *rtm_webhook_kind_name(rtm_webhook_kind_t kind);
+
+/* One entry of an app's "webhooks" (soketi's names): where to POST which
+ * events. Everything is owned by the table. */
+typedef struct {
+    char *url;         /* http:// or https:// URL */
+    uint32_t kinds;    /* bit (1u << kind) set for every event type sent */
+    char **headers;    /* n_headers extra "Name: value" lines; never the signature headers */
+    size_t n_headers;  /* entries of headers */
+    char *starts_with; /* filter.channel_name_starts_with; NULL: any */
+    char *ends_with;   /* filter.channel_name_ends_with; NULL: any */
+} rtm_webhook_t;
+
+/* Does the webhook take events of this kind on this channel? */
+bool rtm_webhook_wants(const rtm_webhook_t *hook, rtm_webhook_kind_t kind, rtm_str_t channel);
+
 typedef struct {
     char *id;                 /* app id: [A-Za-z0-9_-]{1,64}; part of REST paths and topics */
     char *key;                /* public key clients connect with */
@@ -26,6 +55,8 @@ typedef struct {
     bool enable_client_messages;     /* client-* events relayed (default false) */
     bool enable_user_authentication; /* connections must sign in (default false) */
     bool subscription_count;         /* pusher_internal:subscription_count sent (default false) */
+    rtm_webhook_t *webhooks;         /* n_webhooks entries, owned; NULL when none */
+    size_t n_webhooks;               /* entries of webhooks */
     size_t index;                    /* position in the table (per-app counters) */
 } rtm_app_t;
 

@@ -115,6 +115,7 @@ static int s_check(const rtm_wire_msg_t *m)
     case RTM_WIRE_SUB_COUNT: return 6;
     case RTM_WIRE_QUERY: return 7;
     case RTM_WIRE_TERMINATE: return 4;
+    case RTM_WIRE_CACHE_MISS: return 4;
     }
     return RTM_EINVAL;
 }
@@ -207,6 +208,7 @@ static void s_pack(const rtm_wire_msg_t *m, int entries, msgpack_packer *pk)
         s_pack_u64(pk, "epoch", m->epoch);
         break;
     case RTM_WIRE_SYNC_REQ:
+    case RTM_WIRE_CACHE_MISS:
         s_pack_str(pk, "app", m->app);
         s_pack_str(pk, "channel", m->channel);
         break;
@@ -661,6 +663,7 @@ static int s_require(rtm_wire_type_t t, unsigned seen, const rtm_wire_msg_t *m)
     case RTM_WIRE_SUB_COUNT: need = F_APP | F_CHANNEL | F_COUNT; break;
     case RTM_WIRE_QUERY: need = F_ID | F_APP | F_KIND; break;
     case RTM_WIRE_TERMINATE: need = F_APP | F_USER_ID; break;
+    case RTM_WIRE_CACHE_MISS: need = F_APP | F_CHANNEL; break;
     default: return RTM_EPROTO;
     }
     return (seen & need) == need ? 0 : RTM_EPROTO;
@@ -735,6 +738,7 @@ const char *rtm_wire_type_name(rtm_wire_type_t type)
     case RTM_WIRE_SUB_COUNT: return "sub_count";
     case RTM_WIRE_QUERY: return "query";
     case RTM_WIRE_TERMINATE: return "terminate";
+    case RTM_WIRE_CACHE_MISS: return "cache_miss";
     }
     return "unknown";
 }

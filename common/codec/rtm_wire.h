@@ -57,6 +57,7 @@ typedef enum {
     RTM_WIRE_SUB_COUNT = 10,     /* node -> owner ingress, no reply: absolute local count */
     RTM_WIRE_QUERY = 11,         /* node -> shard ingress, ACKed with json */
     RTM_WIRE_TERMINATE = 12,     /* node -> owner of the user channel; and its egress control */
+    RTM_WIRE_CACHE_MISS = 13,    /* node -> owner ingress, no reply: a subscriber got cache_miss */
 } rtm_wire_type_t;
 
 /* QUERY kinds ("kind"). */

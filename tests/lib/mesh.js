@@ -152,7 +152,11 @@ function describeExit(exit) {
 }
 
 function processArgs(mesh, kind, index) {
-  if (kind === 'broker') return ['--shard', String(index), '--brokers', mesh.brokerList];
+  if (kind === 'broker') {
+    const args = ['--shard', String(index), '--brokers', mesh.brokerList];
+    if (mesh.appsFile) args.push('--apps', mesh.appsFile); // webhooks are per app
+    return args;
+  }
   const args = ['--port', String(mesh.nodePorts[index]), '--brokers', mesh.brokerList];
   args.push('--workers', String(mesh.options.workers));
   if (mesh.appsFile) args.push('--apps', mesh.appsFile);
@@ -252,9 +256,11 @@ class Mesh {
     this.nodePorts = singlePorts;
     this.brokerList = pairPorts.map((p) => `tcp://${HOST}:${p}`).join(',');
     if (this.options.apps) {
+      // A function lets a test compute the apps once it knows its own ports (webhook receivers).
+      const apps = typeof this.options.apps === 'function' ? await this.options.apps() : this.options.apps;
       this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtmesh-test-'));
       this.appsFile = path.join(this.tmpDir, 'apps.json');
-      fs.writeFileSync(this.appsFile, JSON.stringify(this.options.apps));
+      fs.writeFileSync(this.appsFile, JSON.stringify(apps));
     }
   }
 
@@ -312,8 +318,8 @@ class Mesh {
 
 // Starts brokers, then nodes, and waits until every node answers GET /readyz with 200.
 // options: shards (2), nodes (2), workers (2), env (extra environment for every process),
-// apps (array of {id, key, secret}: written to a file passed as --apps instead of the
-// RTMESH_APP_* environment). Resolves to a Mesh; on failure nothing is left running.
+// apps (array of {id, key, secret}, or an async function returning one: written to a file
+// passed as --apps to brokers and nodes instead of the RTMESH_APP_* environment). Resolves to a Mesh; on failure nothing is left running.
 async function startMesh(options = {}) {
   const opts = { shards: 2, nodes: 2, workers: 2, env: {}, ...options };
   const mesh = new Mesh(opts);

@@ -112,9 +112,31 @@ static void s_on_event(void *ctx, rtm_str_t app, rtm_str_t channel, rtm_str_t ex
     s_copy(o->json, sizeof o->json, json);
 }
 
+/* Webhook changes, recorded apart from publications as "kind channel[ user][ =count]". */
+typedef struct {
+    char line[S_MAX_OUT][160];
+    size_t n;
+} s_hooks_t;
+
+static void s_on_hook(void *ctx, const rtm_channel_hook_t *h)
+{
+    s_hooks_t *r = ctx;
+    assert_true(rtm_str_eq_cstr(h->app, "app"));
+    if (r->n == S_MAX_OUT)
+        return; /* floods: only the first ones are looked at */
+    char *o = r->line[r->n++];
+    int n = snprintf(o, 160, "%s %.*s", rtm_webhook_kind_name(h->kind), (int)h->channel.len,
+                     h->channel.p);
+    if (h->kind == RTM_WEBHOOK_MEMBER_ADDED || h->kind == RTM_WEBHOOK_MEMBER_REMOVED)
+        snprintf(o + n, 160 - (size_t)n, " %.*s", (int)h->user_id.len, h->user_id.p);
+    if (h->kind == RTM_WEBHOOK_SUBSCRIPTION_COUNT)
+        snprintf(o + n, 160 - (size_t)n, " =%llu", (unsigned long long)h->count);
+}
+
 typedef struct {
     rtm_channel_state_t *cs;
     s_rec_t rec;
+    s_hooks_t hooks;
     rtm_channel_sink_t sink;
 } s_fix_t;
 
@@ -123,7 +145,7 @@ static s_fix_t *s_fix(const rtm_channel_state_limits_t *lim)
     s_fix_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->cs = rtm_channel_state_new(lim);
-    f->sink = (rtm_channel_sink_t){&f->rec, s_on_control, s_on_event};
+    f->sink = (rtm_channel_sink_t){&f->rec, s_on_control, s_on_event, s_on_hook, &f->hooks};
     return f;
 }
 
@@ -269,7 +291,10 @@ static void test_join_and_leave(void **state)
     o = s_take1(f);
     s_assert_member(&o, "presence-a", "u1", "", "2.1", false);
 
-    /* Nothing left: the record is gone and every byte given back. */
+    /* Nothing left but the open mark of the SYNC above, until it expires;
+     * then the record is gone and every byte given back. */
+    assert_int_equal(s_st(f)->records, 1);
+    rtm_channel_state_tick(f->cs, 1000 + 10000, &f->sink);
     assert_int_equal(s_st(f)->records, 0);
     assert_int_equal(s_st(f)->users, 0);
     assert_int_equal(s_st(f)->conns, 0);
@@ -513,7 +538,7 @@ static void test_sync(void **state)
     assert_int_equal(o.count, 0);
     assert_int_equal(o.n_members, 0);
     assert_string_equal(o.cache_json, "");
-    assert_int_equal(s_st(f)->records, 0);
+    assert_int_equal(s_st(f)->records, 1); /* its open mark */
 
     assert_int_equal(s_join(f, 1, "presence-a", "u2", "{\"b\":2}", "1.2", 0), 0);
     assert_int_equal(s_join(f, 2, "presence-a", "u1", "", "2.1", 0), 0);
@@ -757,10 +782,103 @@ static void test_query_channel_and_users(void **state)
     s_fix_free(f);
 }
 
+/* ---- webhook changes --------------------------------------------------- */
+
+static void s_hooks_are(s_fix_t *f, const char *const *want, size_t n)
+{
+    assert_int_equal(f->hooks.n, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(f->hooks.line[i], want[i]);
+    f->hooks.n = 0;
+}
+#define S_HOOKS(f, ...)                                                                            \
+    do {                                                                                           \
+        const char *const w_[] = {__VA_ARGS__};                                                    \
+        s_hooks_are(f, w_, sizeof w_ / sizeof w_[0]);                                              \
+    } while (0)
+#define S_NO_HOOKS(f) s_hooks_are(f, NULL, 0)
+
+static void test_webhook_occupancy(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix(NULL);
+    /* A node SYNCs before it counts: mesh-wide 0 -> 1 is news, 1 -> 2 is not. */
+    assert_int_equal(s_sync(f, "c", 1000), 1);
+    assert_int_equal(s_count(f, 1, "c", 1, false, 1001), 0);
+    S_HOOKS(f, "channel_occupied c");
+    assert_int_equal(s_sync(f, "c", 1002), 1); /* occupied: no mark */
+    assert_int_equal(s_count(f, 2, "c", 3, false, 1003), 0);
+    assert_int_equal(s_count(f, 1, "c", 0, false, 1004), 0);
+    S_NO_HOOKS(f);
+    assert_int_equal(s_count(f, 2, "c", 0, false, 1005), 0);
+    S_HOOKS(f, "channel_vacated c");
+
+    /* Counted without a SYNC first: re-announced after a failover, taken
+     * over silently; it still vacates once. */
+    assert_int_equal(s_count(f, 1, "moved", 2, false, 2000), 0);
+    S_NO_HOOKS(f);
+    assert_int_equal(s_st(f)->inherited, 1);
+    rtm_channel_state_peer_lost(f->cs, 1, 2001, &f->sink);
+    S_HOOKS(f, "channel_vacated moved");
+
+    /* An open mark expires. */
+    assert_int_equal(s_sync(f, "late", 3000), 1);
+    rtm_channel_state_tick(f->cs, 3000 + 10000, &f->sink);
+    assert_int_equal(s_count(f, 1, "late", 1, false, 13001), 0);
+    S_NO_HOOKS(f);
+    assert_int_equal(s_count(f, 1, "late", 0, false, 13002), 0);
+    S_HOOKS(f, "channel_vacated late");
+
+    /* With count events, every announced total is a subscription_count change too. */
+    assert_int_equal(s_sync(f, "n", 14000), 1);
+    assert_int_equal(s_count(f, 1, "n", 2, true, 14001), 0);
+    S_HOOKS(f, "channel_occupied n", "subscription_count n =2");
+    assert_int_equal(s_count(f, 1, "n", 0, true, 14002), 0);
+    S_HOOKS(f, "channel_vacated n", "subscription_count n =0");
+    assert_int_equal(s_st(f)->records, 0);
+    s_fix_free(f);
+}
+
+static void test_webhook_members(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix(NULL);
+    /* A fresh join (with an id) of a new user is news; another connection is not. */
+    assert_int_equal(s_join(f, 1, "presence-p", "u1", "", "1.1", 0), 0);
+    S_HOOKS(f, "member_added presence-p u1");
+    assert_int_equal(s_join(f, 2, "presence-p", "u1", "", "2.1", 0), 0);
+    S_NO_HOOKS(f);
+    /* A re-announced join (id 0) of a user new here: taken over silently. */
+    rtm_wire_msg_t m = {.type = RTM_WIRE_PRESENCE_JOIN,
+                        .app = S("app"),
+                        .channel = S("presence-p"),
+                        .user_id = S("u2"),
+                        .exclude = S("2.2")};
+    assert_int_equal(rtm_channel_state_join(f->cs, 2, &m, &f->sink), 0);
+    S_NO_HOOKS(f);
+    assert_int_equal(s_st(f)->inherited, 1);
+    /* The last connection of a user goes: by leaving, or with its worker. */
+    assert_int_equal(s_leave(f, 1, "presence-p", "u1", "1.1"), 0);
+    S_NO_HOOKS(f);
+    rtm_channel_state_peer_lost(f->cs, 2, 100, &f->sink);
+    assert_int_equal(f->hooks.n, 2); /* hash order */
+    assert_true(!strcmp(f->hooks.line[0], "member_removed presence-p u1") ||
+                !strcmp(f->hooks.line[1], "member_removed presence-p u1"));
+    assert_true(!strcmp(f->hooks.line[0], "member_removed presence-p u2") ||
+                !strcmp(f->hooks.line[1], "member_removed presence-p u2"));
+    f->hooks.n = 0;
+    assert_int_equal(s_join(f, 1, "presence-p", "u3", "", "1.3", 0), 0);
+    assert_int_equal(s_leave(f, 1, "presence-p", "u3", "1.3"), 0);
+    S_HOOKS(f, "member_added presence-p u3", "member_removed presence-p u3");
+    s_fix_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_and_leave),
+        cmocka_unit_test(test_webhook_occupancy),
+        cmocka_unit_test(test_webhook_members),
         cmocka_unit_test(test_join_limits),
         cmocka_unit_test(test_join_flood_bounded),
         cmocka_unit_test(test_join_invalid),

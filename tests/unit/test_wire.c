@@ -189,6 +189,8 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
                               .kind = UINT32_MAX,
                               .channel = S("presence-r")};
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_TERMINATE, .app = S("app"), .user_id = S("u1")};
+    v[n++] =
+        (rtm_wire_msg_t){.type = RTM_WIRE_CACHE_MISS, .app = S("app"), .channel = S("cache-c")};
     return n;
 }
 
@@ -505,7 +507,7 @@ static void test_encode_refuses_invalid(void **state)
     m = s_publish();
     m.app = rtm_str(NULL, 3);
     assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
-    m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)13};
+    m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)14};
     assert_int_equal(rtm_wire_encode(&m, out, sizeof out), RTM_EINVAL);
     m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)0};
     assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
@@ -547,7 +549,7 @@ static const s_case_t s_cases[] = {
     {"v missing", {{"t", V_UINT, 3, 0}, {"node", V_STR, 0, "n"}}, 2, RTM_EPROTO},
     {"t missing", {{"v", V_UINT, 1, 0}, {"node", V_STR, 0, "n"}}, 2, RTM_EPROTO},
     {"t as str", {{"v", V_UINT, 1, 0}, {"t", V_STR, 0, "publish"}}, 2, RTM_EPROTO},
-    {"t unknown", {{"v", V_UINT, 1, 0}, {"t", V_UINT, 13, 0}}, 2, RTM_EPROTO},
+    {"t unknown", {{"v", V_UINT, 1, 0}, {"t", V_UINT, 14, 0}}, 2, RTM_EPROTO},
     {"t zero", {{"v", V_UINT, 1, 0}, {"t", V_UINT, 0, 0}}, 2, RTM_EPROTO},
     {"v 2", {{"v", V_UINT, 2, 0}, {"t", V_UINT, 3, 0}, {"node", V_STR, 0, "n"}}, 3, RTM_EVERSION},
     {"v 0", {{"v", V_UINT, 0, 0}, {"t", V_UINT, 3, 0}, {"node", V_STR, 0, "n"}}, 3, RTM_EVERSION},
@@ -1173,7 +1175,8 @@ static void test_type_names(void **state)
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_SUB_COUNT), "sub_count");
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_QUERY), "query");
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_TERMINATE), "terminate");
-    assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)13), "unknown");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_CACHE_MISS), "cache_miss");
+    assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)14), "unknown");
     assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)77), "unknown");
 }
 
