@@ -13,14 +13,14 @@
 
 /* Why a peer's input was refused or a connection closed abnormally. */
 typedef enum {
-    RTM_ERR_BAD_HTTP,    /* unparseable HTTP request */
-    RTM_ERR_BAD_FRAME,   /* WebSocket protocol violation */
-    RTM_ERR_BAD_UTF8,    /* text frame not UTF-8 */
-    RTM_ERR_OVERSIZE,    /* frame or request over its limit */
-    RTM_ERR_BAD_JSON,    /* text frame not a Pusher message */
-    RTM_ERR_UNKNOWN_APP, /* unknown app key or id */
-    RTM_ERR_BAD_CHANNEL,
-    /* invalid channel name or type */ RTM_ERR_BAD_AUTH, /* channel signature or sign-in rejected */
+    RTM_ERR_BAD_HTTP,      /* unparseable HTTP request */
+    RTM_ERR_BAD_FRAME,     /* WebSocket protocol violation */
+    RTM_ERR_BAD_UTF8,      /* text frame not UTF-8 */
+    RTM_ERR_OVERSIZE,      /* frame or request over its limit */
+    RTM_ERR_BAD_JSON,      /* text frame not a Pusher message */
+    RTM_ERR_UNKNOWN_APP,   /* unknown app key or id */
+    RTM_ERR_BAD_CHANNEL,   /* invalid channel name or type, or a channel limit */
+    RTM_ERR_BAD_AUTH,      /* channel signature or sign-in rejected */
     RTM_ERR_CLIENT_EVENT,  /* client event refused (rules, rate, size) */
     RTM_ERR_OVER_QUOTA,    /* app over its connection limit */
     RTM_ERR_REST_AUTH,     /* REST request signature rejected */
@@ -42,7 +42,7 @@ typedef struct {
     uint64_t bytes_in_total;      /* bytes read from sockets */
     uint64_t bytes_out_total;     /* bytes queued to sockets */
     uint64_t rest_requests_total; /* HTTP requests other than upgrades */
-    uint64_t events_published;    /* events accepted by a shard via REST */
+    uint64_t events_published;    /* REST events every owning shard accepted */
     uint64_t events_received;     /* events received from shards */
     uint64_t errors[RTM_ERR_KIND_COUNT];
 } rtm_metrics_t;

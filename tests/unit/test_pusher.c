@@ -406,6 +406,38 @@ static int r_signin(char *out, size_t cap, const void *a)
     return rtm_pusher_render_signin_success(out, cap, *(const rtm_str_t *)a);
 }
 
+typedef struct {
+    rtm_str_t channel;
+    const char *type, *message;
+    int status;
+} refusal_arg_t;
+
+static int r_subscription_error(char *out, size_t cap, const void *a)
+{
+    const refusal_arg_t *r = a;
+    return rtm_pusher_render_subscription_error(out, cap, r->channel, r->type, r->message,
+                                                r->status);
+}
+
+static int r_cache_miss(char *out, size_t cap, const void *a)
+{
+    return rtm_pusher_render_cache_miss(out, cap, *(const rtm_str_t *)a);
+}
+
+static void test_render_refusal_and_cache_miss(void **state)
+{
+    (void)state;
+    refusal_arg_t r = {S("presence-\"x\""), "AuthError", "Invalid signature", 401};
+    check_render(
+        r_subscription_error, &r,
+        rtm_pusher_subscription_error_len(r.channel, r.type, r.message, r.status),
+        "{\"event\":\"pusher:subscription_error\",\"channel\":\"presence-\\\"x\\\"\","
+        "\"data\":{\"type\":\"AuthError\",\"error\":\"Invalid signature\",\"status\":401}}");
+    rtm_str_t ch = S("cache-\nx");
+    check_render(r_cache_miss, &ch, rtm_pusher_cache_miss_len(ch),
+                 "{\"event\":\"pusher:cache_miss\",\"channel\":\"cache-\\nx\"}");
+}
+
 static void test_render_succeeded_and_signin(void **state)
 {
     (void)state;
@@ -450,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_render_connection_established),
         cmocka_unit_test(test_render_error),
         cmocka_unit_test(test_render_succeeded_and_signin),
+        cmocka_unit_test(test_render_refusal_and_cache_miss),
         cmocka_unit_test(test_ping_pong_constants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

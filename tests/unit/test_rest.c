@@ -573,16 +573,52 @@ static void test_trigger_limits(void **state)
     }
 }
 
+static void test_info_attributes(void **state)
+{
+    (void)state;
+    assert_int_equal(rtm_rest_info(S("")), 0);
+    assert_int_equal(rtm_rest_info(S("user_count")), RTM_REST_INFO_USER_COUNT);
+    assert_int_equal(rtm_rest_info(S(" subscription_count , cache")),
+                     RTM_REST_INFO_SUBSCRIPTION_COUNT | RTM_REST_INFO_CACHE);
+    assert_int_equal(rtm_rest_info(S("user_counts,,cach,user_count")), RTM_REST_INFO_USER_COUNT);
+}
+
+static void test_error_and_channels_bodies(void **state)
+{
+    (void)state;
+    const char *msg = "bad \"q\"\x01";
+    char out[128];
+    size_t len = rtm_rest_error_len(msg);
+    assert_int_equal(rtm_rest_render_error(out, sizeof out, msg), (int)len);
+    assert_memory_equal(out, "{\"error\":\"bad \\\"q\\\"\\u0001\"}", len);
+    assert_int_equal(rtm_rest_render_error(out, len - 1, msg), RTM_ETOOBIG);
+    rtm_str_t parts[] = {S("\"a\":{}"), S(""), S("\"b\":{},\"c\":{}")};
+    len = rtm_rest_channels_len(parts, 3);
+    assert_int_equal(rtm_rest_render_channels(out, sizeof out, parts, 3), (int)len);
+    assert_memory_equal(out, "{\"channels\":{\"a\":{},\"b\":{},\"c\":{}}}", len);
+    len = rtm_rest_channels_len(parts + 1, 1);
+    assert_int_equal(rtm_rest_render_channels(out, sizeof out, parts + 1, 1), (int)len);
+    assert_memory_equal(out, "{\"channels\":{}}", len);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_query_parse),         cmocka_unit_test(test_query_malformed),
-        cmocka_unit_test(test_query_limit),         cmocka_unit_test(test_string_to_sign),
-        cmocka_unit_test(test_verify_docs_example), cmocka_unit_test(test_verify_other_vectors),
-        cmocka_unit_test(test_verify_errors),       cmocka_unit_test(test_verify_error_buffer),
-        cmocka_unit_test(test_trigger_events),      cmocka_unit_test(test_trigger_batch),
-        cmocka_unit_test(test_trigger_malformed),   cmocka_unit_test(test_trigger_every_truncation),
+        cmocka_unit_test(test_query_parse),
+        cmocka_unit_test(test_query_malformed),
+        cmocka_unit_test(test_query_limit),
+        cmocka_unit_test(test_string_to_sign),
+        cmocka_unit_test(test_verify_docs_example),
+        cmocka_unit_test(test_verify_other_vectors),
+        cmocka_unit_test(test_verify_errors),
+        cmocka_unit_test(test_verify_error_buffer),
+        cmocka_unit_test(test_trigger_events),
+        cmocka_unit_test(test_trigger_batch),
+        cmocka_unit_test(test_trigger_malformed),
+        cmocka_unit_test(test_trigger_every_truncation),
         cmocka_unit_test(test_trigger_limits),
+        cmocka_unit_test(test_info_attributes),
+        cmocka_unit_test(test_error_and_channels_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,7 @@ static void s_assert_same(const rtm_wire_msg_t *got, const rtm_wire_msg_t *want)
     assert_int_equal(got->kind, want->kind);
     assert_int_equal(got->added, want->added);
     assert_int_equal(got->notify, want->notify);
+    assert_int_equal(got->ttl_ms, want->ttl_ms);
     assert_int_equal(got->n_channels, want->n_channels);
     for (uint32_t i = 0; i < want->n_channels; i++)
         s_assert_str(got->channels[i], want->channels[i]);
@@ -150,6 +151,9 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SYNC_REQ, .app = S("a"), .channel = S("c")};
     v[n++] = s_sync(3);
     v[n++] = s_sync(0);
+    rtm_wire_msg_t with_ttl = s_sync(1);
+    with_ttl.ttl_ms = 1799000; /* the cache's remaining life */
+    v[n++] = with_ttl;
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SYNC, .channel = S("x"), .count = UINT64_MAX};
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_MEMBER,
                               .channel = S("presence-r"),
@@ -195,7 +199,7 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
 }
 
 /* One message of every type, with edge values. */
-static rtm_wire_msg_t s_vectors[32];
+static rtm_wire_msg_t s_vectors[40];
 
 static size_t s_vectors_init(void)
 {

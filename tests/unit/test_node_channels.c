@@ -1,0 +1,657 @@
+/* Tests for the edge node's subscription core (node/channels.c): SYNC
+ * ordering, presence joins racing leaves, member events once per user,
+ * cached events and their lifetime, unsubscribing while a SYNC is pending,
+ * owners changing mid-join, removal from the middle of the subscriber
+ * arrays, refusals and terminations. The table is pure: a recording route
+ * stands in for the shards (what a shard would receive is decoded from the
+ * exact message the table built) and a recording sink for the connections
+ * (what a client would read is the frame's payload, byte for byte). */
+#include "channels.h"
+#include "rtm_apps.h"
+#include "rtm_error.h"
+#include "rtm_wire.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#define S(lit) rtm_str(lit, sizeof lit - 1)
+
+#define S_MAX_OUT 64
+
+/* ---- the recording route: what the owning shards would receive -------- */
+
+typedef struct {
+    rtm_wire_type_t type;
+    char channel[256];
+    char user_id[256];
+    char exclude[64];
+    uint64_t count;
+    rtm_route_ack_fn cb; /* requests: the answer to give */
+    void *arg;
+    bool answered;
+} s_sent_t;
+
+typedef struct {
+    s_sent_t sent[S_MAX_OUT];
+    int n_sent;
+    int subscribed; /* topics subscribed now */
+    int topic_changes;
+    bool fail_sends; /* no live owner */
+} s_route_rec_t;
+
+static void s_copy(char *dst, size_t cap, rtm_str_t s)
+{
+    snprintf(dst, cap, "%.*s", (int)s.len, s.p ? s.p : "");
+}
+
+static s_sent_t *s_record(s_route_rec_t *r, const rtm_wire_msg_t *msg)
+{
+    assert_true(r->n_sent < S_MAX_OUT);
+    s_sent_t *out = &r->sent[r->n_sent++];
+    memset(out, 0, sizeof *out);
+    /* through the codec, as the shard would get it */
+    char buf[4096];
+    int len = rtm_wire_encode(msg, buf, sizeof buf);
+    assert_true(len > 0);
+    rtm_wire_msg_t got;
+    assert_int_equal(rtm_wire_decode(buf, (size_t)len, &got), 0);
+    out->type = got.type;
+    s_copy(out->channel, sizeof out->channel, got.channel);
+    s_copy(out->user_id, sizeof out->user_id, got.user_id);
+    s_copy(out->exclude, sizeof out->exclude, got.exclude);
+    out->count = got.count;
+    return out;
+}
+
+static int s_route_send(void *ctx, const rtm_wire_msg_t *msg)
+{
+    s_route_rec_t *r = ctx;
+    if (r->fail_sends)
+        return RTM_EUNAVAIL;
+    s_record(r, msg);
+    return 0;
+}
+
+static void s_route_request(void *ctx, rtm_wire_msg_t *msg, rtm_route_ack_fn cb, void *arg)
+{
+    s_sent_t *out = s_record(ctx, msg);
+    out->cb = cb;
+    out->arg = arg;
+}
+
+static void s_route_subscribe(void *ctx, rtm_str_t topic, bool on)
+{
+    s_route_rec_t *r = ctx;
+    assert_true(topic.len > 0 && topic.p[topic.len - 1] == '\0');
+    r->subscribed += on ? 1 : -1;
+    r->topic_changes++;
+}
+
+/* ---- the recording sink: what the clients would read ------------------- */
+
+typedef struct {
+    rtm_subscriber_t *to;
+    char text[2048];
+} s_frame_t;
+
+typedef struct {
+    s_frame_t frames[S_MAX_OUT];
+    int n_frames;
+    rtm_subscriber_t *terminated[8];
+    int n_terminated;
+    rtm_channels_t *chs; /* a termination unsubscribes, as a closing session does */
+} s_sink_rec_t;
+
+/* The payload of an unmasked server text frame. */
+static void s_sink_send(void *ctx, rtm_subscriber_t *s, rtm_frame_t *f)
+{
+    s_sink_rec_t *r = ctx;
+    assert_true(r->n_frames < S_MAX_OUT);
+    assert_int_equal(f->data[0], 0x81); /* FIN, text */
+    size_t b = f->data[1] & 0x7f, hdr = b < 126 ? 2 : b == 126 ? 4 : 10;
+    s_frame_t *out = &r->frames[r->n_frames++];
+    out->to = s;
+    snprintf(out->text, sizeof out->text, "%.*s", (int)(f->len - hdr), (char *)f->data + hdr);
+}
+
+static void s_sink_terminate(void *ctx, rtm_subscriber_t *s)
+{
+    s_sink_rec_t *r = ctx;
+    r->terminated[r->n_terminated++] = s;
+    rtm_channels_unsubscribe_all(r->chs, s);
+}
+
+/* ---- fixture ----------------------------------------------------------- */
+
+typedef struct {
+    s_route_rec_t route_rec;
+    s_sink_rec_t sink_rec;
+    rtm_route_t route;
+    rtm_channels_sink_t sink;
+    rtm_metrics_t metrics;
+    rtm_apps_t apps;
+    const rtm_app_t *app;
+    rtm_channels_t *chs;
+    rtm_subscriber_t subs[4];
+} s_fix_t;
+
+static s_fix_t *s_fix(void)
+{
+    s_fix_t *f = calloc(1, sizeof *f);
+    char err[256];
+    assert_int_equal(rtm_apps_load_single(&f->apps, "app1", "key1", "secret1", err, sizeof err), 0);
+    f->app = &f->apps.apps[0];
+    f->route = (rtm_route_t){&f->route_rec, s_route_send, s_route_request, s_route_subscribe};
+    f->sink = (rtm_channels_sink_t){&f->sink_rec, s_sink_send, s_sink_terminate};
+    f->chs = rtm_channels_new(&f->route, &f->sink, &f->metrics);
+    f->sink_rec.chs = f->chs;
+    for (int i = 0; i < 4; i++)
+        f->subs[i].socket_id_len =
+            (uint8_t)snprintf(f->subs[i].socket_id, sizeof f->subs[i].socket_id, "1.%d", i + 1);
+    return f;
+}
+
+static void s_fix_free(s_fix_t *f)
+{
+    for (int i = 0; i < 4; i++)
+        rtm_channels_unsubscribe_all(f->chs, &f->subs[i]);
+    rtm_channels_destroy(&f->chs);
+    assert_null(f->chs);
+    rtm_apps_free(&f->apps);
+    free(f);
+}
+
+static rtm_str_t s_topic(char *buf, size_t cap, const char *channel)
+{
+    int n = rtm_wire_topic(buf, cap, S("app1"), rtm_str_cstr(channel));
+    assert_true(n > 0);
+    return rtm_str(buf, (size_t)n);
+}
+
+static int s_subscribe(s_fix_t *f, int who, const char *channel, const char *user, uint64_t now)
+{
+    rtm_presence_t *p = NULL;
+    if (user) {
+        char data[128];
+        snprintf(data, sizeof data, "{\"user_id\":\"%s\",\"user_info\":{\"n\":\"%s\"}}", user,
+                 user);
+        assert_int_equal(rtm_presence_parse(rtm_str_cstr(data), 1024, &p), 0);
+    }
+    return rtm_channels_subscribe(f->chs, &f->subs[who], f->app, rtm_str_cstr(channel), p, false,
+                                  now);
+}
+
+/* The owner's SYNC for channel: members as "id" strings, an optional cache. */
+static void s_sync(s_fix_t *f, const char *channel, const char *const *members, uint32_t n,
+                   const char *cache, uint64_t ttl_ms, uint64_t now)
+{
+    rtm_wire_member_t mb[8];
+    for (uint32_t i = 0; i < n; i++)
+        mb[i] = (rtm_wire_member_t){rtm_str_cstr(members[i]), rtm_str(NULL, 0)};
+    rtm_wire_msg_t msg = {.type = RTM_WIRE_SYNC,
+                          .channel = rtm_str_cstr(channel),
+                          .cache_json = rtm_str_cstr(cache),
+                          .ttl_ms = ttl_ms,
+                          .members = mb,
+                          .n_members = n};
+    char body[2048], topic[512];
+    int len = rtm_wire_encode(&msg, body, sizeof body);
+    assert_true(len > 0);
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, channel), rtm_str(body, (size_t)len),
+                         now);
+}
+
+static void s_member(s_fix_t *f, const char *channel, const char *user, bool added,
+                     const char *exclude)
+{
+    rtm_wire_msg_t msg = {.type = RTM_WIRE_MEMBER,
+                          .channel = rtm_str_cstr(channel),
+                          .user_id = rtm_str_cstr(user),
+                          .user_info = added ? S("{\"n\":1}") : rtm_str(NULL, 0),
+                          .exclude = rtm_str_cstr(exclude),
+                          .added = added};
+    char body[1024], topic[512];
+    int len = rtm_wire_encode(&msg, body, sizeof body);
+    assert_true(len > 0);
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, channel), rtm_str(body, (size_t)len),
+                         0);
+}
+
+static void s_event(s_fix_t *f, const char *channel, const char *json, const char *exclude,
+                    uint64_t now)
+{
+    char topic[512];
+    rtm_channels_event(f->chs, s_topic(topic, sizeof topic, channel), rtm_str_cstr(exclude),
+                       rtm_str_cstr(json), now);
+}
+
+/* Frames sent to subscriber `who` since the last call, joined by '\n'. */
+static const char *s_read(s_fix_t *f, int who)
+{
+    static char out[8192];
+    out[0] = '\0';
+    for (int i = 0; i < f->sink_rec.n_frames; i++) {
+        if (f->sink_rec.frames[i].to != &f->subs[who])
+            continue;
+        strcat(out, out[0] ? "\n" : "");
+        strcat(out, f->sink_rec.frames[i].text);
+        f->sink_rec.frames[i].to = NULL; /* read */
+    }
+    return out;
+}
+
+/* How many messages of type the route recorded. */
+static int s_count_sent(s_fix_t *f, rtm_wire_type_t type)
+{
+    int n = 0;
+    for (int i = 0; i < f->route_rec.n_sent; i++)
+        if (f->route_rec.sent[i].type == type)
+            n++;
+    return n;
+}
+
+static s_sent_t *s_last_sent(s_fix_t *f, rtm_wire_type_t type)
+{
+    for (int i = f->route_rec.n_sent - 1; i >= 0; i--)
+        if (f->route_rec.sent[i].type == type)
+            return &f->route_rec.sent[i];
+    return NULL;
+}
+
+static void s_forget_sent(s_fix_t *f)
+{
+    f->route_rec.n_sent = 0;
+}
+
+/* Answers the last unanswered PRESENCE_JOIN with status. */
+static void s_answer_join(s_fix_t *f, int status)
+{
+    for (int i = f->route_rec.n_sent - 1; i >= 0; i--) {
+        s_sent_t *s = &f->route_rec.sent[i];
+        if (s->type == RTM_WIRE_PRESENCE_JOIN && s->cb && !s->answered) {
+            s->answered = true;
+            s->cb(s->arg, status, rtm_str(NULL, 0));
+            return;
+        }
+    }
+    fail_msg("no PRESENCE_JOIN waits for an answer");
+}
+
+#define SUCCEEDED(ch)                                                                              \
+    "{\"event\":\"pusher_internal:subscription_succeeded\",\"channel\":\"" ch "\",\"data\":\"{}"   \
+                                                                              "\"}"
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_sync_orders_subscription_before_events(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    assert_int_equal(s_subscribe(f, 0, "chat", NULL, 1000), 0);
+    assert_int_equal(f->route_rec.subscribed, 1);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_SYNC_REQ), 1);
+    assert_string_equal(s_last_sent(f, RTM_WIRE_SYNC_REQ)->channel, "chat");
+    /* an event before the SYNC proves nothing about the subscription: not delivered */
+    s_event(f, "chat", "{\"event\":\"e\",\"channel\":\"chat\",\"data\":\"1\"}", "", 1010);
+    assert_string_equal(s_read(f, 0), "");
+    /* no SYNC yet: asked again only after 200 ms */
+    s_forget_sent(f);
+    rtm_channels_tick(f->chs, 1100);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_SYNC_REQ), 0);
+    rtm_channels_tick(f->chs, 1200);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_SYNC_REQ), 1);
+    s_sync(f, "chat", NULL, 0, NULL, 0, 1250);
+    assert_string_equal(s_read(f, 0), SUCCEEDED("chat"));
+    s_event(f, "chat", "{\"event\":\"e\",\"channel\":\"chat\",\"data\":\"2\"}", "", 1260);
+    assert_string_equal(s_read(f, 0), "{\"event\":\"e\",\"channel\":\"chat\",\"data\":\"2\"}");
+    /* counted once succeeded, announced at the next tick, coalesced */
+    s_forget_sent(f);
+    assert_int_equal(s_subscribe(f, 1, "chat", NULL, 1270), 0); /* in sync: at once */
+    assert_string_equal(s_read(f, 1), SUCCEEDED("chat"));
+    rtm_channels_tick(f->chs, 1300);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_SYNC_REQ), 0);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_SUB_COUNT), 1);
+    assert_int_equal(s_last_sent(f, RTM_WIRE_SUB_COUNT)->count, 2);
+    s_fix_free(f);
+}
+
+static void test_event_excludes_socket_and_unknown_topic(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "chat", NULL, 0);
+    s_subscribe(f, 1, "chat", NULL, 0);
+    s_sync(f, "chat", NULL, 0, NULL, 0, 0);
+    s_read(f, 0);
+    s_read(f, 1);
+    s_event(f, "chat", "{\"event\":\"e\"}", "1.1", 0);
+    assert_string_equal(s_read(f, 0), "");
+    assert_string_equal(s_read(f, 1), "{\"event\":\"e\"}");
+    s_event(f, "other", "{\"event\":\"e\"}", "", 0); /* nobody here: dropped */
+    assert_int_equal(f->sink_rec.n_frames, 3);
+    s_fix_free(f);
+}
+
+static void test_unsubscribe_while_sync_pending(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "chat", NULL, 0);
+    assert_int_equal(rtm_channels_unsubscribe(f->chs, &f->subs[0], S("chat")), 0);
+    assert_int_equal(rtm_channels_unsubscribe(f->chs, &f->subs[0], S("chat")), RTM_ENOTFOUND);
+    s_forget_sent(f);
+    rtm_channels_tick(f->chs, 500);
+    /* never counted, so no count to withdraw: freed, topic dropped, no SYNC_REQ */
+    assert_int_equal(s_count_sent(f, RTM_WIRE_SUB_COUNT), 0);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_SYNC_REQ), 0);
+    assert_int_equal(f->route_rec.subscribed, 0);
+    assert_int_equal(f->metrics.channels, 0);
+    s_sync(f, "chat", NULL, 0, NULL, 0, 600); /* late: the channel is gone */
+    assert_int_equal(f->sink_rec.n_frames, 0);
+    s_fix_free(f);
+}
+
+static void test_zero_count_announced_before_free(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "chat", NULL, 0);
+    s_sync(f, "chat", NULL, 0, NULL, 0, 0);
+    rtm_channels_tick(f->chs, 100);
+    rtm_channels_unsubscribe(f->chs, &f->subs[0], S("chat"));
+    s_forget_sent(f);
+    f->route_rec.fail_sends = true; /* no live owner: kept until the zero is out */
+    rtm_channels_tick(f->chs, 200);
+    assert_int_equal(f->route_rec.subscribed, 1);
+    f->route_rec.fail_sends = false;
+    rtm_channels_tick(f->chs, 300);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_SUB_COUNT), 1);
+    assert_int_equal(s_last_sent(f, RTM_WIRE_SUB_COUNT)->count, 0);
+    assert_int_equal(f->route_rec.subscribed, 0);
+    s_fix_free(f);
+}
+
+static void test_presence_join_then_members_once_per_user(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    static const char *const members[] = {"bob"};
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_sync(f, "presence-room", members, 1, NULL, 0, 0);
+    assert_string_equal(s_read(f, 0), ""); /* waits for the owner to accept alice */
+    s_sent_t *join = s_last_sent(f, RTM_WIRE_PRESENCE_JOIN);
+    assert_non_null(join);
+    assert_string_equal(join->user_id, "alice");
+    assert_string_equal(join->exclude, "1.1");
+    s_answer_join(f, 0);
+    assert_string_equal(
+        s_read(f, 0),
+        "{\"event\":\"pusher_internal:subscription_succeeded\",\"channel\":\"presence-room\","
+        "\"data\":\"{\\\"presence\\\":{\\\"ids\\\":[\\\"alice\\\",\\\"bob\\\"],\\\"hash\\\":{"
+        "\\\"alice\\\":{\\\"n\\\":\\\"alice\\\"},\\\"bob\\\":null},\\\"count\\\":2}}\"}");
+    /* a second connection of another local user */
+    s_subscribe(f, 1, "presence-room", "carol", 0);
+    s_answer_join(f, 0);
+    s_read(f, 1);
+    /* the owner announces carol once: alice's connection is told, carol's is not */
+    s_member(f, "presence-room", "carol", true, "1.2");
+    assert_string_equal(s_read(f, 0), "{\"event\":\"pusher_internal:member_added\",\"channel\":"
+                                      "\"presence-room\",\"data\":\"{\\\"user_id\\\":\\\"carol\\\","
+                                      "\\\"user_info\\\":{\\\"n\\\":1}}\"}");
+    assert_string_equal(s_read(f, 1), "");
+    /* a new owner re-announcing carol changes nothing: no second member_added */
+    s_member(f, "presence-room", "carol", true, "");
+    assert_string_equal(s_read(f, 0), "");
+    s_member(f, "presence-room", "bob", false, "");
+    assert_string_equal(s_read(f, 0),
+                        "{\"event\":\"pusher_internal:member_removed\",\"channel\":"
+                        "\"presence-room\",\"data\":\"{\\\"user_id\\\":\\\"bob\\\"}\"}");
+    s_member(f, "presence-room", "bob", false, "");
+    assert_string_equal(s_read(f, 0), "");
+    /* leaving tells the owner which connection of which user left */
+    s_forget_sent(f);
+    rtm_channels_unsubscribe(f->chs, &f->subs[0], S("presence-room"));
+    s_sent_t *leave = s_last_sent(f, RTM_WIRE_PRESENCE_LEAVE);
+    assert_non_null(leave);
+    assert_string_equal(leave->user_id, "alice");
+    assert_string_equal(leave->exclude, "1.1");
+    s_fix_free(f);
+}
+
+static void test_join_racing_leave(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_sync(f, "presence-room", NULL, 0, NULL, 0, 0);
+    /* gone before the owner accepted: the accepted join is undone */
+    rtm_channels_unsubscribe(f->chs, &f->subs[0], S("presence-room"));
+    assert_int_equal(s_count_sent(f, RTM_WIRE_PRESENCE_LEAVE), 0);
+    s_answer_join(f, 0);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_PRESENCE_LEAVE), 1);
+    assert_string_equal(s_last_sent(f, RTM_WIRE_PRESENCE_LEAVE)->user_id, "alice");
+    assert_string_equal(s_read(f, 0), "");
+    /* gone before a refused join: nothing to undo */
+    s_subscribe(f, 1, "presence-room", "bob", 0);
+    rtm_channels_unsubscribe_all(f->chs, &f->subs[1]);
+    s_answer_join(f, RTM_ETIMEDOUT);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_PRESENCE_LEAVE), 1); /* still only alice's */
+    assert_string_equal(s_read(f, 1), "");
+    s_fix_free(f);
+}
+
+static void test_join_refused(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_sync(f, "presence-room", NULL, 0, NULL, 0, 0);
+    s_answer_join(f, RTM_ETOOBIG);
+    assert_string_equal(
+        s_read(f, 0),
+        "{\"event\":\"pusher:error\",\"channel\":\"presence-room\",\"data\":{\"code\":4100,"
+        "\"message\":\"The maximum number of members of this presence channel has been "
+        "reached\"}}\n"
+        "{\"event\":\"pusher:subscription_error\",\"channel\":\"presence-room\",\"data\":{"
+        "\"type\":\"LimitReached\",\"error\":\"The maximum number of members of this presence "
+        "channel has been reached\",\"status\":4100}}");
+    assert_null(rtm_channels_find(&f->subs[0], S("presence-room")));
+    /* an unavailable owner: status 503, no Pusher code */
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_answer_join(f, RTM_EUNAVAIL);
+    const char *got = s_read(f, 0);
+    assert_non_null(strstr(got, "\"code\":null"));
+    assert_non_null(strstr(got, "\"type\":\"ServerError\""));
+    assert_non_null(strstr(got, "\"status\":503"));
+    assert_int_equal(f->subs[0].n_subs, 0);
+    s_fix_free(f);
+}
+
+static void test_owners_change_mid_join(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_subscribe(f, 1, "presence-room", "bob", 0);
+    s_sync(f, "presence-room", NULL, 0, NULL, 0, 0);
+    s_answer_join(f, 0); /* bob's (the later) is accepted; alice's still waits */
+    s_read(f, 1);
+    int before = f->route_rec.n_sent;
+    rtm_channels_owners_changed(f->chs);
+    /* only the active member is re-announced, without asking for an answer */
+    int joins = 0;
+    for (int i = before; i < f->route_rec.n_sent; i++) {
+        s_sent_t *sent = &f->route_rec.sent[i];
+        if (sent->type != RTM_WIRE_PRESENCE_JOIN)
+            continue;
+        joins++;
+        assert_string_equal(sent->user_id, "bob");
+        assert_null(sent->cb);
+    }
+    assert_int_equal(joins, 1);
+    /* alice's answer, from the old owner, still completes her subscription */
+    s_answer_join(f, 0);
+    assert_non_null(strstr(s_read(f, 0), "pusher_internal:subscription_succeeded"));
+    /* and the count goes to whoever owns the channel now */
+    rtm_channels_tick(f->chs, 100);
+    assert_int_equal(s_last_sent(f, RTM_WIRE_SUB_COUNT)->count, 2);
+    s_fix_free(f);
+}
+
+static void test_owners_change_then_late_answer(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_sync(f, "presence-room", NULL, 0, NULL, 0, 0);
+    rtm_channels_owners_changed(f->chs); /* while alice's join is in flight */
+    assert_int_equal(s_count_sent(f, RTM_WIRE_PRESENCE_JOIN), 1); /* only hers, still waiting */
+    s_answer_join(f, 0);
+    assert_non_null(strstr(s_read(f, 0), "pusher_internal:subscription_succeeded"));
+    rtm_subscription_t *sub = rtm_channels_find(&f->subs[0], S("presence-room"));
+    assert_non_null(sub);
+    assert_int_equal(sub->state, RTM_SUB_ACTIVE);
+    s_fix_free(f);
+}
+
+static void test_cached_event_and_its_life(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    const char *cached = "{\"event\":\"e\",\"channel\":\"cache-x\",\"data\":\"old\"}";
+    s_subscribe(f, 0, "cache-x", NULL, 1000);
+    /* the owner's cache has 5 s left: the node keeps that end of life */
+    s_sync(f, "cache-x", NULL, 0, cached, 5000, 1000);
+    char want[512];
+    snprintf(want, sizeof want, "%s\n%s", SUCCEEDED("cache-x"), cached);
+    assert_string_equal(s_read(f, 0), want);
+    s_subscribe(f, 1, "cache-x", NULL, 5999);
+    snprintf(want, sizeof want, "%s\n%s", SUCCEEDED("cache-x"), cached);
+    assert_string_equal(s_read(f, 1), want);
+    s_subscribe(f, 2, "cache-x", NULL, 6000); /* expired */
+    assert_string_equal(s_read(f, 2), SUCCEEDED("cache-x") "\n"
+                                                           "{\"event\":\"pusher:cache_miss\","
+                                                           "\"channel\":\"cache-x\"}");
+    /* a live server event becomes the cache; a client event does not */
+    s_event(f, "cache-x", "{\"event\":\"e\",\"channel\":\"cache-x\",\"data\":\"new\"}", "", 7000);
+    s_event(f, "cache-x", "{\"event\":\"client-e\",\"channel\":\"cache-x\",\"data\":\"c\"}", "",
+            7001);
+    s_read(f, 0);
+    s_read(f, 1);
+    s_read(f, 2);
+    s_subscribe(f, 3, "cache-x", NULL, 8000);
+    assert_string_equal(s_read(f, 3), SUCCEEDED("cache-x") "\n"
+                                                           "{\"event\":\"e\",\"channel\":"
+                                                           "\"cache-x\",\"data\":\"new\"}");
+    s_fix_free(f);
+}
+
+static void test_remove_from_the_middle(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    for (int i = 0; i < 4; i++) {
+        s_subscribe(f, i, "a", NULL, 0);
+        s_subscribe(f, i, "b", NULL, 0);
+    }
+    s_sync(f, "a", NULL, 0, NULL, 0, 0);
+    s_sync(f, "b", NULL, 0, NULL, 0, 0);
+    for (int i = 0; i < 4; i++)
+        s_read(f, i);
+    /* drop subscriber 1 from the middle of "a" and subscriber 0's first channel */
+    rtm_channels_unsubscribe(f->chs, &f->subs[1], S("a"));
+    rtm_channels_unsubscribe(f->chs, &f->subs[0], S("a"));
+    s_event(f, "a", "{\"event\":\"x\"}", "", 0);
+    s_event(f, "b", "{\"event\":\"y\"}", "", 0);
+    assert_string_equal(s_read(f, 0), "{\"event\":\"y\"}");
+    assert_string_equal(s_read(f, 1), "{\"event\":\"y\"}");
+    assert_string_equal(s_read(f, 2), "{\"event\":\"x\"}\n{\"event\":\"y\"}");
+    assert_string_equal(s_read(f, 3), "{\"event\":\"x\"}\n{\"event\":\"y\"}");
+    /* back-indexes still right: every remaining subscription finds its channel */
+    for (int i = 0; i < 4; i++)
+        assert_non_null(rtm_channels_find(&f->subs[i], S("b")));
+    assert_null(rtm_channels_find(&f->subs[1], S("a")));
+    assert_int_equal(f->metrics.subscriptions, 6);
+    rtm_channels_unsubscribe_all(f->chs, &f->subs[2]);
+    s_event(f, "a", "{\"event\":\"z\"}", "", 0);
+    assert_string_equal(s_read(f, 3), "{\"event\":\"z\"}");
+    assert_string_equal(s_read(f, 2), "");
+    s_fix_free(f);
+}
+
+static void test_terminate_and_silent(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    const char *user_channel = "#server-to-user-u1";
+    assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[0], f->app, rtm_str_cstr(user_channel),
+                                            NULL, true, 0),
+                     0);
+    assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[1], f->app, rtm_str_cstr(user_channel),
+                                            NULL, true, 0),
+                     0);
+    s_sync(f, user_channel, NULL, 0, NULL, 0, 0);
+    assert_int_equal(f->sink_rec.n_frames, 0); /* silent: sign-in answers on its own */
+    /* asking for it later makes it visible, once */
+    assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[0], f->app, rtm_str_cstr(user_channel),
+                                            NULL, false, 0),
+                     0);
+    assert_non_null(strstr(s_read(f, 0), "subscription_succeeded"));
+    assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[0], f->app, rtm_str_cstr(user_channel),
+                                            NULL, false, 0),
+                     RTM_EINVAL);
+    rtm_wire_msg_t term = {.type = RTM_WIRE_TERMINATE, .app = S("app1"), .user_id = S("u1")};
+    char body[256], topic[512];
+    int len = rtm_wire_encode(&term, body, sizeof body);
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, user_channel),
+                         rtm_str(body, (size_t)len), 0);
+    assert_int_equal(f->sink_rec.n_terminated, 2);
+    assert_int_equal(f->subs[0].n_subs, 0);
+    assert_int_equal(f->subs[1].n_subs, 0);
+    s_fix_free(f);
+}
+
+static void test_malformed_control_counted(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "chat", NULL, 0);
+    char topic[512];
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, "chat"), S("\x81\xa1v\x09"), 0);
+    assert_int_equal(f->metrics.errors[RTM_ERR_UPSTREAM_BAD], 1);
+    rtm_wire_msg_t hb = {.type = RTM_WIRE_SHARD_HB, .shard = 1, .epoch = 2};
+    char body[128];
+    int len = rtm_wire_encode(&hb, body, sizeof body);
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, "chat"), rtm_str(body, (size_t)len),
+                         0);
+    assert_int_equal(f->metrics.errors[RTM_ERR_UPSTREAM_BAD], 2);
+    assert_int_equal(f->sink_rec.n_frames, 0);
+    s_fix_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sync_orders_subscription_before_events),
+        cmocka_unit_test(test_event_excludes_socket_and_unknown_topic),
+        cmocka_unit_test(test_unsubscribe_while_sync_pending),
+        cmocka_unit_test(test_zero_count_announced_before_free),
+        cmocka_unit_test(test_presence_join_then_members_once_per_user),
+        cmocka_unit_test(test_join_racing_leave),
+        cmocka_unit_test(test_join_refused),
+        cmocka_unit_test(test_owners_change_mid_join),
+        cmocka_unit_test(test_owners_change_then_late_answer),
+        cmocka_unit_test(test_cached_event_and_its_life),
+        cmocka_unit_test(test_remove_from_the_middle),
+        cmocka_unit_test(test_terminate_and_silent),
+        cmocka_unit_test(test_malformed_control_counted),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,198 @@
+/* Tests for the edge node's pure parts: the presence member mirror, the
+ * mesh-wide connection quota, the /metrics text and the text frames. */
+#include "frame.h"
+#include "member_mirror.h"
+#include "metrics.h"
+#include "quota.h"
+#include "rtm_error.h"
+#include "rtm_pusher.h"
+#include "rtm_wire.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#define S(lit) rtm_str(lit, sizeof lit - 1)
+
+/* ---- member mirror ----------------------------------------------------- */
+
+static void s_join_ids(void *arg, rtm_str_t id, rtm_str_t info)
+{
+    char *out = arg;
+    snprintf(out + strlen(out), 256 - strlen(out), "%s%.*s=%.*s", *out ? "," : "", (int)id.len,
+             id.p, (int)info.len, info.p ? info.p : "");
+}
+
+static const char *s_members(const rtm_member_mirror_t *m)
+{
+    static char out[256];
+    out[0] = '\0';
+    rtm_member_mirror_each(m, s_join_ids, out);
+    return out;
+}
+
+static void test_mirror(void **state)
+{
+    (void)state;
+    rtm_member_mirror_t m = {0};
+    assert_true(rtm_member_mirror_apply(&m, S("a"), S("{\"x\":1}"), true));
+    assert_false(rtm_member_mirror_apply(&m, S("a"), S("{}"), true)); /* re-announced */
+    assert_true(rtm_member_mirror_apply(&m, S("b"), S(""), true));
+    assert_false(rtm_member_mirror_apply(&m, S("c"), S(""), false)); /* not a member */
+    assert_false(rtm_member_mirror_apply(&m, S(""), S(""), true));
+    char long_id[RTM_PUSHER_MAX_USER_ID + 1];
+    memset(long_id, 'x', sizeof long_id);
+    assert_false(rtm_member_mirror_apply(&m, rtm_str(long_id, sizeof long_id), S(""), true));
+    assert_int_equal(m.n, 2);
+    assert_string_equal(s_members(&m), "a={\"x\":1},b=");
+    assert_true(rtm_member_mirror_apply(&m, S("a"), S(""), false));
+    assert_string_equal(s_members(&m), "b=");
+    /* a SYNC replaces the whole membership */
+    rtm_wire_member_t mb[] = {{S("c"), S("1")}, {S("d"), S("")}};
+    rtm_wire_msg_t sync = {
+        .type = RTM_WIRE_SYNC, .channel = S("presence-x"), .members = mb, .n_members = 2};
+    char buf[256];
+    int len = rtm_wire_encode(&sync, buf, sizeof buf);
+    rtm_wire_msg_t got;
+    assert_int_equal(rtm_wire_decode(buf, (size_t)len, &got), 0);
+    rtm_member_mirror_reset(&m, &got);
+    assert_string_equal(s_members(&m), "c=1,d=");
+    assert_int_equal(m.n, 2);
+    rtm_member_mirror_clear(&m);
+    assert_int_equal(m.n, 0);
+    assert_null(m.members);
+}
+
+/* ---- quota ------------------------------------------------------------- */
+
+typedef struct {
+    int counts, queries;
+    uint64_t last_count;
+    rtm_route_ack_fn cb;
+    void *arg;
+    bool down;
+} s_quota_route_t;
+
+static int s_q_send(void *ctx, const rtm_wire_msg_t *msg)
+{
+    s_quota_route_t *r = ctx;
+    if (r->down)
+        return RTM_EUNAVAIL;
+    assert_int_equal(msg->type, RTM_WIRE_SUB_COUNT);
+    assert_true(rtm_str_eq(msg->channel, S("#connections")));
+    r->counts++;
+    r->last_count = msg->count;
+    return 0;
+}
+
+static void s_q_request(void *ctx, rtm_wire_msg_t *msg, rtm_route_ack_fn cb, void *arg)
+{
+    s_quota_route_t *r = ctx;
+    assert_int_equal(msg->type, RTM_WIRE_QUERY);
+    r->queries++;
+    r->cb = cb;
+    r->arg = arg;
+}
+
+static void s_q_subscribe(void *ctx, rtm_str_t topic, bool on)
+{
+    fail_msg("the quota subscribes to nothing");
+}
+
+static void test_quota(void **state)
+{
+    (void)state;
+    rtm_apps_t apps;
+    char err[256];
+    assert_int_equal(rtm_apps_load_single(&apps, "app1", "k", "s", err, sizeof err), 0);
+    rtm_app_t *app = &apps.apps[0];
+    rtm_quota_t *q = rtm_quota_new(&apps);
+    s_quota_route_t rec = {0};
+    rtm_route_t route = {&rec, s_q_send, s_q_request, s_q_subscribe};
+    /* unlimited: always admitted, nothing announced */
+    assert_true(rtm_quota_take(q, app));
+    rtm_quota_tick(q, &route);
+    assert_int_equal(rec.counts, 0);
+    app->max_connections = 3;
+    assert_true(rtm_quota_take(q, app)); /* 2 here */
+    rtm_quota_tick(q, &route);
+    assert_int_equal(rec.counts, 1);
+    assert_int_equal(rec.last_count, 2);
+    assert_int_equal(rec.queries, 1);
+    /* the total includes what was announced: the other nodes hold 1 */
+    rec.cb(rec.arg, 0, S("{\"occupied\":true,\"subscription_count\":3}"));
+    assert_false(rtm_quota_take(q, app)); /* 2 + 1 + 1 > 3 */
+    rtm_quota_release(q, app);            /* 1 here */
+    assert_true(rtm_quota_take(q, app));  /* 2 + 1 */
+    assert_false(rtm_quota_take(q, app));
+    /* a failed answer keeps the last figure; no owner: nothing asked */
+    rtm_quota_tick(q, &route);
+    rec.cb(rec.arg, RTM_ETIMEDOUT, S(""));
+    assert_false(rtm_quota_take(q, app));
+    rec.down = true;
+    rtm_quota_tick(q, &route);
+    assert_int_equal(rec.queries, 2);
+    rtm_quota_destroy(&q);
+    assert_null(q);
+    rtm_apps_free(&apps);
+}
+
+/* ---- metrics text ------------------------------------------------------ */
+
+static void test_metrics_render(void **state)
+{
+    (void)state;
+    rtm_metrics_t a = {0}, b = {0};
+    RTM_COUNT(&a, connections, 2);
+    RTM_COUNT(&b, connections, 3);
+    RTM_COUNT_ERR(&b, RTM_ERR_SLOW_CONSUMER);
+    const rtm_metrics_t *per[] = {&a, &b};
+    rtm_metrics_shard_t shards[] = {{"tcp://h:7100", true}, {"tcp://h:7102", false}};
+    char *text;
+    size_t len = rtm_metrics_render("host/1", per, 2, 1, shards, 2, &text);
+    assert_int_equal(len, strlen(text));
+    assert_non_null(strstr(text, "\nrtmesh_connections 5\n"));
+    assert_non_null(strstr(text, "rtmesh_node_info{node=\"host/1\"} 1\n"));
+    assert_non_null(strstr(text, "rtmesh_errors_total{kind=\"slow_consumer\"} 1\n"));
+    assert_non_null(strstr(text, "rtmesh_ready 1\n"));
+    assert_non_null(strstr(text, "rtmesh_shard_live{shard=\"tcp://h:7100\"} 1\n"));
+    assert_non_null(strstr(text, "rtmesh_shard_live{shard=\"tcp://h:7102\"} 0\n"));
+    free(text);
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+static void test_text_frames(void **state)
+{
+    (void)state;
+    rtm_frame_t *f = rtm_frame_text("hi", 2);
+    assert_int_equal(f->len, 4);
+    assert_memory_equal(f->data, "\x81\x02hi", 4);
+    static char big[300];
+    memset(big, 'x', sizeof big);
+    rtm_frame_t *g = rtm_frame_text(big, sizeof big);
+    assert_int_equal(g->len, 4 + sizeof big); /* 16-bit length form */
+    assert_memory_equal(g->data, "\x81\x7e\x01\x2c", 4);
+    rtm_frame_t *h = rtm_frame_ref(g);
+    rtm_frame_unref(&h);
+    assert_null(h);
+    rtm_frame_unref(&g);
+    rtm_frame_unref(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mirror),
+        cmocka_unit_test(test_quota),
+        cmocka_unit_test(test_metrics_render),
+        cmocka_unit_test(test_text_frames),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

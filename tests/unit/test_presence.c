@@ -1,0 +1,150 @@
+/* Tests for rtm_presence: identities from channel_data and user_data, and the
+ * presence messages rendered from a member walk. */
+#include "rtm_error.h"
+#include "rtm_presence.h"
+#include "rtm_pusher.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#define S(lit) rtm_str(lit, sizeof lit - 1)
+
+static void test_parse_channel_data(void **state)
+{
+    (void)state;
+    rtm_presence_t *p;
+    assert_int_equal(rtm_presence_parse(S("{\"user_id\":\"u1\",\"user_info\":{\"a\": 1}}"), 64, &p),
+                     0);
+    assert_string_equal(p->user_id, "u1");
+    assert_true(rtm_str_eq(rtm_presence_info(p), S("{\"a\":1}")));
+    rtm_presence_t *copy = rtm_presence_copy(p);
+    assert_true(rtm_str_eq(rtm_presence_id(copy), S("u1")));
+    assert_true(rtm_str_eq(rtm_presence_info(copy), S("{\"a\":1}")));
+    rtm_presence_free(&copy);
+    rtm_presence_free(&p);
+    assert_null(p);
+    assert_int_equal(rtm_presence_parse(S("{\"user_id\":42}"), 64, &p), 0);
+    assert_string_equal(p->user_id, "42");
+    assert_null(p->user_info);
+    rtm_presence_free(&p);
+    /* limits: exactly RTM_PUSHER_MAX_USER_ID bytes, and one over */
+    char data[512], id[RTM_PUSHER_MAX_USER_ID + 2];
+    memset(id, 'u', sizeof id - 1);
+    id[RTM_PUSHER_MAX_USER_ID] = '\0';
+    snprintf(data, sizeof data, "{\"user_id\":\"%s\"}", id);
+    assert_int_equal(rtm_presence_parse(rtm_str_cstr(data), 64, &p), 0);
+    rtm_presence_free(&p);
+    id[RTM_PUSHER_MAX_USER_ID] = 'u';
+    id[RTM_PUSHER_MAX_USER_ID + 1] = '\0';
+    snprintf(data, sizeof data, "{\"user_id\":\"%s\"}", id);
+    assert_int_equal(rtm_presence_parse(rtm_str_cstr(data), 64, &p), RTM_EINVAL);
+    assert_null(p);
+    assert_int_equal(rtm_presence_parse(S("{\"user_id\":\"u\",\"user_info\":\"12345\"}"), 6, &p),
+                     RTM_ETOOBIG);
+    assert_int_equal(rtm_presence_parse(S("{\"user_id\":\"u\",\"user_info\":\"12345\"}"), 7, &p),
+                     0);
+    rtm_presence_free(&p);
+    static const char *const bad[] = {"",
+                                      "[]",
+                                      "{\"user_id\":\"\"}",
+                                      "{\"user_id\":true}",
+                                      "{\"user_id\":\"a\\u0000b\"}",
+                                      "{\"id\":\"u\"}",
+                                      "{\"user_id\":\"u\",\"user_id\":\"v\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(rtm_presence_parse(rtm_str_cstr(bad[i]), 64, &p), RTM_EINVAL);
+}
+
+static void test_parse_user_data(void **state)
+{
+    (void)state;
+    rtm_presence_t *p;
+    assert_int_equal(rtm_presence_parse_user(S("{\"id\":\"u1\",\"user_info\":{\"n\":\"x\"}}"), &p),
+                     0);
+    assert_string_equal(p->user_id, "u1");
+    rtm_presence_free(&p);
+    assert_int_equal(rtm_presence_parse_user(S("{\"id\":7}"), &p), RTM_EINVAL); /* a string */
+    assert_int_equal(rtm_presence_parse_user(S("{\"user_id\":\"u1\"}"), &p), RTM_EINVAL);
+}
+
+typedef struct {
+    const char *id, *info;
+} s_member_t;
+
+typedef struct {
+    const s_member_t *m;
+    size_t n;
+    int walks; /* how often the renderer walked the set */
+} s_set_t;
+
+static void s_each(const void *set, rtm_presence_visit_fn visit, void *arg)
+{
+    s_set_t *s = (s_set_t *)set;
+    s->walks++;
+    for (size_t i = 0; i < s->n; i++)
+        visit(arg, rtm_str_cstr(s->m[i].id), rtm_str_cstr(s->m[i].info));
+}
+
+static void test_render_succeeded(void **state)
+{
+    (void)state;
+    rtm_presence_t *self;
+    assert_int_equal(
+        rtm_presence_parse(S("{\"user_id\":\"me\",\"user_info\":{\"n\":1}}"), 64, &self), 0);
+    /* self first; a member with self's id (another connection of mine) once */
+    static const s_member_t members[] = {{"bob", "{\"n\":2}"}, {"me", "{\"n\":1}"}, {"\"q\"", ""}};
+    s_set_t set = {members, 3, 0};
+    size_t len;
+    char *json = rtm_presence_render_succeeded(S("presence-r"), self, s_each, &set, &len);
+    const char *want =
+        "{\"event\":\"pusher_internal:subscription_succeeded\",\"channel\":\"presence-r\",\"data\":"
+        "\"{\\\"presence\\\":{\\\"ids\\\":[\\\"me\\\",\\\"bob\\\",\\\"\\\\\\\"q\\\\\\\"\\\"],"
+        "\\\"hash\\\":{\\\"me\\\":{\\\"n\\\":1},\\\"bob\\\":{\\\"n\\\":2},"
+        "\\\"\\\\\\\"q\\\\\\\"\\\":"
+        "null},\\\"count\\\":3}}\"}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+    /* alone */
+    s_set_t empty = {NULL, 0, 0};
+    json = rtm_presence_render_succeeded(S("presence-r"), self, s_each, &empty, &len);
+    assert_non_null(strstr(json, "\\\"count\\\":1}"));
+    free(json);
+    rtm_presence_free(&self);
+}
+
+static void test_render_member(void **state)
+{
+    (void)state;
+    size_t len;
+    char *json = rtm_presence_render_member(S("presence-r"), true, S("u1"), S(""), &len);
+    const char *want = "{\"event\":\"pusher_internal:member_added\",\"channel\":\"presence-r\","
+                       "\"data\":\"{\\\"user_id\\\":\\\"u1\\\",\\\"user_info\\\":null}\"}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+    json = rtm_presence_render_member(S("presence-r"), false, S("u1"), S("{\"x\":1}"), &len);
+    want = "{\"event\":\"pusher_internal:member_removed\",\"channel\":\"presence-r\","
+           "\"data\":\"{\\\"user_id\\\":\\\"u1\\\"}\"}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_channel_data),
+        cmocka_unit_test(test_parse_user_data),
+        cmocka_unit_test(test_render_succeeded),
+        cmocka_unit_test(test_render_member),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
