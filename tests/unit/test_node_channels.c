@@ -284,9 +284,8 @@ static void s_answer_join(s_fix_t *f, int status)
     fail_msg("no PRESENCE_JOIN waits for an answer");
 }
 
-#define SUCCEEDED(ch)                                                                              \
-    "{\"event\":\"pusher_internal:subscription_succeeded\",\"channel\":\"" ch "\",\"data\":\"{}"   \
-                                                                              "\"}"
+#define SUCCEEDED_HEAD "{\"event\":\"pusher_internal:subscription_succeeded\",\"channel\":\""
+#define SUCCEEDED(ch)  SUCCEEDED_HEAD ch "\",\"data\":\"{}\"}"
 
 /* ---- tests ------------------------------------------------------------- */
 
