@@ -102,8 +102,7 @@ struct rtm_broker {
     s_stats_t stats;            /* counters since start */
     uint64_t next_hb_ms;        /* monotonic time of the next heartbeat */
     uint64_t next_stats_ms;     /* monotonic time of the next counters line */
-    uint64_t last_warn_ms;      /* rate limit of peer-error lines */
-    uint64_t warns_dropped;     /* peer-error lines suppressed by the rate limit */
+    rtm_log_limit_t warn;       /* peer-error lines: one per S_WARN_EVERY_MS */
 };
 
 static uint64_t s_clock_ms(clockid_t clock)
@@ -119,22 +118,7 @@ static uint64_t s_now_ms(void)
 }
 
 /* Logs a peer-caused problem, at most once per S_WARN_EVERY_MS. */
-__attribute__((format(printf, 2, 3))) static void s_warn(rtm_broker_t *b, const char *fmt, ...)
-{
-    uint64_t now = s_now_ms();
-    if (b->last_warn_ms && now - b->last_warn_ms < S_WARN_EVERY_MS) {
-        b->warns_dropped++;
-        return;
-    }
-    b->last_warn_ms = now;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    rtm_log(RTM_LOG_WARN, "%s suppressed=%" PRIu64, line, b->warns_dropped);
-    b->warns_dropped = 0;
-}
+#define s_warn(b, ...) rtm_log_limited(&(b)->warn, s_now_ms(), RTM_LOG_WARN, __VA_ARGS__)
 
 static void s_log_counters(const rtm_broker_t *b, const char *event)
 {
@@ -186,6 +170,7 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     rtm_broker_t *b = calloc(1, sizeof *b);
     if (!b)
         abort();
+    b->warn.every_ms = S_WARN_EVERY_MS;
     b->shard = cfg->shard;
     b->n_shards = cfg->n_shards;
     b->epoch = s_clock_ms(CLOCK_REALTIME);

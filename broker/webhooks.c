@@ -40,8 +40,7 @@ struct rtm_webhooks {
     rtm_webhook_queue_t *queue; /* what is left to deliver */
     rtm_webhook_http_t *http;   /* the transport */
     uint64_t now_ms;            /* of the current service call */
-    uint64_t last_warn_ms;      /* rate limit of problem lines */
-    uint64_t warns_dropped;     /* lines suppressed by it */
+    rtm_log_limit_t warn;       /* problem lines: one per S_WARN_EVERY_MS */
 };
 
 static uint64_t s_wall_ms(void)
@@ -51,22 +50,7 @@ static uint64_t s_wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-__attribute__((format(printf, 3, 4))) static void s_warn(rtm_webhooks_t *wh, uint64_t now_ms,
-                                                         const char *fmt, ...)
-{
-    if (wh->last_warn_ms && now_ms - wh->last_warn_ms < S_WARN_EVERY_MS) {
-        wh->warns_dropped++;
-        return;
-    }
-    wh->last_warn_ms = now_ms;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    rtm_log(RTM_LOG_WARN, "%s suppressed=%" PRIu64, line, wh->warns_dropped);
-    wh->warns_dropped = 0;
-}
+#define s_warn(wh, now_ms, ...) rtm_log_limited(&(wh)->warn, (now_ms), RTM_LOG_WARN, __VA_ARGS__)
 
 static char *s_line(const char *name, const char *value)
 {
@@ -101,6 +85,7 @@ rtm_webhooks_t *rtm_webhooks_new(const rtm_apps_t *apps, const rtm_webhooks_conf
     rtm_webhooks_t *wh = calloc(1, sizeof *wh);
     if (!wh)
         abort();
+    wh->warn.every_ms = S_WARN_EVERY_MS;
     wh->apps = apps;
     wh->app_first = calloc(apps->n + 1, sizeof *wh->app_first);
     size_t total = 0;
