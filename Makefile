@@ -1,13 +1,17 @@
 # rtmesh — two commands: `make run` (build optimised, start a local mesh) and
-# `make test` (build with sanitizers, run unit, integration and e2e suites).
+# `make test` (build with sanitizers, run unit, integration, e2e and browser suites).
 RELEASE := build/release
 DEBUG   := build/debug
 JOBS    := $(shell nproc)
 
-.PHONY: run test bench build build-debug deps format check-format clean
+.PHONY: run test bench build build-debug deps deps-browser format check-format clean
 
 deps:
 	@scripts/deps.sh --with-node
+
+# Chromium for the demo's browser tests: only `make test` needs it.
+deps-browser:
+	@scripts/deps.sh --with-node --with-browser
 
 build: deps
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF >/dev/null
@@ -20,7 +24,7 @@ build-debug: deps
 	cmake -S . -B $(DEBUG) -DCMAKE_BUILD_TYPE=Debug -DRTM_SANITIZE=ON >/dev/null
 	cmake --build $(DEBUG) -j$(JOBS)
 
-test: build-debug check-format
+test: deps-browser build-debug check-format
 	cd $(DEBUG) && ctest --output-on-failure
 
 # Side-by-side benchmark against soketi 1.6.1 (bench/RESULTS.md); ~10 minutes.

@@ -7,7 +7,17 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config clang-format curl
           libzmq3-dev libmsgpack-dev libuv1-dev libhttp-parser-dev libjansson-dev
           libssl-dev libcmocka-dev libxxhash-dev uthash-dev libcurl4-openssl-dev)
-[ "${1:-}" = "--with-node" ] && ! command -v npm >/dev/null && packages+=(nodejs npm)
+# --with-node: Node.js for the demo and the Node suites; --with-browser: Chromium for the
+# demo's browser tests (make test only; make run does not need it).
+for flag in "$@"; do
+  case "$flag" in
+    --with-node) command -v npm >/dev/null || packages+=(nodejs npm) ;;
+    --with-browser)
+      packages+=(chromium fonts-dejavu-core)
+      ;;
+    *) echo "usage: $0 [--with-node] [--with-browser]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Runs one Node.js test suite (integration or e2e) against the real binaries.
-# Usage: tests/run-node-suite.sh <integration|e2e> <path/to/rtmesh-broker> <path/to/rtmesh-node>
+# Runs one Node.js test suite (integration, e2e or demo) against the real binaries.
+# Usage: tests/run-node-suite.sh <integration|e2e|demo> <path/to/rtmesh-broker> <path/to/rtmesh-node>
 # Installs the pinned npm packages (npm ci) when node_modules is missing or older than
-# package-lock.json, then runs the suite's test files one at a time; exits with its status.
+# package-lock.json (for demo also examples/demo's), then runs the suite's test files one at
+# a time; exits with its status. The demo suite drives Debian's Chromium (/usr/bin/chromium).
 set -euo pipefail
 
 if [[ $# -ne 3 ]]; then
-  echo "usage: $0 <integration|e2e> <rtmesh-broker> <rtmesh-node>" >&2
+  echo "usage: $0 <integration|e2e|demo> <rtmesh-broker> <rtmesh-node>" >&2
   exit 2
 fi
 suite=$1
 case "$suite" in
-  integration | e2e) ;;
+  integration | e2e | demo) ;;
   *)
-    echo "$0: unknown suite '$suite' (integration or e2e)" >&2
+    echo "$0: unknown suite '$suite' (integration, e2e or demo)" >&2
     exit 2
     ;;
 esac
@@ -30,9 +31,18 @@ RTMESH_NODE_BIN=$(abs "$3")
 export RTMESH_BROKER_BIN RTMESH_NODE_BIN
 
 cd "$(dirname "$0")"
-if [[ ! -d node_modules || node_modules -ot package-lock.json ]]; then
-  npm ci --no-audit --no-fund
-  touch node_modules
+npm_ci() {
+  if [[ ! -d $1/node_modules || $1/node_modules -ot $1/package-lock.json ]]; then
+    (cd "$1" && npm ci --no-audit --no-fund && touch node_modules)
+  fi
+}
+npm_ci .
+if [[ $suite == demo ]]; then
+  npm_ci ../examples/demo
+  if [[ ! -x ${RTMESH_CHROMIUM:-/usr/bin/chromium} ]]; then
+    echo "$0: the demo suite needs Debian's chromium: scripts/deps.sh --with-browser" >&2
+    exit 2
+  fi
 fi
 
 # One test file at a time: every file starts its own mesh. Node versions without

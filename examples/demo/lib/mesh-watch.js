@@ -115,7 +115,8 @@ class MeshWatch {
       }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const up = nodes.filter((n) => n.up);
-    const endpoints = [...new Set(nodes.flatMap((n) => Object.keys(n.shards)))].sort();
+    // A node lists its shards in shard order (the broker list's): keep that order.
+    const endpoints = [...new Set(nodes.flatMap((n) => Object.keys(n.shards)))];
     const shards = endpoints.map((endpoint) => {
       const seeing = up.filter((n) => endpoint in n.shards);
       const liveOn = seeing.filter((n) => n.shards[endpoint]).length;

@@ -35,9 +35,11 @@ function startChat(pusher, me) {
     $('online-count').textContent = String(members.length);
   };
 
+  // Without client events nobody's typing can be shown: the line says so instead.
+  const idle = me.features.clientEvents ? '' : 'Typing indicators need an app with enable_client_messages.';
   const renderTyping = () => {
     const names = [...typers.values()].map((t) => t.name);
-    $('typing').textContent = names.length === 0 ? '' : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
+    $('typing').textContent = names.length === 0 ? idle : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
   };
 
   const addMessage = ({ from, text, at }) => {
@@ -89,7 +91,7 @@ function startChat(pusher, me) {
     lastTyping = now;
     channel.trigger('client-typing', { id: me.user.id, name: me.user.name });
   });
-  if (!me.features.clientEvents) $('typing').textContent = 'Typing indicators need an app with enable_client_messages.';
+  renderTyping();
 
   $('message-form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -129,7 +131,7 @@ function startDashboard(pusher) {
       maintainAspectRatio: false,
       interaction: { mode: 'index', intersect: false },
       scales: {
-        x: { ticks: { maxTicksLimit: 6 } },
+        x: { ticks: { maxTicksLimit: 5, maxRotation: 0 } },
         y: { position: 'left', beginAtZero: true },
         y1: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false } },
       },

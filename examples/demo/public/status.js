@@ -15,7 +15,7 @@ function shardLabel(endpoint) {
 function renderNodes(snapshot) {
   const rows = snapshot.nodes.map((n) => {
     const shardDots = el('span', { class: 'dots' });
-    for (const [endpoint, live] of Object.entries(n.shards).sort()) {
+    for (const [endpoint, live] of Object.entries(n.shards)) {
       shardDots.append(el('span', { class: `dot ${live ? 'ok' : 'bad'}`, title: `${shardLabel(endpoint)}: ${live ? 'live' : 'down'}`, text: live ? '●' : '○' }));
     }
     const state = !n.up ? `gone (${ago(n.lastSeenMs)})` : n.ready ? 'up' : 'up, not ready';
@@ -36,16 +36,17 @@ function renderNodes(snapshot) {
 }
 
 function renderShards(snapshot) {
-  const rows = snapshot.shards.map((s) =>
+  const rows = snapshot.shards.map((s, i) =>
     el(
       'tr',
       { 'data-shard': s.endpoint, 'data-live': String(s.live) },
+      el('td', { class: 'num', text: String(i) }),
       el('td', { class: 'mono', text: shardLabel(s.endpoint) }),
       el('td', {}, el('span', { class: `badge ${s.live ? 'ok' : 'bad'}`, text: s.live ? 'live' : 'down' })),
       el('td', { text: `${s.liveOn} of ${s.seenBy} node${s.seenBy === 1 ? '' : 's'}` }),
     ),
   );
-  if (rows.length === 0) rows.push(el('tr', {}, el('td', { colspan: '3', class: 'hint', text: 'No shard known yet.' })));
+  if (rows.length === 0) rows.push(el('tr', {}, el('td', { colspan: '4', class: 'hint', text: 'No shard known yet.' })));
   $('shards').replaceChildren(...rows);
 }
 
@@ -69,7 +70,7 @@ function rateChart() {
         { label: 'Messages in / s', data: [], borderColor: '#16a34a', backgroundColor: '#16a34a', tension: 0.3, pointRadius: 0 },
       ],
     },
-    options: { animation: false, maintainAspectRatio: false, scales: { x: { ticks: { maxTicksLimit: 6 } }, y: { beginAtZero: true } } },
+    options: { animation: false, maintainAspectRatio: false, scales: { x: { ticks: { maxTicksLimit: 6, maxRotation: 0 } }, y: { beginAtZero: true } } },
   });
 }
 
