@@ -8,7 +8,7 @@
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
 const { useMesh, killProcess, HOST } = require('../lib/mesh');
-const { launchBrowser, openPage, waitFor, screenshot, PHONE } = require('../lib/browser');
+const { launchBrowser, openPage, waitFor, screenshot, DESKTOP, PHONE } = require('../lib/browser');
 const { startDemo } = require('../lib/demo-server');
 const page = require('../lib/demo-page');
 
@@ -54,7 +54,7 @@ test('two people chat, see who is online and typing, watch the chart, and one is
   await page.waitNotification(alice, 'Bob waved at you');
   assert.equal(await bob.locator('#notifications li').count(), 0, 'the notification went to Alice only');
 
-  assert.equal(await page.overflowsHorizontally(bob), false, 'the phone-width page fits its screen');
+  await page.waitFitsWidth(bob);
   await screenshot(alice, 'demo-chat-desktop');
   await screenshot(bob, 'demo-chat-phone');
   assert.deepEqual(bob.problems, []);
@@ -82,6 +82,10 @@ test('the status page shows both nodes and both shards, and follows a shard and 
   for (const pid of pids) await nodeUp(pid, true);
   for (const s of shards) await shardLive(s, true);
   await screenshot(status, 'demo-status');
+  await status.setViewportSize(PHONE);
+  await page.waitFitsWidth(status);
+  await screenshot(status, 'demo-status-phone');
+  await status.setViewportSize(DESKTOP);
 
   await killProcess(mesh(), 'broker', 1);
   await shardLive(shards[1], false);

@@ -61,9 +61,10 @@ async function waitChartPoints(page, n) {
   return handle.jsonValue();
 }
 
-// True if the page is wider than its viewport (something does not fit a phone screen).
-function overflowsHorizontally(page) {
-  return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+// Waits until the page is no wider than its viewport (everything fits a phone screen), e.g.
+// once charts have followed a viewport change.
+async function waitFitsWidth(page) {
+  await waitFor(page, 'the page to fit the viewport width', () => document.documentElement.scrollWidth <= window.innerWidth);
 }
 
-module.exports = { openChat, rename, waitOnline, say, waitMessage, wave, waitNotification, waitChartPoints, overflowsHorizontally };
+module.exports = { openChat, rename, waitOnline, say, waitMessage, wave, waitNotification, waitChartPoints, waitFitsWidth };

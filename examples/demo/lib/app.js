@@ -7,6 +7,7 @@
 //   POST /api/messages  {text}              say something in the chat (server publishes it)
 //   POST /api/notify    {to}                push a notification to one signed-in user
 //   GET  /api/status                        the latest mesh status snapshot
+//   GET  /api/stats                         what this server refused and published
 //   POST /pusher/auth                       channel authorization for presence-chat
 //   POST /pusher/user-auth                  user authentication (pusher-js signin())
 //
@@ -73,6 +74,15 @@ function securityHeaders(config) {
   };
 }
 
+// The path of a request target; an absolute-form target that is not a URL is refused.
+function requestPath(req) {
+  try {
+    return new URL(req.url, 'http://demo').pathname;
+  } catch {
+    throw new HttpError(400, 'request target is not a URL');
+  }
+}
+
 function socketId(fields) {
   const id = fields.socket_id;
   if (typeof id !== 'string' || !/^\d+\.\d+$/.test(id)) throw new HttpError(400, 'socket_id missing or malformed');
@@ -124,6 +134,7 @@ function createApp({ config, pusher, sessions, feed, log }) {
       return { ok: true };
     },
     'GET /api/status': () => feed.latest,
+    'GET /api/stats': () => ({ ...stats, statusPublishFailures: feed.failures }),
     'POST /pusher/auth': async (req) => {
       const user = signedIn(req);
       const fields = await readFields(req);
@@ -137,9 +148,10 @@ function createApp({ config, pusher, sessions, feed, log }) {
   };
 
   async function handle(req, res) {
-    const urlPath = new URL(req.url, 'http://demo').pathname;
-    const route = routes[`${req.method} ${urlPath}`];
+    let urlPath = '?';
     try {
+      urlPath = requestPath(req);
+      const route = routes[`${req.method} ${urlPath}`];
       if (route) {
         sendJson(res, 200, await route(req, res));
         return;
@@ -150,7 +162,7 @@ function createApp({ config, pusher, sessions, feed, log }) {
     } catch (err) {
       if (err instanceof HttpError) {
         stats.refused += 1;
-        log(`event=refused method=${req.method} path=${urlPath} status=${err.status} reason="${err.message}"`);
+        log(`event=refused method=${req.method} path=${urlPath} status=${err.status} reason="${err.message}" refused_total=${stats.refused}`);
         if (!res.headersSent) sendJson(res, err.status, { error: err.message });
         return;
       }
