@@ -2,7 +2,9 @@
 # Starts a local mesh in the foreground: 2 broker shards and 2 edge nodes
 # sharing one port (SO_REUSEPORT), serving the default app and the demo app,
 # and the demo app server (examples/demo) beside them. Ctrl-C or SIGTERM
-# stops every process it started.
+# stops every process it started. A process that dies (say a shard killed to
+# watch the failover on the demo's status page) is reported with the command
+# that restarts it; the rest keep running.
 #
 # Without RTMESH_APPS_FILE the nodes get a generated apps file: the default app
 # (RTMESH_APP_ID/_KEY/_SECRET, unchanged behaviour for plain clients) and the
@@ -18,6 +20,7 @@ app_id=${RTMESH_APP_ID:-app-id} app_key=${RTMESH_APP_KEY:-app-key}
 app_secret=${RTMESH_APP_SECRET:-app-secret}
 
 pids=()
+commands=() # commands[i] started pids[i]
 tmp=$(mktemp -d)
 stop() {
   trap - INT TERM EXIT
@@ -44,11 +47,17 @@ JSON
 fi
 
 shards=$(tr ',' '\n' <<<"$brokers" | wc -l)
+started() {
+  pids+=("$1")
+  commands+=("$2")
+}
 for ((i = 0; i < shards; i++)); do
-  "$bin/broker/rtmesh-broker" --shard "$i" --brokers "$brokers" & pids+=($!)
+  "$bin/broker/rtmesh-broker" --shard "$i" --brokers "$brokers" &
+  started $! "$bin/broker/rtmesh-broker --shard $i --brokers $brokers"
 done
 for i in 1 2; do
-  "$bin/node/rtmesh-node" --port "$port" --brokers "$brokers" & pids+=($!)
+  "$bin/node/rtmesh-node" --port "$port" --brokers "$brokers" &
+  started $! "RTMESH_APPS_FILE=$RTMESH_APPS_FILE $bin/node/rtmesh-node --port $port --brokers $brokers"
 done
 
 for _ in $(seq 50); do
@@ -74,7 +83,7 @@ start_demo() {
   for _ in $(seq 50); do
     demo=$(sed -n 's/^demo listening on //p' "$tmp/demo.out")
     if [ -n "$demo" ]; then
-      pids+=("$pid")
+      started "$pid" "RTMESH_APPS_FILE=$RTMESH_APPS_FILE RTMESH_DEMO_APP=${RTMESH_DEMO_APP:-} RTMESH_DEMO_PORT=$demo_port RTMESH_DEMO_MESH=http://127.0.0.1:$port node $dir/server.js"
       demo="$demo   chat, dashboard, notifications; mesh status at /status"
       return
     fi
@@ -98,6 +107,16 @@ rtmesh is running: $shards broker shards, 2 edge nodes on port $port.
   metrics    http://127.0.0.1:$port/metrics
 Ctrl-C stops it.
 MSG
-wait -n
-echo "a process exited; stopping the rest" >&2
+# Until every process has exited: report each one that does, and how to start it again.
+while [ ${#pids[@]} -gt 0 ]; do
+  wait -n -p exited
+  status=$?
+  for i in "${!pids[@]}"; do
+    [ "${pids[$i]}" = "$exited" ] || continue
+    echo "exited with status $status; the rest keep running (Ctrl-C stops them). To start it again:" >&2
+    echo "  ${commands[$i]}" >&2
+    unset "pids[$i]" "commands[$i]"
+  done
+done
+echo "every process exited" >&2
 exit 1
