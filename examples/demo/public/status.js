@@ -40,7 +40,7 @@ function renderShards(snapshot) {
     el(
       'tr',
       { 'data-shard': s.endpoint, 'data-live': String(s.live) },
-      el('td', { class: 'num', text: String(i) }),
+      el('td', { class: 'num idx', text: String(i) }),
       el('td', { class: 'mono', text: shardLabel(s.endpoint) }),
       el('td', {}, el('span', { class: `badge ${s.live ? 'ok' : 'bad'}`, text: s.live ? 'live' : 'down' })),
       el('td', { text: `${s.liveOn} of ${s.seenBy} node${s.seenBy === 1 ? '' : 's'}` }),
