@@ -53,7 +53,7 @@ started() {
 }
 for ((i = 0; i < shards; i++)); do
   "$bin/broker/rtmesh-broker" --shard "$i" --brokers "$brokers" &
-  started $! "$bin/broker/rtmesh-broker --shard $i --brokers $brokers"
+  started $! "RTMESH_APPS_FILE=$RTMESH_APPS_FILE $bin/broker/rtmesh-broker --shard $i --brokers $brokers"
 done
 for i in 1 2; do
   "$bin/node/rtmesh-node" --port "$port" --brokers "$brokers" &
