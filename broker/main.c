@@ -9,6 +9,7 @@
 #include "rtm_apps.h"
 #include "rtm_config.h"
 #include "rtm_error.h"
+#include "rtm_process.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
                                .apps = &apps,
                                .webhooks = {.queue = queue, .timeout_ms = args.timeout_ms}};
     s_install_signals();
+    rtm_process_raise_nofile("rtmesh-broker");
     curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any other thread exists */
     rtm_broker_t *broker = rtm_broker_new(&cfg);
     rc = broker ? rtm_broker_run(broker, &s_stop) : -1;

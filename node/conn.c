@@ -20,6 +20,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_MAX_INPUT     (300 * 1024) /* an HTTP head + body, or a max frame */
 #define S_CLOSE_WAIT_MS 5000         /* a closing peer gets this long to drain */
@@ -336,7 +337,7 @@ void rtm_conns_init(rtm_conns_t *cs, uv_loop_t *loop, size_t conn_size, const rt
     uv_prepare_start(&cs->flush, s_on_prepare);
 }
 
-void rtm_conns_accept(rtm_conns_t *cs, uv_stream_t *listener)
+void rtm_conns_adopt(rtm_conns_t *cs, int fd)
 {
     rtm_conn_t *c = calloc(1, cs->conn_size);
     if (!c)
@@ -348,7 +349,8 @@ void rtm_conns_accept(rtm_conns_t *cs, uv_stream_t *listener)
     if (cs->all)
         cs->all->prev = c;
     cs->all = c;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0) {
+    if (uv_tcp_open(&c->tcp, fd) < 0) {
+        close(fd);
         c->closing = true; /* never opened: nothing to report */
         uv_close((uv_handle_t *)&c->tcp, s_on_closed);
         return;

@@ -80,8 +80,9 @@ typedef struct rtm_conns {
 void rtm_conns_init(rtm_conns_t *cs, uv_loop_t *loop, size_t conn_size, const rtm_conn_events_t *ev,
                     size_t max_outbound, rtm_metrics_t *metrics);
 
-/* Accepts a pending connection on listener; opened runs when it succeeds. */
-void rtm_conns_accept(rtm_conns_t *cs, uv_stream_t *listener);
+/* Takes over fd, a connected, non-blocking TCP socket (steals it; closed on
+ * failure); opened runs when it is set up. */
+void rtm_conns_adopt(rtm_conns_t *cs, int fd);
 
 /* Cuts connections that have been closing for too long (a peer that will
  * not drain) and calls open_fn(c, now_ms) for every open one. open_fn may

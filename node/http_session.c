@@ -1,6 +1,7 @@
 /* http_session — see http_session.h. Requests are parsed whole (head and
  * body) before anything is answered; a request that is malformed or over its
  * limits is answered 400/413 and the connection closed. */
+#define _GNU_SOURCE /* memmem */
 #include "http_session.h"
 
 #include "rest_session.h"
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_HEAD (8 * 1024)
 #define S_MAX_BODY (256 * 1024) /* a full batch of maximum events, with room */
 
 void rtm_http_respond(rtm_session_t *s, int status, const char *type, const char *body, size_t len)
@@ -78,7 +78,7 @@ static void s_upgrade(rtm_session_t *s, const rtm_http_request_t *req, rtm_str_t
     memcpy(f->data, buf, (size_t)n);
     rtm_conn_send(&s->conn, f);
     rtm_frame_unref(&f);
-    rtm_ws_session_open(s, key);
+    rtm_ws_session_open(s, key, req->query);
 }
 
 bool rtm_http_path_segment(rtm_str_t path, const char *prefix, rtm_str_t *seg, rtm_str_t *rest)
@@ -119,19 +119,37 @@ static void s_route(rtm_session_t *s, const rtm_http_request_t *req)
     }
 }
 
+/* Refuses the request and closes: status with message, counted as kind. */
+static int s_refuse(rtm_session_t *s, int rc, rtm_err_kind_t kind, int status, const char *message)
+{
+    RTM_COUNT_ERR(s->ctx->metrics, kind);
+    s->keep_alive = false;
+    rtm_http_respond_error(s, status, message);
+    return rc;
+}
+
+/* Whether data[0..len) ends its head within max_head bytes. */
+static bool s_head_fits(const uint8_t *data, size_t len, size_t max_head)
+{
+    return memmem(data, len < max_head ? len : max_head, "\r\n\r\n", 4) != NULL;
+}
+
 int rtm_http_session_feed(rtm_session_t *s, uint8_t *data, size_t len)
 {
+    const rtm_node_options_t *opt = &s->ctx->node->opt;
+    size_t max_head = (size_t)opt->max_header_kb * 1024;
     rtm_http_request_t req;
-    int r = rtm_http_parse_request((char *)data, len, S_MAX_HEAD, S_MAX_BODY, &req);
+    int r = rtm_http_parse_request((char *)data, len, max_head, S_MAX_BODY, &req);
     if (r == RTM_EAGAIN)
         return r;
-    if (r < 0) {
-        RTM_COUNT_ERR(s->ctx->metrics, r == RTM_ETOOBIG ? RTM_ERR_OVERSIZE : RTM_ERR_BAD_HTTP);
-        s->keep_alive = false;
-        rtm_http_respond_error(s, r == RTM_ETOOBIG ? 413 : 400,
-                               r == RTM_ETOOBIG ? "Request too large" : "Malformed HTTP request");
-        return r;
-    }
+    if (r == RTM_ETOOBIG && !s_head_fits(data, len, max_head))
+        return s_refuse(s, r, RTM_ERR_HEADERS, 431, "Request header fields too large");
+    if (r < 0)
+        return r == RTM_ETOOBIG ? s_refuse(s, r, RTM_ERR_OVERSIZE, 413, "Request too large")
+                                : s_refuse(s, r, RTM_ERR_BAD_HTTP, 400, "Malformed HTTP request");
+    if (req.n_headers > (uint32_t)opt->max_headers)
+        return s_refuse(s, RTM_ETOOBIG, RTM_ERR_HEADERS, 431, "Too many request header fields");
+    s->served = true;
     s->keep_alive = req.keep_alive;
     s_route(s, &req);
     return r;

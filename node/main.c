@@ -5,6 +5,7 @@
 #include "rtm_config.h"
 #include "rtm_error.h"
 #include "rtm_log.h"
+#include "rtm_process.h"
 #include "worker.h"
 
 #include <signal.h>
@@ -40,6 +41,22 @@ static const rtm_opt_t s_options[] = {
      1048576, "unsent KiB per connection before a slow client is dropped (4100)"},
     {"user-auth-timeout", "RTMESH_USER_AUTH_TIMEOUT", RTM_OPT_INT, S_OPT(user_auth_timeout), "30",
      1, 3600, "seconds a connection has to sign in when its app requires it (else 4009)"},
+    {"handshake-timeout", "RTMESH_HANDSHAKE_TIMEOUT", RTM_OPT_INT, S_OPT(handshake_timeout), "10",
+     1, 600, "seconds from accept to a complete first HTTP request or upgrade (else closed)"},
+    {"http-idle-timeout", "RTMESH_HTTP_IDLE_TIMEOUT", RTM_OPT_INT, S_OPT(http_idle_timeout), "30",
+     1, 3600, "seconds an idle HTTP keep-alive connection (REST) is kept"},
+    {"max-header-kb", "RTMESH_MAX_HEADER_KB", RTM_OPT_INT, S_OPT(max_header_kb), "8", 1, 64,
+     "KiB of an HTTP request line + headers (else 431)"},
+    {"max-headers", "RTMESH_MAX_HEADERS", RTM_OPT_INT, S_OPT(max_headers), "64", 4, 1000,
+     "header lines of an HTTP request (else 431)"},
+    {"max-channels-per-connection", "RTMESH_MAX_CHANNELS_PER_CONNECTION", RTM_OPT_INT,
+     S_OPT(max_channels), "100", 1, 100000,
+     "channels one connection may subscribe (the next is refused; the connection stays)"},
+    {"max-connections", "RTMESH_MAX_CONNECTIONS", RTM_OPT_INT, S_OPT(max_conns), "0", 0, 10000000,
+     "TCP connections this node holds; more are closed at accept; 0 = unlimited"},
+    {"max-connections-per-ip", "RTMESH_MAX_CONNECTIONS_PER_IP", RTM_OPT_INT,
+     S_OPT(max_conns_per_ip), "0", 0, 10000000,
+     "TCP connections from one client address; more are closed at accept; 0 = unlimited"},
 };
 #define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
 
@@ -110,8 +127,11 @@ int main(int argc, char **argv)
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     snprintf(node.id, sizeof node.id, "%s/%ld", host, (long)getpid());
+    rtm_process_raise_nofile("rtmesh-node");
     node.zmq_ctx = zmq_ctx_new();
     node.quota = rtm_quota_new(&node.apps);
+    node.addr_limit =
+        rtm_addr_limit_new((uint32_t)node.opt.max_conns, (uint32_t)node.opt.max_conns_per_ip);
     rtm_worker_t *workers[RTM_NODE_MAX_WORKERS] = {0};
     int rc = s_start_workers(&node, workers);
     if (rc == 0) {
@@ -130,6 +150,7 @@ int main(int argc, char **argv)
     }
     zmq_ctx_term(node.zmq_ctx);
     rtm_quota_destroy(&node.quota);
+    rtm_addr_limit_destroy(&node.addr_limit);
     rtm_config_free_list(&node.brokers);
     rtm_apps_free(&node.apps);
     rtm_log(RTM_LOG_INFO, "event=stopped");

@@ -48,6 +48,14 @@ static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
     [RTM_ERR_PONG_TIMEOUT] = "pong_timeout",
     [RTM_ERR_UPSTREAM] = "upstream_unavailable",
     [RTM_ERR_UPSTREAM_BAD] = "upstream_malformed",
+    [RTM_ERR_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+    [RTM_ERR_HTTP_IDLE] = "http_idle_timeout",
+    [RTM_ERR_HEADERS] = "header_limit",
+    [RTM_ERR_CHANNEL_LIMIT] = "channel_limit",
+    [RTM_ERR_NODE_FULL] = "node_connection_limit",
+    [RTM_ERR_IP_LIMIT] = "address_connection_limit",
+    [RTM_ERR_BAD_PROTOCOL] = "bad_protocol_version",
+    [RTM_ERR_ACCEPT_PAUSED] = "accept_paused",
 };
 
 static uint64_t s_sum(const rtm_metrics_t *const *per_worker, size_t n, size_t offset)

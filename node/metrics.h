@@ -13,22 +13,30 @@
 
 /* Why a peer's input was refused or a connection closed abnormally. */
 typedef enum {
-    RTM_ERR_BAD_HTTP,      /* unparseable HTTP request */
-    RTM_ERR_BAD_FRAME,     /* WebSocket protocol violation */
-    RTM_ERR_BAD_UTF8,      /* text frame not UTF-8 */
-    RTM_ERR_OVERSIZE,      /* frame or request over its limit */
-    RTM_ERR_BAD_JSON,      /* text frame not a Pusher message */
-    RTM_ERR_UNKNOWN_APP,   /* unknown app key or id */
-    RTM_ERR_BAD_CHANNEL,   /* invalid channel name or type, or a channel limit */
-    RTM_ERR_BAD_AUTH,      /* channel signature or sign-in rejected */
-    RTM_ERR_CLIENT_EVENT,  /* client event refused (rules, rate, size) */
-    RTM_ERR_OVER_QUOTA,    /* app over its connection limit */
-    RTM_ERR_REST_AUTH,     /* REST request signature rejected */
-    RTM_ERR_REST_INVALID,  /* REST body or route rejected */
-    RTM_ERR_SLOW_CONSUMER, /* outbound queue over its limit */
-    RTM_ERR_PONG_TIMEOUT,  /* no reply to our ping */
-    RTM_ERR_UPSTREAM,      /* no live shard, or a shard refused */
-    RTM_ERR_UPSTREAM_BAD,  /* malformed message from a broker */
+    RTM_ERR_BAD_HTTP,          /* unparseable HTTP request */
+    RTM_ERR_BAD_FRAME,         /* WebSocket protocol violation */
+    RTM_ERR_BAD_UTF8,          /* text frame not UTF-8 */
+    RTM_ERR_OVERSIZE,          /* frame or request over its limit */
+    RTM_ERR_BAD_JSON,          /* text frame not a Pusher message */
+    RTM_ERR_UNKNOWN_APP,       /* unknown app key or id */
+    RTM_ERR_BAD_CHANNEL,       /* invalid channel name or type, or a channel limit */
+    RTM_ERR_BAD_AUTH,          /* channel signature or sign-in rejected */
+    RTM_ERR_CLIENT_EVENT,      /* client event refused (rules, rate, size) */
+    RTM_ERR_OVER_QUOTA,        /* app over its connection limit */
+    RTM_ERR_REST_AUTH,         /* REST request signature rejected */
+    RTM_ERR_REST_INVALID,      /* REST body or route rejected */
+    RTM_ERR_SLOW_CONSUMER,     /* outbound queue over its limit */
+    RTM_ERR_PONG_TIMEOUT,      /* no reply to our ping */
+    RTM_ERR_UPSTREAM,          /* no live shard, or a shard refused */
+    RTM_ERR_UPSTREAM_BAD,      /* malformed message from a broker */
+    RTM_ERR_HANDSHAKE_TIMEOUT, /* no complete first request within the handshake timeout */
+    RTM_ERR_HTTP_IDLE,         /* HTTP keep-alive connection idle too long */
+    RTM_ERR_HEADERS,           /* request head over its size or header-count limit (431) */
+    RTM_ERR_CHANNEL_LIMIT,     /* subscribe over the channels-per-connection limit */
+    RTM_ERR_NODE_FULL,         /* connection closed at accept: the node holds its maximum */
+    RTM_ERR_IP_LIMIT,          /* connection closed at accept: its address holds its maximum */
+    RTM_ERR_BAD_PROTOCOL,      /* malformed (4006) or unsupported (4007) protocol version */
+    RTM_ERR_ACCEPT_PAUSED,     /* out of file descriptors: accepting paused for a moment */
     RTM_ERR_KIND_COUNT
 } rtm_err_kind_t;
 

@@ -9,6 +9,7 @@
 #ifndef RTM_NODE_H
 #define RTM_NODE_H
 
+#include "addr_limit.h"
 #include "metrics.h"
 #include "quota.h"
 #include "rtm_apps.h"
@@ -28,6 +29,13 @@ typedef struct {
     long pong_timeout;      /* seconds to wait for any reply to our ping */
     long max_outbound_kb;   /* per-connection unsent bytes before a slow client is dropped */
     long user_auth_timeout; /* seconds to sign in, for apps that require it */
+    long handshake_timeout; /* seconds from accept to a first complete HTTP request */
+    long http_idle_timeout; /* seconds an idle HTTP keep-alive connection is kept */
+    long max_header_kb;     /* KiB of an HTTP request head */
+    long max_headers;       /* header lines of an HTTP request */
+    long max_channels;      /* subscriptions per connection */
+    long max_conns;         /* TCP connections held by this node; 0 = unlimited */
+    long max_conns_per_ip;  /* TCP connections from one client address; 0 = unlimited */
 } rtm_node_options_t;
 
 #define RTM_NODE_MAX_WORKERS 64
@@ -38,8 +46,9 @@ typedef struct {
     rtm_apps_t apps;
     char **brokers; /* NULL-terminated list of ingress endpoints, in shard order */
     int n_brokers;
-    void *zmq_ctx;      /* shared; thread-safe by ZeroMQ's contract */
-    rtm_quota_t *quota; /* mesh-wide connection limits; atomic */
+    void *zmq_ctx;                /* shared; thread-safe by ZeroMQ's contract */
+    rtm_quota_t *quota;           /* mesh-wide connection limits; atomic */
+    rtm_addr_limit_t *addr_limit; /* TCP connections per node and per address; locked */
     int n_workers;
     rtm_metrics_t *metrics[RTM_NODE_MAX_WORKERS]; /* each worker's counters; atomic */
     int ready[RTM_NODE_MAX_WORKERS];              /* each worker reaches every live shard; atomic */

@@ -19,8 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_SUBS          1000 /* channels per connection */
-#define S_CLIENT_EVENTS_SEC 10   /* Pusher's client event rate per connection */
+#define S_CLIENT_EVENTS_SEC 10 /* Pusher's client event rate per connection */
 
 static void s_refuse(rtm_session_t *s, rtm_str_t channel, const char *type, const char *message,
                      int status)
@@ -83,8 +82,8 @@ static void s_subscribe(rtm_session_t *s, const rtm_pusher_msg_t *m)
         s_refuse(s, ch, "InvalidChannel", "Invalid channel name", RTM_PUSHER_UNAUTHORIZED);
         return;
     }
-    if (s->sub.n_subs >= S_MAX_SUBS) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_CHANNEL);
+    if (s->sub.n_subs >= (uint32_t)s->ctx->node->opt.max_channels) {
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_CHANNEL_LIMIT);
         s_refuse(s, ch, "LimitReached", "Too many channels on one connection",
                  RTM_PUSHER_UNAUTHORIZED);
         return;

@@ -11,16 +11,43 @@
 #include "rtm_pusher.h"
 #include "ws_session.h"
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
-#define S_HTTP_IDLE_MS 30000 /* handshake or keep-alive idle limit */
+/* Takes the connection's slot in the node's address table; false (counted)
+ * when the node or the address holds its maximum. */
+static bool s_take_slot(rtm_session_t *s)
+{
+    struct sockaddr_storage peer;
+    int len = sizeof peer;
+    if (uv_tcp_getpeername(&s->conn.tcp, (struct sockaddr *)&peer, &len) < 0)
+        return true; /* gone already: the read reports it */
+    const void *addr = &((struct sockaddr_in *)&peer)->sin_addr;
+    size_t n = 4;
+    if (peer.ss_family == AF_INET6) {
+        addr = &((struct sockaddr_in6 *)&peer)->sin6_addr;
+        n = 16;
+    }
+    int rc = rtm_addr_limit_take(s->ctx->node->addr_limit, addr, n);
+    if (rc < 0) {
+        RTM_COUNT_ERR(s->ctx->metrics, rc == RTM_ETOOBIG ? RTM_ERR_NODE_FULL : RTM_ERR_IP_LIMIT);
+        return false;
+    }
+    memcpy(s->addr, addr, n);
+    s->addr_len = (uint8_t)n;
+    return true;
+}
 
 static void s_opened(rtm_conn_t *c)
 {
     rtm_session_t *s = rtm_session_of(c);
     s->ctx = c->set->data;
     s->kind = RTM_SESSION_HTTP;
+    s->opened_ms = c->last_rx_ms;
+    if (!s_take_slot(s))
+        rtm_conn_abort(c); /* at accept: a full node answers nothing */
 }
 
 static int s_feed(rtm_conn_t *c, uint8_t *data, size_t len)
@@ -45,6 +72,9 @@ static void s_closing(rtm_conn_t *c, int why)
     rtm_presence_free(&s->user);
     free(s->msg);
     s->msg = NULL;
+    if (s->addr_len)
+        rtm_addr_limit_release(s->ctx->node->addr_limit, s->addr, s->addr_len);
+    s->addr_len = 0;
 }
 
 const rtm_conn_events_t rtm_session_events = {s_opened, s_feed, s_closing};
@@ -79,8 +109,16 @@ void rtm_session_send_text(rtm_session_t *s, const char *text, size_t len)
 void rtm_session_sweep(rtm_conn_t *c, uint64_t now_ms)
 {
     rtm_session_t *s = rtm_session_of(c);
-    if (s->kind == RTM_SESSION_WS)
+    const rtm_node_options_t *opt = &s->ctx->node->opt;
+    if (s->kind == RTM_SESSION_WS) {
         rtm_pusher_session_sweep(s, now_ms);
-    else if (!s->rest && now_ms - c->last_rx_ms >= S_HTTP_IDLE_MS)
+    } else if (s->rest) {
+        /* waiting for shards: the request's own deadline answers it */
+    } else if (!s->served && now_ms - s->opened_ms >= (uint64_t)opt->handshake_timeout * 1000) {
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_HANDSHAKE_TIMEOUT);
+        rtm_conn_abort(c); /* a slow or silent peer: nothing worth sending */
+    } else if (s->served && now_ms - c->last_rx_ms >= (uint64_t)opt->http_idle_timeout * 1000) {
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_HTTP_IDLE);
         rtm_conn_close(c);
+    }
 }

@@ -46,9 +46,13 @@ typedef struct {
     uint8_t *msg;          /* fragmented WebSocket message being assembled */
     uint32_t msg_len;
     uint8_t kind;                 /* rtm_session_kind_t */
+    uint8_t addr_len;             /* bytes of addr: 4 or 16; 0 = no slot taken */
+    uint8_t addr[16];             /* the peer's address, for its connection slot */
     bool keep_alive;              /* HTTP: keep the connection after the response */
+    bool served;                  /* HTTP: a whole request arrived (the handshake is over) */
     bool counted;                 /* counted as a WebSocket connection (gauge, quota) */
     bool pinged;                  /* we sent pusher:ping and wait for any input */
+    uint64_t opened_ms;           /* accepted at (loop time) */
     uint64_t ping_sent_ms;        /* when we pinged: any input after it is the reply */
     uint64_t signin_deadline_ms;  /* apps requiring sign-in: close 4009 after this; 0 = none */
     uint32_t client_event_second; /* rate limit window (loop time in s) */

@@ -9,6 +9,7 @@
  * WebSocket client to reconnect elsewhere (4200), closes its ZeroMQ links
  * and its handles, and runs the loop until nothing is left, so
  * uv_loop_close can prove that every handle was closed. */
+#define _GNU_SOURCE /* accept4 */
 #include "worker.h"
 
 #include "channels.h"
@@ -20,6 +21,7 @@
 #include "upstream.h"
 #include "ws_session.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -32,12 +34,16 @@
 #define S_SWEEP_MIN_MS  250
 #define S_BACKLOG       4096
 #define S_STOP_GRACE_MS 1000 /* clients get this long to take their close frames */
+#define S_EMFILE_MS     500  /* out of descriptors: accepting pauses this long */
+#define S_ACCEPT_BUDGET 64   /* connections accepted per wake-up */
 
 struct rtm_worker {
     int index;
     rtm_node_t *node; /* process context */
     uv_loop_t loop;
-    uv_tcp_t listener;     /* this worker's SO_REUSEPORT socket */
+    int listen_fd;         /* this worker's SO_REUSEPORT listening socket */
+    uv_poll_t listener;    /* readable: connections wait; stopped while paused */
+    uint64_t resume_ms;    /* out of descriptors: accept again from then; 0 = accepting */
     uv_async_t stop_async; /* main thread asks the worker to stop */
     uv_timer_t tick;       /* the one timer; after stop, the grace period */
     uint32_t ticks;
@@ -95,6 +101,8 @@ static void s_on_owners_changed(void *ctx)
     rtm_channels_owners_changed(((rtm_worker_t *)ctx)->channels);
 }
 
+static void s_resume_accepting(rtm_worker_t *w, uint64_t now);
+
 /* ---- the tick ---------------------------------------------------------- */
 
 static void s_on_tick(uv_timer_t *t)
@@ -112,6 +120,7 @@ static void s_on_tick(uv_timer_t *t)
         rtm_quota_tick(w->node->quota, &w->route);
     if (++w->ticks % w->sweep_every == 0)
         rtm_conns_sweep(&w->conns, now, rtm_session_sweep);
+    s_resume_accepting(w, now);
     __atomic_store_n(&w->node->ready[w->index], rtm_upstream_ready(&w->up), __ATOMIC_RELAXED);
 }
 
@@ -123,19 +132,53 @@ static void s_close_handle(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-static void s_on_connection(uv_stream_t *listener, int status)
+static void s_on_connection(uv_poll_t *h, int status, int events);
+
+/* Out of file descriptors: stop accepting for a moment rather than spin on
+ * a listener that stays readable. New connections wait in the kernel's
+ * backlog (or go to other workers and nodes on the port), the clients
+ * already here are served on, and the tick resumes accepting. */
+static void s_pause_accepting(rtm_worker_t *w, int err)
 {
-    rtm_worker_t *w = listener->data;
-    if (status < 0) {
-        rtm_log(RTM_LOG_WARN, "worker=%d event=accept_failed error=\"%s\"", w->index,
-                uv_strerror(status));
-        return;
-    }
-    rtm_conns_accept(&w->conns, listener);
+    RTM_COUNT_ERR(&w->metrics, RTM_ERR_ACCEPT_PAUSED);
+    rtm_log(RTM_LOG_WARN, "worker=%d event=accept_paused error=\"%s\" pause_ms=%d", w->index,
+            strerror(err), S_EMFILE_MS);
+    uv_poll_stop(&w->listener);
+    w->resume_ms = uv_now(&w->loop) + S_EMFILE_MS;
 }
 
-/* A listening socket of our own with SO_REUSEPORT, handed to libuv (1.44 has
- * no flag for it), so every worker accepts on the same port. */
+static void s_resume_accepting(rtm_worker_t *w, uint64_t now)
+{
+    if (!w->resume_ms || now < w->resume_ms)
+        return;
+    w->resume_ms = 0;
+    uv_poll_start(&w->listener, UV_READABLE, s_on_connection);
+}
+
+/* Accepts what is waiting, a bounded number per wake-up. */
+static void s_on_connection(uv_poll_t *h, int status, int events)
+{
+    rtm_worker_t *w = h->data;
+    for (int i = 0; i < S_ACCEPT_BUDGET && status == 0; i++) {
+        int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            rtm_conns_adopt(&w->conns, fd);
+            continue;
+        }
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            s_pause_accepting(w, errno);
+        else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED &&
+                 errno != EINTR && errno != EPROTO)
+            rtm_log(RTM_LOG_WARN, "worker=%d event=accept_failed error=\"%s\"", w->index,
+                    strerror(errno));
+        if (errno != ECONNABORTED && errno != EINTR && errno != EPROTO)
+            return;
+    }
+}
+
+/* A listening socket of our own with SO_REUSEPORT (libuv 1.44 has no flag
+ * for it), so every worker accepts on the same port; polled, not handed to
+ * uv_listen, so that accepting can pause while descriptors run out. */
 static int s_listen(rtm_worker_t *w)
 {
     const rtm_node_options_t *opt = &w->node->opt;
@@ -153,17 +196,22 @@ static int s_listen(rtm_worker_t *w)
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     socklen_t len =
         addr.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-    if (bind(fd, (struct sockaddr *)&addr, len) < 0) {
+    if (bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, S_BACKLOG) < 0) {
         rc = uv_translate_sys_error(errno);
         close(fd);
         return rc;
     }
-    uv_tcp_init(&w->loop, &w->listener);
+    w->listen_fd = fd;
+    uv_poll_init(&w->loop, &w->listener, fd);
     w->listener.data = w;
-    rc = uv_tcp_open(&w->listener, fd);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&w->listener, S_BACKLOG, s_on_connection);
-    return rc;
+    return uv_poll_start(&w->listener, UV_READABLE, s_on_connection);
+}
+
+static void s_on_listener_closed(uv_handle_t *h)
+{
+    rtm_worker_t *w = h->data;
+    close(w->listen_fd);
+    w->listen_fd = -1;
 }
 
 static void s_tell_reconnect(rtm_conn_t *c, void *arg)
@@ -178,7 +226,7 @@ static void s_on_stop(uv_async_t *a)
     rtm_conns_each(&w->conns, s_tell_reconnect, NULL);
     rtm_conns_stop(&w->conns);
     rtm_upstream_close(&w->up);
-    uv_close((uv_handle_t *)&w->listener, NULL);
+    uv_close((uv_handle_t *)&w->listener, s_on_listener_closed);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
     uv_timer_start(&w->tick, s_on_tick, S_STOP_GRACE_MS, 0);
     uv_unref((uv_handle_t *)&w->tick); /* the loop ends early if everything closed */
@@ -201,11 +249,12 @@ static void s_run(void *arg)
 /* Ticks between sweeps: a quarter of the shortest deadline they enforce. */
 static uint32_t s_sweep_every(const rtm_node_options_t *opt)
 {
+    const long deadlines[] = {opt->pong_timeout, opt->user_auth_timeout, opt->handshake_timeout,
+                              opt->http_idle_timeout};
     long shortest = opt->activity_timeout;
-    if (opt->pong_timeout < shortest)
-        shortest = opt->pong_timeout;
-    if (opt->user_auth_timeout < shortest)
-        shortest = opt->user_auth_timeout;
+    for (size_t i = 0; i < sizeof deadlines / sizeof deadlines[0]; i++)
+        if (deadlines[i] < shortest)
+            shortest = deadlines[i];
     long period = shortest * 1000 / 4;
     if (period < S_SWEEP_MIN_MS)
         period = S_SWEEP_MIN_MS;
@@ -238,6 +287,7 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
         abort();
     w->index = index;
     w->node = node;
+    w->listen_fd = -1;
     node->metrics[index] = &w->metrics;
     uv_loop_init(&w->loop);
     w->loop.data = w;
@@ -256,6 +306,8 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
         uv_walk(&w->loop, s_close_handle, NULL);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         uv_loop_close(&w->loop);
+        if (w->listen_fd >= 0)
+            close(w->listen_fd);
         rtm_channels_destroy(&w->channels);
         free(w);
         return rc;

@@ -9,13 +9,16 @@
 #include "pusher_session.h"
 #include "rtm_error.h"
 #include "rtm_pusher.h"
+#include "rtm_rest.h"
 #include "rtm_ws.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_MESSAGE (64 * 1024) /* inbound frame or assembled message */
+#define S_MAX_MESSAGE  (64 * 1024) /* inbound frame or assembled message */
+#define S_PROTOCOL_MIN 5           /* protocol versions whose messages rtmesh speaks: */
+#define S_PROTOCOL_MAX 7           /* later ones only add messages older clients never send */
 
 void rtm_ws_session_error(rtm_session_t *s, int code, const char *message, rtm_str_t channel)
 {
@@ -49,11 +52,40 @@ static void s_refuse(rtm_session_t *s, rtm_err_kind_t kind, uint16_t code, const
     rtm_ws_session_close(s, code, message);
 }
 
-void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key)
+/* The client's "protocol" parameter: 0 when acceptable (or absent), else the
+ * Pusher code that refuses it. */
+static int s_protocol_refusal(rtm_str_t query)
+{
+    rtm_query_t q;
+    if (rtm_query_parse(query, &q) < 0)
+        return RTM_PUSHER_BAD_VERSION;
+    rtm_str_t v = rtm_query_get(&q, "protocol");
+    bool present = v.p != NULL;
+    long version = 0;
+    size_t digits = 0;
+    while (digits < v.len && digits < 6 && v.p[digits] >= '0' && v.p[digits] <= '9')
+        version = version * 10 + (v.p[digits++] - '0');
+    bool number = digits > 0 && digits == v.len;
+    rtm_query_free(&q);
+    if (!present)
+        return 0;
+    if (!number)
+        return RTM_PUSHER_BAD_VERSION;
+    return version >= S_PROTOCOL_MIN && version <= S_PROTOCOL_MAX ? 0 : RTM_PUSHER_UNSUPPORTED;
+}
+
+void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key, rtm_str_t query)
 {
     rtm_sessions_t *ctx = s->ctx;
     const rtm_node_t *node = ctx->node;
     s->kind = RTM_SESSION_WS;
+    int refusal = s_protocol_refusal(query);
+    if (refusal) {
+        s_refuse(s, RTM_ERR_BAD_PROTOCOL, (uint16_t)refusal,
+                 refusal == RTM_PUSHER_BAD_VERSION ? "Invalid version string format"
+                                                   : "Unsupported protocol version");
+        return;
+    }
     s->app = rtm_apps_by_key(&node->apps, app_key);
     if (!s->app) {
         s_refuse(s, RTM_ERR_UNKNOWN_APP, RTM_PUSHER_APP_UNKNOWN, "Application does not exist");

@@ -81,6 +81,8 @@ static int s_on_header_field(http_parser *p, const char *at, size_t n)
     struct s_parse *s = p->data;
     if (memchr(at, ' ', n) || memchr(at, '\t', n))
         return s_fail(p, RTM_EPROTO); /* Debian builds http-parser non-strict */
+    if (!s->headers_done)
+        s->req.n_headers++;
     s->header = -1;
     for (size_t i = 0; i < S_NHEADERS; i++) {
         if (strlen(s_headers[i].name) == n && strncasecmp(at, s_headers[i].name, n) == 0) {

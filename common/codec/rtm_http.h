@@ -11,6 +11,7 @@
 #include "rtm_str.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #define RTM_HTTP_WS_ACCEPT_LEN 28 /* base64 of a SHA-1 digest */
@@ -25,6 +26,7 @@ typedef struct {
     rtm_str_t ws_key;       /* Sec-WebSocket-Key */
     rtm_str_t ws_version;   /* Sec-WebSocket-Version */
     rtm_str_t content_type; /* Content-Type */
+    uint32_t n_headers;     /* header lines in the head */
     bool keep_alive;        /* per http_should_keep_alive (version + Connection) */
     bool is_upgrade;        /* GET + Upgrade: websocket + Connection has "upgrade" */
 } rtm_http_request_t;

@@ -25,6 +25,8 @@
 typedef enum {
     RTM_PUSHER_APP_UNKNOWN = 4001,   /* no app with that key */
     RTM_PUSHER_OVER_QUOTA = 4004,    /* the app is over its connection quota */
+    RTM_PUSHER_BAD_VERSION = 4006,   /* the protocol parameter is not a version number */
+    RTM_PUSHER_UNSUPPORTED = 4007,   /* a protocol version this server does not speak */
     RTM_PUSHER_UNAUTHORIZED = 4009,  /* refused, not signed in in time, or terminated */
     RTM_PUSHER_OVER_CAPACITY = 4100, /* a limit was reached: try again later */
     RTM_PUSHER_RECONNECT = 4200,     /* the server is going away: reconnect now */

@@ -337,10 +337,10 @@ async function connectClient(port, opts = {}) {
   return ws;
 }
 
-// A plain TCP connection for non-HTTP garbage: collects what the server sends and resolves
-// `closed` with it when the server closes.
-function openTcp(port) {
-  const socket = net.connect({ host: HOST, port });
+// A plain TCP connection for non-HTTP garbage (from localAddress, another 127.x address, when
+// given): collects what the server sends and resolves `closed` with it when the server closes.
+function openTcp(port, { localAddress } = {}) {
+  const socket = net.connect({ host: HOST, port, localAddress });
   const conn = { socket, received: Buffer.alloc(0), error: null };
   socket.on('data', (chunk) => {
     conn.received = Buffer.concat([conn.received, chunk]);
