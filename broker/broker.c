@@ -71,6 +71,7 @@ typedef struct {
     uint64_t acks;            /* ACKs sent, any status */
     uint64_t not_owner;       /* requests refused or ignored: another shard owns the channel */
     uint64_t malformed;       /* bodies or frames refused, and unexpected types */
+    uint64_t unknown_app;     /* messages for an app this mesh does not serve */
     uint64_t reply_drops;     /* replies ROUTER could not queue (node gone or stuck) */
     uint64_t queries;         /* QUERY messages answered, any status */
     uint64_t terminates;      /* TERMINATE messages published */
@@ -82,6 +83,7 @@ typedef struct {
 } s_stats_t;
 
 struct rtm_broker {
+    const rtm_apps_t *apps;     /* the apps served; borrowed */
     void *ctx;                  /* ZeroMQ context, owned */
     void *router;               /* ingress ROUTER, bound */
     void *xpub;                 /* egress XPUB, bound */
@@ -126,20 +128,20 @@ static void s_log_counters(const rtm_broker_t *b, const char *event)
     const rtm_channel_state_stats_t *c = rtm_channel_state_stats(b->state);
     rtm_log(RTM_LOG_INFO,
             "event=%s shard=%" PRIu32 " published=%" PRIu64 " controls=%" PRIu64 " acks=%" PRIu64
-            " not_owner=%" PRIu64 " malformed=%" PRIu64 " egress_drops=%" PRIu64
-            " reply_drops=%" PRIu64 " subscriptions=%" PRIu64 " unsubscriptions=%" PRIu64
-            " nodes=%zu live_shards=%" PRIu32 " records=%" PRIu64 " users=%" PRIu64
-            " presence_conns=%" PRIu64 " state_bytes=%" PRIu64 " refused=%" PRIu64 " full=%" PRIu64
-            " syncs=%" PRIu64 " syncs_skipped=%" PRIu64 " member_events=%" PRIu64
+            " not_owner=%" PRIu64 " malformed=%" PRIu64 " unknown_app=%" PRIu64
+            " egress_drops=%" PRIu64 " reply_drops=%" PRIu64 " subscriptions=%" PRIu64
+            " unsubscriptions=%" PRIu64 " nodes=%zu live_shards=%" PRIu32 " records=%" PRIu64
+            " users=%" PRIu64 " presence_conns=%" PRIu64 " state_bytes=%" PRIu64 " refused=%" PRIu64
+            " full=%" PRIu64 " syncs=%" PRIu64 " syncs_skipped=%" PRIu64 " member_events=%" PRIu64
             " count_events=%" PRIu64 " cached=%" PRIu64 " queries=%" PRIu64 " terminates=%" PRIu64
             " stale_leaves=%" PRIu64 " swept=%" PRIu64 " hooks=%" PRIu64 " inherited=%" PRIu64
             " hooks_elsewhere=%" PRIu64,
             event, b->shard, b->egress.published, b->egress.controls, s->acks, s->not_owner,
-            s->malformed, b->egress.drops, s->reply_drops, s->subscriptions, s->unsubscriptions,
-            rtm_node_table_count(b->nodes), rtm_shard_view_live(b->view), c->records, c->users,
-            c->conns, c->bytes, c->refused, c->full, c->syncs, c->syncs_skipped, c->member_events,
-            c->count_events, c->cached, s->queries, s->terminates, s->stale_leaves, s->swept,
-            c->hooks, c->inherited, s->hooks_elsewhere);
+            s->malformed, s->unknown_app, b->egress.drops, s->reply_drops, s->subscriptions,
+            s->unsubscriptions, rtm_node_table_count(b->nodes), rtm_shard_view_live(b->view),
+            c->records, c->users, c->conns, c->bytes, c->refused, c->full, c->syncs,
+            c->syncs_skipped, c->member_events, c->count_events, c->cached, s->queries,
+            s->terminates, s->stale_leaves, s->swept, c->hooks, c->inherited, s->hooks_elsewhere);
 }
 
 static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel);
@@ -180,6 +182,7 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     b->ctx = zmq_ctx_new();
     if (!b->ctx)
         abort(); /* only fails for lack of memory or file descriptors at start */
+    b->apps = cfg->apps;
     if (!(b->webhooks = rtm_webhooks_new(cfg->apps, &cfg->webhooks)) ||
         !(b->router = rtm_sockets_ingress(b->ctx, bind, port)) ||
         !(b->xpub = rtm_sockets_egress(b->ctx, bind, port + 1)) ||
@@ -444,6 +447,12 @@ static void s_dispatch(rtm_broker_t *b, zmq_msg_t *peer, zmq_msg_t *body)
             s_ack(b, peer, id, rc); /* nothing for id 0 */
         s_warn(b, "event=malformed_body size=%zu reason=\"%s\"", zmq_msg_size(body),
                rtm_strerror(rc));
+        return;
+    }
+    if (m.type != RTM_WIRE_NODE_HB && !rtm_apps_by_id(b->apps, m.app)) {
+        b->stats.unknown_app++; /* state for an app nobody serves: refuse it */
+        s_ack(b, peer, m.id, RTM_ENOTFOUND);
+        s_warn(b, "event=unknown_app type=%s", rtm_wire_type_name(m.type));
         return;
     }
     switch (m.type) {
