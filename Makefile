@@ -4,7 +4,7 @@ RELEASE := build/release
 DEBUG   := build/debug
 JOBS    := $(shell nproc)
 
-.PHONY: run test bench build build-debug deps deps-browser format check-format clean
+.PHONY: run test fuzz bench build build-debug deps deps-browser format check-format clean
 
 deps:
 	@scripts/deps.sh --with-node
@@ -26,6 +26,12 @@ build-debug: deps
 
 test: deps-browser build-debug check-format
 	cd $(DEBUG) && ctest --output-on-failure
+
+# Every fuzz target for real: clang + libFuzzer under ASan+UBSan, FUZZ_SECONDS each (default
+# 60), two at a time; CI runs it after make test (.ci/run).
+fuzz:
+	@scripts/deps.sh --with-fuzz
+	tests/fuzz/run.sh build/fuzz $(or $(FUZZ_SECONDS),60)
 
 # Side-by-side benchmark against soketi 1.6.1 (bench/RESULTS.md); ~10 minutes.
 bench: deps

@@ -8,14 +8,16 @@ packages=(build-essential cmake pkg-config clang-format curl
           libzmq3-dev libmsgpack-dev libuv1-dev libhttp-parser-dev libjansson-dev
           libssl-dev libcmocka-dev libxxhash-dev uthash-dev libcurl4-openssl-dev)
 # --with-node: Node.js for the demo and the Node suites; --with-browser: Chromium for the
-# demo's browser tests (make test only; make run does not need it).
+# demo's browser tests (make test only; make run does not need it); --with-fuzz: clang's
+# libFuzzer for make fuzz.
 for flag in "$@"; do
   case "$flag" in
     --with-node) command -v npm >/dev/null || packages+=(nodejs npm) ;;
     --with-browser)
       packages+=(chromium fonts-dejavu-core)
       ;;
-    *) echo "usage: $0 [--with-node] [--with-browser]" >&2; exit 2 ;;
+    --with-fuzz) packages+=(clang libclang-rt-14-dev) ;; # libFuzzer and its sanitizers
+    *) echo "usage: $0 [--with-node] [--with-browser] [--with-fuzz]" >&2; exit 2 ;;
   esac
 done
 

@@ -12,8 +12,8 @@
 
 static const char *const s_level_names[] = {"debug", "info", "warn", "error"};
 
-static void s_vlog(rtm_log_level_t level, const char *fmt, va_list ap, uint64_t suppressed,
-                   bool limited)
+__attribute__((format(printf, 2, 0))) static void
+s_vlog(rtm_log_level_t level, const char *fmt, va_list ap, uint64_t suppressed, bool limited)
 {
     char line[1024];
     struct timeval tv;

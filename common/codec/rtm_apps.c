@@ -404,13 +404,13 @@ static int s_load_entry(rtm_apps_t *apps, json_t *entry, size_t index, const cha
     return rc;
 }
 
-int rtm_apps_load_file(rtm_apps_t *apps, const char *path, char *err, size_t err_len)
+/* The apps of a parsed document (root may be NULL: jerr says why). */
+static int s_load_root(rtm_apps_t *apps, json_t *root, const json_error_t *jerr, const char *path,
+                       char *err, size_t err_len)
 {
     *apps = (rtm_apps_t){0};
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
     if (!root) {
-        snprintf(err, err_len, "--apps %s: line %d: %s", path, jerr.line, jerr.text);
+        snprintf(err, err_len, "--apps %s: line %d: %s", path, jerr->line, jerr->text);
         return RTM_EINVAL;
     }
     int rc = 0;
@@ -424,6 +424,19 @@ int rtm_apps_load_file(rtm_apps_t *apps, const char *path, char *err, size_t err
     if (rc < 0)
         rtm_apps_free(apps);
     return rc;
+}
+
+int rtm_apps_load_file(rtm_apps_t *apps, const char *path, char *err, size_t err_len)
+{
+    json_error_t jerr;
+    return s_load_root(apps, json_load_file(path, 0, &jerr), &jerr, path, err, err_len);
+}
+
+int rtm_apps_load_text(rtm_apps_t *apps, rtm_str_t text, const char *name, char *err,
+                       size_t err_len)
+{
+    json_error_t jerr;
+    return s_load_root(apps, json_loadb(text.p, text.len, 0, &jerr), &jerr, name, err, err_len);
 }
 
 const rtm_app_t *rtm_apps_by_key(const rtm_apps_t *apps, rtm_str_t key)

@@ -69,6 +69,11 @@ typedef struct {
  * offending entry and key. */
 int rtm_apps_load_file(rtm_apps_t *apps, const char *path, char *err, size_t err_len);
 
+/* The same from the text of an apps file; name stands for the path in
+ * messages. */
+int rtm_apps_load_text(rtm_apps_t *apps, rtm_str_t text, const char *name, char *err,
+                       size_t err_len);
+
 /* One app from explicit values (the environment defaults). Same validation. */
 int rtm_apps_load_single(rtm_apps_t *apps, const char *id, const char *key, const char *secret,
                          char *err, size_t err_len);
