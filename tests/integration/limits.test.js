@@ -9,12 +9,17 @@ const assert = require('node:assert/strict');
 const { useMesh, connectClient, openTcp, openWebSocket, publish, getMetrics, metricSum, waitUntil, uniqueChannel, httpRequest, sleep } = require('../lib/mesh');
 
 const HANDSHAKE_S = 1;
+const IDLE_S = 1;
 const MAX_CHANNELS = 5;
 const mesh = useMesh({
   shards: 1,
   nodes: 1,
   workers: 2,
-  env: { RTMESH_HANDSHAKE_TIMEOUT: String(HANDSHAKE_S), RTMESH_MAX_CHANNELS_PER_CONNECTION: String(MAX_CHANNELS) },
+  env: {
+    RTMESH_HANDSHAKE_TIMEOUT: String(HANDSHAKE_S),
+    RTMESH_HTTP_IDLE_TIMEOUT: String(IDLE_S),
+    RTMESH_MAX_CHANNELS_PER_CONNECTION: String(MAX_CHANNELS),
+  },
 });
 const port = () => mesh().nodePort(0);
 
@@ -55,6 +60,26 @@ test('connections that never finish their request are closed after the handshake
   await Promise.all([...silent, loris].map((c) => c.waitForClose((HANDSHAKE_S + 5) * 1000)));
   console.log(`# 51 unfinished handshakes closed after ${Date.now() - started} ms (timeout ${HANDSHAKE_S} s)`);
   assert.ok((await errorsOf('handshake_timeout')) >= before + 51);
+  await stillServes(t);
+});
+
+test('an idle HTTP keep-alive connection is closed after the idle timeout, a busy one is not', async (t) => {
+  const before = await errorsOf('http_idle_timeout');
+  const c = openTcp(port());
+  await c.connected;
+  const ask = () => c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+  // busy: a request every 400 ms for 2.5 s keeps it open past the idle timeout
+  for (let i = 0; i < 6; i++) {
+    const had = c.received.length;
+    ask();
+    await waitUntil(() => c.received.length > had, 'an answer on the kept-alive connection');
+    await sleep(400);
+  }
+  assert.equal(c.socket.destroyed, false, 'a busy keep-alive connection was closed');
+  const started = Date.now();
+  await c.waitForClose((IDLE_S + 5) * 1000);
+  console.log(`# idle keep-alive connection closed ${Date.now() - started} ms after its last request (timeout ${IDLE_S} s)`);
+  assert.equal(await errorsOf('http_idle_timeout'), before + 1);
   await stillServes(t);
 });
 

@@ -1,5 +1,6 @@
 /* Tests for the edge node's pure parts: the presence member mirror, the
  * mesh-wide connection quota, the /metrics text and the text frames. */
+#include "addr_limit.h"
 #include "frame.h"
 #include "member_mirror.h"
 #include "metrics.h"
@@ -143,6 +144,38 @@ static void test_quota(void **state)
     rtm_apps_free(&apps);
 }
 
+/* ---- connection slots ------------------------------------------------ */
+
+static void test_addr_limit(void **state)
+{
+    (void)state;
+    const uint8_t a[4] = {127, 0, 0, 1}, b[4] = {127, 0, 0, 2};
+    const uint8_t v6[16] = {0xfe, 0x80, [15] = 1};
+    rtm_addr_limit_t *l = rtm_addr_limit_new(5, 2);
+    assert_int_equal(rtm_addr_limit_take(l, a, 4), 0);
+    assert_int_equal(rtm_addr_limit_take(l, a, 4), 0);
+    assert_int_equal(rtm_addr_limit_take(l, a, 4), RTM_EAGAIN); /* a holds 2 */
+    assert_int_equal(rtm_addr_limit_take(l, b, 4), 0);
+    assert_int_equal(rtm_addr_limit_take(l, v6, 16), 0);
+    assert_int_equal(rtm_addr_limit_take(l, v6, 16), 0);
+    assert_int_equal(rtm_addr_limit_total(l), 5);
+    assert_int_equal(rtm_addr_limit_take(l, b, 4), RTM_ETOOBIG); /* the node holds 5 */
+    rtm_addr_limit_release(l, a, 4);
+    assert_int_equal(rtm_addr_limit_take(l, a, 4), 0); /* a slot of a's again */
+    rtm_addr_limit_release(l, b, 4);                   /* b's only one: its entry goes */
+    assert_int_equal(rtm_addr_limit_total(l), 4);
+    assert_int_equal(rtm_addr_limit_take(l, b, 4), 0);           /* 5 again */
+    assert_int_equal(rtm_addr_limit_take(l, b, 4), RTM_ETOOBIG); /* full before b is */
+    rtm_addr_limit_destroy(&l);
+    assert_null(l);
+    /* unlimited: nothing is refused, nothing is kept per address */
+    l = rtm_addr_limit_new(0, 0);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(rtm_addr_limit_take(l, a, 4), 0);
+    assert_int_equal(rtm_addr_limit_total(l), 1000);
+    rtm_addr_limit_destroy(&l);
+}
+
 /* ---- metrics text ------------------------------------------------------ */
 
 static void test_metrics_render(void **state)
@@ -189,9 +222,8 @@ static void test_text_frames(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mirror),
-        cmocka_unit_test(test_quota),
-        cmocka_unit_test(test_metrics_render),
+        cmocka_unit_test(test_mirror),      cmocka_unit_test(test_quota),
+        cmocka_unit_test(test_addr_limit),  cmocka_unit_test(test_metrics_render),
         cmocka_unit_test(test_text_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
