@@ -145,11 +145,9 @@ static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
     }
     rtm_shard_link_t *s = &up->shards[msg.shard];
     uint64_t now = s_now(up);
-    if (!rtm_wire_live(s->last_hb_ms, now) || s->epoch != msg.epoch) {
-        if (up->logs)
-            rtm_log(RTM_LOG_INFO, "event=shard_up shard=%u epoch=%llu", msg.shard,
-                    (unsigned long long)msg.epoch);
-    }
+    if (!rtm_wire_live(s->last_hb_ms, now) || s->epoch != msg.epoch) /* each worker's own view */
+        rtm_log(RTM_LOG_INFO, "event=shard_up shard=%u epoch=%llu worker=%s", msg.shard,
+                (unsigned long long)msg.epoch, up->id);
     s->epoch = msg.epoch;
     s->last_hb_ms = now;
 }
@@ -213,11 +211,10 @@ static void *s_socket(void *zmq_ctx, int type, const char *endpoint)
 }
 
 int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx, char *const *brokers,
-                       uint32_t n, const char *id, bool logs, const rtm_upstream_events_t *ev,
+                       uint32_t n, const char *id, const rtm_upstream_events_t *ev,
                        rtm_metrics_t *metrics)
 {
-    *up = (rtm_upstream_t){
-        .loop = loop, .ev = ev, .metrics = metrics, .n_shards = n, .next_id = 1, .logs = logs};
+    *up = (rtm_upstream_t){.loop = loop, .ev = ev, .metrics = metrics, .n_shards = n, .next_id = 1};
     up->shards = calloc(n ? n : 1, sizeof *up->shards);
     up->alive = calloc(n ? n : 1, sizeof *up->alive);
     up->was_alive = calloc(n ? n : 1, sizeof *up->was_alive);

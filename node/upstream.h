@@ -65,16 +65,14 @@ struct rtm_upstream {
     rtm_pending_t *pending; /* by id (uthash), oldest first in the list */
     rtm_pending_t *oldest, *newest;
     int closing; /* handles left to close */
-    bool logs;   /* log shard changes */
 };
 
 /* Creates the sockets for the n brokers (ingress endpoints; egress is the
  * next port) from zmq_ctx, with id as this worker's identity, and starts
- * watching them on loop; logs says whether shard changes are logged (one
- * worker per process does). Everything is borrowed for up's life. Returns 0
- * or a negative code. */
+ * watching them on loop. Everything is borrowed for up's life. Returns 0 or
+ * a negative code. */
 int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx, char *const *brokers,
-                       uint32_t n, const char *id, bool logs, const rtm_upstream_events_t *ev,
+                       uint32_t n, const char *id, const rtm_upstream_events_t *ev,
                        rtm_metrics_t *metrics);
 
 /* The worker's tick: heartbeats every RTM_WIRE_HB_MS, request deadlines,

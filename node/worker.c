@@ -297,8 +297,7 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
     int rc = s_listen(w);
     if (rc == 0)
         rc = rtm_upstream_start(&w->up, &w->loop, node->zmq_ctx, node->brokers,
-                                (uint32_t)node->n_brokers, id, index == 0, &w->up_events,
-                                &w->metrics);
+                                (uint32_t)node->n_brokers, id, &w->up_events, &w->metrics);
     if (rc < 0) {
         rtm_log(RTM_LOG_ERROR, "worker=%d event=start_failed error=\"%s\"", index,
                 rtm_strerror(rc));
