@@ -5,7 +5,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, connectClient, openTcp, getMetrics, waitUntil } = require('../lib/mesh');
+const { useMesh, connectClient, openTcp, errorCount, waitUntil } = require('../lib/mesh');
 
 const PER_IP = 3;
 const MAX = 40;
@@ -17,10 +17,7 @@ const mesh = useMesh({
 });
 const port = () => mesh().nodePort(0);
 
-async function errorsOf(kind) {
-  const { samples } = await getMetrics(port());
-  return samples.find((x) => x.name === 'rtmesh_errors_total' && x.labels && x.labels.kind === kind).value;
-}
+const errorsOf = (kind) => errorCount(port(), kind);
 
 // Opens a connection from addr; resolves whether the node kept it (still open after a
 // round trip through another connection) or closed it at accept.

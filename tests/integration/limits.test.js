@@ -6,7 +6,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, connectClient, openTcp, openWebSocket, publish, getMetrics, metricSum, waitUntil, uniqueChannel, httpRequest, sleep } = require('../lib/mesh');
+const { useMesh, connectClient, openTcp, openWebSocket, publish, errorCount, waitUntil, uniqueChannel, httpRequest, sleep } = require('../lib/mesh');
 
 const HANDSHAKE_S = 1;
 const IDLE_S = 1;
@@ -23,12 +23,7 @@ const mesh = useMesh({
 });
 const port = () => mesh().nodePort(0);
 
-async function errorsOf(kind) {
-  const { samples } = await getMetrics(port());
-  const s = samples.find((x) => x.name === 'rtmesh_errors_total' && x.labels && x.labels.kind === kind);
-  assert.ok(s, `rtmesh_errors_total{kind="${kind}"} is missing`);
-  return s.value;
-}
+const errorsOf = (kind) => errorCount(port(), kind);
 
 // A fresh client subscribes and receives a publish: the node still serves others.
 async function stillServes(t) {

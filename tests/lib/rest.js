@@ -128,7 +128,16 @@ async function getMetrics(port) {
   return { text: res.text, headers: res.headers, samples: parseMetrics(res.text) };
 }
 
+// The node's rtmesh_errors_total{kind} (fails when the kind is not rendered).
+async function errorCount(port, kind) {
+  const { samples } = await getMetrics(port);
+  const s = samples.find((x) => x.name === 'rtmesh_errors_total' && x.labels.kind === kind);
+  if (!s) throw new Error(`rtmesh_errors_total{kind="${kind}"} is missing`);
+  return s.value;
+}
+
 module.exports = {
+  errorCount,
   md5,
   hmac,
   signRequest,
