@@ -42,6 +42,7 @@
 #include "egress.h"
 #include "node_table.h"
 #include "queries.h"
+#include "replica.h"
 #include "rtm_config.h"
 #include "rtm_error.h"
 #include "rtm_log.h"
@@ -62,10 +63,11 @@
 #include <time.h>
 #include <zmq.h>
 
-#define S_POLL_MS        100   /* longest wait in zmq_poll */
-#define S_STATS_EVERY_MS 10000 /* counters line period */
-#define S_WARN_EVERY_MS  1000  /* at most one peer-error line per period */
-#define S_BUDGET         256   /* messages drained per socket per loop turn */
+#define S_POLL_MS          100   /* longest wait in zmq_poll */
+#define S_STATS_EVERY_MS   10000 /* counters line period */
+#define S_WARN_EVERY_MS    1000  /* at most one peer-error line per period */
+#define S_BUDGET           256   /* messages drained per socket per loop turn */
+#define S_REPLICA_EVERY_MS 100   /* replica flushes: the window a shard's death can lose */
 
 typedef struct {
     uint64_t acks;            /* ACKs sent, any status */
@@ -99,6 +101,8 @@ struct rtm_broker {
     rtm_shard_view_t *view;     /* liveness of all shards */
     rtm_node_table_t *nodes;    /* node workers heard from */
     rtm_webhooks_t *webhooks;   /* webhook sender */
+    rtm_replica_t *replica;     /* what webhooks announced, kept at the successors */
+    uint64_t next_replica_ms;   /* monotonic time of the next replica tick */
     zmq_pollitem_t *items;      /* poll set: 3 sockets, then the webhooks' HTTP sockets */
     size_t cap_items;           /* entries allocated */
     s_stats_t stats;            /* counters since start */
@@ -144,17 +148,46 @@ static void s_log_counters(const rtm_broker_t *b, const char *event)
             s->terminates, s->stale_leaves, s->swept, c->hooks, c->inherited, s->hooks_elsewhere);
 }
 
+/* What the replica sent, holds and settled (docs/wire.md §11). */
+static void s_log_replica(const rtm_broker_t *b, const char *event)
+{
+    rtm_replica_stats_t r;
+    rtm_replica_stats(b->replica, &r);
+    rtm_log(RTM_LOG_INFO,
+            "event=%s shard=%" PRIu32 " tracked=%" PRIu64 " marked=%" PRIu64 " sent=%" PRIu64
+            " forgets=%" PRIu64 " handed=%" PRIu64 " send_retries=%" PRIu64
+            " track_refused=%" PRIu64 " unheard=%" PRIu64 " beliefs=%" PRIu64 " settling=%" PRIu64
+            " believed_users=%" PRIu64 " applied=%" PRIu64 " belief_refused=%" PRIu64
+            " takeovers=%" PRIu64 " settled=%" PRIu64 " settle_vacated=%" PRIu64
+            " settle_removed=%" PRIu64 " suppressed=%" PRIu64 " malformed=%" PRIu64,
+            event, b->shard, r.out.channels, r.out.marked, r.out.sent, r.out.forgets, r.out.handed,
+            r.out.retried, r.out.refused, r.unheard, r.in.channels, r.in.settling, r.in.users,
+            r.in.applied, r.in.refused, r.in.takeovers, r.in.settled, r.in.vacated, r.in.removed,
+            r.in.suppressed, r.malformed);
+}
+
 static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel);
 
 /* channel_state's webhook changes: reported only by the owner, so a record
- * held at a non-owner during a liveness disagreement reports nothing. */
+ * held at a non-owner during a liveness disagreement reports nothing. The
+ * replica notes what is announced (inherited changes included) for the
+ * successor, and holds back what a settling takeover says was announced. */
 static void s_on_hook(void *ctx, const rtm_channel_hook_t *hook)
 {
     rtm_broker_t *b = ctx;
     if (!s_owns(b, hook->app, hook->channel)) {
-        b->stats.hooks_elsewhere++;
+        if (!hook->inherited)
+            b->stats.hooks_elsewhere++;
         return;
     }
+    if (rtm_replica_hook(b->replica, hook))
+        rtm_webhooks_channel(b->webhooks, hook, s_now_ms());
+}
+
+/* What settling a takeover found gone: reported as the owner's own. */
+static void s_on_settled(void *ctx, const rtm_channel_hook_t *hook)
+{
+    rtm_broker_t *b = ctx;
     rtm_webhooks_channel(b->webhooks, hook, s_now_ms());
 }
 
@@ -194,6 +227,19 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     b->sink = rtm_egress_sink(&b->egress);
     b->sink.hook = s_on_hook;
     b->sink.hook_ctx = b;
+    rtm_replica_ledger_limits_t ledger = rtm_replica_ledger_default_limits();
+    ledger.settle_ms = cfg->webhooks.settle_ms;
+    rtm_replica_config_t rc = {.self = b->shard,
+                               .n_shards = b->n_shards,
+                               .apps = cfg->apps,
+                               .state = b->state,
+                               .view = b->view,
+                               .egress = &b->egress,
+                               .ledger = ledger,
+                               .max_channels = RTM_REPLICA_OUTBOX_MAX,
+                               .deliver = s_on_settled,
+                               .hook_ctx = b};
+    b->replica = rtm_replica_new(&rc);
     b->started = true;
     rtm_log(RTM_LOG_INFO,
             "event=start shard=%" PRIu32 " shards=%" PRIu32 " ingress=tcp://%s:%d"
@@ -207,14 +253,17 @@ void rtm_broker_destroy(rtm_broker_t **broker)
     rtm_broker_t *b = *broker;
     if (!b)
         return;
-    if (b->started)
+    if (b->started) {
         s_log_counters(b, "stop");
+        s_log_replica(b, "replica_stop");
+    }
     void *socks[] = {b->router, b->xpub, b->sub};
     for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
         if (socks[i])
             zmq_close(socks[i]);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
+    rtm_replica_destroy(&b->replica);
     rtm_webhooks_destroy(&b->webhooks);
     free(b->items);
     rtm_shard_view_destroy(&b->view);
@@ -469,6 +518,7 @@ static void s_dispatch(rtm_broker_t *b, zmq_msg_t *peer, zmq_msg_t *body)
     case RTM_WIRE_MEMBER:
     case RTM_WIRE_ACK:
     case RTM_WIRE_SHARD_HB:
+    case RTM_WIRE_REPLICA:
         b->stats.malformed++; /* broker-to-node types: never answered, so no ping-pong */
         s_warn(b, "event=unexpected_type type=%s", rtm_wire_type_name(m.type));
         break;
@@ -529,7 +579,9 @@ static void s_drain_subscriptions(rtm_broker_t *b)
         if (!s_recv_frame(b->xpub, &msg))
             return;
         const unsigned char *d = zmq_msg_data(&msg);
-        if (zmq_msg_size(&msg) >= 1 && d[0] == 1)
+        if (rtm_replica_subscription(b->replica, zmq_msg_data(&msg), zmq_msg_size(&msg)))
+            ; /* a peer shard's, for its replica: not a node's channel */
+        else if (zmq_msg_size(&msg) >= 1 && d[0] == 1)
             b->stats.subscriptions++;
         else if (zmq_msg_size(&msg) >= 1 && d[0] == 0)
             b->stats.unsubscriptions++;
@@ -549,11 +601,14 @@ static void s_drain_peers(rtm_broker_t *b)
             continue;
         rtm_wire_msg_t m;
         int rc = rtm_wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), &m);
-        if (rc == 0 && m.type == RTM_WIRE_SHARD_HB && !zmq_msg_more(&body))
+        bool one = !zmq_msg_more(&body);
+        if (rc == 0 && m.type == RTM_WIRE_SHARD_HB && one)
             rtm_shard_view_heartbeat(b->view, m.shard, m.epoch, s_now_ms());
+        else if (rc == 0 && m.type == RTM_WIRE_REPLICA && one)
+            rtm_replica_receive(b->replica, &m, s_now_ms());
         else
             s_warn(b, "event=bad_peer_message reason=\"%s\"",
-                   rc < 0 ? rtm_strerror(rc) : "not a single shard_hb body");
+                   rc < 0 ? rtm_strerror(rc) : "not a single shard_hb or replica body");
         s_discard_rest(b->sub, &body);
         zmq_msg_close(&body);
     }
@@ -580,6 +635,7 @@ static void s_sweep(rtm_broker_t *b)
     if (gen == b->view_gen)
         return;
     b->view_gen = gen;
+    rtm_replica_moved(b->replica, s_now_ms()); /* hands over what moves, before it is dropped */
     size_t n = rtm_channel_state_retain(b->state, s_owns, b);
     b->stats.swept += n;
     if (n)
@@ -598,8 +654,13 @@ static void s_timers(rtm_broker_t *b, uint64_t now)
             b->next_hb_ms = now + RTM_WIRE_HB_MS;
     }
     s_sweep(b);
+    if (now >= b->next_replica_ms) {
+        rtm_replica_tick(b->replica, now);
+        b->next_replica_ms = now + S_REPLICA_EVERY_MS;
+    }
     if (now >= b->next_stats_ms) {
         s_log_counters(b, "stats");
+        s_log_replica(b, "replica_stats");
         rtm_webhooks_log(b->webhooks, "webhook_stats");
         b->next_stats_ms = now + S_STATS_EVERY_MS;
     }

@@ -209,10 +209,23 @@ static void s_hook(rtm_channel_state_t *cs, const rtm_channel_rec_t *r, rtm_webh
 {
     if (!sink->hook)
         return;
-    rtm_channel_hook_t h = {kind, rtm_channel_rec_app(r), rtm_channel_rec_name(r), user_id,
-                            r->total};
+    rtm_channel_hook_t h = {
+        kind, rtm_channel_rec_app(r), rtm_channel_rec_name(r), user_id, r->total, false};
     sink->hook(sink->hook_ctx, &h);
     cs->st.hooks++;
+}
+
+/* An occupation or member taken over from a re-announcement: its owner
+ * announced it before, so no webhook, but the hook learns it is announced. */
+static void s_inherit(rtm_channel_state_t *cs, const rtm_channel_rec_t *r, rtm_webhook_kind_t kind,
+                      rtm_str_t user_id, const rtm_channel_sink_t *sink)
+{
+    cs->st.inherited++;
+    if (!sink->hook)
+        return;
+    rtm_channel_hook_t h = {
+        kind, rtm_channel_rec_app(r), rtm_channel_rec_name(r), user_id, r->total, true};
+    sink->hook(sink->hook_ctx, &h);
 }
 
 /* The total went from `before` to r->total: occupied or vacated? An
@@ -224,7 +237,7 @@ static void s_occupancy(rtm_channel_state_t *cs, rtm_channel_rec_t *r, uint64_t 
         if (r->opening)
             s_hook(cs, r, RTM_WEBHOOK_CHANNEL_OCCUPIED, rtm_str(NULL, 0), sink);
         else
-            cs->st.inherited++;
+            s_inherit(cs, r, RTM_WEBHOOK_CHANNEL_OCCUPIED, rtm_str(NULL, 0), sink);
         s_unopen(cs, r);
     } else if (before > 0 && r->total == 0) {
         s_hook(cs, r, RTM_WEBHOOK_CHANNEL_VACATED, rtm_str(NULL, 0), sink);
@@ -364,8 +377,8 @@ int rtm_channel_state_join(rtm_channel_state_t *cs, uint32_t peer, const rtm_wir
         s_emit_member(cs, r, msg->user_id, msg->user_info, msg->exclude, true, sink);
         if (msg->id != 0)
             s_hook(cs, r, RTM_WEBHOOK_MEMBER_ADDED, msg->user_id, sink);
-        else
-            cs->st.inherited++; /* a re-announcement: its owner announced it before */
+        else /* a re-announcement: its owner announced it before */
+            s_inherit(cs, r, RTM_WEBHOOK_MEMBER_ADDED, msg->user_id, sink);
     }
     return 0;
 }
@@ -695,6 +708,13 @@ void rtm_channel_state_each_user(const rtm_channel_state_t *cs, rtm_str_t app, r
     const rtm_channel_rec_t *r = s_find(cs, app, channel);
     if (r && r->members)
         rtm_member_set_each(r->members, each, ctx);
+}
+
+bool rtm_channel_state_has_user(const rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t channel,
+                                rtm_str_t user_id)
+{
+    const rtm_channel_rec_t *r = s_find(cs, app, channel);
+    return r && r->members && rtm_member_set_has_user(r->members, user_id);
 }
 
 const rtm_channel_state_stats_t *rtm_channel_state_stats(const rtm_channel_state_t *cs)

@@ -58,7 +58,8 @@ typedef struct {
     uint64_t cached;        /* events stored as a channel's cache */
     uint64_t hooks;         /* webhook changes handed to the sink */
     uint64_t inherited;     /* occupations and members taken over from re-announcements:
-                               no webhook (the previous owner announced them) */
+                               no webhook (the previous owner announced them); handed to
+                               the hook with `inherited` set, not counted in `hooks` */
 } rtm_channel_state_stats_t;
 
 /* A mesh-wide change a webhook may report (webhooks.c decides whether one
@@ -74,12 +75,18 @@ typedef struct {
  * - member_added: a user's first connection, joined with an id (a fresh
  *   join; re-announcements carry id 0 and are taken over silently);
  * - member_removed: a user's last connection went (left, or its worker lost);
- * - subscription_count: with every subscription_count event (same throttle). */
+ * - subscription_count: with every subscription_count event (same throttle).
+ *
+ * An occupation or member taken over from a re-announcement is handed to the
+ * hook too, with `inherited` set: it is no webhook, but it is part of what
+ * webhooks have announced (the previous owner did), which the owner keeps
+ * its successor told of (replica_outbox.h). */
 typedef struct {
     rtm_webhook_kind_t kind; /* one of the five above */
     rtm_str_t app, channel;  /* the channel */
     rtm_str_t user_id;       /* member events */
     uint64_t count;          /* subscription_count: the total */
+    bool inherited;          /* occupied / member_added taken over: not to be sent */
 } rtm_channel_hook_t;
 
 /* Where publications go. Both are called synchronously, from inside the
@@ -196,6 +203,10 @@ void rtm_channel_state_each(const rtm_channel_state_t *cs, rtm_str_t app, uint64
 void rtm_channel_state_each_user(const rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t channel,
                                  void (*each)(void *ctx, rtm_str_t user_id, rtm_str_t user_info),
                                  void *ctx);
+
+/* True when user_id is a presence member of (app, channel). */
+bool rtm_channel_state_has_user(const rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t channel,
+                                rtm_str_t user_id);
 
 /* Current counters; borrowed until the next call on cs. */
 const rtm_channel_state_stats_t *rtm_channel_state_stats(const rtm_channel_state_t *cs);

@@ -24,7 +24,7 @@ typedef struct {
     const char *bind;                          /* NULL: the host of this shard's endpoint */
     const char *apps;                          /* apps file; NULL: the single app below */
     const char *app_id, *app_key, *app_secret; /* the single app */
-    long batch_ms, concurrency, retry_s, backoff_ms, timeout_ms, queue; /* webhooks */
+    long batch_ms, concurrency, retry_s, backoff_ms, timeout_ms, queue, settle_ms; /* webhooks */
 } s_args_t;
 
 static const rtm_opt_t s_opts[] = {
@@ -56,6 +56,10 @@ static const rtm_opt_t s_opts[] = {
      "5000", 100, 120000, "time a webhook request may take"},
     {"webhook-queue", "RTMESH_WEBHOOK_QUEUE", RTM_OPT_INT, offsetof(s_args_t, queue), "100000", 1,
      10000000, "webhook events held at most; more are dropped (logged and counted)"},
+    {"webhook-settle-ms", "RTMESH_WEBHOOK_SETTLE_MS", RTM_OPT_INT, offsetof(s_args_t, settle_ms),
+     "3000", 0, 600000,
+     "after taking over a dead shard's channels, wait this long for the nodes' re-announcements, "
+     "then send channel_vacated / member_removed for what went during the outage"},
 };
 #define S_N_OPTS (sizeof s_opts / sizeof s_opts[0])
 
@@ -128,7 +132,9 @@ int main(int argc, char **argv)
                                .endpoints = endpoints,
                                .bind_host = args.bind && *args.bind ? args.bind : NULL,
                                .apps = &apps,
-                               .webhooks = {.queue = queue, .timeout_ms = args.timeout_ms}};
+                               .webhooks = {.queue = queue,
+                                            .timeout_ms = args.timeout_ms,
+                                            .settle_ms = (uint64_t)args.settle_ms}};
     s_install_signals();
     rtm_process_raise_nofile("rtmesh-broker");
     curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any other thread exists */

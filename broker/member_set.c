@@ -146,6 +146,11 @@ int rtm_member_set_join(rtm_member_set_t *set, uint32_t peer, rtm_str_t user_id,
     return rc;
 }
 
+bool rtm_member_set_has_user(const rtm_member_set_t *set, rtm_str_t user_id)
+{
+    return s_find(set, user_id) != NULL;
+}
+
 bool rtm_member_set_has(const rtm_member_set_t *set, uint32_t peer, rtm_str_t user_id,
                         rtm_str_t socket_id)
 {

@@ -48,6 +48,9 @@ int rtm_member_set_join(rtm_member_set_t *set, uint32_t peer, rtm_str_t user_id,
 bool rtm_member_set_has(const rtm_member_set_t *set, uint32_t peer, rtm_str_t user_id,
                         rtm_str_t socket_id);
 
+/* True when user_id is a member (has any connection). */
+bool rtm_member_set_has_user(const rtm_member_set_t *set, rtm_str_t user_id);
+
 /* Removes connection (peer, socket_id) of user_id. Returns 1 when that was
  * the user's last connection (the user is removed), 0 when the user still has
  * others, RTM_ENOTFOUND when there is no such connection. */

@@ -126,6 +126,21 @@ int rtm_shard_view_owner(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t channe
     return rtm_rendezvous_owner(app, channel, view->alive, view->n);
 }
 
+int rtm_shard_view_successor(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t channel,
+                             uint64_t now_ms)
+{
+    rtm_shard_view_refresh(view, now_ms);
+    view->alive[view->self] = false; /* "if this one were gone" */
+    int next = rtm_rendezvous_owner(app, channel, view->alive, view->n);
+    view->alive[view->self] = true;
+    return next;
+}
+
+bool rtm_shard_view_is_live(const rtm_shard_view_t *view, uint32_t shard)
+{
+    return shard < view->n && view->alive[shard];
+}
+
 uint32_t rtm_shard_view_live(const rtm_shard_view_t *view)
 {
     return view->live;

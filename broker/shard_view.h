@@ -35,6 +35,15 @@ void rtm_shard_view_refresh(rtm_shard_view_t *view, uint64_t now_ms);
  * Always a valid index, since this broker itself is live. */
 int rtm_shard_view_owner(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t channel, uint64_t now_ms);
 
+/* Owner of app+channel over the shards live at now_ms other than this one:
+ * the shard that takes the channel over if this one dies. -1 when this
+ * shard is alone. */
+int rtm_shard_view_successor(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t channel,
+                             uint64_t now_ms);
+
+/* Is shard live as of the last refresh? False for an index out of range. */
+bool rtm_shard_view_is_live(const rtm_shard_view_t *view, uint32_t shard);
+
 /* Number of live shards as of the last refresh, this one included. */
 uint32_t rtm_shard_view_live(const rtm_shard_view_t *view);
 

@@ -77,6 +77,9 @@ void *rtm_sockets_peers(void *ctx, uint32_t self, uint32_t n, char *const *endpo
     if (!sub)
         return NULL;
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
+    char replica[RTM_WIRE_REPLICA_TOPIC_MAX]; /* what the owners of our successions send us */
+    int len = rtm_wire_replica_topic(replica, sizeof replica, self);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, replica, (size_t)len);
     for (uint32_t i = 0; i < n; i++) {
         char host[256], ep[320];
         int port;

@@ -24,7 +24,8 @@ void *rtm_sockets_ingress(void *ctx, const char *host, int port);
 /* The egress XPUB bound on tcp://host:port. Caller owns it. */
 void *rtm_sockets_egress(void *ctx, const char *host, int port);
 
-/* A SUB subscribed to RTM_WIRE_HB_TOPIC and connected to the egress (port
+/* A SUB subscribed to RTM_WIRE_HB_TOPIC and to self's replica topic
+ * (rtm_wire_replica_topic), connected to the egress (port
  * + 1) of every shard in endpoints[0..n) except `self` (the caller validated
  * every endpoint). Caller owns it. */
 void *rtm_sockets_peers(void *ctx, uint32_t self, uint32_t n, char *const *endpoints);

@@ -22,6 +22,7 @@
 typedef struct {
     rtm_webhook_queue_limits_t queue; /* batching, lanes, bounds, retries */
     long timeout_ms;                  /* per request */
+    uint64_t settle_ms; /* after a takeover, wait this long before reporting what went */
 } rtm_webhooks_config_t;
 
 typedef struct rtm_webhooks rtm_webhooks_t;

@@ -16,9 +16,11 @@
 #include "rtm_channel.h"
 #include "rtm_error.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <msgpack.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- encoding ---------------------------------------------------------- */
@@ -116,6 +118,7 @@ static int s_check(const rtm_wire_msg_t *m)
     case RTM_WIRE_QUERY: return 7;
     case RTM_WIRE_TERMINATE: return 4;
     case RTM_WIRE_CACHE_MISS: return 4;
+    case RTM_WIRE_REPLICA: return s_check_sync(m) < 0 ? RTM_EINVAL : 7;
     }
     return RTM_EINVAL;
 }
@@ -137,13 +140,8 @@ static void s_pack_publish(const rtm_wire_msg_t *m, msgpack_packer *pk)
         s_pack_str(pk, "user_id", m->user_id);
 }
 
-static void s_pack_sync(const rtm_wire_msg_t *m, msgpack_packer *pk)
+static void s_pack_members(const rtm_wire_msg_t *m, msgpack_packer *pk)
 {
-    s_pack_str(pk, "channel", m->channel);
-    s_pack_u64(pk, "count", m->count);
-    s_pack_str(pk, "cache_json", m->cache_json);
-    if (m->ttl_ms > 0)
-        s_pack_u64(pk, "ttl_ms", m->ttl_ms);
     s_pack_key(pk, "members");
     msgpack_pack_array(pk, m->n_members);
     for (uint32_t i = 0; i < m->n_members; i++) {
@@ -154,6 +152,25 @@ static void s_pack_sync(const rtm_wire_msg_t *m, msgpack_packer *pk)
         msgpack_pack_str(pk, mb->user_info.len);
         msgpack_pack_str_body(pk, mb->user_info.p, mb->user_info.len);
     }
+}
+
+static void s_pack_sync(const rtm_wire_msg_t *m, msgpack_packer *pk)
+{
+    s_pack_str(pk, "channel", m->channel);
+    s_pack_u64(pk, "count", m->count);
+    s_pack_str(pk, "cache_json", m->cache_json);
+    if (m->ttl_ms > 0)
+        s_pack_u64(pk, "ttl_ms", m->ttl_ms);
+    s_pack_members(m, pk);
+}
+
+static void s_pack_replica(const rtm_wire_msg_t *m, msgpack_packer *pk)
+{
+    s_pack_u64(pk, "shard", m->shard);
+    s_pack_str(pk, "app", m->app);
+    s_pack_str(pk, "channel", m->channel);
+    s_pack_u64(pk, "count", m->count);
+    s_pack_members(m, pk);
 }
 
 /* The fields of the presence and count messages, in their encoded order. */
@@ -213,6 +230,7 @@ static void s_pack(const rtm_wire_msg_t *m, int entries, msgpack_packer *pk)
         s_pack_str(pk, "channel", m->channel);
         break;
     case RTM_WIRE_SYNC: s_pack_sync(m, pk); break;
+    case RTM_WIRE_REPLICA: s_pack_replica(m, pk); break;
     case RTM_WIRE_MEMBER:
     case RTM_WIRE_PRESENCE_JOIN:
     case RTM_WIRE_PRESENCE_LEAVE:
@@ -664,6 +682,7 @@ static int s_require(rtm_wire_type_t t, unsigned seen, const rtm_wire_msg_t *m)
     case RTM_WIRE_QUERY: need = F_ID | F_APP | F_KIND; break;
     case RTM_WIRE_TERMINATE: need = F_APP | F_USER_ID; break;
     case RTM_WIRE_CACHE_MISS: need = F_APP | F_CHANNEL; break;
+    case RTM_WIRE_REPLICA: need = F_SHARD | F_APP | F_CHANNEL | F_COUNT; break;
     default: return RTM_EPROTO;
     }
     return (seen & need) == need ? 0 : RTM_EPROTO;
@@ -739,6 +758,7 @@ const char *rtm_wire_type_name(rtm_wire_type_t type)
     case RTM_WIRE_QUERY: return "query";
     case RTM_WIRE_TERMINATE: return "terminate";
     case RTM_WIRE_CACHE_MISS: return "cache_miss";
+    case RTM_WIRE_REPLICA: return "replica";
     }
     return "unknown";
 }
@@ -747,7 +767,8 @@ const char *rtm_wire_type_name(rtm_wire_type_t type)
 
 void rtm_wire_members_begin(rtm_wire_members_iter_t *it, const rtm_wire_msg_t *msg)
 {
-    bool sync = msg->type == RTM_WIRE_SYNC && msg->members_raw.p != NULL;
+    bool sync =
+        (msg->type == RTM_WIRE_SYNC || msg->type == RTM_WIRE_REPLICA) && msg->members_raw.p != NULL;
     it->p = sync ? msg->members_raw.p : NULL;
     it->end = sync ? msg->members_raw.p + msg->members_raw.len : NULL;
     it->left = sync ? msg->n_members : 0;
@@ -796,4 +817,15 @@ int rtm_wire_user_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t user_id)
     memcpy(channel, RTM_CHANNEL_USER_PREFIX, plen);
     memcpy(channel + plen, user_id.p, user_id.len);
     return rtm_wire_topic(out, cap, app, rtm_str(channel, plen + user_id.len));
+}
+
+int rtm_wire_replica_topic(char *out, size_t cap, uint32_t shard)
+{
+    char buf[RTM_WIRE_REPLICA_TOPIC_MAX];
+    int n = snprintf(buf, sizeof buf, RTM_WIRE_REPLICA_PREFIX "%" PRIu32, shard);
+    if (n < 0 || (size_t)n + 1 > cap)
+        return RTM_ETOOBIG;
+    memcpy(out, buf, (size_t)n);
+    out[n] = '\0';
+    return n + 1;
 }

@@ -58,6 +58,8 @@ typedef enum {
     RTM_WIRE_QUERY = 11,         /* node -> shard ingress, ACKed with json */
     RTM_WIRE_TERMINATE = 12,     /* node -> owner of the user channel; and its egress control */
     RTM_WIRE_CACHE_MISS = 13,    /* node -> owner ingress, no reply: a subscriber got cache_miss */
+    RTM_WIRE_REPLICA = 14,       /* broker -> broker egress, on the receiver's replica topic:
+                                    a channel's webhook-visible state (docs/wire.md §11) */
 } rtm_wire_type_t;
 
 /* QUERY kinds ("kind"). */
@@ -92,7 +94,7 @@ typedef struct {
                              MEMBER: socket id not told about the change.
                              PRESENCE_JOIN/LEAVE: the joining/leaving socket id */
     rtm_str_t node;       /* NODE_HB: node/worker id */
-    uint32_t shard;       /* SHARD_HB: shard index */
+    uint32_t shard;       /* SHARD_HB, REPLICA: the sender's shard index */
     uint64_t epoch;       /* SHARD_HB: shard start time in ms; changes on restart */
     uint32_t n_channels;  /* PUBLISH: 1..RTM_WIRE_MAX_CHANNELS */
     rtm_str_t channels[RTM_WIRE_MAX_CHANNELS]; /* PUBLISH: channel names */
@@ -108,17 +110,18 @@ typedef struct {
                              (0 with a cache: a sender that predates the field, full life) */
     rtm_str_t info;       /* QUERY: the REST "info" parameter as sent; may be empty */
     uint64_t count;       /* SYNC: mesh-wide subscription count; SUB_COUNT: this peer's
-                             absolute local subscriber count (0 removes) */
+                             absolute local subscriber count (0 removes); REPLICA: 1 when
+                             the channel was announced occupied, else 0 */
     uint32_t limit;       /* PRESENCE_JOIN: most distinct members; 0 = unlimited */
     uint32_t kind;        /* QUERY: an rtm_wire_query_kind_t (others decode; the broker
                              answers them RTM_EINVAL) */
     bool added;           /* MEMBER: true member_added, false member_removed */
     bool notify;          /* SUB_COUNT: the app has subscription_count events on */
-    uint32_t n_members;   /* SYNC: number of members, 0..RTM_WIRE_MAX_MEMBERS */
-    /* SYNC, encode only: n_members entries (borrowed); NULL after decode. */
+    uint32_t n_members;   /* SYNC, REPLICA: number of members, 0..RTM_WIRE_MAX_MEMBERS */
+    /* SYNC, REPLICA, encode only: n_members entries (borrowed); NULL after decode. */
     const rtm_wire_member_t *members;
-    /* SYNC, decode only: the encoded array elements, a slice of the input;
-     * read them with rtm_wire_members_begin/next. */
+    /* SYNC, REPLICA, decode only: the encoded array elements, a slice of the
+     * input; read them with rtm_wire_members_begin/next. */
     rtm_str_t members_raw;
 } rtm_wire_msg_t;
 
@@ -162,7 +165,7 @@ int rtm_wire_encode(const rtm_wire_msg_t *msg, char *out, size_t cap);
  * No allocation, no recursion: safe on any input. */
 int rtm_wire_decode(const char *buf, size_t len, rtm_wire_msg_t *msg);
 
-/* Starts iterating the members of msg, a SYNC returned by rtm_wire_decode
+/* Starts iterating the members of msg, a SYNC or REPLICA returned by rtm_wire_decode
  * (members_raw and n_members; for any other msg the walk is empty). it and
  * msg are caller memory; the iterator borrows msg's input buffer. */
 void rtm_wire_members_begin(rtm_wire_members_iter_t *it, const rtm_wire_msg_t *msg);
@@ -196,5 +199,17 @@ int rtm_wire_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t channel);
  * TERMINATE controls are published. Returns as rtm_wire_topic; RTM_EINVAL
  * also when user_id is empty. */
 int rtm_wire_user_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t user_id);
+
+/* Prefix of the replica topics on a broker's egress, and the most bytes of
+ * one (prefix, decimal shard index, terminator). */
+#define RTM_WIRE_REPLICA_PREFIX    "\x01rp"
+#define RTM_WIRE_REPLICA_TOPIC_MAX 16
+
+/* Writes the egress topic on which brokers send REPLICA messages to shard:
+ * "\x01rp<shard in decimal>\x00" (the terminator keeps shard 1's
+ * subscription from matching shard 10's topic; 0x01 keeps every node's
+ * channel subscriptions away). Returns its length, terminator included, or
+ * RTM_ETOOBIG when cap is smaller than that. */
+int rtm_wire_replica_topic(char *out, size_t cap, uint32_t shard);
 
 #endif

@@ -1,6 +1,6 @@
 /* libFuzzer target for rtm_wire: decode any bytes; whatever decodes must
  * re-encode to a body that decodes to the same message (the encoder and the
- * decoder agree), a decoded SYNC's members must iterate without error, and
+ * decoder agree), a decoded SYNC's or REPLICA's members must iterate without error, and
  * the id peek and topic split must survive any input. */
 #include "rtm_wire.h"
 
@@ -54,6 +54,10 @@ static rtm_wire_msg_t s_project(const rtm_wire_msg_t *m)
         p.id = m->id, p.app = m->app, p.kind = m->kind, p.channel = m->channel, p.info = m->info;
         break;
     case RTM_WIRE_TERMINATE: p.app = m->app, p.user_id = m->user_id; break;
+    case RTM_WIRE_REPLICA:
+        p.shard = m->shard, p.app = m->app, p.channel = m->channel, p.count = m->count;
+        p.n_members = m->n_members;
+        break;
     }
     return p;
 }

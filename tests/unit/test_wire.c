@@ -195,6 +195,15 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_TERMINATE, .app = S("app"), .user_id = S("u1")};
     v[n++] =
         (rtm_wire_msg_t){.type = RTM_WIRE_CACHE_MISS, .app = S("app"), .channel = S("cache-c")};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_REPLICA,
+                              .shard = 2,
+                              .app = S("app"),
+                              .channel = S("presence-r"),
+                              .count = 1,
+                              .members = s_members3,
+                              .n_members = 3};
+    v[n++] = (rtm_wire_msg_t){
+        .type = RTM_WIRE_REPLICA, .shard = UINT32_MAX, .app = S("a"), .channel = S("c")};
     return n;
 }
 
@@ -511,7 +520,7 @@ static void test_encode_refuses_invalid(void **state)
     m = s_publish();
     m.app = rtm_str(NULL, 3);
     assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
-    m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)14};
+    m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)15};
     assert_int_equal(rtm_wire_encode(&m, out, sizeof out), RTM_EINVAL);
     m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)0};
     assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
@@ -553,7 +562,33 @@ static const s_case_t s_cases[] = {
     {"v missing", {{"t", V_UINT, 3, 0}, {"node", V_STR, 0, "n"}}, 2, RTM_EPROTO},
     {"t missing", {{"v", V_UINT, 1, 0}, {"node", V_STR, 0, "n"}}, 2, RTM_EPROTO},
     {"t as str", {{"v", V_UINT, 1, 0}, {"t", V_STR, 0, "publish"}}, 2, RTM_EPROTO},
-    {"t unknown", {{"v", V_UINT, 1, 0}, {"t", V_UINT, 14, 0}}, 2, RTM_EPROTO},
+    {"t unknown", {{"v", V_UINT, 1, 0}, {"t", V_UINT, 15, 0}}, 2, RTM_EPROTO},
+    {"replica ok",
+     {KV(14),
+      {"shard", V_UINT, 1, 0},
+      {"app", V_STR, 0, "a"},
+      {"channel", V_STR, 0, "c"},
+      {"count", V_UINT, 1, 0},
+      {"members", V_MEMBERS, 2, "ok"}},
+     7,
+     0},
+    {"replica without shard",
+     {KV(14), {"app", V_STR, 0, "a"}, {"channel", V_STR, 0, "c"}, {"count", V_UINT, 0, 0}},
+     5,
+     RTM_EPROTO},
+    {"replica without count",
+     {KV(14), {"shard", V_UINT, 1, 0}, {"app", V_STR, 0, "a"}, {"channel", V_STR, 0, "c"}},
+     5,
+     RTM_EPROTO},
+    {"replica bad member",
+     {KV(14),
+      {"shard", V_UINT, 1, 0},
+      {"app", V_STR, 0, "a"},
+      {"channel", V_STR, 0, "c"},
+      {"count", V_UINT, 1, 0},
+      {"members", V_MEMBERS, 2, "emptyid"}},
+     7,
+     RTM_EPROTO},
     {"t zero", {{"v", V_UINT, 1, 0}, {"t", V_UINT, 0, 0}}, 2, RTM_EPROTO},
     {"v 2", {{"v", V_UINT, 2, 0}, {"t", V_UINT, 3, 0}, {"node", V_STR, 0, "n"}}, 3, RTM_EVERSION},
     {"v 0", {{"v", V_UINT, 0, 0}, {"t", V_UINT, 3, 0}, {"node", V_STR, 0, "n"}}, 3, RTM_EVERSION},
@@ -1010,6 +1045,24 @@ static void test_member_limit(void **state)
     free(mb);
 }
 
+static void test_replica_topic(void **state)
+{
+    (void)state;
+    char out[RTM_WIRE_REPLICA_TOPIC_MAX];
+    assert_int_equal(rtm_wire_replica_topic(out, sizeof out, 1), 5);
+    assert_memory_equal(out, "\x01rp1", 5); /* and the terminator */
+    char ten[RTM_WIRE_REPLICA_TOPIC_MAX];
+    int n = rtm_wire_replica_topic(ten, sizeof ten, 10);
+    assert_int_equal(n, 6);
+    /* Shard 1's subscription (the whole frame) is no prefix of shard 10's topic. */
+    assert_int_not_equal(memcmp(out, ten, 5), 0);
+    assert_int_equal(rtm_wire_replica_topic(out, sizeof out, UINT32_MAX), 14);
+    assert_int_equal(rtm_wire_replica_topic(out, 13, UINT32_MAX), RTM_ETOOBIG);
+    assert_int_equal(rtm_wire_replica_topic(out, 4, 1), RTM_ETOOBIG);
+    /* No channel topic and not the heartbeat topic can share its prefix. */
+    assert_int_not_equal(memcmp(out, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN), 0);
+}
+
 static void test_user_topic(void **state)
 {
     (void)state;
@@ -1180,7 +1233,8 @@ static void test_type_names(void **state)
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_QUERY), "query");
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_TERMINATE), "terminate");
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_CACHE_MISS), "cache_miss");
-    assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)14), "unknown");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_REPLICA), "replica");
+    assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)15), "unknown");
     assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)77), "unknown");
 }
 
@@ -1199,6 +1253,7 @@ int main(void)
         cmocka_unit_test(test_members_iterator_edges),
         cmocka_unit_test(test_member_limit),
         cmocka_unit_test(test_user_topic),
+        cmocka_unit_test(test_replica_topic),
         cmocka_unit_test(test_raw_garbage),
         cmocka_unit_test(test_trailing_bytes),
         cmocka_unit_test(test_peek_id),
