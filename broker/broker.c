@@ -139,13 +139,14 @@ static void s_log_counters(const rtm_broker_t *b, const char *event)
             " full=%" PRIu64 " syncs=%" PRIu64 " syncs_skipped=%" PRIu64 " member_events=%" PRIu64
             " count_events=%" PRIu64 " cached=%" PRIu64 " queries=%" PRIu64 " terminates=%" PRIu64
             " stale_leaves=%" PRIu64 " swept=%" PRIu64 " hooks=%" PRIu64 " inherited=%" PRIu64
-            " hooks_elsewhere=%" PRIu64,
+            " hooks_elsewhere=%" PRIu64 " peer_webhooks_lost=%" PRIu64,
             event, b->shard, b->egress.published, b->egress.controls, s->acks, s->not_owner,
             s->malformed, s->unknown_app, b->egress.drops, s->reply_drops, s->subscriptions,
             s->unsubscriptions, rtm_node_table_count(b->nodes), rtm_shard_view_live(b->view),
             c->records, c->users, c->conns, c->bytes, c->refused, c->full, c->syncs,
             c->syncs_skipped, c->member_events, c->count_events, c->cached, s->queries,
-            s->terminates, s->stale_leaves, s->swept, c->hooks, c->inherited, s->hooks_elsewhere);
+            s->terminates, s->stale_leaves, s->swept, c->hooks, c->inherited, s->hooks_elsewhere,
+            rtm_shard_view_webhooks_lost(b->view));
 }
 
 /* What the replica sent, holds and settled (docs/wire.md §11). */
@@ -603,7 +604,7 @@ static void s_drain_peers(rtm_broker_t *b)
         int rc = rtm_wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), &m);
         bool one = !zmq_msg_more(&body);
         if (rc == 0 && m.type == RTM_WIRE_SHARD_HB && one)
-            rtm_shard_view_heartbeat(b->view, m.shard, m.epoch, s_now_ms());
+            rtm_shard_view_heartbeat(b->view, m.shard, m.epoch, m.count, s_now_ms());
         else if (rc == 0 && m.type == RTM_WIRE_REPLICA && one)
             rtm_replica_receive(b->replica, &m, s_now_ms());
         else
@@ -618,7 +619,11 @@ static void s_drain_peers(rtm_broker_t *b)
 
 static void s_heartbeat(rtm_broker_t *b)
 {
-    rtm_wire_msg_t hb = {.type = RTM_WIRE_SHARD_HB, .shard = b->shard, .epoch = b->epoch};
+    /* The webhook events held: the peers know what dies with this shard. */
+    rtm_wire_msg_t hb = {.type = RTM_WIRE_SHARD_HB,
+                         .shard = b->shard,
+                         .epoch = b->epoch,
+                         .count = rtm_webhooks_held(b->webhooks)};
     rtm_egress_control(&b->egress, rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN), &hb, true);
 }
 

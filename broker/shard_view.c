@@ -24,6 +24,7 @@
 typedef struct {
     uint64_t last_ms; /* monotonic time of the last heartbeat; 0: never */
     uint64_t epoch;   /* the peer's start epoch from that heartbeat */
+    uint64_t held;    /* webhook events it held then */
 } s_peer_t;
 
 struct rtm_shard_view {
@@ -32,6 +33,7 @@ struct rtm_shard_view {
     uint32_t live;         /* live shards as of the last refresh */
     uint64_t generation;   /* bumped on every change of alive[] */
     uint64_t last_warn_ms; /* rate limit of misconfiguration warnings */
+    uint64_t lost;         /* webhook events held by peers that went down (counted here) */
     s_peer_t *peers;       /* n entries; peers[self] unused */
     bool *alive;           /* n entries: liveness as of the last refresh */
 };
@@ -69,7 +71,7 @@ static bool s_is_live(const rtm_shard_view_t *v, uint32_t i, uint64_t now_ms)
     return rtm_wire_live(v->peers[i].last_ms, now_ms);
 }
 
-int rtm_shard_view_heartbeat(rtm_shard_view_t *view, uint32_t shard, uint64_t epoch,
+int rtm_shard_view_heartbeat(rtm_shard_view_t *view, uint32_t shard, uint64_t epoch, uint64_t held,
                              uint64_t now_ms)
 {
     if (shard >= view->n || shard == view->self) {
@@ -93,12 +95,22 @@ int rtm_shard_view_heartbeat(rtm_shard_view_t *view, uint32_t shard, uint64_t ep
                 shard, p->epoch, epoch);
     p->last_ms = now_ms ? now_ms : 1; /* 0 means "never" */
     p->epoch = epoch;
+    p->held = held;
     if (!view->alive[shard]) {
         view->alive[shard] = true;
         view->live++;
         view->generation++;
     }
     return 0;
+}
+
+/* Is this shard the lowest-numbered live one (as of alive[])? */
+static bool s_lowest_live(const rtm_shard_view_t *v)
+{
+    for (uint32_t i = 0; i < v->self; i++)
+        if (v->alive[i])
+            return false;
+    return true;
 }
 
 void rtm_shard_view_refresh(rtm_shard_view_t *view, uint64_t now_ms)
@@ -114,9 +126,12 @@ void rtm_shard_view_refresh(rtm_shard_view_t *view, uint64_t now_ms)
             continue;
         }
         view->live--;
+        if (s_lowest_live(view))
+            view->lost += view->peers[i].held;
         rtm_log(RTM_LOG_WARN,
-                "event=shard_down shard=%" PRIu32 " epoch=%" PRIu64 " silent_ms=%" PRIu64, i,
-                view->peers[i].epoch, now_ms - view->peers[i].last_ms);
+                "event=shard_down shard=%" PRIu32 " epoch=%" PRIu64 " silent_ms=%" PRIu64
+                " webhooks_held=%" PRIu64,
+                i, view->peers[i].epoch, now_ms - view->peers[i].last_ms, view->peers[i].held);
     }
 }
 
@@ -139,6 +154,11 @@ int rtm_shard_view_successor(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t ch
 bool rtm_shard_view_is_live(const rtm_shard_view_t *view, uint32_t shard)
 {
     return shard < view->n && view->alive[shard];
+}
+
+uint64_t rtm_shard_view_webhooks_lost(const rtm_shard_view_t *view)
+{
+    return view->lost;
 }
 
 uint32_t rtm_shard_view_live(const rtm_shard_view_t *view)

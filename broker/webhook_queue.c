@@ -266,6 +266,14 @@ uint64_t rtm_webhook_queue_held(const rtm_webhook_queue_t *q)
     return q->held;
 }
 
+uint64_t rtm_webhook_queue_target_held(const rtm_webhook_queue_t *q, uint32_t target)
+{
+    uint64_t n = 0;
+    for (uint32_t i = target * q->lim.lanes; i < (target + 1) * q->lim.lanes; i++)
+        n += q->lanes[i].n + (q->lanes[i].batch ? q->lanes[i].batch->pub.n_events : 0);
+    return n;
+}
+
 const rtm_webhook_stats_t *rtm_webhook_queue_stats(const rtm_webhook_queue_t *q, uint32_t target)
 {
     return &q->stats[target];

@@ -107,6 +107,9 @@ uint64_t rtm_webhook_queue_wait_ms(const rtm_webhook_queue_t *q, uint64_t now_ms
 /* Events held now (waiting and in requests). */
 uint64_t rtm_webhook_queue_held(const rtm_webhook_queue_t *q);
 
+/* Events of target held now (waiting and in requests). */
+uint64_t rtm_webhook_queue_target_held(const rtm_webhook_queue_t *q, uint32_t target);
+
 /* Counters of target; borrowed until the next call on q. */
 const rtm_webhook_stats_t *rtm_webhook_queue_stats(const rtm_webhook_queue_t *q, uint32_t target);
 

@@ -250,26 +250,54 @@ void rtm_webhooks_service(rtm_webhooks_t *wh, const zmq_pollitem_t *items, size_
         s_post(wh, b);
 }
 
+/* The counters of app a's webhooks, summed. */
+static void s_app_stats(const rtm_webhooks_t *wh, size_t a, rtm_webhooks_app_stats_t *out)
+{
+    *out = (rtm_webhooks_app_stats_t){.app_id = wh->apps->apps[a].id};
+    rtm_webhook_stats_t *sum = &out->sum;
+    for (size_t t = wh->app_first[a]; t < wh->app_first[a + 1]; t++) {
+        const rtm_webhook_stats_t *s = rtm_webhook_queue_stats(wh->queue, (uint32_t)t);
+        sum->events += s->events, sum->sent += s->sent, sum->failed += s->failed;
+        sum->dropped += s->dropped, sum->retried += s->retried, sum->requests += s->requests;
+        sum->latency_ms_sum += s->latency_ms_sum;
+        if (s->latency_ms_max > sum->latency_ms_max)
+            sum->latency_ms_max = s->latency_ms_max;
+        out->held += rtm_webhook_queue_target_held(wh->queue, (uint32_t)t);
+    }
+}
+
+size_t rtm_webhooks_stats(const rtm_webhooks_t *wh, rtm_webhooks_app_stats_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t a = 0; a < wh->apps->n; a++) {
+        if (wh->app_first[a] == wh->app_first[a + 1])
+            continue;
+        if (n < cap)
+            s_app_stats(wh, a, &out[n]);
+        n++;
+    }
+    return n;
+}
+
+uint64_t rtm_webhooks_held(const rtm_webhooks_t *wh)
+{
+    return rtm_webhook_queue_held(wh->queue);
+}
+
 void rtm_webhooks_log(const rtm_webhooks_t *wh, const char *event)
 {
     for (size_t a = 0; a < wh->apps->n; a++) {
         if (wh->app_first[a] == wh->app_first[a + 1])
             continue;
-        rtm_webhook_stats_t sum = {0};
-        for (size_t t = wh->app_first[a]; t < wh->app_first[a + 1]; t++) {
-            const rtm_webhook_stats_t *s = rtm_webhook_queue_stats(wh->queue, (uint32_t)t);
-            sum.events += s->events, sum.sent += s->sent, sum.failed += s->failed;
-            sum.dropped += s->dropped, sum.retried += s->retried, sum.requests += s->requests;
-            sum.latency_ms_sum += s->latency_ms_sum;
-            if (s->latency_ms_max > sum.latency_ms_max)
-                sum.latency_ms_max = s->latency_ms_max;
-        }
+        rtm_webhooks_app_stats_t st;
+        s_app_stats(wh, a, &st);
+        const rtm_webhook_stats_t *sum = &st.sum;
         rtm_log(RTM_LOG_INFO,
                 "event=%s app=%s events=%" PRIu64 " sent=%" PRIu64 " failed=%" PRIu64
-                " retried=%" PRIu64 " dropped=%" PRIu64 " requests=%" PRIu64
+                " retried=%" PRIu64 " dropped=%" PRIu64 " requests=%" PRIu64 " held=%" PRIu64
                 " latency_ms_avg=%" PRIu64 " latency_ms_max=%" PRIu64,
-                event, wh->apps->apps[a].id, sum.events, sum.sent, sum.failed, sum.retried,
-                sum.dropped, sum.requests, sum.sent ? sum.latency_ms_sum / sum.sent : 0,
-                sum.latency_ms_max);
+                event, st.app_id, sum->events, sum->sent, sum->failed, sum->retried, sum->dropped,
+                sum->requests, st.held, sum->sent ? sum->latency_ms_sum / sum->sent : 0,
+                sum->latency_ms_max);
     }
 }

@@ -61,7 +61,25 @@ long rtm_webhooks_wait_ms(const rtm_webhooks_t *wh, uint64_t now_ms);
 void rtm_webhooks_service(rtm_webhooks_t *wh, const zmq_pollitem_t *items, size_t n,
                           uint64_t now_ms);
 
-/* One line per app with webhooks: sent, failed, retried, dropped, queued,
+/* One app's webhook counters, summed over its webhooks, for a metrics
+ * renderer or the log line. */
+typedef struct {
+    const char *app_id;      /* borrowed for the sender's life */
+    rtm_webhook_stats_t sum; /* events, sent, failed, dropped, requests, retried, latency */
+    uint64_t held;           /* events waiting or in requests now */
+} rtm_webhooks_app_stats_t;
+
+/* Fills out[0..cap) with the counters of every app that has webhooks, in
+ * the apps file's order, and returns how many apps have webhooks (may be
+ * more than cap: call again with room for that many). Latency is from the
+ * event to its delivery: latency_ms_sum over `sent` events, latency_ms_max
+ * the largest. */
+size_t rtm_webhooks_stats(const rtm_webhooks_t *wh, rtm_webhooks_app_stats_t *out, size_t cap);
+
+/* Events held now over all apps (waiting and in requests). */
+uint64_t rtm_webhooks_held(const rtm_webhooks_t *wh);
+
+/* One line per app with webhooks: sent, failed, retried, dropped, held,
  * delivery latency (average and largest, ms). */
 void rtm_webhooks_log(const rtm_webhooks_t *wh, const char *event);
 

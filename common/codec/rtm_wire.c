@@ -108,7 +108,7 @@ static int s_check(const rtm_wire_msg_t *m)
     case RTM_WIRE_PUBLISH: return s_check_publish(m);
     case RTM_WIRE_ACK: return m->json.len > 0 ? 5 : 4;
     case RTM_WIRE_NODE_HB: return 3;
-    case RTM_WIRE_SHARD_HB: return 4;
+    case RTM_WIRE_SHARD_HB: return m->count > 0 ? 5 : 4;
     case RTM_WIRE_SYNC_REQ: return 4;
     case RTM_WIRE_SYNC: return s_check_sync(m);
     case RTM_WIRE_MEMBER: return 7;
@@ -223,6 +223,8 @@ static void s_pack(const rtm_wire_msg_t *m, int entries, msgpack_packer *pk)
     case RTM_WIRE_SHARD_HB:
         s_pack_u64(pk, "shard", m->shard);
         s_pack_u64(pk, "epoch", m->epoch);
+        if (m->count > 0) /* the webhook events held; absent: none (or an older sender) */
+            s_pack_u64(pk, "count", m->count);
         break;
     case RTM_WIRE_SYNC_REQ:
     case RTM_WIRE_CACHE_MISS:

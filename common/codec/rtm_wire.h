@@ -111,7 +111,8 @@ typedef struct {
     rtm_str_t info;       /* QUERY: the REST "info" parameter as sent; may be empty */
     uint64_t count;       /* SYNC: mesh-wide subscription count; SUB_COUNT: this peer's
                              absolute local subscriber count (0 removes); REPLICA: 1 when
-                             the channel was announced occupied, else 0 */
+                             the channel was announced occupied, else 0; SHARD_HB: the
+                             sender's webhook events held (written only when > 0) */
     uint32_t limit;       /* PRESENCE_JOIN: most distinct members; 0 = unlimited */
     uint32_t kind;        /* QUERY: an rtm_wire_query_kind_t (others decode; the broker
                              answers them RTM_EINVAL) */

@@ -31,7 +31,7 @@ static rtm_wire_msg_t s_project(const rtm_wire_msg_t *m)
         break;
     case RTM_WIRE_ACK: p.id = m->id, p.status = m->status, p.json = m->json; break;
     case RTM_WIRE_NODE_HB: p.node = m->node; break;
-    case RTM_WIRE_SHARD_HB: p.shard = m->shard, p.epoch = m->epoch; break;
+    case RTM_WIRE_SHARD_HB: p.shard = m->shard, p.epoch = m->epoch, p.count = m->count; break;
     case RTM_WIRE_SYNC_REQ:
     case RTM_WIRE_CACHE_MISS: p.app = m->app, p.channel = m->channel; break;
     case RTM_WIRE_SYNC:

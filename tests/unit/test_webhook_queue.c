@@ -203,9 +203,13 @@ static void test_bounded(void **state)
     rtm_webhook_batch_t *b = rtm_webhook_queue_take(q, 100, 1);
     assert_non_null(b);
     assert_int_equal(rtm_webhook_queue_held(q), 8);
-    uint32_t n = b->n_events;
+    assert_int_equal(rtm_webhook_queue_target_held(q, 0), 4);
+    assert_int_equal(rtm_webhook_queue_target_held(q, 1), 4);
+    uint32_t n = b->n_events, t = b->target;
     rtm_webhook_queue_done(q, b, RTM_WEBHOOK_DELIVERED, 100);
     assert_int_equal(rtm_webhook_queue_held(q), 8 - n);
+    assert_int_equal(rtm_webhook_queue_target_held(q, t), 4 - n);
+    assert_int_equal(rtm_webhook_queue_target_held(q, 1 - t), 4);
     s_push(q, 1, "b", "y", 100);
     rtm_webhook_queue_destroy(&q);
 }

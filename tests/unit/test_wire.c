@@ -229,6 +229,8 @@ static size_t s_vectors_init(void)
         (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB, .shard = 3, .epoch = 1732800000123ULL};
     s_vectors[n++] =
         (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB, .shard = UINT32_MAX, .epoch = UINT64_MAX};
+    s_vectors[n++] =
+        (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB, .shard = 1, .epoch = 2, .count = 3};
     n += s_vectors_new(s_vectors + n);
     assert_true(n <= sizeof s_vectors / sizeof s_vectors[0]);
     return n;
