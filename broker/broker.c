@@ -38,8 +38,10 @@
  * error. */
 #include "broker.h"
 
+#include "broker_metrics.h"
 #include "channel_state.h"
 #include "egress.h"
+#include "metrics_http.h"
 #include "node_table.h"
 #include "queries.h"
 #include "replica.h"
@@ -85,30 +87,31 @@ typedef struct {
 } s_stats_t;
 
 struct rtm_broker {
-    const rtm_apps_t *apps;     /* the apps served; borrowed */
-    void *ctx;                  /* ZeroMQ context, owned */
-    void *router;               /* ingress ROUTER, bound */
-    void *xpub;                 /* egress XPUB, bound */
-    rtm_egress_t egress;        /* framing and drop counts of xpub */
-    rtm_channel_sink_t sink;    /* channel_state's publications, into egress */
-    rtm_channel_state_t *state; /* counts, presence, cache of the channels held */
-    uint64_t view_gen;          /* shard view generation the state was last swept at */
-    void *sub;                  /* SUB to every other shard's egress, heartbeats only */
-    uint32_t shard;             /* this shard's index */
-    uint32_t n_shards;          /* number of shards */
-    uint64_t epoch;             /* wall-clock ms at start: changes on every restart */
-    bool started;               /* sockets up and start logged */
-    rtm_shard_view_t *view;     /* liveness of all shards */
-    rtm_node_table_t *nodes;    /* node workers heard from */
-    rtm_webhooks_t *webhooks;   /* webhook sender */
-    rtm_replica_t *replica;     /* what webhooks announced, kept at the successors */
-    uint64_t next_replica_ms;   /* monotonic time of the next replica tick */
-    zmq_pollitem_t *items;      /* poll set: 3 sockets, then the webhooks' HTTP sockets */
-    size_t cap_items;           /* entries allocated */
-    s_stats_t stats;            /* counters since start */
-    uint64_t next_hb_ms;        /* monotonic time of the next heartbeat */
-    uint64_t next_stats_ms;     /* monotonic time of the next counters line */
-    rtm_log_limit_t warn;       /* peer-error lines: one per S_WARN_EVERY_MS */
+    const rtm_apps_t *apps;      /* the apps served; borrowed */
+    void *ctx;                   /* ZeroMQ context, owned */
+    void *router;                /* ingress ROUTER, bound */
+    void *xpub;                  /* egress XPUB, bound */
+    rtm_egress_t egress;         /* framing and drop counts of xpub */
+    rtm_channel_sink_t sink;     /* channel_state's publications, into egress */
+    rtm_channel_state_t *state;  /* counts, presence, cache of the channels held */
+    uint64_t view_gen;           /* shard view generation the state was last swept at */
+    void *sub;                   /* SUB to every other shard's egress, heartbeats only */
+    uint32_t shard;              /* this shard's index */
+    uint32_t n_shards;           /* number of shards */
+    uint64_t epoch;              /* wall-clock ms at start: changes on every restart */
+    bool started;                /* sockets up and start logged */
+    rtm_shard_view_t *view;      /* liveness of all shards */
+    rtm_node_table_t *nodes;     /* node workers heard from */
+    rtm_webhooks_t *webhooks;    /* webhook sender */
+    rtm_replica_t *replica;      /* what webhooks announced, kept at the successors */
+    rtm_metrics_http_t *metrics; /* GET /metrics; NULL: off */
+    uint64_t next_replica_ms;    /* monotonic time of the next replica tick */
+    zmq_pollitem_t *items;       /* poll set: 3 sockets, the webhooks' HTTP sockets, metrics' */
+    size_t cap_items;            /* entries allocated */
+    s_stats_t stats;             /* counters since start */
+    uint64_t next_hb_ms;         /* monotonic time of the next heartbeat */
+    uint64_t next_stats_ms;      /* monotonic time of the next counters line */
+    rtm_log_limit_t warn;        /* peer-error lines: one per S_WARN_EVERY_MS */
 };
 
 static uint64_t s_clock_ms(clockid_t clock)
@@ -165,6 +168,24 @@ static void s_log_replica(const rtm_broker_t *b, const char *event)
             r.out.retried, r.out.refused, r.unheard, r.in.channels, r.in.settling, r.in.users,
             r.in.applied, r.in.refused, r.in.takeovers, r.in.settled, r.in.vacated, r.in.removed,
             r.in.suppressed, r.malformed);
+}
+
+/* GET /metrics: the webhook counters per app, the replica's, the peers' losses. */
+static size_t s_render_metrics(void *ctx, char **out)
+{
+    rtm_broker_t *b = ctx;
+    rtm_broker_metrics_t m = {.shard = b->shard,
+                              .peer_webhooks_lost = rtm_shard_view_webhooks_lost(b->view)};
+    size_t n = rtm_webhooks_stats(b->webhooks, NULL, 0);
+    rtm_webhooks_app_stats_t *apps = calloc(n ? n : 1, sizeof *apps);
+    if (!apps)
+        abort();
+    m.apps = apps;
+    m.n_apps = rtm_webhooks_stats(b->webhooks, apps, n);
+    rtm_replica_stats(b->replica, &m.replica);
+    size_t len = rtm_broker_metrics_render(&m, out);
+    free(apps);
+    return len;
 }
 
 static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel);
@@ -241,6 +262,11 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
                                .deliver = s_on_settled,
                                .hook_ctx = b};
     b->replica = rtm_replica_new(&rc);
+    if (cfg->metrics_port > 0 &&
+        !(b->metrics = rtm_metrics_http_new(bind, cfg->metrics_port, s_render_metrics, b))) {
+        rtm_broker_destroy(&b);
+        return NULL;
+    }
     b->started = true;
     rtm_log(RTM_LOG_INFO,
             "event=start shard=%" PRIu32 " shards=%" PRIu32 " ingress=tcp://%s:%d"
@@ -258,12 +284,20 @@ void rtm_broker_destroy(rtm_broker_t **broker)
         s_log_counters(b, "stop");
         s_log_replica(b, "replica_stop");
     }
+    if (b->metrics) {
+        const rtm_metrics_http_stats_t *m = rtm_metrics_http_stats(b->metrics);
+        rtm_log(RTM_LOG_INFO,
+                "event=metrics_stop requests=%" PRIu64 " refused=%" PRIu64 " timeouts=%" PRIu64
+                " bad=%" PRIu64,
+                m->requests, m->refused, m->timeouts, m->bad);
+    }
     void *socks[] = {b->router, b->xpub, b->sub};
     for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
         if (socks[i])
             zmq_close(socks[i]);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
+    rtm_metrics_http_destroy(&b->metrics);
     rtm_replica_destroy(&b->replica);
     rtm_webhooks_destroy(&b->webhooks);
     free(b->items);
@@ -677,7 +711,8 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop)
     b->next_hb_ms = now;
     b->next_stats_ms = now + S_STATS_EVERY_MS;
     while (!atomic_load(stop)) {
-        size_t need = 3 + rtm_webhooks_sockets(b->webhooks);
+        size_t need = 3 + rtm_webhooks_sockets(b->webhooks) +
+                      (b->metrics ? rtm_metrics_http_sockets(b->metrics) : 0);
         if (need > b->cap_items) {
             b->cap_items = need * 2;
             b->items = realloc(b->items, b->cap_items * sizeof *b->items);
@@ -688,7 +723,10 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop)
         items[0] = (zmq_pollitem_t){b->router, 0, ZMQ_POLLIN, 0};
         items[1] = (zmq_pollitem_t){b->xpub, 0, ZMQ_POLLIN, 0};
         items[2] = (zmq_pollitem_t){b->sub, 0, ZMQ_POLLIN, 0};
-        size_t n = 3 + rtm_webhooks_pollitems(b->webhooks, items + 3, b->cap_items - 3);
+        size_t hooks_n = rtm_webhooks_pollitems(b->webhooks, items + 3, b->cap_items - 3);
+        size_t n = 3 + hooks_n;
+        if (b->metrics)
+            n += rtm_metrics_http_pollitems(b->metrics, items + n, b->cap_items - n);
         now = s_now_ms();
         long wait = b->next_hb_ms <= now ? 0 : (long)(b->next_hb_ms - now);
         long hooks = rtm_webhooks_wait_ms(b->webhooks, now);
@@ -707,7 +745,9 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop)
             s_drain_subscriptions(b);
         if (items[2].revents & ZMQ_POLLIN)
             s_drain_peers(b);
-        rtm_webhooks_service(b->webhooks, items + 3, n - 3, s_now_ms());
+        rtm_webhooks_service(b->webhooks, items + 3, hooks_n, s_now_ms());
+        if (b->metrics)
+            rtm_metrics_http_service(b->metrics, items + 3 + hooks_n, n - 3 - hooks_n, s_now_ms());
         s_timers(b, s_now_ms());
     }
     return 0;

@@ -25,6 +25,7 @@ typedef struct {
     const char *bind_host;  /* interface to bind; NULL: the host of endpoints[shard] */
     const rtm_apps_t *apps; /* the apps served (their webhooks); borrowed for the broker's life */
     rtm_webhooks_config_t webhooks; /* how webhooks are batched, retried and bounded */
+    int metrics_port;               /* GET /metrics on bind host:port; 0: off */
 } rtm_broker_config_t;
 
 typedef struct rtm_broker rtm_broker_t;

@@ -25,6 +25,7 @@ typedef struct {
     const char *apps;                          /* apps file; NULL: the single app below */
     const char *app_id, *app_key, *app_secret; /* the single app */
     long batch_ms, concurrency, retry_s, backoff_ms, timeout_ms, queue, settle_ms; /* webhooks */
+    long metrics_port; /* 0: no GET /metrics */
 } s_args_t;
 
 static const rtm_opt_t s_opts[] = {
@@ -60,6 +61,10 @@ static const rtm_opt_t s_opts[] = {
      "3000", 0, 600000,
      "after taking over a dead shard's channels, wait this long for the nodes' re-announcements, "
      "then send channel_vacated / member_removed for what went during the outage"},
+    {"metrics-port", "RTMESH_BROKER_METRICS_PORT", RTM_OPT_INT, offsetof(s_args_t, metrics_port),
+     "0", 0, 65535,
+     "serve GET /metrics (Prometheus text: webhook counters per app) on this port of the bind "
+     "host; 0: off"},
 };
 #define S_N_OPTS (sizeof s_opts / sizeof s_opts[0])
 
@@ -134,7 +139,8 @@ int main(int argc, char **argv)
                                .apps = &apps,
                                .webhooks = {.queue = queue,
                                             .timeout_ms = args.timeout_ms,
-                                            .settle_ms = (uint64_t)args.settle_ms}};
+                                            .settle_ms = (uint64_t)args.settle_ms},
+                               .metrics_port = (int)args.metrics_port};
     s_install_signals();
     rtm_process_raise_nofile("rtmesh-broker");
     curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any other thread exists */

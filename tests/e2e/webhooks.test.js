@@ -10,9 +10,10 @@ const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { useMesh, uniqueChannel, waitUntil, APP } = require('../lib/mesh');
+const { useMesh, uniqueChannel, waitUntil, getMetrics, httpRequest, HOST, APP } = require('../lib/mesh');
 const { subscribe } = require('../lib/pusher-clients');
 const { connectApp, sdkFor } = require('../lib/features');
 const { WebhookReceiver } = require('../lib/webhook-receiver');
@@ -27,6 +28,7 @@ const mesh = useMesh({
   workers: 2,
   // Small windows and back-off keep the suite fast; one request per URL at a time.
   env: { RTMESH_WEBHOOK_BATCH_MS: '200', RTMESH_WEBHOOK_BACKOFF_MS: '100', RTMESH_WEBHOOK_CONCURRENCY: '1' },
+  brokerMetrics: true,
   apps: async () => {
     await receiver.start();
     receiver.answer('/flaky', 503, 3);
@@ -175,6 +177,40 @@ test('filters and event_types: a webhook gets only what it asked for', async (t)
   for (const e of receiver.events('/flaky')) assert.ok(e.channel.startsWith('flaky-'), e.channel);
   for (const e of receiver.events('/refuse', { all: true })) assert.ok(e.channel.startsWith('refuse-'), e.channel);
   for (const e of receiver.events('/all')) assert.ok(!e.channel.startsWith('#'), e.channel);
+});
+
+// One family's value for the app, summed over both brokers' GET /metrics.
+async function brokerSum(family) {
+  let sum = 0;
+  for (const shard of [0, 1]) {
+    const { samples } = await getMetrics(mesh().brokerMetricsPort(shard));
+    const s = samples.find((x) => x.name === family && x.labels.app === APP.id);
+    assert.ok(s, `${family}{app="${APP.id}"} on broker ${shard}`);
+    sum += s.value;
+  }
+  return sum;
+}
+
+test("the brokers' /metrics count webhooks per app: sent, failed, retried, latency", async () => {
+  // Runs after the tests above: every event the receiver accepted was counted as sent by the
+  // shard that sent it; the 4xx receiver's were given up; the 503 receiver's were retried.
+  const accepted = () => ['/all', '/filtered', '/flaky', '/refuse'].reduce((n, p) => n + receiver.events(p).length, 0);
+  await waitUntil(async () => (await brokerSum('rtmesh_webhook_sent_total')) === accepted(), 'sent_total equal to what the receiver accepted', 10000, 200);
+  assert.equal(await brokerSum('rtmesh_webhook_latency_ms_count'), accepted());
+  assert.ok((await brokerSum('rtmesh_webhook_failed_total')) >= 1, 'the 4xx receiver');
+  assert.ok((await brokerSum('rtmesh_webhook_retried_total')) >= 3, 'the 503 receiver');
+  assert.equal(await brokerSum('rtmesh_webhook_dropped_total'), 0);
+  // A client that sends half a request holds a slot, not the loop: others are still answered.
+  const port = mesh().brokerMetricsPort(0);
+  const slow = net.connect({ host: HOST, port });
+  await new Promise((resolve) => slow.once('connect', resolve));
+  slow.write('GET /metr');
+  const res = await httpRequest(port, { path: '/metrics' });
+  assert.equal(res.status, 200);
+  assert.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  assert.equal((await httpRequest(port, { path: '/other' })).status, 404);
+  assert.equal((await httpRequest(port, { method: 'POST', path: '/metrics' })).status, 405);
+  slow.destroy();
 });
 
 test('a bad webhook configuration is refused at start, naming the app and key', () => {

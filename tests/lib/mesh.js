@@ -155,6 +155,7 @@ function processArgs(mesh, kind, index) {
   if (kind === 'broker') {
     const args = ['--shard', String(index), '--brokers', mesh.brokerList];
     if (mesh.appsFile) args.push('--apps', mesh.appsFile); // webhooks are per app
+    if (mesh.brokerMetricsPorts) args.push('--metrics-port', String(mesh.brokerMetricsPorts[index]));
     return args;
   }
   const args = ['--port', String(mesh.nodePorts[index]), '--brokers', mesh.brokerList];
@@ -251,9 +252,11 @@ class Mesh {
   // Picks brokerPorts (each shard's ingress; its egress is that port + 1) and nodePorts, and
   // writes the apps file when options.apps is given.
   async allocate() {
-    const { pairPorts, singlePorts } = await reservePorts({ pairs: this.options.shards, singles: this.options.nodes });
+    const metrics = this.options.brokerMetrics ? this.options.shards : 0;
+    const { pairPorts, singlePorts } = await reservePorts({ pairs: this.options.shards, singles: this.options.nodes + metrics });
     this.brokerPorts = pairPorts;
-    this.nodePorts = singlePorts;
+    this.nodePorts = singlePorts.slice(0, this.options.nodes);
+    this.brokerMetricsPorts = metrics ? singlePorts.slice(this.options.nodes) : null;
     this.brokerList = pairPorts.map((p) => `tcp://${HOST}:${p}`).join(',');
     if (this.options.apps) {
       // A function lets a test compute the apps once it knows its own ports (webhook receivers).
@@ -273,6 +276,12 @@ class Mesh {
 
   nodePort(index) {
     return this.nodePorts[index];
+  }
+
+  // The GET /metrics port of broker `index` (options.brokerMetrics).
+  brokerMetricsPort(index) {
+    if (!this.brokerMetricsPorts) throw new Error('this mesh was started without brokerMetrics');
+    return this.brokerMetricsPorts[index];
   }
 
   // Every process's recent output, labelled, for failure messages.
@@ -319,7 +328,8 @@ class Mesh {
 // Starts brokers, then nodes, and waits until every node answers GET /readyz with 200.
 // options: shards (2), nodes (2), workers (2), env (extra environment for every process),
 // apps (array of {id, key, secret}, or an async function returning one: written to a file
-// passed as --apps to brokers and nodes instead of the RTMESH_APP_* environment). Resolves to a Mesh; on failure nothing is left running.
+// passed as --apps to brokers and nodes instead of the RTMESH_APP_* environment), brokerMetrics
+// (true: every broker serves GET /metrics on a port of its own, mesh.brokerMetricsPort(i)). Resolves to a Mesh; on failure nothing is left running.
 async function startMesh(options = {}) {
   const opts = { shards: 2, nodes: 2, workers: 2, env: {}, ...options };
   const mesh = new Mesh(opts);

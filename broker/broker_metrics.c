@@ -1,0 +1,111 @@
+/* broker_metrics — see broker_metrics.h.
+ *
+ * Table-driven like the node's metrics: a family is a name, a type, a help
+ * text and where its number is, so adding one is one line. Latency is a
+ * Prometheus summary without quantiles (sum and count: a scraper derives the
+ * average over any window) plus the largest seen as a gauge; per-event
+ * quantiles would need a histogram per app, which the queue does not keep. */
+#include "broker_metrics.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A family: its name, type and help, and the offset of its uint64_t in the
+ * struct it is read from (rtm_webhooks_app_stats_t or rtm_replica_stats_t). */
+typedef struct {
+    const char *name, *type, *help;
+    size_t offset;
+} s_family_t;
+
+#define S_APP(name, type, field, help)                                                             \
+    {                                                                                              \
+        name, type, help, offsetof(rtm_webhooks_app_stats_t, field)                                \
+    }
+
+static const s_family_t s_app_families[] = {
+    S_APP("rtmesh_webhook_events_total", "counter", sum.events, "Webhook events queued."),
+    S_APP("rtmesh_webhook_sent_total", "counter", sum.sent, "Webhook events delivered (2xx)."),
+    S_APP("rtmesh_webhook_failed_total", "counter", sum.failed,
+          "Webhook events given up: refused (4xx) or retried for too long."),
+    S_APP("rtmesh_webhook_retried_total", "counter", sum.retried,
+          "Webhook request attempts that were retries."),
+    S_APP("rtmesh_webhook_dropped_total", "counter", sum.dropped,
+          "Webhook events dropped: the queue was full."),
+    S_APP("rtmesh_webhook_requests_total", "counter", sum.requests, "Webhook requests delivered."),
+    S_APP("rtmesh_webhook_held", "gauge", held, "Webhook events waiting or in requests now."),
+    S_APP("rtmesh_webhook_latency_max_ms", "gauge", sum.latency_ms_max,
+          "Largest time from a change to its delivery, ms."),
+};
+
+#define S_REP(name, type, field, help)                                                             \
+    {                                                                                              \
+        name, type, help, offsetof(rtm_replica_stats_t, field)                                     \
+    }
+
+static const s_family_t s_replica_families[] = {
+    S_REP("rtmesh_webhook_replica_sent_total", "counter", out.sent,
+          "Snapshots of announced state sent to successors."),
+    S_REP("rtmesh_webhook_replica_unheard_total", "counter", unheard,
+          "Snapshots sent to a shard not subscribed (lost)."),
+    S_REP("rtmesh_webhook_replica_beliefs", "gauge", in.channels,
+          "Channels whose announced state this shard keeps for their owner."),
+    S_REP("rtmesh_webhook_replica_refused_total", "counter", in.refused,
+          "Snapshots refused by a bound or invalid."),
+    S_REP("rtmesh_webhook_takeovers_total", "counter", in.takeovers,
+          "Channels taken over with announced state to settle."),
+    S_REP("rtmesh_webhook_outage_vacated_total", "counter", in.vacated,
+          "channel_vacated sent for channels that emptied while their owner was dead."),
+    S_REP("rtmesh_webhook_outage_removed_total", "counter", in.removed,
+          "member_removed sent for users who left while their channel's owner was dead."),
+    S_REP("rtmesh_webhook_suppressed_total", "counter", in.suppressed,
+          "channel_occupied / member_added not sent again after a takeover."),
+};
+
+static uint64_t s_at(const void *base, size_t offset)
+{
+    return *(const uint64_t *)((const char *)base + offset);
+}
+
+size_t rtm_broker_metrics_render(const rtm_broker_metrics_t *m, char **out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        abort();
+    fprintf(f,
+            "# HELP rtmesh_broker_info The shard that answered.\n"
+            "# TYPE rtmesh_broker_info gauge\nrtmesh_broker_info{shard=\"%" PRIu32 "\"} 1\n",
+            m->shard);
+    for (size_t i = 0; i < sizeof s_app_families / sizeof s_app_families[0]; i++) {
+        const s_family_t *fam = &s_app_families[i];
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help, fam->name, fam->type);
+        for (size_t a = 0; a < m->n_apps; a++)
+            fprintf(f, "%s{app=\"%s\"} %" PRIu64 "\n", fam->name, m->apps[a].app_id,
+                    s_at(&m->apps[a], fam->offset));
+    }
+    fputs("# HELP rtmesh_webhook_latency_ms Time from a change to its delivery, ms.\n"
+          "# TYPE rtmesh_webhook_latency_ms summary\n",
+          f);
+    for (size_t a = 0; a < m->n_apps; a++)
+        fprintf(f,
+                "rtmesh_webhook_latency_ms_sum{app=\"%s\"} %" PRIu64 "\n"
+                "rtmesh_webhook_latency_ms_count{app=\"%s\"} %" PRIu64 "\n",
+                m->apps[a].app_id, m->apps[a].sum.latency_ms_sum, m->apps[a].app_id,
+                m->apps[a].sum.sent);
+    for (size_t i = 0; i < sizeof s_replica_families / sizeof s_replica_families[0]; i++) {
+        const s_family_t *fam = &s_replica_families[i];
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", fam->name, fam->help, fam->name,
+                fam->type, fam->name, s_at(&m->replica, fam->offset));
+    }
+    fprintf(f,
+            "# HELP rtmesh_webhook_peer_lost_total Webhook events held by peer shards when they "
+            "died (counted by the lowest live shard).\n"
+            "# TYPE rtmesh_webhook_peer_lost_total counter\nrtmesh_webhook_peer_lost_total %" PRIu64
+            "\n",
+            m->peer_webhooks_lost);
+    fclose(f);
+    *out = text;
+    return len;
+}

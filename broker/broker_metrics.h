@@ -1,0 +1,30 @@
+/* broker_metrics — the broker's counters as Prometheus text.
+ *
+ * Pure: the caller gathers the numbers (webhooks' per-app stats, the
+ * replica's, the peers' losses) into rtm_broker_metrics_t and gets the text
+ * of GET /metrics back, so the renderer is unit-tested without sockets and a
+ * later /metrics of the broker (issue 12) can reuse it. Families are named
+ * rtmesh_broker_* and rtmesh_webhook_*, every webhook family labelled with
+ * app="<id>" (app ids are [A-Za-z0-9_-], nothing to escape). */
+#ifndef RTM_BROKER_METRICS_H
+#define RTM_BROKER_METRICS_H
+
+#include "replica.h"
+#include "webhooks.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint32_t shard;                       /* this shard's index */
+    const rtm_webhooks_app_stats_t *apps; /* n_apps, borrowed for the call */
+    size_t n_apps;                        /* apps with webhooks */
+    rtm_replica_stats_t replica;          /* what the replica sent, holds, settled */
+    uint64_t peer_webhooks_lost;          /* events held by peers that died */
+} rtm_broker_metrics_t;
+
+/* Renders m into a new NUL-terminated buffer (*out, caller frees); returns
+ * its length. Aborts on OOM. */
+size_t rtm_broker_metrics_render(const rtm_broker_metrics_t *m, char **out);
+
+#endif
