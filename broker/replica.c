@@ -73,10 +73,16 @@ static bool s_live(void *ctx, uint32_t shard)
     return rtm_shard_view_is_live(r->cfg.view, shard);
 }
 
+static bool s_replicated(const rtm_replica_t *r, rtm_str_t app, rtm_str_t channel);
+
+/* What settling found gone goes to webhooks; the successor learns that the
+ * belief it was told of (merged into this shard's snapshots) is settled. */
 static void s_deliver(void *ctx, const rtm_channel_hook_t *hook)
 {
     rtm_replica_t *r = ctx;
     r->cfg.deliver(r->cfg.hook_ctx, hook);
+    if (s_replicated(r, hook->app, hook->channel))
+        rtm_replica_outbox_mark(r->outbox, hook->app, hook->channel);
 }
 
 typedef struct {
