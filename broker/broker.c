@@ -95,7 +95,7 @@ struct rtm_broker {
     rtm_channel_sink_t sink;     /* channel_state's publications, into egress */
     rtm_channel_state_t *state;  /* counts, presence, cache of the channels held */
     uint64_t view_gen;           /* shard view generation the state was last swept at */
-    void *sub;                   /* SUB to every other shard's egress, heartbeats only */
+    void *sub;                   /* SUB to every other shard's egress: heartbeats, replicas */
     uint32_t shard;              /* this shard's index */
     uint32_t n_shards;           /* number of shards */
     uint64_t epoch;              /* wall-clock ms at start: changes on every restart */
