@@ -202,7 +202,7 @@ static void s_on_hook(void *ctx, const rtm_channel_hook_t *hook)
             b->stats.hooks_elsewhere++;
         return;
     }
-    if (rtm_replica_hook(b->replica, hook))
+    if (rtm_replica_hook(b->replica, hook, s_now_ms()))
         rtm_webhooks_channel(b->webhooks, hook, s_now_ms());
 }
 

@@ -190,8 +190,9 @@ static bool s_replicated(const rtm_replica_t *r, rtm_str_t app, rtm_str_t channe
     return a && a->n_webhooks > 0;
 }
 
-bool rtm_replica_hook(rtm_replica_t *r, const rtm_channel_hook_t *hook)
+bool rtm_replica_hook(rtm_replica_t *r, const rtm_channel_hook_t *hook, uint64_t now_ms)
 {
+    r->now_ms = now_ms;
     bool state = hook->kind == RTM_WEBHOOK_CHANNEL_OCCUPIED ||
                  hook->kind == RTM_WEBHOOK_CHANNEL_VACATED ||
                  hook->kind == RTM_WEBHOOK_MEMBER_ADDED || hook->kind == RTM_WEBHOOK_MEMBER_REMOVED;
@@ -199,7 +200,7 @@ bool rtm_replica_hook(rtm_replica_t *r, const rtm_channel_hook_t *hook)
         rtm_replica_outbox_mark(r->outbox, hook->app, hook->channel); /* refusals are counted */
     if (hook->inherited)
         return false;
-    return rtm_replica_ledger_filter(r->ledger, hook);
+    return rtm_replica_ledger_filter(r->ledger, hook, &r->env, now_ms);
 }
 
 void rtm_replica_receive(rtm_replica_t *r, const rtm_wire_msg_t *msg, uint64_t now_ms)

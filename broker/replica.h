@@ -58,7 +58,7 @@ void rtm_replica_destroy(rtm_replica_t **r);
 /* A change channel_state reported for a channel this shard owns. Notes it
  * for the successor, and returns whether it goes out as a webhook: not when
  * inherited, nor when a settling belief says it was announced already. */
-bool rtm_replica_hook(rtm_replica_t *r, const rtm_channel_hook_t *hook);
+bool rtm_replica_hook(rtm_replica_t *r, const rtm_channel_hook_t *hook, uint64_t now_ms);
 
 /* A REPLICA a peer shard sent this one (decoded, its buffer valid for the call). */
 void rtm_replica_receive(rtm_replica_t *r, const rtm_wire_msg_t *msg, uint64_t now_ms);

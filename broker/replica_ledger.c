@@ -271,9 +271,12 @@ static s_member_t *s_member(const s_belief_t *b, rtm_str_t user_id)
     return NULL;
 }
 
-bool rtm_replica_ledger_filter(rtm_replica_ledger_t *l, const rtm_channel_hook_t *hook)
+bool rtm_replica_ledger_filter(rtm_replica_ledger_t *l, const rtm_channel_hook_t *hook,
+                               const rtm_replica_env_t *env, uint64_t now_ms)
 {
     s_belief_t *b = s_find(l, hook->app, hook->channel);
+    if (b && !b->settling && env->owns(env->ctx, hook->app, hook->channel))
+        s_set_settling(l, b, true, now_ms + l->lim.settle_ms);
     if (!b || !b->settling)
         return true;
     s_member_t *m = NULL;

@@ -142,14 +142,15 @@ static rtm_replica_ledger_t *s_ledger(void)
     return rtm_replica_ledger_new(&lim);
 }
 
-static bool s_filter(rtm_replica_ledger_t *l, rtm_webhook_kind_t kind, const char *channel,
-                     const char *user)
+static bool s_filter(rtm_replica_ledger_t *l, s_shard_t *s, rtm_webhook_kind_t kind,
+                     const char *channel, const char *user, uint64_t now_ms)
 {
     rtm_channel_hook_t h = {.kind = kind,
                             .app = S("app"),
                             .channel = rtm_str_cstr(channel),
                             .user_id = rtm_str_cstr(user)};
-    return rtm_replica_ledger_filter(l, &h);
+    rtm_replica_env_t env = s_env(s);
+    return rtm_replica_ledger_filter(l, &h, &env, now_ms);
 }
 
 static void test_takeover_reports_what_went(void **state)
@@ -202,22 +203,22 @@ static void test_filter_while_settling(void **state)
     assert_int_equal(s_apply(l, &s, 1, "c", 1, 0, NULL), 0);
     assert_int_equal(rtm_replica_ledger_stats(l)->settling, 2);
     /* What the consumer knows of is not reported again... */
-    assert_false(s_filter(l, RTM_WEBHOOK_CHANNEL_OCCUPIED, "c", ""));
-    assert_false(s_filter(l, RTM_WEBHOOK_MEMBER_ADDED, "presence-p", "ann"));
+    assert_false(s_filter(l, &s, RTM_WEBHOOK_CHANNEL_OCCUPIED, "c", "", 0));
+    assert_false(s_filter(l, &s, RTM_WEBHOOK_MEMBER_ADDED, "presence-p", "ann", 0));
     assert_int_equal(rtm_replica_ledger_stats(l)->suppressed, 2);
     /* ...what it does not is; and other channels are not touched. */
-    assert_true(s_filter(l, RTM_WEBHOOK_MEMBER_ADDED, "presence-p", "dan"));
-    assert_true(s_filter(l, RTM_WEBHOOK_CHANNEL_OCCUPIED, "other", ""));
-    assert_true(s_filter(l, RTM_WEBHOOK_SUBSCRIPTION_COUNT, "c", ""));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_MEMBER_ADDED, "presence-p", "dan", 0));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_CHANNEL_OCCUPIED, "other", "", 0));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_SUBSCRIPTION_COUNT, "c", "", 0));
     /* Changes here update the belief: bob's removal and c's vacate are not repeated. */
-    assert_true(s_filter(l, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "bob"));
-    assert_true(s_filter(l, RTM_WEBHOOK_CHANNEL_VACATED, "c", ""));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "bob", 0));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_CHANNEL_VACATED, "c", "", 0));
     assert_int_equal(rtm_replica_ledger_stats(l)->users, 1);
     /* A removal of a user the belief never had goes out too (better than a ghost). */
-    assert_true(s_filter(l, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "zed"));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "zed", 0));
     /* After a vacate, a new occupation is news again. */
-    assert_true(s_filter(l, RTM_WEBHOOK_CHANNEL_OCCUPIED, "c", ""));
-    assert_false(s_filter(l, RTM_WEBHOOK_CHANNEL_OCCUPIED, "c", ""));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_CHANNEL_OCCUPIED, "c", "", 0));
+    assert_false(s_filter(l, &s, RTM_WEBHOOK_CHANNEL_OCCUPIED, "c", "", 0));
     s.occupied[0] = "presence-p";
     s_tick(l, &s, SETTLE);
     S_HOOKS(&s, "member_removed presence-p ann", "channel_vacated c");
@@ -289,6 +290,28 @@ static void test_moved_elsewhere(void **state)
     rtm_replica_ledger_destroy(&l);
 }
 
+static void test_owned_before_moved(void **state)
+{
+    (void)state;
+    s_shard_t s = {.origin_live = true};
+    rtm_replica_ledger_t *l = s_ledger();
+    assert_int_equal(s_apply(l, &s, 1, "c", 1, 0, NULL), 0);
+    /* Passive: a change elsewhere-owned passes, and starts nothing. */
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_CHANNEL_OCCUPIED, "c", "", 10));
+    assert_int_equal(rtm_replica_ledger_stats(l)->settling, 0);
+    /* This shard learns it owns c from a first subscriber's change, before the
+     * live-set change reaches rtm_replica_ledger_moved: still no second occupation. */
+    s.owned[0] = "c";
+    assert_false(s_filter(l, &s, RTM_WEBHOOK_CHANNEL_OCCUPIED, "c", "", 100));
+    assert_int_equal(rtm_replica_ledger_stats(l)->settling, 1);
+    s_moved(l, &s, 500); /* keeps the deadline it has */
+    s.occupied[0] = "c";
+    s_tick(l, &s, 100 + SETTLE);
+    S_NO_HOOKS(&s);
+    assert_int_equal(rtm_replica_ledger_stats(l)->settled, 1);
+    rtm_replica_ledger_destroy(&l);
+}
+
 static void s_collect(void *ctx, rtm_str_t user_id)
 {
     char *out = ctx;
@@ -306,7 +329,7 @@ static void test_belief_passed_on(void **state)
     assert_false(
         rtm_replica_ledger_belief(l, S("app"), S("presence-p"), &occupied, s_collect, ids));
     assert_int_equal(s_apply(l, &s, 1, "presence-p", 1, 0, "bob", "ann", NULL), 0);
-    assert_true(s_filter(l, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "bob"));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "bob", 0));
     assert_true(rtm_replica_ledger_belief(l, S("app"), S("presence-p"), &occupied, s_collect, ids));
     assert_true(occupied);
     assert_string_equal(ids, "ann,"); /* sorted, bob gone */
@@ -345,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_filter_while_settling),
         cmocka_unit_test(test_forget_and_replace),
         cmocka_unit_test(test_moved_elsewhere),
+        cmocka_unit_test(test_owned_before_moved),
         cmocka_unit_test(test_belief_passed_on),
         cmocka_unit_test(test_bounds),
     };
