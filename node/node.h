@@ -2,7 +2,8 @@
  *
  * Holds the parsed options, the app table, the broker list and the ZeroMQ
  * context every worker's sockets come from; read-only once workers run.
- * Workers share three things besides it, each written atomically: the
+ * Workers share four things besides it, each written atomically: whether the
+ * node drains (set once by the main thread at SIGTERM), the
  * connection quota (every worker admits connections), and per worker its
  * metrics and readiness, each written only by its own worker and read by
  * whichever worker serves /metrics or /readyz. */
@@ -36,6 +37,7 @@ typedef struct {
     long max_channels;      /* subscriptions per connection */
     long max_conns;         /* TCP connections held by this node; 0 = unlimited */
     long max_conns_per_ip;  /* TCP connections from one client address; 0 = unlimited */
+    long drain_s;           /* seconds between SIGTERM and the stop (/readyz 503 meanwhile) */
 } rtm_node_options_t;
 
 #define RTM_NODE_MAX_WORKERS 64
@@ -52,7 +54,14 @@ typedef struct {
     int n_workers;
     rtm_metrics_t *metrics[RTM_NODE_MAX_WORKERS]; /* each worker's counters; atomic */
     int ready[RTM_NODE_MAX_WORKERS];              /* each worker reaches every live shard; atomic */
+    int draining; /* SIGTERM arrived: not ready, no new WebSockets; atomic, set once */
 } rtm_node_t;
+
+/* Whether the node is draining before it stops. */
+static inline bool rtm_node_draining(const rtm_node_t *node)
+{
+    return __atomic_load_n(&node->draining, __ATOMIC_RELAXED);
+}
 
 /* Whether every worker reaches every live shard (for /readyz). */
 static inline bool rtm_node_ready(const rtm_node_t *node)
