@@ -4,12 +4,15 @@
 #   1. installs podman, runc and mmdebstrap with apt-get when missing (as root);
 #   2. makes debian:bookworm-slim from the machine's own apt sources with mmdebstrap, tagged
 #      docker.io/library/debian:bookworm-slim so deploy/Dockerfile's FROM needs no pull;
-#   3. builds deploy/Dockerfile (docker format, so the HEALTHCHECK is kept) as IMAGE.
-# Usage: deploy/build-image.sh [IMAGE]   (default localhost/rtmesh:dev)
+#   3. builds deploy/Dockerfile (docker format, so the HEALTHCHECK is kept) as IMAGE, and the
+#      compose file's TCP load balancer (deploy/lb: Debian's haproxy) as LB_IMAGE.
+# Usage: deploy/build-image.sh [IMAGE [LB_IMAGE]]
+#        (defaults localhost/rtmesh:dev and localhost/rtmesh-lb:dev)
 # Nothing is cached between runs: the base is remade and the build runs with --no-cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=${1:-localhost/rtmesh:dev}
+lb_image=${2:-localhost/rtmesh-lb:dev}
 sources=/etc/apt/sources.list.d/debian.sources
 export DEBIAN_FRONTEND=noninteractive
 
@@ -31,7 +34,7 @@ if [[ ! -f $sources ]]; then
 fi
 
 # podman's default runtime (crun) cannot set rlimits here; runc can.
-podman() { command podman --runtime runc "$@"; }
+export CONTAINERS_CONF=$PWD/deploy/containers.conf
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -44,6 +47,7 @@ podman tag localhost/debian:bookworm-slim docker.io/library/debian:bookworm-slim
 rm -f "$work/rootfs.tar"
 
 # The host's sources file is mounted for the apt steps only; the image keeps none.
-podman build --quiet --no-cache --pull=never --format docker -v "$sources:$sources:ro" \
-  -t "$image" -f deploy/Dockerfile . >/dev/null
-echo "built $image" >&2
+build=(podman build --quiet --no-cache --pull=never --format docker -v "$sources:$sources:ro")
+"${build[@]}" -t "$image" -f deploy/Dockerfile . >/dev/null
+"${build[@]}" -t "$lb_image" deploy/lb >/dev/null
+echo "built $image and $lb_image" >&2
