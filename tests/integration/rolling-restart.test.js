@@ -14,8 +14,8 @@ const { useMesh, restartProcess, connectClient, triggerEvent, uniqueChannel, wai
 const { startBalancer } = require('../lib/tcp-balancer');
 const { connectPusherJs, subscribe, waitForEvent } = require('../lib/pusher-clients');
 
-const DRAIN_SECONDS = 2;
-const NODES = 3;
+const DRAIN_SECONDS = 1;
+const NODES = 2;
 const mesh = useMesh({ shards: 2, nodes: NODES, workers: 1, env: { RTMESH_DRAIN_SECONDS: String(DRAIN_SECONDS) } });
 const CLIENTS = 6;
 const PUBLISH_EVERY_MS = 20;
