@@ -257,7 +257,6 @@ class Mesh {
 
   // Picks brokerPorts (each shard's ingress; its egress is that port + 1) and nodePorts, and
   // writes the apps file when options.apps is given.
-  // With options.brokerMetrics, each broker also gets a metrics port (metricsPorts).
   async allocate() {
     const metrics = this.options.brokerMetrics ? this.options.shards : 0;
     const { pairPorts, singlePorts } = await reservePorts({ pairs: this.options.shards, singles: this.options.nodes + metrics });
