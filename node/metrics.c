@@ -29,6 +29,8 @@ static const s_family_t s_families[] = {
     S_F("rtmesh_events_published_total", "counter", events_published,
         "Events accepted by a shard."),
     S_F("rtmesh_events_received_total", "counter", events_received, "Events from shards."),
+    S_F("rtmesh_broker_list_mismatches_total", "counter", broker_list_mismatches,
+        "Times a broker's heartbeat told a broker list other than this node's, per worker."),
 };
 
 static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
@@ -100,6 +102,12 @@ size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_w
           f);
     for (size_t i = 0; i < n_shards; i++)
         fprintf(f, "rtmesh_shard_live{shard=\"%s\"} %d\n", shards[i].endpoint, shards[i].live);
+    fputs("# HELP rtmesh_broker_list_mismatch Whether the broker lists a set other than this "
+          "node's.\n# TYPE rtmesh_broker_list_mismatch gauge\n",
+          f);
+    for (size_t i = 0; i < n_shards; i++)
+        fprintf(f, "rtmesh_broker_list_mismatch{shard=\"%s\"} %d\n", shards[i].endpoint,
+                shards[i].mismatch);
     fclose(f);
     *out = text;
     return len;

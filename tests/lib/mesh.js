@@ -384,6 +384,7 @@ function useMesh(options, { setup, teardown } = {}) {
 }
 
 module.exports = {
+  ProcessLog,
   startMesh,
   killProcess,
   restartProcess,
