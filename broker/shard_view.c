@@ -223,6 +223,13 @@ bool rtm_shard_view_owns(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t channe
            view->self_index;
 }
 
+uint32_t rtm_shard_view_ranked(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t channel,
+                               uint64_t now_ms, uint32_t *out, uint32_t k)
+{
+    rtm_shard_view_refresh(view, now_ms);
+    return rtm_rendezvous_ranked(app, channel, view->list.seeds, view->alive, view->list.n, out, k);
+}
+
 uint32_t rtm_shard_view_live(const rtm_shard_view_t *view)
 {
     return view->live;

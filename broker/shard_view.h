@@ -53,6 +53,14 @@ void rtm_shard_view_refresh(rtm_shard_view_t *view, uint64_t now_ms);
  * (refreshes first): false whenever this broker is not listed. */
 bool rtm_shard_view_owns(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t channel, uint64_t now_ms);
 
+/* The live listed brokers in rendezvous order for app+channel at now_ms
+ * (refreshes first), as indexes into rtm_shard_view_list: out[0] is the
+ * owner, out[1] the successor (the owner if the owner goes). Writes at most k
+ * and returns how many were written (0 only when this broker is unlisted and
+ * no peer is live). */
+uint32_t rtm_shard_view_ranked(rtm_shard_view_t *view, rtm_str_t app, rtm_str_t channel,
+                               uint64_t now_ms, uint32_t *out, uint32_t k);
+
 /* Number of live listed brokers as of the last refresh, this one included
  * when listed. */
 uint32_t rtm_shard_view_live(const rtm_shard_view_t *view);

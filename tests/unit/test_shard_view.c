@@ -102,6 +102,13 @@ static void test_membership_and_liveness(void **state)
     rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, JOINED);
     assert_int_equal(rtm_shard_view_live(v), 2);
     assert_true(s_owned(v, JOINED) < 700);
+    /* ranked: the owner first, then the successor */
+    uint32_t rank[3];
+    assert_int_equal(
+        rtm_shard_view_ranked(v, rtm_str_cstr("app"), rtm_str_cstr("c-1"), JOINED, rank, 3), 2);
+    assert_int_equal(rtm_shard_view_owns(v, rtm_str_cstr("app"), rtm_str_cstr("c-1"), JOINED),
+                     rank[0] == (uint32_t)rtm_shard_view_self_index(v));
+    assert_int_not_equal(rank[0], rank[1]);
     /* the same set again is no change */
     gen = rtm_shard_view_generation(v);
     s_set(v, A "\n" B "\n" C "\n");
