@@ -49,17 +49,12 @@ static void s_metrics(rtm_session_t *s)
 {
     const rtm_node_t *node = s->ctx->node;
     rtm_upstream_t *up = s->ctx->up;
-    rtm_metrics_shard_t *shards = calloc(up->n_shards ? up->n_shards : 1, sizeof *shards);
-    if (!shards)
-        abort();
-    rtm_upstream_live(up, up->alive);
-    for (uint32_t i = 0; i < up->n_shards; i++)
-        shards[i] = (rtm_metrics_shard_t){rtm_upstream_identity(up, i), up->alive[i],
-                                          up->shards[i]->mismatch};
+    rtm_metrics_shard_t *shards;
+    size_t n = rtm_upstream_brokers(up, &shards);
     char *text;
-    size_t len = rtm_metrics_render(node->id, (const rtm_metrics_t *const *)node->metrics,
-                                    (size_t)node->n_workers, rtm_node_ready(node), shards,
-                                    up->n_shards, &text);
+    size_t len =
+        rtm_metrics_render(node->id, (const rtm_metrics_t *const *)node->metrics,
+                           (size_t)node->n_workers, rtm_node_ready(node), shards, n, &text);
     free(shards);
     rtm_http_respond(s, 200, "text/plain; version=0.0.4", text, len);
     free(text);

@@ -108,6 +108,12 @@ size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_w
     for (size_t i = 0; i < n_shards; i++)
         fprintf(f, "rtmesh_broker_list_mismatch{shard=\"%s\"} %d\n", shards[i].endpoint,
                 shards[i].mismatch);
+    fputs("# HELP rtmesh_broker_state Each broker this node knows, by state (live, dead, joining, "
+          "unlisted).\n# TYPE rtmesh_broker_state gauge\n",
+          f);
+    for (size_t i = 0; i < n_shards; i++)
+        fprintf(f, "rtmesh_broker_state{shard=\"%s\",state=\"%s\"} 1\n", shards[i].endpoint,
+                shards[i].state);
     fclose(f);
     *out = text;
     return len;

@@ -64,6 +64,8 @@ typedef struct {
     const char *endpoint; /* its ingress endpoint, as listed */
     bool live;            /* its heartbeats arrive */
     bool mismatch;        /* its broker list differs from ours (by digest) */
+    const char *state;    /* "live", "dead", "joining" (listed at run time, heard, not yet
+                           * routed to) or "unlisted" (removed, still heard); static */
 } rtm_metrics_shard_t;
 
 /* Renders the node's identity, the sum of n workers' metrics, the readiness

@@ -443,6 +443,31 @@ const char *rtm_upstream_identity(const rtm_upstream_t *up, uint32_t shard)
     return up->shards[shard]->identity;
 }
 
+size_t rtm_upstream_brokers(rtm_upstream_t *up, rtm_metrics_shard_t **out)
+{
+    uint64_t now = s_now(up);
+    size_t n = up->n_shards;
+    for (rtm_shard_link_t *r = up->retired; r; r = r->next)
+        n++;
+    rtm_metrics_shard_t *m = calloc(n ? n : 1, sizeof *m);
+    if (!m)
+        abort();
+    rtm_upstream_live(up, up->alive);
+    for (uint32_t i = 0; i < up->n_shards; i++) {
+        const rtm_shard_link_t *l = up->shards[i];
+        bool heard = rtm_wire_live(l->last_hb_ms, now);
+        m[i] = (rtm_metrics_shard_t){l->identity, up->alive[i], l->mismatch,
+                                     up->alive[i]          ? "live"
+                                     : heard && l->joining ? "joining"
+                                                           : "dead"};
+    }
+    size_t i = up->n_shards;
+    for (rtm_shard_link_t *r = up->retired; r; r = r->next)
+        m[i++] = (rtm_metrics_shard_t){r->identity, false, r->mismatch, "unlisted"};
+    *out = m;
+    return n;
+}
+
 uint32_t rtm_upstream_mismatched(const rtm_upstream_t *up)
 {
     uint64_t now = s_now(up);

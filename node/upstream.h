@@ -113,6 +113,11 @@ uint32_t rtm_upstream_set_brokers(rtm_upstream_t *up, const rtm_brokers_t *list)
  * next rtm_upstream_set_brokers. */
 const char *rtm_upstream_identity(const rtm_upstream_t *up, uint32_t shard);
 
+/* Every broker this worker knows — the listed ones in list order, then the
+ * unlisted ones still heard — with its state, into *out (newly allocated,
+ * caller frees; endpoints borrowed until the next tick). Returns the count. */
+size_t rtm_upstream_brokers(rtm_upstream_t *up, rtm_metrics_shard_t **out);
+
 /* Live brokers whose last heartbeat carried a list digest other than ours. */
 uint32_t rtm_upstream_mismatched(const rtm_upstream_t *up);
 
