@@ -69,6 +69,16 @@ static uint64_t s_sum(const rtm_metrics_t *const *per_worker, size_t n, size_t o
     return sum;
 }
 
+/* A gauge family with one 0/1 sample per shard: the bool at `field`. */
+static void s_shard_family(FILE *f, const char *name, const char *help,
+                           const rtm_metrics_shard_t *shards, size_t n, size_t field)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s{shard=\"%s\"} %d\n", name, shards[i].endpoint,
+                *(const bool *)((const char *)&shards[i] + field));
+}
+
 size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
                           int ready, const rtm_metrics_shard_t *shards, size_t n_shards, char **out)
 {
@@ -97,17 +107,11 @@ size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_w
             "# HELP rtmesh_ready Whether the node reaches every live shard.\n"
             "# TYPE rtmesh_ready gauge\nrtmesh_ready %d\n",
             ready);
-    fputs("# HELP rtmesh_shard_live Whether the shard's heartbeats reach this node.\n"
-          "# TYPE rtmesh_shard_live gauge\n",
-          f);
-    for (size_t i = 0; i < n_shards; i++)
-        fprintf(f, "rtmesh_shard_live{shard=\"%s\"} %d\n", shards[i].endpoint, shards[i].live);
-    fputs("# HELP rtmesh_broker_list_mismatch Whether the broker lists a set other than this "
-          "node's.\n# TYPE rtmesh_broker_list_mismatch gauge\n",
-          f);
-    for (size_t i = 0; i < n_shards; i++)
-        fprintf(f, "rtmesh_broker_list_mismatch{shard=\"%s\"} %d\n", shards[i].endpoint,
-                shards[i].mismatch);
+    s_shard_family(f, "rtmesh_shard_live", "Whether the shard's heartbeats reach this node.",
+                   shards, n_shards, offsetof(rtm_metrics_shard_t, live));
+    s_shard_family(f, "rtmesh_broker_list_mismatch",
+                   "Whether the broker lists a set other than this node's.", shards, n_shards,
+                   offsetof(rtm_metrics_shard_t, mismatch));
     fputs("# HELP rtmesh_broker_state Each broker this node knows, by state (live, dead, joining, "
           "unlisted).\n# TYPE rtmesh_broker_state gauge\n",
           f);
