@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,7 +215,12 @@ rtm_roster_t *rtm_roster_new(const char *brokers, const char *file, char *err, s
         char *first = s_resolve(r); /* at start nothing waits yet: the first answer now */
         if (first)
             s_set_text(r, first);
+        /* the thread takes no signals: they belong to the process's own handling */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
         r->has_thread = pthread_create(&r->thread, NULL, s_dns_thread, r) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (!r->has_thread)
             abort(); /* only for lack of memory or threads at start */
         return r;

@@ -248,6 +248,7 @@ test('multi-host: the broker set follows DNS (a StatefulSet behind a headless Se
   // scale down: broker-1 leaves the Service (not ready), then stops
   t0 = h.phase('scale-down');
   h.net.writeHosts(names(['b0', 'b2']));
+  h.procs.n0.child.kill('SIGHUP'); // with dns://, SIGHUP resolves at once (n1 waits for its period)
   const gone = await h.nodesLog(['event=broker_unlisted', `broker=${id('b1')}`], t0, 'broker-1 unlisted');
   timings['scale-down'] = { detect_ms: Math.max(...gone) - t0 };
   await waitLog(h.procs.b0, ['event=broker_unlisted', `broker=${id('b1')}`], t0, 'b0 to unlist broker-1');
