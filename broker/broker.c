@@ -67,6 +67,7 @@
 #define S_STATS_EVERY_MS 10000 /* counters line period */
 #define S_WARN_EVERY_MS  1000  /* at most one peer-error line per period */
 #define S_BUDGET         256   /* messages drained per socket per loop turn */
+#define S_LEAVE_MS       1000  /* leaving: time between saying so and exiting */
 
 typedef struct {
     uint64_t acks;               /* ACKs sent, any status */
@@ -99,6 +100,7 @@ struct rtm_broker {
     char *self;                 /* this broker's identity (its ingress endpoint as listed) */
     rtm_roster_t *roster;       /* where the broker list comes from; borrowed */
     uint64_t roster_gen;        /* roster generation last taken */
+    uint64_t leave_at;          /* leaving (SIGTERM): when to exit; 0: not leaving */
     uint64_t epoch;             /* wall-clock ms at start: changes on every restart */
     bool started;               /* sockets up and start logged */
     rtm_shard_view_t *view;     /* the broker list and the liveness of its brokers */
@@ -279,7 +281,7 @@ static rtm_wire_msg_t s_shard_hb(const rtm_broker_t *b)
 {
     int self = rtm_shard_view_self_index(b->view);
     return (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB,
-                            .shard = self < 0 ? RTM_WIRE_UNLISTED : (uint32_t)self,
+                            .shard = self < 0 || b->leave_at ? RTM_WIRE_UNLISTED : (uint32_t)self,
                             .epoch = b->epoch,
                             .broker = rtm_str_cstr(b->self),
                             .digest = rtm_shard_view_list(b->view)->digest};
@@ -631,7 +633,7 @@ static void s_drain_peers(rtm_broker_t *b)
         int rc = rtm_wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), &m);
         if (rc == 0 && m.type == RTM_WIRE_SHARD_HB && !zmq_msg_more(&body))
             rtm_shard_view_heartbeat(b->view, s_peer_identity(b, &m), m.epoch, m.digest,
-                                     s_now_ms());
+                                     m.shard == RTM_WIRE_UNLISTED, s_now_ms());
         else
             s_warn(b, "event=bad_peer_message reason=\"%s\"",
                    rc < 0 ? rtm_strerror(rc) : "not a single shard_hb body");
@@ -686,12 +688,33 @@ static void s_timers(rtm_broker_t *b, uint64_t now)
     }
 }
 
+/* Asked to stop: whether to exit now. With a live peer to take over and
+ * nodes to tell, the broker first leaves: its heartbeats say it owns nothing
+ * (shard RTM_WIRE_UNLISTED), so nodes route its channels to the others at
+ * once and the others take them, while it still answers what is already on
+ * its way; S_LEAVE_MS later it exits, its egress lingering so that every
+ * event it acknowledged is still delivered. */
+static bool s_stopping(rtm_broker_t *b)
+{
+    uint64_t now = s_now_ms();
+    if (b->leave_at)
+        return now >= b->leave_at;
+    if (rtm_shard_view_live(b->view) < 2 || rtm_node_table_count(b->nodes) == 0)
+        return true;
+    b->leave_at = now + S_LEAVE_MS;
+    rtm_log(RTM_LOG_INFO, "event=leaving broker=%s in_ms=%d", b->self, S_LEAVE_MS);
+    s_heartbeat(b);
+    int linger = S_LEAVE_MS;
+    zmq_setsockopt(b->xpub, ZMQ_LINGER, &linger, sizeof linger);
+    return false;
+}
+
 int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop, atomic_int *reload)
 {
     uint64_t now = s_now_ms();
     b->next_hb_ms = now;
     b->next_stats_ms = now + S_STATS_EVERY_MS;
-    while (!atomic_load(stop)) {
+    while (!(atomic_load(stop) && s_stopping(b))) {
         size_t need = 3 + rtm_webhooks_sockets(b->webhooks);
         if (need > b->cap_items) {
             b->cap_items = need * 2;

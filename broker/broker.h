@@ -38,7 +38,9 @@ typedef struct rtm_broker rtm_broker_t;
 rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg);
 
 /* Runs the loop until *stop becomes non-zero (checked at least every 100 ms,
- * so a signal handler may set it). Whenever *reload is non-zero the loop
+ * so a signal handler may set it), then — when a live peer can take over and
+ * nodes are connected — leaves for a second first (heartbeats say it owns
+ * nothing; docs/operations.md) before returning. Whenever *reload is non-zero the loop
  * clears it and reloads the roster (SIGHUP); a new list is taken whenever the
  * roster has one. Returns 0, or a negative errno when
  * ZeroMQ fails in a way the loop cannot survive (logged). */

@@ -38,6 +38,7 @@ typedef struct {
     uint64_t first_ms; /* first heartbeat since it was last silent */
     bool mismatch;     /* its last heartbeat's digest differed from ours */
     bool joining;      /* listed at run time: live only RTM_WIRE_JOIN_MS after first heard */
+    bool unlisted;     /* its last heartbeat said it owns nothing (unlisted there, leaving) */
 } s_peer_t;
 
 struct rtm_shard_view {
@@ -81,7 +82,7 @@ static bool s_is_live(const rtm_shard_view_t *v, uint32_t i, uint64_t now_ms)
         return true;
     const s_peer_t *p = &v->peers[i];
     uint64_t grace = S_GRACE_MS + (p->joining ? RTM_WIRE_JOIN_MS : 0);
-    return rtm_wire_live(p->last_ms, now_ms) && now_ms - p->first_ms >= grace;
+    return rtm_wire_live(p->last_ms, now_ms) && !p->unlisted && now_ms - p->first_ms >= grace;
 }
 
 uint32_t rtm_shard_view_set_list(rtm_shard_view_t *v, rtm_brokers_t *list)
@@ -163,7 +164,7 @@ static void s_digest(rtm_shard_view_t *v, uint32_t i, uint64_t digest)
 }
 
 int rtm_shard_view_heartbeat(rtm_shard_view_t *view, rtm_str_t broker, uint64_t epoch,
-                             uint64_t digest, uint64_t now_ms)
+                             uint64_t digest, bool unlisted, uint64_t now_ms)
 {
     if (rtm_str_eq_cstr(broker, view->self)) {
         s_warn(view, now_ms, broker, "same_identity_as_self");
@@ -186,10 +187,15 @@ int rtm_shard_view_heartbeat(rtm_shard_view_t *view, rtm_str_t broker, uint64_t 
                 view->list.ids[i], p->epoch, epoch);
     p->last_ms = now_ms ? now_ms : 1; /* 0 means "never" */
     p->epoch = epoch;
+    if (unlisted != p->unlisted)
+        rtm_log(RTM_LOG_INFO, "event=%s broker=%s self=%s", unlisted ? "peer_leaving" : "peer_back",
+                view->list.ids[i], view->self);
+    p->unlisted = unlisted;
     s_digest(view, (uint32_t)i, digest);
-    if (!view->alive[i] && s_is_live(view, (uint32_t)i, now_ms)) {
-        view->alive[i] = true;
-        view->live++;
+    bool live = s_is_live(view, (uint32_t)i, now_ms);
+    if (live != view->alive[i]) {
+        view->alive[i] = live;
+        view->live += live ? 1 : -1;
         view->generation++;
     }
     return 0;

@@ -37,13 +37,15 @@ uint32_t rtm_shard_view_set_list(rtm_shard_view_t *view, rtm_brokers_t *list);
 const rtm_brokers_t *rtm_shard_view_list(const rtm_shard_view_t *view);
 
 /* Records a heartbeat of the broker named `broker` with its start epoch and
- * list digest (0: not told), received at now_ms (monotonic). Returns 0;
+ * list digest (0: not told), received at now_ms (monotonic); unlisted says
+ * the peer is not in its own list or is leaving (SHARD_HB shard
+ * RTM_WIRE_UNLISTED): it is then not live, whatever our list says. Returns 0;
  * RTM_ENOTFOUND when broker is not listed here, RTM_EINVAL when it is this
  * broker's own identity (a misconfiguration); both are logged at most once
  * per 10 s. A peer coming up or restarting with a new epoch is logged, and so
  * is a digest that starts or stops differing from ours. */
 int rtm_shard_view_heartbeat(rtm_shard_view_t *view, rtm_str_t broker, uint64_t epoch,
-                             uint64_t digest, uint64_t now_ms);
+                             uint64_t digest, bool unlisted, uint64_t now_ms);
 
 /* Re-evaluates liveness at now_ms: a peer is live while its last heartbeat is
  * at most RTM_WIRE_DEAD_MS old. Logs peers that went down. */

@@ -153,6 +153,7 @@ static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
         RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
     } else if (msg.type == RTM_WIRE_SHARD_HB) {
         link->last_reply_ms = s_now(up);
+        link->unlisted = msg.broker.len > 0 && msg.shard == RTM_WIRE_UNLISTED;
         s_digest(up, link, msg.digest);
     } else if (msg.type == RTM_WIRE_ACK) {
         link->last_reply_ms = s_now(up);
@@ -208,6 +209,7 @@ static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
         s->first_hb_ms = now; /* heard (again) from now on */
     s->epoch = msg.epoch;
     s->last_hb_ms = now;
+    s->unlisted = msg.broker.len > 0 && msg.shard == RTM_WIRE_UNLISTED;
     s_digest(up, s, msg.digest);
 }
 
@@ -487,7 +489,7 @@ uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive)
          * asymmetric partition) would refuse every request routed to it */
         const rtm_shard_link_t *l = up->shards[i];
         bool live = rtm_wire_live(l->last_hb_ms, now) && rtm_wire_live(l->last_reply_ms, now) &&
-                    (!l->joining || now - l->first_hb_ms >= RTM_WIRE_JOIN_MS);
+                    !l->unlisted && (!l->joining || now - l->first_hb_ms >= RTM_WIRE_JOIN_MS);
         if (alive)
             alive[i] = live;
         n += live;

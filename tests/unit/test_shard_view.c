@@ -64,11 +64,11 @@ static void test_membership_and_liveness(void **state)
     rtm_shard_view_t *v = rtm_shard_view_new(A);
     s_set(v, A "\n" B "\n");
     uint64_t gen = rtm_shard_view_generation(v);
-    assert_int_equal(rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 9, 0, 1000), 0);
+    assert_int_equal(rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 9, 0, false, 1000), 0);
     assert_int_equal(rtm_shard_view_live(v), 1); /* heard, not yet counted */
     assert_int_equal(s_owned(v, 1000), 1000);
-    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 9, 0, 1500);
-    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 9, 0, 2000); /* 2 periods: counted */
+    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 9, 0, false, 1500);
+    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 9, 0, false, 2000); /* 2 periods: counted */
     assert_true(rtm_shard_view_generation(v) != gen);
     assert_int_equal(rtm_shard_view_live(v), 2);
     int mine = s_owned(v, 2000);
@@ -85,21 +85,21 @@ static void test_membership_and_liveness(void **state)
     assert_int_equal(rtm_shard_view_live(v), 2);
     assert_int_equal(s_owned(v, 2100), mine);
     /* heartbeats from an unlisted broker or from ourselves are refused */
-    assert_int_equal(rtm_shard_view_heartbeat(v, rtm_str_cstr("tcp://d:7000"), 1, 0, 2100),
+    assert_int_equal(rtm_shard_view_heartbeat(v, rtm_str_cstr("tcp://d:7000"), 1, 0, false, 2100),
                      RTM_ENOTFOUND);
-    assert_int_equal(rtm_shard_view_heartbeat(v, rtm_str_cstr(A), 1, 0, 2100), RTM_EINVAL);
+    assert_int_equal(rtm_shard_view_heartbeat(v, rtm_str_cstr(A), 1, 0, false, 2100), RTM_EINVAL);
     /* B silent past the dead time: A owns everything again */
     assert_int_equal(s_owned(v, 2000 + RTM_WIRE_DEAD_MS), 1000);
     assert_int_equal(rtm_shard_view_live(v), 1);
     /* C, listed at run time, counts only RTM_WIRE_JOIN_MS (and the grace) after it is
      * first heard */
     enum { T = 4000, JOINED = T + RTM_WIRE_JOIN_MS + 2 * RTM_WIRE_HB_MS };
-    assert_int_equal(rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, T), 0);
+    assert_int_equal(rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, false, T), 0);
     for (uint64_t t = T + 500; t < JOINED; t += 500)
-        rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, t);
+        rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, false, t);
     assert_int_equal(rtm_shard_view_live(v), 1);
     assert_int_equal(s_owned(v, JOINED - 1), 1000);
-    rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, JOINED);
+    rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, false, JOINED);
     assert_int_equal(rtm_shard_view_live(v), 2);
     assert_true(s_owned(v, JOINED) < 700);
     /* ranked: the owner first, then the successor */
@@ -109,6 +109,10 @@ static void test_membership_and_liveness(void **state)
     assert_int_equal(rtm_shard_view_owns(v, rtm_str_cstr("app"), rtm_str_cstr("c-1"), JOINED),
                      rank[0] == (uint32_t)rtm_shard_view_self_index(v));
     assert_int_not_equal(rank[0], rank[1]);
+    /* a peer that says it owns nothing (unlisted there, or leaving) is not live at once */
+    rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, true, JOINED + 100);
+    assert_int_equal(rtm_shard_view_live(v), 1);
+    assert_int_equal(s_owned(v, JOINED + 100), 1000);
     /* the same set again is no change */
     gen = rtm_shard_view_generation(v);
     s_set(v, A "\n" B "\n" C "\n");
@@ -122,15 +126,15 @@ static void test_digest_mismatch(void **state)
     rtm_shard_view_t *v = rtm_shard_view_new(A);
     s_set(v, A "\n" B "\n");
     uint64_t ours = rtm_shard_view_list(v)->digest;
-    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 1, ours, 1000);
+    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 1, ours, false, 1000);
     assert_int_equal(rtm_shard_view_mismatched(v), 0);
-    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 1, ours + 1, 1500);
-    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 1, ours + 1, 2000);
+    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 1, ours + 1, false, 1500);
+    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 1, ours + 1, false, 2000);
     assert_int_equal(rtm_shard_view_mismatched(v), 1);
-    assert_int_equal(rtm_shard_view_mismatches(v), 1);        /* counted once per change */
-    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 1, 0, 2500); /* "not told" is no claim */
+    assert_int_equal(rtm_shard_view_mismatches(v), 1);               /* counted once per change */
+    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 1, 0, false, 2500); /* "not told" is no claim */
     assert_int_equal(rtm_shard_view_mismatched(v), 0);
-    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 1, ours + 1, 3000);
+    rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 1, ours + 1, false, 3000);
     assert_int_equal(rtm_shard_view_mismatches(v), 2);
     rtm_shard_view_destroy(&v);
 }
