@@ -37,7 +37,7 @@ typedef struct {
     uint64_t epoch;    /* the peer's start epoch from that heartbeat */
     uint64_t first_ms; /* first heartbeat since it was last silent */
     bool mismatch;     /* its last heartbeat's digest differed from ours */
-    bool joining;      /* listed at run time: live only RTM_WIRE_JOIN_MS after first heard */
+    bool joining;      /* listed at run time or back: live only RTM_WIRE_JOIN_MS after heard */
     bool unlisted;     /* its last heartbeat said it owns nothing (unlisted there, leaving) */
 } s_peer_t;
 
@@ -177,8 +177,14 @@ int rtm_shard_view_heartbeat(rtm_shard_view_t *view, rtm_str_t broker, uint64_t 
     }
     s_peer_t *p = &view->peers[i];
     bool heard = rtm_wire_live(p->last_ms, now_ms);
-    if (!heard) {
+    if (!heard || p->epoch != epoch || (p->unlisted && !unlisted)) {
+        /* back after silence, a restart or a leave: a new process (or one the
+         * nodes stopped counting), which nodes count only RTM_WIRE_JOIN_MS
+         * after hearing it, once they all are subscribed at its egress */
+        p->joining |= p->last_ms != 0;
         p->first_ms = now_ms;
+    }
+    if (!heard) {
         rtm_log(RTM_LOG_INFO, "event=shard_up broker=%s epoch=%" PRIu64 "%s", view->list.ids[i],
                 epoch, p->joining ? " joining=1" : "");
     } else if (p->epoch != epoch)

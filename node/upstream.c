@@ -153,7 +153,6 @@ static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
         RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
     } else if (msg.type == RTM_WIRE_SHARD_HB) {
         link->last_reply_ms = s_now(up);
-        link->unlisted = msg.broker.len > 0 && msg.shard == RTM_WIRE_UNLISTED;
         s_digest(up, link, msg.digest);
     } else if (msg.type == RTM_WIRE_ACK) {
         link->last_reply_ms = s_now(up);
@@ -201,15 +200,22 @@ static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
         return;
     }
     uint64_t now = s_now(up);
-    /* a restart quicker than the dead time is no liveness change: say it here */
+    /* a restart quicker than the dead time: logged here; it is routed to again
+     * (shard_up) once it has been heard for RTM_WIRE_JOIN_MS */
     if (rtm_wire_live(s->last_hb_ms, now) && s->epoch != msg.epoch && !s->retired)
-        rtm_log(RTM_LOG_INFO, "event=shard_up shard=%u broker=%s epoch=%llu restarted=1 worker=%s",
+        rtm_log(RTM_LOG_INFO, "event=shard_restarted shard=%u broker=%s epoch=%llu worker=%s",
                 s_index_of(up, s), s->identity, (unsigned long long)msg.epoch, up->id);
-    if (!s->first_hb_ms || !rtm_wire_live(s->last_hb_ms, now))
-        s->first_hb_ms = now; /* heard (again) from now on */
+    bool unlisted = msg.broker.len > 0 && msg.shard == RTM_WIRE_UNLISTED;
+    if (!rtm_wire_live(s->last_hb_ms, now) || s->epoch != msg.epoch || (s->unlisted && !unlisted)) {
+        /* heard (again): a broker back after silence, a restart or a leave is
+         * routed to only RTM_WIRE_JOIN_MS later, when every node's SUB has
+         * reconnected to its egress (the first hearing at start is not) */
+        s->joining |= s->last_hb_ms != 0;
+        s->first_hb_ms = now;
+    }
     s->epoch = msg.epoch;
     s->last_hb_ms = now;
-    s->unlisted = msg.broker.len > 0 && msg.shard == RTM_WIRE_UNLISTED;
+    s->unlisted = unlisted;
     s_digest(up, s, msg.digest);
 }
 

@@ -49,8 +49,9 @@ struct rtm_shard_link {
     uint64_t epoch;         /* broker's start epoch, to notice restarts */
     uint64_t first_hb_ms;   /* when it was first heard since it last fell silent */
     bool mismatch;          /* its last heartbeat carried a list digest other than ours */
-    bool joining;  /* listed at run time: routed to only RTM_WIRE_JOIN_MS after first heard */
-    bool retired;  /* unlisted: kept subscribed at its egress until it falls silent */
+    bool joining;           /* listed at run time or back (silence, restart, leave): routed to only
+                             * RTM_WIRE_JOIN_MS after first heard */
+    bool retired;           /* unlisted: kept subscribed at its egress until it falls silent */
     bool unlisted; /* its last heartbeat said it owns nothing (unlisted there, or leaving) */
     rtm_shard_link_t *next; /* in the retired list */
 };
