@@ -394,6 +394,7 @@ function useMesh(options, { setup, teardown } = {}) {
 }
 
 module.exports = {
+  ProcessLog,
   startMesh,
   killProcess,
   restartProcess,
