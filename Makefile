@@ -4,7 +4,7 @@ RELEASE := build/release
 DEBUG   := build/debug
 JOBS    := $(shell nproc)
 
-.PHONY: run test fuzz bench build build-debug deps deps-browser format check-format clean
+.PHONY: run test fuzz image-test bench build build-debug deps deps-browser format check-format clean
 
 deps:
 	@scripts/deps.sh --with-node
@@ -32,6 +32,11 @@ test: deps-browser build-debug check-format
 fuzz:
 	@scripts/deps.sh --with-fuzz
 	tests/fuzz/run.sh build/fuzz $(or $(FUZZ_SECONDS),60)
+
+# The container image for real (deploy/ci-image.sh): build it with podman from a Debian base
+# made with mmdebstrap, run a broker and a node from it, serve pusher-js clients. CI runs it.
+image-test: deps
+	deploy/ci-image.sh
 
 # Side-by-side benchmark against soketi 1.6.1 (bench/RESULTS.md); ~10 minutes.
 bench: deps

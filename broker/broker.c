@@ -40,6 +40,7 @@
 
 #include "broker_metrics.h"
 #include "channel_state.h"
+#include "counters.h"
 #include "egress.h"
 #include "metrics_http.h"
 #include "node_table.h"
@@ -136,33 +137,59 @@ static uint64_t s_now_ms(void)
 /* Logs a peer-caused problem, at most once per S_WARN_EVERY_MS. */
 #define s_warn(b, ...) rtm_log_limited(&(b)->warn, s_now_ms(), RTM_LOG_WARN, __VA_ARGS__)
 
-static void s_log_counters(const rtm_broker_t *b, const char *event)
+/* Every counter now, in counters.h's order. */
+static void s_snapshot(const rtm_broker_t *b, uint64_t v[RTM_CTR_COUNT])
 {
     const s_stats_t *s = &b->stats;
     const rtm_channel_state_stats_t *c = rtm_channel_state_stats(b->state);
-    rtm_log(RTM_LOG_INFO,
-            "event=%s broker=%s shard=%d published=%" PRIu64 " controls=%" PRIu64 " acks=%" PRIu64
-            " not_owner=%" PRIu64 " malformed=%" PRIu64 " unknown_app=%" PRIu64
-            " egress_drops=%" PRIu64 " reply_drops=%" PRIu64 " subscriptions=%" PRIu64
-            " unsubscriptions=%" PRIu64 " nodes=%zu live_shards=%" PRIu32 " records=%" PRIu64
-            " users=%" PRIu64 " presence_conns=%" PRIu64 " state_bytes=%" PRIu64 " refused=%" PRIu64
-            " full=%" PRIu64 " syncs=%" PRIu64 " syncs_skipped=%" PRIu64 " member_events=%" PRIu64
-            " count_events=%" PRIu64 " cached=%" PRIu64 " queries=%" PRIu64 " terminates=%" PRIu64
-            " stale_leaves=%" PRIu64 " swept=%" PRIu64 " hooks=%" PRIu64 " inherited=%" PRIu64
-            " hooks_elsewhere=%" PRIu64 " brokers=%" PRIu32 " list_digest=%016" PRIx64
-            " peers_list_mismatch=%" PRIu32 " peer_list_mismatches=%" PRIu64
-            " node_list_mismatch=%" PRIu64 " list_reloads=%" PRIu64 " list_errors=%" PRIu64
-            " peer_webhooks_lost=%" PRIu64,
-            event, b->self, rtm_shard_view_self_index(b->view), b->egress.published,
-            b->egress.controls, s->acks, s->not_owner, s->malformed, s->unknown_app,
-            b->egress.drops, s->reply_drops, s->subscriptions, s->unsubscriptions,
-            rtm_node_table_count(b->nodes), rtm_shard_view_live(b->view), c->records, c->users,
-            c->conns, c->bytes, c->refused, c->full, c->syncs, c->syncs_skipped, c->member_events,
-            c->count_events, c->cached, s->queries, s->terminates, s->stale_leaves, s->swept,
-            c->hooks, c->inherited, s->hooks_elsewhere, rtm_shard_view_list(b->view)->n,
-            rtm_shard_view_list(b->view)->digest, rtm_shard_view_mismatched(b->view),
-            rtm_shard_view_mismatches(b->view), s->node_list_mismatch, s->list_reloads,
-            s->list_errors, rtm_shard_view_webhooks_lost(b->view));
+    const uint64_t values[RTM_CTR_COUNT] = {
+        [RTM_CTR_PUBLISHED] = b->egress.published,
+        [RTM_CTR_CONTROLS] = b->egress.controls,
+        [RTM_CTR_ACKS] = s->acks,
+        [RTM_CTR_NOT_OWNER] = s->not_owner,
+        [RTM_CTR_MALFORMED] = s->malformed,
+        [RTM_CTR_UNKNOWN_APP] = s->unknown_app,
+        [RTM_CTR_EGRESS_DROPS] = b->egress.drops,
+        [RTM_CTR_REPLY_DROPS] = s->reply_drops,
+        [RTM_CTR_SUBSCRIPTIONS] = s->subscriptions,
+        [RTM_CTR_UNSUBSCRIPTIONS] = s->unsubscriptions,
+        [RTM_CTR_NODES] = rtm_node_table_count(b->nodes),
+        [RTM_CTR_LIVE_SHARDS] = rtm_shard_view_live(b->view),
+        [RTM_CTR_RECORDS] = c->records,
+        [RTM_CTR_USERS] = c->users,
+        [RTM_CTR_PRESENCE_CONNS] = c->conns,
+        [RTM_CTR_STATE_BYTES] = c->bytes,
+        [RTM_CTR_REFUSED] = c->refused,
+        [RTM_CTR_FULL] = c->full,
+        [RTM_CTR_SYNCS] = c->syncs,
+        [RTM_CTR_SYNCS_SKIPPED] = c->syncs_skipped,
+        [RTM_CTR_MEMBER_EVENTS] = c->member_events,
+        [RTM_CTR_COUNT_EVENTS] = c->count_events,
+        [RTM_CTR_CACHED] = c->cached,
+        [RTM_CTR_QUERIES] = s->queries,
+        [RTM_CTR_TERMINATES] = s->terminates,
+        [RTM_CTR_STALE_LEAVES] = s->stale_leaves,
+        [RTM_CTR_SWEPT] = s->swept,
+        [RTM_CTR_HOOKS] = c->hooks,
+        [RTM_CTR_INHERITED] = c->inherited,
+        [RTM_CTR_HOOKS_ELSEWHERE] = s->hooks_elsewhere,
+        [RTM_CTR_BROKERS] = rtm_shard_view_list(b->view)->n,
+        [RTM_CTR_LIST_DIGEST] = rtm_shard_view_list(b->view)->digest,
+        [RTM_CTR_PEERS_LIST_MISMATCH] = rtm_shard_view_mismatched(b->view),
+        [RTM_CTR_PEER_LIST_MISMATCHES] = rtm_shard_view_mismatches(b->view),
+        [RTM_CTR_NODE_LIST_MISMATCH] = s->node_list_mismatch,
+        [RTM_CTR_LIST_RELOADS] = s->list_reloads,
+        [RTM_CTR_LIST_ERRORS] = s->list_errors,
+        [RTM_CTR_PEER_WEBHOOKS_LOST] = rtm_shard_view_webhooks_lost(b->view),
+    };
+    memcpy(v, values, sizeof values);
+}
+
+static void s_log_counters(const rtm_broker_t *b, const char *event)
+{
+    uint64_t v[RTM_CTR_COUNT];
+    s_snapshot(b, v);
+    rtm_counters_log(v, event, b->self, rtm_shard_view_self_index(b->view));
 }
 
 /* What the replica sent, holds and settled (docs/wire.md §11). */
@@ -183,7 +210,8 @@ static void s_log_replica(const rtm_broker_t *b, const char *event)
             r.in.suppressed, r.malformed);
 }
 
-/* GET /metrics: the webhook counters per app, the replica's, the peers' losses. */
+/* GET /metrics: the webhook counters per app, the replica's, the peers'
+ * losses, and the counters of the stats line. */
 static size_t s_render_metrics(void *ctx, char **out)
 {
     rtm_broker_t *b = ctx;
@@ -200,6 +228,18 @@ static size_t s_render_metrics(void *ctx, char **out)
     rtm_replica_stats(b->replica, &m.replica);
     size_t len = rtm_broker_metrics_render(&m, out);
     free(apps);
+    /* then the counters of the stats line */
+    uint64_t v[RTM_CTR_COUNT];
+    s_snapshot(b, v);
+    rtm_prom_t p;
+    rtm_prom_init(&p);
+    rtm_counters_render(v, b->self, self, &p);
+    *out = realloc(*out, len + p.len + 1);
+    if (!*out)
+        abort();
+    memcpy(*out + len, p.buf, p.len + 1);
+    len += p.len;
+    rtm_prom_free(&p);
     return len;
 }
 

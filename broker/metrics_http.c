@@ -170,10 +170,12 @@ static void s_request(rtm_metrics_http_t *mh, s_conn_t *c)
     } else if (rc < 0) {
         mh->st.bad++;
         s_answer(mh, c, 400, plain, "bad request\n", 12);
-    } else if (!rtm_str_eq_cstr(req.path, "/metrics")) {
-        s_answer(mh, c, 404, plain, "not found: try /metrics\n", 24);
+    } else if (!rtm_str_eq_cstr(req.path, "/metrics") && !rtm_str_eq_cstr(req.path, "/healthz")) {
+        s_answer(mh, c, 404, plain, "not found: try /metrics or /healthz\n", 36);
     } else if (!rtm_str_eq_cstr(req.method, "GET")) {
         s_answer(mh, c, 405, plain, "only GET\n", 9);
+    } else if (rtm_str_eq_cstr(req.path, "/healthz")) {
+        s_answer(mh, c, 200, plain, "ok\n", 3); /* answered from the loop: the loop runs */
     } else {
         char *text = NULL;
         size_t len = mh->render(mh->ctx, &text);

@@ -1,5 +1,6 @@
-/* metrics_http — a minimal HTTP/1.1 endpoint for GET /metrics, served from
- * the broker's zmq_poll loop without ever blocking it.
+/* metrics_http — a minimal HTTP/1.1 endpoint for GET /metrics and GET
+ * /healthz (200 "ok": the loop that answers is running), served from the
+ * broker's zmq_poll loop without ever blocking it.
  *
  * One non-blocking listening socket and at most RTM_METRICS_HTTP_CONNS
  * connections, each joining the poll set as a plain file descriptor. A

@@ -62,6 +62,12 @@ static void s_metrics(rtm_session_t *s)
 
 static void s_upgrade(rtm_session_t *s, const rtm_http_request_t *req, rtm_str_t key)
 {
+    if (rtm_node_draining(s->ctx->node)) { /* the client retries, on another node */
+        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_DRAINING);
+        s->keep_alive = false;
+        rtm_http_respond_error(s, 503, "Node draining: connect to another node");
+        return;
+    }
     if (!rtm_str_eq_cstr(req->ws_version, "13") || req->ws_key.len == 0) {
         RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_HTTP);
         s->keep_alive = false;
@@ -106,15 +112,17 @@ static void s_route(rtm_session_t *s, const rtm_http_request_t *req)
     } else if (get && rtm_str_eq_cstr(req->path, "/healthz")) {
         s_respond_text(s, 200, "ok\n");
     } else if (get && rtm_str_eq_cstr(req->path, "/readyz")) {
-        bool ready = rtm_node_ready(s->ctx->node);
+        bool draining = rtm_node_draining(s->ctx->node);
+        bool ready = !draining && rtm_node_ready(s->ctx->node);
+        const char *state = ready ? "ready" : draining ? "draining" : "not ready";
         /* a list disagreement routes some channels differently: told, not fatal */
         int mismatched = rtm_node_mismatched(s->ctx->node);
         char text[96];
         if (mismatched)
-            snprintf(text, sizeof text, "%s; broker list differs at %d broker(s)\n",
-                     ready ? "ready" : "not ready", mismatched);
+            snprintf(text, sizeof text, "%s; broker list differs at %d broker(s)\n", state,
+                     mismatched);
         else
-            snprintf(text, sizeof text, "%s\n", ready ? "ready" : "not ready");
+            snprintf(text, sizeof text, "%s\n", state);
         s_respond_text(s, ready ? 200 : 503, text);
     } else if (get && rtm_str_eq_cstr(req->path, "/metrics")) {
         s_metrics(s);

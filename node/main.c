@@ -1,6 +1,13 @@
 /* rtmesh-node — the edge node: parses configuration, loads apps, starts one
  * worker per core, and waits for SIGINT/SIGTERM to drain and stop them;
- * SIGHUP re-reads the brokers file. */
+ * SIGHUP re-reads the brokers file.
+ *
+ * Draining exists for load balancers and orchestrators: they stop sending
+ * new clients only once /readyz fails, which takes them a probe period or
+ * two. So the node keeps listening for --drain-seconds, answering /readyz
+ * 503 and serving REST (publishes in flight are acknowledged, not cut),
+ * while its WebSocket clients are told to reconnect (4200) and new upgrades
+ * are refused, so they land on another node; then the workers stop. */
 #include "node.h"
 
 #include "rtm_config.h"
@@ -9,10 +16,12 @@
 #include "rtm_process.h"
 #include "worker.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -63,6 +72,9 @@ static const rtm_opt_t s_options[] = {
     {"max-connections-per-ip", "RTMESH_MAX_CONNECTIONS_PER_IP", RTM_OPT_INT,
      S_OPT(max_conns_per_ip), "0", 0, 10000000,
      "TCP connections from one client address; more are closed at accept; 0 = unlimited"},
+    {"drain-seconds", "RTMESH_DRAIN_SECONDS", RTM_OPT_INT, S_OPT(drain_s), "5", 0, 3600,
+     "after SIGTERM: seconds of /readyz 503 and REST service, WebSockets told to reconnect "
+     "(4200) and new ones refused, before the node stops; a second signal stops at once"},
 };
 #define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
 
@@ -140,6 +152,39 @@ static int s_start_workers(rtm_node_t *node, rtm_worker_t **workers)
     return 0;
 }
 
+/* After SIGTERM (an orchestrator's stop), turns the node to draining and
+ * waits out the drain period; another signal ends the wait early. SIGINT
+ * (Ctrl-C) stops at once. */
+static void s_drain(rtm_node_t *node, rtm_worker_t **workers, const sigset_t *stop, int sig)
+{
+    if (node->opt.drain_s == 0 || sig != SIGTERM)
+        return;
+    rtm_log(RTM_LOG_INFO, "event=draining signal=%d seconds=%ld", sig, node->opt.drain_s);
+    __atomic_store_n(&node->draining, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < node->n_workers; i++)
+        rtm_worker_drain(workers[i]);
+    struct timespec now, end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += node->opt.drain_s;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ns = (end.tv_sec - now.tv_sec) * 1000000000L + (end.tv_nsec - now.tv_nsec);
+        if (ns <= 0)
+            return;
+        struct timespec left = {.tv_sec = ns / 1000000000L, .tv_nsec = ns % 1000000000L};
+        int got = sigtimedwait(stop, NULL, &left);
+        if (got == SIGHUP) { /* still serving while draining: the list may change */
+            rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
+            rtm_roster_reload(node->roster);
+            continue;
+        }
+        if (got > 0)
+            rtm_log(RTM_LOG_INFO, "event=drain_cut reason=second_signal");
+        if (got > 0 || errno != EINTR)
+            return;
+    }
+}
+
 int main(int argc, char **argv)
 {
     rtm_node_t node = {0};
@@ -173,6 +218,7 @@ int main(int argc, char **argv)
                 node.opt.host, node.opt.port, node.n_workers, node.brokers.n,
                 rtm_roster_what(node.roster), node.apps.n);
         int sig = s_wait(&node, &stop);
+        s_drain(&node, workers, &stop, sig);
         rtm_log(RTM_LOG_INFO, "event=stopping signal=%d", sig);
         for (int i = 0; i < node.n_workers; i++)
             rtm_worker_stop(&workers[i]);

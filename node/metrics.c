@@ -58,6 +58,7 @@ static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
     [RTM_ERR_IP_LIMIT] = "address_connection_limit",
     [RTM_ERR_BAD_PROTOCOL] = "bad_protocol_version",
     [RTM_ERR_ACCEPT_PAUSED] = "accept_paused",
+    [RTM_ERR_DRAINING] = "draining",
 };
 
 static uint64_t s_sum(const rtm_metrics_t *const *per_worker, size_t n, size_t offset)

@@ -37,6 +37,7 @@ typedef enum {
     RTM_ERR_IP_LIMIT,          /* connection closed at accept: its address holds its maximum */
     RTM_ERR_BAD_PROTOCOL,      /* malformed (4006) or unsupported (4007) protocol version */
     RTM_ERR_ACCEPT_PAUSED,     /* out of file descriptors: accepting paused for a moment */
+    RTM_ERR_DRAINING,          /* WebSocket upgrade refused (503): the node is draining */
     RTM_ERR_KIND_COUNT
 } rtm_err_kind_t;
 

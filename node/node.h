@@ -4,7 +4,8 @@
  * thread-safe: each worker polls it for a new list at its tick) and the
  * ZeroMQ context every worker's sockets come from; read-only once workers
  * run.
- * Workers share three things besides it, each written atomically: the
+ * Workers share four things besides it, each written atomically: whether the
+ * node drains (set once by the main thread at SIGTERM), the
  * connection quota (every worker admits connections), and per worker its
  * metrics and readiness, each written only by its own worker and read by
  * whichever worker serves /metrics or /readyz. */
@@ -41,6 +42,7 @@ typedef struct {
     long max_channels;      /* subscriptions per connection */
     long max_conns;         /* TCP connections held by this node; 0 = unlimited */
     long max_conns_per_ip;  /* TCP connections from one client address; 0 = unlimited */
+    long drain_s;           /* seconds between SIGTERM and the stop (/readyz 503 meanwhile) */
 } rtm_node_options_t;
 
 #define RTM_NODE_MAX_WORKERS 64
@@ -59,7 +61,14 @@ typedef struct {
     rtm_metrics_t *metrics[RTM_NODE_MAX_WORKERS]; /* each worker's counters; atomic */
     int ready[RTM_NODE_MAX_WORKERS];              /* each worker reaches every live shard; atomic */
     int mismatched[RTM_NODE_MAX_WORKERS]; /* live brokers whose list differs, per worker; atomic */
+    int draining; /* SIGTERM arrived: not ready, no new WebSockets; atomic, set once */
 } rtm_node_t;
+
+/* Whether the node is draining before it stops. */
+static inline bool rtm_node_draining(const rtm_node_t *node)
+{
+    return __atomic_load_n(&node->draining, __ATOMIC_RELAXED);
+}
 
 /* Whether every worker reaches every live shard (for /readyz). */
 static inline bool rtm_node_ready(const rtm_node_t *node)

@@ -5,8 +5,11 @@
  * shards through a route implemented here over upstream; the table's frames
  * go to connections through the sessions' sink; the connection set calls the
  * sessions. Shutdown runs on the worker's own thread: the main thread only
- * signals the async handle. The worker stops accepting, tells every
- * WebSocket client to reconnect elsewhere (4200), closes its ZeroMQ links
+ * signals an async handle. Draining (before stopping) tells WebSocket
+ * clients to reconnect and changes nothing else here: http_session refuses
+ * upgrades and fails /readyz from the node's flag. Stopping, the worker
+ * stops accepting, tells every WebSocket client still here to reconnect
+ * elsewhere (4200), closes its ZeroMQ links
  * and its handles, and runs the loop until nothing is left, so
  * uv_loop_close can prove that every handle was closed. */
 #define _GNU_SOURCE /* accept4 */
@@ -41,11 +44,12 @@ struct rtm_worker {
     int index;
     rtm_node_t *node; /* process context */
     uv_loop_t loop;
-    int listen_fd;         /* this worker's SO_REUSEPORT listening socket */
-    uv_poll_t listener;    /* readable: connections wait; stopped while paused */
-    uint64_t resume_ms;    /* out of descriptors: accept again from then; 0 = accepting */
-    uv_async_t stop_async; /* main thread asks the worker to stop */
-    uv_timer_t tick;       /* the one timer; after stop, the grace period */
+    int listen_fd;          /* this worker's SO_REUSEPORT listening socket */
+    uv_poll_t listener;     /* readable: connections wait; stopped while paused */
+    uint64_t resume_ms;     /* out of descriptors: accept again from then; 0 = accepting */
+    uv_async_t drain_async; /* main thread asks the worker to drain */
+    uv_async_t stop_async;  /* main thread asks the worker to stop */
+    uv_timer_t tick;        /* the one timer; after stop, the grace period */
     uint32_t ticks;
     uint32_t sweep_every; /* ticks between session sweeps */
     bool stopping;
@@ -245,6 +249,19 @@ static void s_tell_reconnect(rtm_conn_t *c, void *arg)
     rtm_ws_session_close(rtm_session_of(c), RTM_PUSHER_RECONNECT, "Server shutting down");
 }
 
+static void s_tell_ws_reconnect(rtm_conn_t *c, void *arg)
+{
+    if (rtm_session_of(c)->kind == RTM_SESSION_WS)
+        s_tell_reconnect(c, arg);
+}
+
+/* Draining: WebSocket clients go elsewhere now; HTTP (REST, probes) goes on. */
+static void s_on_drain(uv_async_t *a)
+{
+    rtm_worker_t *w = a->data;
+    rtm_conns_each(&w->conns, s_tell_ws_reconnect, NULL);
+}
+
 static void s_on_stop(uv_async_t *a)
 {
     rtm_worker_t *w = a->data;
@@ -254,6 +271,7 @@ static void s_on_stop(uv_async_t *a)
     rtm_upstream_close(&w->up);
     uv_close((uv_handle_t *)&w->listener, s_on_listener_closed);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
+    uv_close((uv_handle_t *)&w->drain_async, NULL);
     uv_timer_start(&w->tick, s_on_tick, S_STOP_GRACE_MS, 0);
     uv_unref((uv_handle_t *)&w->tick); /* the loop ends early if everything closed */
 }
@@ -340,6 +358,8 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
     }
     uv_async_init(&w->loop, &w->stop_async, s_on_stop);
     w->stop_async.data = w;
+    uv_async_init(&w->loop, &w->drain_async, s_on_drain);
+    w->drain_async.data = w;
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
     w->sweep_every = s_sweep_every(&node->opt);
@@ -352,6 +372,11 @@ void rtm_worker_run(rtm_worker_t *w)
 {
     if (uv_thread_create(&w->thread, s_run, w) < 0)
         abort();
+}
+
+void rtm_worker_drain(rtm_worker_t *w)
+{
+    uv_async_send(&w->drain_async);
 }
 
 void rtm_worker_stop(rtm_worker_t **wp)

@@ -24,6 +24,11 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out);
 /* Starts the worker's thread. */
 void rtm_worker_run(rtm_worker_t *w);
 
+/* Asks a running worker to drain (thread-safe; rtm_node_t's draining must
+ * already be set): its WebSocket clients are told to reconnect (4200); it
+ * keeps listening and serving HTTP until rtm_worker_stop. */
+void rtm_worker_drain(rtm_worker_t *w);
+
 /* Asks a running worker to stop (thread-safe), joins it and frees it. */
 void rtm_worker_stop(rtm_worker_t **w);
 

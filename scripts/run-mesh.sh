@@ -18,6 +18,8 @@ demo_port=${RTMESH_DEMO_PORT:-8080}
 brokers=${RTMESH_BROKERS:-tcp://127.0.0.1:7100,tcp://127.0.0.1:7102}
 app_id=${RTMESH_APP_ID:-app-id} app_key=${RTMESH_APP_KEY:-app-key}
 app_secret=${RTMESH_APP_SECRET:-app-secret}
+# Ctrl-C here means now: no drain period (it is for load balancers, docs/operations.md).
+export RTMESH_DRAIN_SECONDS=${RTMESH_DRAIN_SECONDS:-0}
 
 pids=()
 commands=() # commands[i] started pids[i]

@@ -172,6 +172,7 @@ function processEnv(mesh) {
     env.RTMESH_APP_SECRET = APP.secret;
   }
   env.UBSAN_OPTIONS = env.UBSAN_OPTIONS || 'print_stacktrace=1';
+  env.RTMESH_DRAIN_SECONDS = '0'; // tests stop nodes at once unless they test the drain (options.env)
   return { ...env, ...mesh.options.env };
 }
 
@@ -218,10 +219,15 @@ async function waitReady(mesh, nodeIndexes) {
 
 // ---- stopping ------------------------------------------------------------------------------
 
+// A node given a drain period (RTMESH_DRAIN_SECONDS) gets it on top of the timeout.
+function stopTimeoutMs(proc) {
+  return STOP_TIMEOUT_MS + 1000 * Number(proc.env.RTMESH_DRAIN_SECONDS || 0);
+}
+
 async function terminate(proc, signal = 'SIGTERM') {
   if (proc.exit) return { exit: proc.exit, forced: false };
   proc.child.kill(signal);
-  const timer = sleep(STOP_TIMEOUT_MS).then(() => 'timeout');
+  const timer = sleep(stopTimeoutMs(proc)).then(() => 'timeout');
   if ((await Promise.race([proc.exited, timer])) !== 'timeout') return { exit: proc.exit, forced: false };
   proc.child.kill('SIGKILL');
   await proc.exited;
@@ -230,7 +236,7 @@ async function terminate(proc, signal = 'SIGTERM') {
 
 function processProblems(proc, forced) {
   const problems = [];
-  if (forced) problems.push(`did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM (SIGKILLed)`);
+  if (forced) problems.push(`did not exit within ${stopTimeoutMs(proc)} ms of SIGTERM (SIGKILLed)`);
   else if (!proc.killed && !(proc.exit.code === 0 && proc.exit.signal === null)) problems.push(describeExit(proc.exit));
   if (proc.log.sanitizerReport) problems.push('sanitizer report in its output');
   return problems.map((msg) => `${describeProcess(proc)}: ${msg}`);
