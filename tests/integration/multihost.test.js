@@ -44,6 +44,7 @@ if (skip) console.log(`# multi-host test skipped: ${skip}`);
 function start(net, procs, host, file, args) {
   const [cmd, argv] = net.exec(host, file, args);
   const env = { ...process.env, RTMESH_APP_ID: APP.id, RTMESH_APP_KEY: APP.key, RTMESH_APP_SECRET: APP.secret };
+  env.RTMESH_DRAIN_SECONDS = '0'; // nodes stop at once on SIGTERM: this suite is about the brokers
   env.UBSAN_OPTIONS = env.UBSAN_OPTIONS || 'print_stacktrace=1';
   const child = spawn(cmd, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const proc = { host, child, log: new ProcessLog(), exit: null, killed: false };
