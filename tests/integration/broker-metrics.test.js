@@ -88,15 +88,31 @@ test('silent connections block neither the broker nor, past their deadline, the 
   assert.equal((await httpGet(port(1), '/healthz')).status, 200, 'answered again after the deadline');
 });
 
+// A port P with P + 1 free too (a broker binds its egress on the next port), held until both are
+// known free so that nothing else in this machine's other tests takes them in between.
+async function freePair() {
+  const listen = (p) =>
+    new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(null));
+      s.listen(p, '127.0.0.1', () => resolve(s));
+    });
+  for (;;) {
+    const first = await listen(0);
+    const p = first.address().port;
+    const second = p < 65535 ? await listen(p + 1) : null;
+    await new Promise((r) => first.close(r));
+    if (second) {
+      await new Promise((r) => second.close(r));
+      return p;
+    }
+  }
+}
+
 test('a broker whose metrics port is taken refuses to start, naming it', async () => {
   // Run directly (the harness counts an early exit as a failure), with ingress and egress on
   // ports that were just free.
-  const free = await new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = s.address();
-      s.close(() => resolve(p));
-    });
-  });
+  const free = await freePair();
   const taken = port(0);
   const args = ['--shard', '0', '--brokers', `tcp://127.0.0.1:${free}`, '--metrics-port', String(taken)];
   const res = spawnSync(process.env.RTMESH_BROKER_BIN, args, { encoding: 'utf8', timeout: DEADLINE_MS });
