@@ -50,6 +50,7 @@
 #include "rtm_error.h"
 #include "rtm_log.h"
 #include "rtm_pusher.h"
+#include "rtm_roster.h"
 #include "rtm_wire.h"
 #include "shard_view.h"
 #include "sockets.h"
@@ -71,40 +72,46 @@
 #define S_WARN_EVERY_MS    1000  /* at most one peer-error line per period */
 #define S_BUDGET           256   /* messages drained per socket per loop turn */
 #define S_REPLICA_EVERY_MS 100   /* replica flushes: the window a shard's death can lose */
+#define S_LEAVE_MS         1000  /* leaving: time between saying so and exiting */
 
 typedef struct {
-    uint64_t acks;            /* ACKs sent, any status */
-    uint64_t not_owner;       /* requests refused or ignored: another shard owns the channel */
-    uint64_t malformed;       /* bodies or frames refused, and unexpected types */
-    uint64_t unknown_app;     /* messages for an app this mesh does not serve */
-    uint64_t reply_drops;     /* replies ROUTER could not queue (node gone or stuck) */
-    uint64_t queries;         /* QUERY messages answered, any status */
-    uint64_t terminates;      /* TERMINATE messages published */
-    uint64_t stale_leaves;    /* PRESENCE_LEAVEs for connections not held (e.g. swept) */
-    uint64_t swept;           /* records dropped because ownership moved */
-    uint64_t subscriptions;   /* subscribe messages read from XPUB */
-    uint64_t unsubscriptions; /* unsubscribe messages read from XPUB */
-    uint64_t hooks_elsewhere; /* channel changes not reported: another shard owns the channel */
+    uint64_t acks;               /* ACKs sent, any status */
+    uint64_t not_owner;          /* requests refused or ignored: another shard owns the channel */
+    uint64_t malformed;          /* bodies or frames refused, and unexpected types */
+    uint64_t unknown_app;        /* messages for an app this mesh does not serve */
+    uint64_t reply_drops;        /* replies ROUTER could not queue (node gone or stuck) */
+    uint64_t queries;            /* QUERY messages answered, any status */
+    uint64_t terminates;         /* TERMINATE messages published */
+    uint64_t stale_leaves;       /* PRESENCE_LEAVEs for connections not held (e.g. swept) */
+    uint64_t swept;              /* records dropped because ownership moved */
+    uint64_t subscriptions;      /* subscribe messages read from XPUB */
+    uint64_t unsubscriptions;    /* unsubscribe messages read from XPUB */
+    uint64_t hooks_elsewhere;    /* channel changes not reported: another shard owns the channel */
+    uint64_t node_list_mismatch; /* NODE_HBs whose broker-list digest differs from ours */
+    uint64_t list_reloads;       /* broker lists taken from the roster (start included) */
+    uint64_t list_errors;        /* broker lists refused (bad entry): the last one kept */
 } s_stats_t;
 
 struct rtm_broker {
-    const rtm_apps_t *apps;      /* the apps served; borrowed */
-    void *ctx;                   /* ZeroMQ context, owned */
-    void *router;                /* ingress ROUTER, bound */
-    void *xpub;                  /* egress XPUB, bound */
-    rtm_egress_t egress;         /* framing and drop counts of xpub */
-    rtm_channel_sink_t sink;     /* channel_state's publications, into egress */
-    rtm_channel_state_t *state;  /* counts, presence, cache of the channels held */
-    uint64_t view_gen;           /* shard view generation the state was last swept at */
-    void *sub;                   /* SUB to every other shard's egress: heartbeats, replicas */
-    uint32_t shard;              /* this shard's index */
-    uint32_t n_shards;           /* number of shards */
-    uint64_t epoch;              /* wall-clock ms at start: changes on every restart */
-    bool started;                /* sockets up and start logged */
-    rtm_shard_view_t *view;      /* liveness of all shards */
-    rtm_node_table_t *nodes;     /* node workers heard from */
-    rtm_webhooks_t *webhooks;    /* webhook sender */
-    rtm_replica_t *replica;      /* what webhooks announced, kept at the successors */
+    const rtm_apps_t *apps;     /* the apps served; borrowed */
+    void *ctx;                  /* ZeroMQ context, owned */
+    void *router;               /* ingress ROUTER, bound */
+    void *xpub;                 /* egress XPUB, bound */
+    rtm_egress_t egress;        /* framing and drop counts of xpub */
+    rtm_channel_sink_t sink;    /* channel_state's publications, into egress */
+    rtm_channel_state_t *state; /* counts, presence, cache of the channels held */
+    uint64_t view_gen;          /* shard view generation the state was last swept at */
+    void *sub;                /* SUB to every other listed broker's egress: heartbeats, replicas */
+    char *self;               /* this broker's identity (its ingress endpoint as listed) */
+    rtm_roster_t *roster;     /* where the broker list comes from; borrowed */
+    uint64_t roster_gen;      /* roster generation last taken */
+    uint64_t leave_at;        /* leaving (SIGTERM): when to exit; 0: not leaving */
+    uint64_t epoch;           /* wall-clock ms at start: changes on every restart */
+    bool started;             /* sockets up and start logged */
+    rtm_shard_view_t *view;   /* the broker list and the liveness of its brokers */
+    rtm_node_table_t *nodes;  /* node workers heard from */
+    rtm_webhooks_t *webhooks; /* webhook sender */
+    rtm_replica_t *replica;   /* what webhooks announced, kept at the successors */
     rtm_metrics_http_t *metrics; /* GET /metrics; NULL: off */
     uint64_t next_replica_ms;    /* monotonic time of the next replica tick */
     zmq_pollitem_t *items;       /* poll set: 3 sockets, the webhooks' HTTP sockets, metrics' */
@@ -166,6 +173,13 @@ static void s_snapshot(const rtm_broker_t *b, uint64_t v[RTM_CTR_COUNT])
         [RTM_CTR_HOOKS] = c->hooks,
         [RTM_CTR_INHERITED] = c->inherited,
         [RTM_CTR_HOOKS_ELSEWHERE] = s->hooks_elsewhere,
+        [RTM_CTR_BROKERS] = rtm_shard_view_list(b->view)->n,
+        [RTM_CTR_LIST_DIGEST] = rtm_shard_view_list(b->view)->digest,
+        [RTM_CTR_PEERS_LIST_MISMATCH] = rtm_shard_view_mismatched(b->view),
+        [RTM_CTR_PEER_LIST_MISMATCHES] = rtm_shard_view_mismatches(b->view),
+        [RTM_CTR_NODE_LIST_MISMATCH] = s->node_list_mismatch,
+        [RTM_CTR_LIST_RELOADS] = s->list_reloads,
+        [RTM_CTR_LIST_ERRORS] = s->list_errors,
         [RTM_CTR_PEER_WEBHOOKS_LOST] = rtm_shard_view_webhooks_lost(b->view),
     };
     memcpy(v, values, sizeof values);
@@ -175,7 +189,7 @@ static void s_log_counters(const rtm_broker_t *b, const char *event)
 {
     uint64_t v[RTM_CTR_COUNT];
     s_snapshot(b, v);
-    rtm_counters_log(v, event, b->shard);
+    rtm_counters_log(v, event, b->self, rtm_shard_view_self_index(b->view));
 }
 
 /* What the replica sent, holds and settled (docs/wire.md §11). */
@@ -184,13 +198,13 @@ static void s_log_replica(const rtm_broker_t *b, const char *event)
     rtm_replica_stats_t r;
     rtm_replica_stats(b->replica, &r);
     rtm_log(RTM_LOG_INFO,
-            "event=%s shard=%" PRIu32 " tracked=%" PRIu64 " marked=%" PRIu64 " sent=%" PRIu64
+            "event=%s broker=%s tracked=%" PRIu64 " marked=%" PRIu64 " sent=%" PRIu64
             " forgets=%" PRIu64 " handed=%" PRIu64 " send_retries=%" PRIu64
             " track_refused=%" PRIu64 " unheard=%" PRIu64 " beliefs=%" PRIu64 " settling=%" PRIu64
             " believed_users=%" PRIu64 " applied=%" PRIu64 " belief_refused=%" PRIu64
             " takeovers=%" PRIu64 " settled=%" PRIu64 " settle_vacated=%" PRIu64
             " settle_removed=%" PRIu64 " suppressed=%" PRIu64 " malformed=%" PRIu64,
-            event, b->shard, r.out.channels, r.out.marked, r.out.sent, r.out.forgets, r.out.handed,
+            event, b->self, r.out.channels, r.out.marked, r.out.sent, r.out.forgets, r.out.handed,
             r.out.retried, r.out.refused, r.unheard, r.in.channels, r.in.settling, r.in.users,
             r.in.applied, r.in.refused, r.in.takeovers, r.in.settled, r.in.vacated, r.in.removed,
             r.in.suppressed, r.malformed);
@@ -201,7 +215,9 @@ static void s_log_replica(const rtm_broker_t *b, const char *event)
 static size_t s_render_metrics(void *ctx, char **out)
 {
     rtm_broker_t *b = ctx;
-    rtm_broker_metrics_t m = {.shard = b->shard,
+    int self = rtm_shard_view_self_index(b->view);
+    rtm_broker_metrics_t m = {.broker = b->self,
+                              .shard = self,
                               .peer_webhooks_lost = rtm_shard_view_webhooks_lost(b->view)};
     size_t n = rtm_webhooks_stats(b->webhooks, NULL, 0);
     rtm_webhooks_app_stats_t *apps = calloc(n ? n : 1, sizeof *apps);
@@ -217,7 +233,7 @@ static size_t s_render_metrics(void *ctx, char **out)
     s_snapshot(b, v);
     rtm_prom_t p;
     rtm_prom_init(&p);
-    rtm_counters_render(v, b->shard, &p);
+    rtm_counters_render(v, b->self, self, &p);
     *out = realloc(*out, len + p.len + 1);
     if (!*out)
         abort();
@@ -252,14 +268,14 @@ static void s_on_settled(void *ctx, const rtm_channel_hook_t *hook)
     rtm_webhooks_channel(b->webhooks, hook, s_now_ms());
 }
 
+static void s_take_list(rtm_broker_t *b);
+
 rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
 {
     char host[256];
     int port;
-    if (cfg->shard >= cfg->n_shards ||
-        rtm_config_endpoint_port(cfg->endpoints[cfg->shard], host, sizeof host, &port) < 0) {
-        rtm_log(RTM_LOG_ERROR, "event=bad_config shard=%" PRIu32 " shards=%" PRIu32, cfg->shard,
-                cfg->n_shards);
+    if (rtm_config_endpoint_port(cfg->self, host, sizeof host, &port) < 0) {
+        rtm_log(RTM_LOG_ERROR, "event=bad_config self=%s", cfg->self);
         return NULL;
     }
     const char *bind = cfg->bind_host ? cfg->bind_host : host;
@@ -267,10 +283,11 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     if (!b)
         abort();
     b->warn.every_ms = S_WARN_EVERY_MS;
-    b->shard = cfg->shard;
-    b->n_shards = cfg->n_shards;
+    if (!(b->self = strdup(cfg->self)))
+        abort();
+    b->roster = cfg->roster;
     b->epoch = s_clock_ms(CLOCK_REALTIME);
-    b->view = rtm_shard_view_new(cfg->shard, cfg->n_shards);
+    b->view = rtm_shard_view_new(cfg->self);
     b->nodes = rtm_node_table_new();
     b->state = rtm_channel_state_new(NULL);
     b->ctx = zmq_ctx_new();
@@ -280,7 +297,7 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     if (!(b->webhooks = rtm_webhooks_new(cfg->apps, &cfg->webhooks)) ||
         !(b->router = rtm_sockets_ingress(b->ctx, bind, port)) ||
         !(b->xpub = rtm_sockets_egress(b->ctx, bind, port + 1)) ||
-        !(b->sub = rtm_sockets_peers(b->ctx, b->shard, b->n_shards, cfg->endpoints))) {
+        !(b->sub = rtm_sockets_peers(b->ctx, b->self))) {
         rtm_broker_destroy(&b);
         return NULL;
     }
@@ -290,8 +307,7 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     b->sink.hook_ctx = b;
     rtm_replica_ledger_limits_t ledger = rtm_replica_ledger_default_limits();
     ledger.settle_ms = cfg->webhooks.settle_ms;
-    rtm_replica_config_t rc = {.self = b->shard,
-                               .n_shards = b->n_shards,
+    rtm_replica_config_t rc = {.self = b->self,
                                .apps = cfg->apps,
                                .state = b->state,
                                .view = b->view,
@@ -308,9 +324,10 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     }
     b->started = true;
     rtm_log(RTM_LOG_INFO,
-            "event=start shard=%" PRIu32 " shards=%" PRIu32 " ingress=tcp://%s:%d"
-            " egress=tcp://%s:%d epoch=%" PRIu64,
-            b->shard, b->n_shards, bind, port, bind, port + 1, b->epoch);
+            "event=start broker=%s brokers_from=\"%s\" ingress=tcp://%s:%d egress=tcp://%s:%d"
+            " epoch=%" PRIu64,
+            b->self, rtm_roster_what(b->roster), bind, port, bind, port + 1, b->epoch);
+    s_take_list(b);
     return b;
 }
 
@@ -343,6 +360,7 @@ void rtm_broker_destroy(rtm_broker_t **broker)
     rtm_shard_view_destroy(&b->view);
     rtm_node_table_destroy(&b->nodes);
     rtm_channel_state_destroy(&b->state);
+    free(b->self);
     free(b);
     *broker = NULL;
 }
@@ -383,10 +401,23 @@ static void s_ack(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status)
     s_ack_json(b, peer, id, status, rtm_str(NULL, 0));
 }
 
+/* This broker's heartbeat: its identity, its place in its list, its digest,
+ * and the webhook events it holds (the peers know what dies with it). */
+static rtm_wire_msg_t s_shard_hb(const rtm_broker_t *b)
+{
+    int self = rtm_shard_view_self_index(b->view);
+    return (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB,
+                            .shard = self < 0 || b->leave_at ? RTM_WIRE_UNLISTED : (uint32_t)self,
+                            .epoch = b->epoch,
+                            .broker = rtm_str_cstr(b->self),
+                            .digest = rtm_shard_view_list(b->view)->digest,
+                            .count = rtm_webhooks_held(b->webhooks)};
+}
+
 static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel)
 {
     rtm_broker_t *b = ctx;
-    return rtm_shard_view_owner(b->view, app, channel, s_now_ms()) == (int)b->shard;
+    return rtm_shard_view_owns(b->view, app, channel, s_now_ms());
 }
 
 /* The peer number of the sender, registering it if need be; false (warned)
@@ -458,7 +489,14 @@ static void s_node_hb(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
 {
     rtm_str_t identity = rtm_str(zmq_msg_data(peer), zmq_msg_size(peer));
     rtm_node_table_seen(b->nodes, identity, m->node, s_now_ms());
-    rtm_wire_msg_t hb = {.type = RTM_WIRE_SHARD_HB, .shard = b->shard, .epoch = b->epoch};
+    uint64_t digest = rtm_shard_view_list(b->view)->digest;
+    if (m->digest && m->digest != digest) {
+        b->stats.node_list_mismatch++;
+        s_warn(b,
+               "event=node_list_mismatch node=%.*s node_digest=%016" PRIx64 " digest=%016" PRIx64,
+               (int)m->node.len, m->node.p, m->digest, digest);
+    }
+    rtm_wire_msg_t hb = s_shard_hb(b);
     s_reply(b, peer, &hb);
 }
 
@@ -663,6 +701,54 @@ static void s_drain_subscriptions(rtm_broker_t *b)
     }
 }
 
+/* A peer's identity from its heartbeat; a broker that predates identities
+ * is named by its index in our list (the old fixed-list contract). */
+static rtm_str_t s_peer_identity(const rtm_broker_t *b, const rtm_wire_msg_t *m)
+{
+    const rtm_brokers_t *list = rtm_shard_view_list(b->view);
+    if (m->broker.len > 0 || m->shard >= list->n)
+        return m->broker;
+    return rtm_str_cstr(list->ids[m->shard]);
+}
+
+/* Takes a new broker list from the roster when there is one: connects to the
+ * egress of added peers, disconnects from removed ones, and hands the list
+ * to the view (whose generation change triggers the ownership sweep). A list
+ * with a bad entry is refused whole and the last one kept. */
+static void s_take_list(rtm_broker_t *b)
+{
+    char *text;
+    uint64_t gen = rtm_roster_take(b->roster, b->roster_gen, &text);
+    if (!text)
+        return;
+    b->roster_gen = gen;
+    rtm_brokers_t list;
+    char err[512];
+    int rc = rtm_brokers_parse(&list, text, strlen(text), '\n', rtm_roster_what(b->roster), err,
+                               sizeof err);
+    free(text);
+    if (rc < 0) {
+        b->stats.list_errors++;
+        rtm_log(RTM_LOG_ERROR, "event=broker_list_refused error=\"%s\" action=kept_list", err);
+        return;
+    }
+    b->stats.list_reloads++;
+    const rtm_brokers_t *old = rtm_shard_view_list(b->view);
+    bool *kept = calloc(old->n + 1, sizeof *kept), *added = calloc(list.n + 1, sizeof *added);
+    if (!kept || !added)
+        abort();
+    rtm_brokers_diff(old, &list, kept, added);
+    for (uint32_t i = 0; i < old->n; i++)
+        if (!kept[i] && strcmp(old->ids[i], b->self) != 0)
+            rtm_sockets_peer(b->sub, old->ids[i], false);
+    for (uint32_t i = 0; i < list.n; i++)
+        if (added[i] && strcmp(list.ids[i], b->self) != 0)
+            rtm_sockets_peer(b->sub, list.ids[i], true);
+    free(kept);
+    free(added);
+    rtm_shard_view_set_list(b->view, &list);
+}
+
 static void s_drain_peers(rtm_broker_t *b)
 {
     for (int i = 0; i < S_BUDGET; i++) {
@@ -677,7 +763,8 @@ static void s_drain_peers(rtm_broker_t *b)
         int rc = rtm_wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), &m);
         bool one = !zmq_msg_more(&body);
         if (rc == 0 && m.type == RTM_WIRE_SHARD_HB && one)
-            rtm_shard_view_heartbeat(b->view, m.shard, m.epoch, m.count, s_now_ms());
+            rtm_shard_view_heartbeat(b->view, s_peer_identity(b, &m), m.epoch, m.digest,
+                                     m.shard == RTM_WIRE_UNLISTED, m.count, s_now_ms());
         else if (rc == 0 && m.type == RTM_WIRE_REPLICA && one)
             rtm_replica_receive(b->replica, &m, s_now_ms());
         else
@@ -692,11 +779,7 @@ static void s_drain_peers(rtm_broker_t *b)
 
 static void s_heartbeat(rtm_broker_t *b)
 {
-    /* The webhook events held: the peers know what dies with this shard. */
-    rtm_wire_msg_t hb = {.type = RTM_WIRE_SHARD_HB,
-                         .shard = b->shard,
-                         .epoch = b->epoch,
-                         .count = rtm_webhooks_held(b->webhooks)};
+    rtm_wire_msg_t hb = s_shard_hb(b);
     rtm_egress_control(&b->egress, rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN), &hb, true);
 }
 
@@ -717,7 +800,7 @@ static void s_sweep(rtm_broker_t *b)
     size_t n = rtm_channel_state_retain(b->state, s_owns, b);
     b->stats.swept += n;
     if (n)
-        rtm_log(RTM_LOG_INFO, "event=ownership_sweep shard=%" PRIu32 " dropped=%zu", b->shard, n);
+        rtm_log(RTM_LOG_INFO, "event=ownership_sweep broker=%s dropped=%zu", b->self, n);
 }
 
 static void s_timers(rtm_broker_t *b, uint64_t now)
@@ -744,12 +827,33 @@ static void s_timers(rtm_broker_t *b, uint64_t now)
     }
 }
 
-int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop)
+/* Asked to stop: whether to exit now. With a live peer to take over and
+ * nodes to tell, the broker first leaves: its heartbeats say it owns nothing
+ * (shard RTM_WIRE_UNLISTED), so nodes route its channels to the others at
+ * once and the others take them, while it still answers what is already on
+ * its way; S_LEAVE_MS later it exits, its egress lingering so that every
+ * event it acknowledged is still delivered. */
+static bool s_stopping(rtm_broker_t *b)
+{
+    uint64_t now = s_now_ms();
+    if (b->leave_at)
+        return now >= b->leave_at;
+    if (rtm_shard_view_live(b->view) < 2 || rtm_node_table_count(b->nodes) == 0)
+        return true;
+    b->leave_at = now + S_LEAVE_MS;
+    rtm_log(RTM_LOG_INFO, "event=leaving broker=%s in_ms=%d", b->self, S_LEAVE_MS);
+    s_heartbeat(b);
+    int linger = S_LEAVE_MS;
+    zmq_setsockopt(b->xpub, ZMQ_LINGER, &linger, sizeof linger);
+    return false;
+}
+
+int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop, atomic_int *reload)
 {
     uint64_t now = s_now_ms();
     b->next_hb_ms = now;
     b->next_stats_ms = now + S_STATS_EVERY_MS;
-    while (!atomic_load(stop)) {
+    while (!(atomic_load(stop) && s_stopping(b))) {
         size_t need = 3 + rtm_webhooks_sockets(b->webhooks) +
                       (b->metrics ? rtm_metrics_http_sockets(b->metrics) : 0);
         if (need > b->cap_items) {
@@ -787,6 +891,11 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop)
         rtm_webhooks_service(b->webhooks, items + 3, hooks_n, s_now_ms());
         if (b->metrics)
             rtm_metrics_http_service(b->metrics, items + 3 + hooks_n, n - 3 - hooks_n, s_now_ms());
+        if (atomic_exchange(reload, 0)) {
+            rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(b->roster));
+            rtm_roster_reload(b->roster);
+        }
+        s_take_list(b);
         s_timers(b, s_now_ms());
     }
     return 0;

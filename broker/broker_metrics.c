@@ -74,10 +74,13 @@ size_t rtm_broker_metrics_render(const rtm_broker_metrics_t *m, char **out)
     FILE *f = open_memstream(&text, &len);
     if (!f)
         abort();
-    fprintf(f,
-            "# HELP rtmesh_broker_info The shard that answered.\n"
-            "# TYPE rtmesh_broker_info gauge\nrtmesh_broker_info{shard=\"%" PRIu32 "\"} 1\n",
-            m->shard);
+    /* identities are tcp://host:port (rtm_brokers_parse): nothing to escape */
+    fprintf(f, "# HELP rtmesh_broker_info The broker that answered, and its index in its list.\n"
+               "# TYPE rtmesh_broker_info gauge\n");
+    if (m->shard < 0)
+        fprintf(f, "rtmesh_broker_info{broker=\"%s\",shard=\"unlisted\"} 1\n", m->broker);
+    else
+        fprintf(f, "rtmesh_broker_info{broker=\"%s\",shard=\"%d\"} 1\n", m->broker, m->shard);
     for (size_t i = 0; i < sizeof s_app_families / sizeof s_app_families[0]; i++) {
         const s_family_t *fam = &s_app_families[i];
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help, fam->name, fam->type);
@@ -101,7 +104,7 @@ size_t rtm_broker_metrics_render(const rtm_broker_metrics_t *m, char **out)
     }
     fprintf(f,
             "# HELP rtmesh_webhook_peer_lost_total Webhook events held by peer shards when they "
-            "died (counted by the lowest live shard).\n"
+            "died (counted by the live broker with the smallest rendezvous seed).\n"
             "# TYPE rtmesh_webhook_peer_lost_total counter\nrtmesh_webhook_peer_lost_total %" PRIu64
             "\n",
             m->peer_webhooks_lost);

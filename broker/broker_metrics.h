@@ -16,7 +16,8 @@
 #include <stdint.h>
 
 typedef struct {
-    uint32_t shard;                       /* this shard's index */
+    const char *broker;                   /* this broker's identity, borrowed for the call */
+    int shard;                            /* its index in its list, -1: unlisted */
     const rtm_webhooks_app_stats_t *apps; /* n_apps, borrowed for the call */
     size_t n_apps;                        /* apps with webhooks */
     rtm_replica_stats_t replica;          /* what the replica sent, holds, settled */

@@ -15,10 +15,11 @@ typedef struct {
     const char *metric; /* Prometheus family name */
     bool gauge;
     const char *help;
+    bool hex; /* logged as 16 hex digits (a digest) */
 } s_row_t;
 
-#define S_C(id, key, metric, help) [id] = {key, metric, false, help}
-#define S_G(id, key, metric, help) [id] = {key, metric, true, help}
+#define S_C(id, key, metric, help) [id] = {key, metric, false, help, false}
+#define S_G(id, key, metric, help) [id] = {key, metric, true, help, false}
 static const s_row_t s_rows[RTM_CTR_COUNT] = {
     S_C(RTM_CTR_PUBLISHED, "published", "rtmesh_broker_events_published_total",
         "Events rendered and published on the egress."),
@@ -76,29 +77,48 @@ static const s_row_t s_rows[RTM_CTR_COUNT] = {
         "Occupations and members taken over from re-announcements (no webhook)."),
     S_C(RTM_CTR_HOOKS_ELSEWHERE, "hooks_elsewhere", "rtmesh_broker_hooks_elsewhere_total",
         "Channel changes not reported: another shard owns the channel."),
+    S_G(RTM_CTR_BROKERS, "brokers", "rtmesh_broker_list_brokers", "Brokers in this broker's list."),
+    [RTM_CTR_LIST_DIGEST] = {"list_digest", NULL, true, NULL, true},
+    S_G(RTM_CTR_PEERS_LIST_MISMATCH, "peers_list_mismatch", "rtmesh_broker_peers_list_mismatch",
+        "Live peers whose broker list differs from this broker's."),
+    S_C(RTM_CTR_PEER_LIST_MISMATCHES, "peer_list_mismatches",
+        "rtmesh_broker_peer_list_mismatches_total",
+        "Times a peer started disagreeing on the list."),
+    S_C(RTM_CTR_NODE_LIST_MISMATCH, "node_list_mismatch", "rtmesh_broker_node_list_mismatch_total",
+        "Node heartbeats whose broker list differs from this broker's."),
+    S_C(RTM_CTR_LIST_RELOADS, "list_reloads", "rtmesh_broker_list_reloads_total",
+        "Broker lists taken (start included)."),
+    S_C(RTM_CTR_LIST_ERRORS, "list_errors", "rtmesh_broker_list_errors_total",
+        "Broker lists refused (the last good one kept)."),
     S_C(RTM_CTR_PEER_WEBHOOKS_LOST, "peer_webhooks_lost", NULL, NULL),
 };
 
-void rtm_counters_log(const uint64_t values[RTM_CTR_COUNT], const char *event, uint32_t shard)
+void rtm_counters_log(const uint64_t values[RTM_CTR_COUNT], const char *event, const char *broker,
+                      int shard)
 {
     char line[2048];
     size_t len = 0;
     for (size_t i = 0; i < RTM_CTR_COUNT && len < sizeof line; i++)
-        len += (size_t)snprintf(line + len, sizeof line - len, " %s=%" PRIu64, s_rows[i].key,
+        len += (size_t)snprintf(line + len, sizeof line - len,
+                                s_rows[i].hex ? " %s=%016" PRIx64 : " %s=%" PRIu64, s_rows[i].key,
                                 values[i]);
-    rtm_log(RTM_LOG_INFO, "event=%s shard=%" PRIu32 "%s", event, shard, line);
+    rtm_log(RTM_LOG_INFO, "event=%s broker=%s shard=%d%s", event, broker, shard, line);
 }
 
-void rtm_counters_render(const uint64_t values[RTM_CTR_COUNT], uint32_t shard, rtm_prom_t *out)
+void rtm_counters_render(const uint64_t values[RTM_CTR_COUNT], const char *broker, int shard,
+                         rtm_prom_t *out)
 {
     char id[16];
-    snprintf(id, sizeof id, "%" PRIu32, shard);
-    const rtm_prom_label_t label = {"shard", id};
+    if (shard < 0)
+        snprintf(id, sizeof id, "unlisted");
+    else
+        snprintf(id, sizeof id, "%d", shard);
+    const rtm_prom_label_t labels[2] = {{"broker", broker}, {"shard", id}};
     for (size_t i = 0; i < RTM_CTR_COUNT; i++) {
         if (!s_rows[i].metric)
             continue;
         rtm_prom_family(out, s_rows[i].metric, s_rows[i].gauge ? "gauge" : "counter",
                         s_rows[i].help);
-        rtm_prom_sample(out, s_rows[i].metric, &label, 1, values[i]);
+        rtm_prom_sample(out, s_rows[i].metric, labels, 2, values[i]);
     }
 }

@@ -45,16 +45,27 @@ typedef enum {
     RTM_CTR_HOOKS,
     RTM_CTR_INHERITED,
     RTM_CTR_HOOKS_ELSEWHERE,
+    RTM_CTR_BROKERS,
+    RTM_CTR_LIST_DIGEST, /* logged (hex) only: a 64-bit hash is no Prometheus sample */
+    RTM_CTR_PEERS_LIST_MISMATCH,
+    RTM_CTR_PEER_LIST_MISMATCHES,
+    RTM_CTR_NODE_LIST_MISMATCH,
+    RTM_CTR_LIST_RELOADS,
+    RTM_CTR_LIST_ERRORS,
     RTM_CTR_PEER_WEBHOOKS_LOST, /* logged here; broker_metrics exports it with the webhooks */
     RTM_CTR_COUNT
 } rtm_counter_t;
 
-/* Logs one INFO line "event=<event> shard=<shard> <key>=<value> ..." with
- * every counter, in enum order. */
-void rtm_counters_log(const uint64_t values[RTM_CTR_COUNT], const char *event, uint32_t shard);
+/* Logs one INFO line "event=<event> broker=<identity> shard=<index>
+ * <key>=<value> ..." with every counter, in enum order; shard is this
+ * broker's index in its list, -1 when it is not listed. */
+void rtm_counters_log(const uint64_t values[RTM_CTR_COUNT], const char *event, const char *broker,
+                      int shard);
 
-/* Appends one family per counter (rtmesh_broker_*, labelled shard="N") to
- * out, except those another renderer exports. */
-void rtm_counters_render(const uint64_t values[RTM_CTR_COUNT], uint32_t shard, rtm_prom_t *out);
+/* Appends one family per counter (rtmesh_broker_*, labelled broker="<identity>"
+ * and shard="<index>" or "unlisted") to out, except those another renderer
+ * exports. */
+void rtm_counters_render(const uint64_t values[RTM_CTR_COUNT], const char *broker, int shard,
+                         rtm_prom_t *out);
 
 #endif

@@ -3,24 +3,31 @@
  * Everything else lives in broker.c. Configuration is the rtm_config table
  * below (flag, then RTMESH_* environment twin, then default); a bad value
  * prints a message naming the key and exits 2. SIGINT and SIGTERM set the one
- * atomic stop flag, which the loop checks at least every 100 ms. */
+ * atomic stop flag, which the loop checks at least every 100 ms; SIGHUP sets
+ * the reload flag, on which the loop re-reads the brokers file. */
 #include "broker.h"
 
 #include "rtm_apps.h"
+#include "rtm_brokers.h"
 #include "rtm_config.h"
 #include "rtm_error.h"
 #include "rtm_process.h"
+#include "rtm_rendezvous.h"
+#include "rtm_roster.h"
 
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
     long shard;                                /* -1 until given */
-    const char *brokers;                       /* comma list of ingress endpoints */
+    const char *self;                          /* this broker's identity */
+    const char *brokers;                       /* comma list of ingress endpoints, or dns:// */
+    const char *brokers_file;                  /* one ingress endpoint per line */
     const char *bind;                          /* NULL: the host of this shard's endpoint */
     const char *apps;                          /* apps file; NULL: the single app below */
     const char *app_id, *app_key, *app_secret; /* the single app */
@@ -29,11 +36,19 @@ typedef struct {
 } s_args_t;
 
 static const rtm_opt_t s_opts[] = {
-    {"shard", "RTMESH_SHARD", RTM_OPT_INT, offsetof(s_args_t, shard), NULL, 0, 65535,
-     "this broker's index in the broker list (required)"},
+    {"self", "RTMESH_SELF", RTM_OPT_STRING, offsetof(s_args_t, self), NULL, 0, 0,
+     "this broker's identity: its ingress tcp://host:port exactly as the broker lists write it "
+     "(egress is port+1); it may start before it is listed and owns nothing until it is"},
+    {"brokers-file", "RTMESH_BROKERS_FILE", RTM_OPT_STRING, offsetof(s_args_t, brokers_file), NULL,
+     0, 0,
+     "file listing every broker's ingress tcp://host:port, one per line (blank lines and # "
+     "comments ignored); re-read on SIGHUP. Wins over --brokers"},
     {"brokers", "RTMESH_BROKERS", RTM_OPT_STRING, offsetof(s_args_t, brokers), NULL, 0, 0,
-     "every shard's ingress tcp://host:port, comma-separated in shard order; a shard's "
-     "egress is port+1 (required)"},
+     "the broker list: comma-separated ingress tcp://host:port, or dns://NAME:PORT to follow "
+     "the addresses NAME resolves to (re-resolved every 2 s; each named by its reverse DNS "
+     "name, e.g. a StatefulSet pod's pod-0.svc.ns.svc.cluster.local)"},
+    {"shard", "RTMESH_SHARD", RTM_OPT_INT, offsetof(s_args_t, shard), NULL, 0, 65535,
+     "older contract: this broker's index in a comma --brokers list, i.e. --self is that entry"},
     {"bind", "RTMESH_BIND", RTM_OPT_STRING, offsetof(s_args_t, bind), NULL, 0, 0,
      "interface to bind ingress and egress on, e.g. 0.0.0.0 (default: the host of this "
      "shard's own endpoint)"},
@@ -68,12 +83,11 @@ static const rtm_opt_t s_opts[] = {
 };
 #define S_N_OPTS (sizeof s_opts / sizeof s_opts[0])
 
-static atomic_int s_stop;
+static atomic_int s_stop, s_reload;
 
 static void s_on_signal(int sig)
 {
-    (void)sig;
-    atomic_store(&s_stop, 1);
+    atomic_store(sig == SIGHUP ? &s_reload : &s_stop, 1);
 }
 
 static void s_install_signals(void)
@@ -84,6 +98,59 @@ static void s_install_signals(void)
     sigemptyset(&sa.sa_mask); /* no SA_RESTART: a blocked poll returns EINTR */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* re-read the brokers file */
+}
+
+/* The identity: --self, or the --shard-th entry of a comma --brokers list.
+ * Returns a newly allocated string, or NULL with err set. */
+static char *s_self(const s_args_t *args, char *err, size_t err_len)
+{
+    if (args->self && *args->self) {
+        char host[256];
+        int port;
+        if (rtm_config_endpoint_port(args->self, host, sizeof host, &port) == 0)
+            return strdup(args->self);
+        snprintf(err, err_len, "--self/RTMESH_SELF: '%s' is not tcp://host:port (port 1-65534)",
+                 args->self);
+        return NULL;
+    }
+    if (args->shard < 0 || !args->brokers || strncmp(args->brokers, "dns://", 6) == 0) {
+        snprintf(err, err_len, "--self/RTMESH_SELF: required (or --shard with a comma --brokers)");
+        return NULL;
+    }
+    rtm_brokers_t list;
+    int n = rtm_brokers_parse(&list, args->brokers, strlen(args->brokers), ',',
+                              "--brokers/RTMESH_BROKERS", err, err_len);
+    char *self = NULL;
+    if (n >= 0 && args->shard < n)
+        self = strdup(list.ids[args->shard]);
+    else if (n >= 0)
+        snprintf(err, err_len, "--shard/RTMESH_SHARD: must be less than the number of --brokers");
+    rtm_brokers_free(&list);
+    return self;
+}
+
+/* The roster, with its first list checked so a bad one stops the start. */
+static rtm_roster_t *s_roster(const s_args_t *args, char *err, size_t err_len)
+{
+    if (!(args->brokers && *args->brokers) && !(args->brokers_file && *args->brokers_file)) {
+        snprintf(err, err_len,
+                 "--brokers-file/RTMESH_BROKERS_FILE or --brokers/RTMESH_BROKERS: "
+                 "required");
+        return NULL;
+    }
+    rtm_roster_t *roster = rtm_roster_new(args->brokers, args->brokers_file, err, err_len);
+    char *text = NULL;
+    if (roster)
+        rtm_roster_take(roster, 0, &text);
+    rtm_brokers_t list;
+    if (text && rtm_brokers_parse(&list, text, strlen(text), '\n', rtm_roster_what(roster), err,
+                                  err_len) < 0)
+        rtm_roster_destroy(&roster);
+    else if (text)
+        rtm_brokers_free(&list);
+    free(text);
+    return roster;
 }
 
 int main(int argc, char **argv)
@@ -103,17 +170,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "rtmesh-broker: %s\n", err);
         return 2;
     }
-    char **endpoints = NULL;
-    int n = rtm_config_split_endpoints(args.brokers, "--brokers/RTMESH_BROKERS", &endpoints, err,
-                                       sizeof err);
-    if (n < 0) {
+    char *self = s_self(&args, err, sizeof err);
+    rtm_roster_t *roster = self ? s_roster(&args, err, sizeof err) : NULL;
+    if (!roster) {
         fprintf(stderr, "rtmesh-broker: %s\n", err);
-        return 2;
-    }
-    if (args.shard < 0 || args.shard >= n) {
-        fprintf(stderr, "rtmesh-broker: --shard/RTMESH_SHARD: %s\n",
-                args.shard < 0 ? "required" : "must be less than the number of --brokers");
-        rtm_config_free_list(&endpoints);
+        free(self);
         return 2;
     }
     rtm_apps_t apps;
@@ -122,7 +183,8 @@ int main(int argc, char **argv)
                                           sizeof err);
     if (rc < 0) {
         fprintf(stderr, "rtmesh-broker: configuration error: %s\n", err);
-        rtm_config_free_list(&endpoints);
+        rtm_roster_destroy(&roster);
+        free(self);
         return 2;
     }
     rtm_webhook_queue_limits_t queue = rtm_webhook_queue_default_limits();
@@ -131,10 +193,9 @@ int main(int argc, char **argv)
     queue.retry_for_ms = (uint64_t)args.retry_s * 1000;
     queue.backoff_ms = (uint64_t)args.backoff_ms;
     queue.max_events = (uint32_t)args.queue;
-    queue.seed = (uint64_t)args.shard * 0x9e3779b97f4a7c15ULL + 1; /* shards jitter apart */
-    rtm_broker_config_t cfg = {.shard = (uint32_t)args.shard,
-                               .n_shards = (uint32_t)n,
-                               .endpoints = endpoints,
+    queue.seed = rtm_rendezvous_seed(rtm_str_cstr(self)) | 1; /* brokers jitter apart */
+    rtm_broker_config_t cfg = {.self = self,
+                               .roster = roster,
                                .bind_host = args.bind && *args.bind ? args.bind : NULL,
                                .apps = &apps,
                                .webhooks = {.queue = queue,
@@ -145,10 +206,11 @@ int main(int argc, char **argv)
     rtm_process_raise_nofile("rtmesh-broker");
     curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any other thread exists */
     rtm_broker_t *broker = rtm_broker_new(&cfg);
-    rc = broker ? rtm_broker_run(broker, &s_stop) : -1;
+    rc = broker ? rtm_broker_run(broker, &s_stop, &s_reload) : -1;
     rtm_broker_destroy(&broker);
     curl_global_cleanup();
     rtm_apps_free(&apps);
-    rtm_config_free_list(&endpoints);
+    rtm_roster_destroy(&roster);
+    free(self);
     return rc < 0 ? 1 : 0;
 }

@@ -13,6 +13,7 @@
  * was sent go again. */
 #include "replica.h"
 
+#include "rtm_error.h"
 #include "rtm_log.h"
 
 #include <assert.h>
@@ -26,31 +27,35 @@ struct rtm_replica {
     rtm_replica_config_t cfg;     /* copied */
     rtm_replica_outbox_t *outbox; /* owned */
     rtm_replica_ledger_t *ledger; /* owned */
-    bool *subscribed;             /* n_shards: replica topic subscribed at our XPUB */
-    uint64_t now_ms;              /* of the current call, for the callbacks */
-    uint64_t unheard, malformed;  /* glue counters */
-    rtm_replica_route_t route;    /* the outbox's view of this shard */
-    rtm_replica_env_t env;        /* the ledger's view of this shard */
+    uint64_t *subscribed;         /* keys whose replica topic is subscribed at our XPUB */
+    uint32_t n_subscribed, cap_subscribed;
+    uint64_t now_ms;             /* of the current call, for the callbacks */
+    uint64_t unheard, malformed; /* glue counters */
+    rtm_replica_route_t route;   /* the outbox's view of this shard */
+    rtm_replica_env_t env;       /* the ledger's view of this shard */
 };
 
 /* ---- what the halves ask --------------------------------------------- */
 
-static int s_owner(void *ctx, rtm_str_t app, rtm_str_t channel)
+static bool s_target(void *ctx, rtm_str_t app, rtm_str_t channel, bool *mine, uint64_t *to)
 {
     rtm_replica_t *r = ctx;
-    return rtm_shard_view_owner(r->cfg.view, app, channel, r->now_ms);
-}
-
-static int s_successor(void *ctx, rtm_str_t app, rtm_str_t channel)
-{
-    rtm_replica_t *r = ctx;
-    int next = rtm_shard_view_successor(r->cfg.view, app, channel, r->now_ms);
-    return next < 0 ? RTM_REPLICA_NONE : next;
+    uint32_t ranked[2];
+    uint32_t n = rtm_shard_view_ranked(r->cfg.view, app, channel, r->now_ms, ranked, 2);
+    const rtm_brokers_t *list = rtm_shard_view_list(r->cfg.view);
+    int self = rtm_shard_view_self_index(r->cfg.view);
+    *mine = n > 0 && self >= 0 && ranked[0] == (uint32_t)self;
+    uint32_t at = *mine ? 1 : 0; /* the successor when this broker owns it, else the owner */
+    if (at >= n)
+        return false;
+    *to = list->seeds[ranked[at]];
+    return true;
 }
 
 static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel)
 {
-    return s_owner(ctx, app, channel) == (int)((rtm_replica_t *)ctx)->cfg.self;
+    rtm_replica_t *r = ctx;
+    return rtm_shard_view_owns(r->cfg.view, app, channel, r->now_ms);
 }
 
 static bool s_occupied(void *ctx, rtm_str_t app, rtm_str_t channel)
@@ -67,10 +72,19 @@ static bool s_has_user(void *ctx, rtm_str_t app, rtm_str_t channel, rtm_str_t us
     return rtm_channel_state_has_user(r->cfg.state, app, channel, user_id);
 }
 
-static bool s_live(void *ctx, uint32_t shard)
+static bool s_live(void *ctx, uint64_t key)
 {
     rtm_replica_t *r = ctx;
-    return rtm_shard_view_is_live(r->cfg.view, shard);
+    return rtm_shard_view_is_live(r->cfg.view, key);
+}
+
+/* Index of key in r->subscribed, or -1. */
+static int s_subscribed_at(const rtm_replica_t *r, uint64_t key)
+{
+    for (uint32_t i = 0; i < r->n_subscribed; i++)
+        if (r->subscribed[i] == key)
+            return (int)i;
+    return -1;
 }
 
 static bool s_replicated(const rtm_replica_t *r, rtm_str_t app, rtm_str_t channel);
@@ -118,11 +132,15 @@ static void s_add_believed(void *ctx, rtm_str_t user_id)
         s_add(s, user_id);
 }
 
-static int s_send(void *ctx, rtm_str_t app, rtm_str_t channel, uint32_t shard, bool forget)
+static int s_send(void *ctx, rtm_str_t app, rtm_str_t channel, uint64_t to, bool forget)
 {
     rtm_replica_t *r = ctx;
-    rtm_wire_msg_t m = {
-        .type = RTM_WIRE_REPLICA, .shard = r->cfg.self, .app = app, .channel = channel};
+    int self = rtm_shard_view_self_index(r->cfg.view);
+    rtm_wire_msg_t m = {.type = RTM_WIRE_REPLICA,
+                        .shard = self < 0 ? RTM_WIRE_UNLISTED : (uint32_t)self,
+                        .broker = rtm_str_cstr(r->cfg.self),
+                        .app = app,
+                        .channel = channel};
     s_snap_t snap = {r, app, channel, NULL, 0, 0};
     if (!forget) {
         bool believed = false;
@@ -133,9 +151,9 @@ static int s_send(void *ctx, rtm_str_t app, rtm_str_t channel, uint32_t shard, b
         m.n_members = snap.n;
     }
     char topic[RTM_WIRE_REPLICA_TOPIC_MAX];
-    int n = rtm_wire_replica_topic(topic, sizeof topic, shard);
-    assert(n > 0); /* the buffer holds any uint32_t */
-    if (shard >= r->cfg.n_shards || !r->subscribed[shard])
+    int n = rtm_wire_replica_topic(topic, sizeof topic, to);
+    assert(n > 0); /* the buffer holds any key */
+    if (s_subscribed_at(r, to) < 0)
         r->unheard++; /* sent anyway: the subscription may be on its way */
     int rc = rtm_egress_control(r->cfg.egress, rtm_str(topic, (size_t)n), &m, false);
     free(snap.members);
@@ -159,12 +177,12 @@ static bool s_announced(void *ctx, rtm_str_t app, rtm_str_t channel)
 rtm_replica_t *rtm_replica_new(const rtm_replica_config_t *cfg)
 {
     rtm_replica_t *r = calloc(1, sizeof *r);
-    if (!r || !(r->subscribed = calloc(cfg->n_shards, sizeof *r->subscribed)))
+    if (!r)
         abort();
     r->cfg = *cfg;
     r->outbox = rtm_replica_outbox_new(cfg->max_channels);
     r->ledger = rtm_replica_ledger_new(&cfg->ledger);
-    r->route = (rtm_replica_route_t){r, cfg->self, s_owner, s_successor, s_send, s_announced};
+    r->route = (rtm_replica_route_t){r, s_target, s_send, s_announced};
     r->env = (rtm_replica_env_t){r, s_owns, s_occupied, s_has_user, s_live, s_deliver};
     return r;
 }
@@ -203,14 +221,30 @@ bool rtm_replica_hook(rtm_replica_t *r, const rtm_channel_hook_t *hook, uint64_t
     return rtm_replica_ledger_filter(r->ledger, hook, &r->env, now_ms);
 }
 
+/* The key of the broker that sent msg: its identity, or for a sender that
+ * predates the field its index in our list. Returns RTM_EINVAL when neither
+ * names a listed broker other than this one. */
+static int s_origin(const rtm_replica_t *r, const rtm_wire_msg_t *msg, uint64_t *origin)
+{
+    const rtm_brokers_t *list = rtm_shard_view_list(r->cfg.view);
+    int i = msg->broker.len > 0    ? rtm_brokers_find(list, msg->broker)
+            : msg->shard < list->n ? (int)msg->shard
+                                   : -1;
+    if (i < 0 || i == rtm_shard_view_self_index(r->cfg.view))
+        return RTM_EINVAL;
+    *origin = list->seeds[i];
+    return 0;
+}
+
 void rtm_replica_receive(rtm_replica_t *r, const rtm_wire_msg_t *msg, uint64_t now_ms)
 {
     r->now_ms = now_ms;
-    if (msg->shard >= r->cfg.n_shards || msg->shard == r->cfg.self) {
+    uint64_t origin;
+    if (s_origin(r, msg, &origin) < 0) {
         r->malformed++;
         return;
     }
-    if (rtm_replica_ledger_apply(r->ledger, msg, &r->env, now_ms) < 0)
+    if (rtm_replica_ledger_apply(r->ledger, msg, origin, &r->env, now_ms) < 0)
         r->malformed++;
     else if (s_owns(r, msg->app, msg->channel) && s_replicated(r, msg->app, msg->channel))
         rtm_replica_outbox_mark(r->outbox, msg->app, msg->channel); /* a settling belief */
@@ -219,21 +253,32 @@ void rtm_replica_receive(rtm_replica_t *r, const rtm_wire_msg_t *msg, uint64_t n
 bool rtm_replica_subscription(rtm_replica_t *r, const char *msg, size_t len)
 {
     size_t plen = sizeof RTM_WIRE_REPLICA_PREFIX - 1;
-    if (len < 1 + plen + 2 || memcmp(msg + 1, RTM_WIRE_REPLICA_PREFIX, plen) != 0 ||
-        msg[len - 1] != '\0')
+    if (len != 1 + RTM_WIRE_REPLICA_TOPIC_LEN ||
+        memcmp(msg + 1, RTM_WIRE_REPLICA_PREFIX, plen) != 0 || msg[len - 1] != '\0')
         return false;
-    uint32_t shard = 0;
+    uint64_t key = 0;
     for (size_t i = 1 + plen; i < len - 1; i++) {
-        if (msg[i] < '0' || msg[i] > '9' || shard > UINT32_MAX / 10)
+        char c = msg[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
             return false;
-        shard = shard * 10 + (uint32_t)(msg[i] - '0');
+        key = key << 4 | (uint64_t)d;
     }
-    if (shard >= r->cfg.n_shards)
-        return false;
-    bool on = msg[0] == 1;
-    if (on && !r->subscribed[shard])
-        rtm_replica_outbox_resend(r->outbox, shard);
-    r->subscribed[shard] = on;
+    int at = s_subscribed_at(r, key);
+    if (msg[0] == 1 && at < 0) {
+        rtm_replica_outbox_resend(r->outbox, key);
+        if (r->n_subscribed == RTM_BROKERS_MAX)
+            return true; /* more than a list holds: counted as unheard when sent to */
+        if (r->n_subscribed == r->cap_subscribed) {
+            r->cap_subscribed = r->cap_subscribed ? r->cap_subscribed * 2 : 8;
+            r->subscribed = realloc(r->subscribed, r->cap_subscribed * sizeof *r->subscribed);
+            if (!r->subscribed)
+                abort();
+        }
+        r->subscribed[r->n_subscribed++] = key;
+    } else if (msg[0] != 1 && at >= 0) {
+        r->subscribed[at] = r->subscribed[--r->n_subscribed];
+    }
     return true;
 }
 

@@ -6,7 +6,8 @@
  * channels become this shard's). Snapshots are read from channel_state,
  * merged with a belief still settling here (so a successor that dies while
  * settling passes it on), and sent as REPLICA control messages on the
- * egress, on the receiving shard's replica topic (docs/wire.md §11): every
+ * egress, on the receiving broker's replica topic, named by a hash of its
+ * identity so it outlives any change of the list (docs/wire.md §11): every
  * broker's SUB is connected to every other broker's egress already, and the
  * XPUB tells this shard when a peer (re)subscribes, which is when it must be
  * told everything again. Only apps with webhooks are replicated, and never
@@ -25,8 +26,7 @@
 #include <stdint.h>
 
 typedef struct {
-    uint32_t self;                      /* this shard */
-    uint32_t n_shards;                  /* shards configured */
+    const char *self;                   /* this broker's identity, borrowed */
     const rtm_apps_t *apps;             /* borrowed for the replica's life */
     rtm_channel_state_t *state;         /* borrowed: read for snapshots and settling */
     rtm_shard_view_t *view;             /* borrowed: owners, successors, liveness */
@@ -43,7 +43,7 @@ typedef struct {
 typedef struct {
     rtm_replica_outbox_stats_t out;
     rtm_replica_ledger_stats_t in;
-    uint64_t unheard;   /* snapshots sent to a shard not subscribed (lost) */
+    uint64_t unheard;   /* snapshots sent to a broker not subscribed (lost) */
     uint64_t malformed; /* REPLICA messages refused */
 } rtm_replica_stats_t;
 

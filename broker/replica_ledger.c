@@ -30,7 +30,7 @@ typedef struct {
 typedef struct s_belief {
     UT_hash_handle hh;             /* in the ledger, by key */
     struct s_belief *prev, *next;  /* settling list links (iff settling) */
-    uint32_t origin;               /* the shard that sent it */
+    uint64_t origin;               /* key of the broker that sent it */
     bool occupied;                 /* the consumer was told the channel is occupied */
     bool settling;                 /* this shard owns the channel: waiting for the nodes */
     uint64_t due_ms;               /* when settling ends */
@@ -195,7 +195,7 @@ static size_t s_snapshot_bytes(const rtm_wire_msg_t *msg)
     return bytes;
 }
 
-int rtm_replica_ledger_apply(rtm_replica_ledger_t *l, const rtm_wire_msg_t *msg,
+int rtm_replica_ledger_apply(rtm_replica_ledger_t *l, const rtm_wire_msg_t *msg, uint64_t origin,
                              const rtm_replica_env_t *env, uint64_t now_ms)
 {
     char topic[RTM_WIRE_MAX_TOPIC];
@@ -205,7 +205,7 @@ int rtm_replica_ledger_apply(rtm_replica_ledger_t *l, const rtm_wire_msg_t *msg,
     }
     s_belief_t *b = s_find(l, msg->app, msg->channel);
     if (msg->count == 0 && msg->n_members == 0) { /* nothing announced any more */
-        if (b && b->origin == msg->shard)
+        if (b && b->origin == origin)
             s_forget(l, b);
         l->st.applied++;
         return 0;
@@ -229,7 +229,7 @@ int rtm_replica_ledger_apply(rtm_replica_ledger_t *l, const rtm_wire_msg_t *msg,
         HASH_ADD(hh, l->beliefs, key, klen, b);
         l->st.channels++;
     }
-    b->origin = msg->shard;
+    b->origin = origin;
     b->occupied = msg->count > 0;
     s_set_members(l, b, msg, bytes);
     if (env->owns(env->ctx, msg->app, msg->channel))

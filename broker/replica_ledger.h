@@ -69,9 +69,10 @@ typedef struct {
     bool (*occupied)(void *ctx, rtm_str_t app, rtm_str_t channel);
     /* Is user_id a presence member of (app, channel) at this shard? */
     bool (*has_user)(void *ctx, rtm_str_t app, rtm_str_t channel, rtm_str_t user_id);
-    /* Is shard live? Beliefs from a dead sender that this shard does not
-     * own are dropped: another shard took the channel over. */
-    bool (*live)(void *ctx, uint32_t shard);
+    /* Is the broker keyed `key` (rtm_rendezvous_seed of its identity) live?
+     * Beliefs from a dead sender that this shard does not own are dropped:
+     * another shard took the channel over. */
+    bool (*live)(void *ctx, uint64_t key);
     /* Report a change (channel_vacated or member_removed) to webhooks. */
     void (*hook)(void *ctx, const rtm_channel_hook_t *hook);
 } rtm_replica_env_t;
@@ -84,7 +85,7 @@ rtm_replica_ledger_t *rtm_replica_ledger_new(const rtm_replica_ledger_limits_t *
 /* Frees everything and sets *l to NULL. Reports nothing. Safe on NULL. */
 void rtm_replica_ledger_destroy(rtm_replica_ledger_t **l);
 
-/* A REPLICA from shard msg->shard (decoded: members are read with
+/* A REPLICA from the broker keyed `origin` (decoded: members are read with
  * rtm_wire_members_next). count > 0 or members: replaces the belief of the
  * channel with this snapshot, and starts settling it at now_ms when env
  * says this shard owns the channel (a handover; a belief settling already
@@ -92,7 +93,7 @@ void rtm_replica_ledger_destroy(rtm_replica_ledger_t **l);
  * belief if it came from that sender. Returns 0; RTM_EINVAL for a channel
  * that makes no valid topic; RTM_EUNAVAIL when a bound refuses it (the old
  * belief is dropped too: it is stale). Both counted in `refused`. */
-int rtm_replica_ledger_apply(rtm_replica_ledger_t *l, const rtm_wire_msg_t *msg,
+int rtm_replica_ledger_apply(rtm_replica_ledger_t *l, const rtm_wire_msg_t *msg, uint64_t origin,
                              const rtm_replica_env_t *env, uint64_t now_ms);
 
 /* The live shard set changed: every belief of a channel this shard now owns

@@ -21,7 +21,8 @@
 typedef struct s_entry {
     UT_hash_handle hh;             /* in the outbox, by key */
     struct s_entry *prev, *next;   /* marked list links (iff marked) */
-    int sent_to;                   /* shard of the last snapshot, or RTM_REPLICA_NONE */
+    uint64_t sent_to;              /* key of the broker sent the last snapshot (iff sent) */
+    bool sent;                     /* a snapshot went to sent_to */
     bool marked;                   /* waiting for a flush */
     uint16_t app_len, channel_len; /* key = app 0x1F channel */
     char key[];                    /* key bytes */
@@ -105,7 +106,6 @@ int rtm_replica_outbox_mark(rtm_replica_outbox_t *o, rtm_str_t app, rtm_str_t ch
         memcpy(e->key, key, klen);
         e->app_len = (uint16_t)app.len;
         e->channel_len = (uint16_t)channel.len;
-        e->sent_to = RTM_REPLICA_NONE;
         HASH_ADD(hh, o->entries, key, klen, e);
         o->st.channels++;
     }
@@ -121,12 +121,12 @@ void rtm_replica_outbox_mark_all(rtm_replica_outbox_t *o)
     s_mark(o, e);
 }
 
-void rtm_replica_outbox_resend(rtm_replica_outbox_t *o, uint32_t shard)
+void rtm_replica_outbox_resend(rtm_replica_outbox_t *o, uint64_t key)
 {
     s_entry_t *e, *tmp;
     HASH_ITER(hh, o->entries, e, tmp)
     {
-        if (e->sent_to == (int)shard)
+        if (e->sent && e->sent_to == key)
             s_mark(o, e);
     }
 }
@@ -137,23 +137,24 @@ static bool s_flush_one(rtm_replica_outbox_t *o, s_entry_t *e, const rtm_replica
 {
     rtm_str_t app = rtm_str(e->key, e->app_len);
     rtm_str_t channel = rtm_str(e->key + e->app_len + 1, e->channel_len);
-    int owner = r->owner(r->ctx, app, channel);
-    bool mine = owner == (int)r->self;
-    int target = mine ? r->successor(r->ctx, app, channel) : owner;
-    if (e->sent_to != RTM_REPLICA_NONE && e->sent_to != target) {
-        if (r->send(r->ctx, app, channel, (uint32_t)e->sent_to, true) < 0)
+    bool mine = false;
+    uint64_t target = 0;
+    bool any = r->target(r->ctx, app, channel, &mine, &target);
+    if (e->sent && (!any || e->sent_to != target)) {
+        if (r->send(r->ctx, app, channel, e->sent_to, true) < 0)
             return false;
         o->st.forgets++;
-        e->sent_to = RTM_REPLICA_NONE;
+        e->sent = false;
     }
     int rc = 0;
-    if (target != RTM_REPLICA_NONE) {
-        if ((rc = r->send(r->ctx, app, channel, (uint32_t)target, false)) < 0)
+    if (any) {
+        if ((rc = r->send(r->ctx, app, channel, target, false)) < 0)
             return false;
         o->st.sent++;
         if (!mine)
             o->st.handed++;
         e->sent_to = target;
+        e->sent = true;
     } else if (mine && r->announced(r->ctx, app, channel)) {
         rc = 1; /* alone: nobody to tell now, but a shard may come */
     }

@@ -24,8 +24,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RTM_REPLICA_NONE (-1) /* no shard */
-
 /* Channels tracked at most by default. */
 #define RTM_REPLICA_OUTBOX_MAX 1000000
 
@@ -43,17 +41,18 @@ typedef struct {
  * valid for the call only. */
 typedef struct {
     void *ctx;
-    uint32_t self; /* this shard */
-    /* The owner of (app, channel) among the live shards. */
-    int (*owner)(void *ctx, rtm_str_t app, rtm_str_t channel);
-    /* Its owner among the live shards other than this one, or RTM_REPLICA_NONE. */
-    int (*successor)(void *ctx, rtm_str_t app, rtm_str_t channel);
-    /* Sends the channel's snapshot to shard — or, when forget, the empty
+    /* Where (app, channel)'s snapshot goes now. Sets *mine to whether this
+     * broker owns the channel among the live brokers and *to to the key
+     * (rtm_rendezvous_seed of the identity) of its successor when it does,
+     * of its owner when it does not. Returns false when there is no such
+     * broker (this one is alone, or none is live): *to is then unset. */
+    bool (*target)(void *ctx, rtm_str_t app, rtm_str_t channel, bool *mine, uint64_t *to);
+    /* Sends the channel's snapshot to the broker keyed `to` — or, when forget, the empty
      * snapshot that makes it drop the channel. Returns 1 when sent with
      * something announced, 0 when sent and nothing is announced (the empty
      * snapshot went: the channel is not tracked further), -1 when the egress
      * refused it. */
-    int (*send)(void *ctx, rtm_str_t app, rtm_str_t channel, uint32_t shard, bool forget);
+    int (*send)(void *ctx, rtm_str_t app, rtm_str_t channel, uint64_t to, bool forget);
     /* Is anything announced about (app, channel)? (Asked when there is no
      * successor to send to: an untracked channel is marked again when it
      * changes.) */
@@ -78,10 +77,10 @@ int rtm_replica_outbox_mark(rtm_replica_outbox_t *o, rtm_str_t app, rtm_str_t ch
  * successor or owner; all are marked. */
 void rtm_replica_outbox_mark_all(rtm_replica_outbox_t *o);
 
-/* shard subscribed to its replica topic anew (it restarted or
+/* The broker keyed `key` subscribed to its replica topic anew (it restarted or
  * reconnected, and lost what it was sent or may have): every channel last
  * sent to it is marked. */
-void rtm_replica_outbox_resend(rtm_replica_outbox_t *o, uint32_t shard);
+void rtm_replica_outbox_resend(rtm_replica_outbox_t *o, uint64_t key);
 
 /* Sends the marked channels, at most budget of them, oldest mark first. For each: when this
  * shard owns it, its snapshot goes to its successor (a former successor

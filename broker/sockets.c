@@ -5,6 +5,7 @@
 
 #include "rtm_config.h"
 #include "rtm_log.h"
+#include "rtm_rendezvous.h"
 #include "rtm_wire.h"
 
 #include <errno.h>
@@ -22,6 +23,14 @@ static void *s_socket(void *ctx, int type)
     int zero = 0, one = 1;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero); /* never hang on close */
     zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one);     /* accept [::1] endpoints too */
+    int ivl = RTM_WIRE_ZMQ_HB_IVL_MS, timeout = RTM_WIRE_ZMQ_HB_TIMEOUT_MS;
+    int ttl = RTM_WIRE_ZMQ_HB_TIMEOUT_MS, idle = RTM_WIRE_TCP_KEEPALIVE_S;
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);
+    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE, &one, sizeof one);
+    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_IDLE, &idle, sizeof idle);
+    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_INTVL, &idle, sizeof idle);
     return s;
 }
 
@@ -71,28 +80,28 @@ void *rtm_sockets_egress(void *ctx, const char *host, int port)
     return s_bind(xpub, "egress", host, port);
 }
 
-void *rtm_sockets_peers(void *ctx, uint32_t self, uint32_t n, char *const *endpoints)
+void *rtm_sockets_peers(void *ctx, const char *self)
 {
     void *sub = s_socket(ctx, ZMQ_SUB);
     if (!sub)
         return NULL;
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
     char replica[RTM_WIRE_REPLICA_TOPIC_MAX]; /* what the owners of our successions send us */
-    int len = rtm_wire_replica_topic(replica, sizeof replica, self);
+    int len =
+        rtm_wire_replica_topic(replica, sizeof replica, rtm_rendezvous_seed(rtm_str_cstr(self)));
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, replica, (size_t)len);
-    for (uint32_t i = 0; i < n; i++) {
-        char host[256], ep[320];
-        int port;
-        if (i == self || rtm_config_endpoint_port(endpoints[i], host, sizeof host, &port) < 0)
-            continue; /* the caller validated every endpoint */
-        snprintf(ep, sizeof ep, "tcp://%s:%d", host, port + 1);
-        if (zmq_connect(sub, ep) < 0) {
-            rtm_log(RTM_LOG_ERROR,
-                    "event=connect_failed shard=%" PRIu32 " endpoint=%s error=\"%s\"", i, ep,
-                    zmq_strerror(errno));
-            zmq_close(sub);
-            return NULL;
-        }
-    }
     return sub;
+}
+
+void rtm_sockets_peer(void *sub, const char *identity, bool on)
+{
+    char host[256], ep[320];
+    int port;
+    if (rtm_config_endpoint_port(identity, host, sizeof host, &port) < 0)
+        return; /* lists are checked when parsed */
+    snprintf(ep, sizeof ep, "tcp://%s:%d", host, port + 1);
+    int rc = on ? zmq_connect(sub, ep) : zmq_disconnect(sub, ep);
+    if (rc < 0)
+        rtm_log(RTM_LOG_ERROR, "event=%s_failed broker=%s endpoint=%s error=\"%s\"",
+                on ? "connect" : "disconnect", identity, ep, zmq_strerror(errno));
 }

@@ -6,12 +6,17 @@
  * ROUTER_HANDOVER so a node worker reconnecting with its routing id stays the
  * same peer,
  * MAXMSGSIZE on the ingress, XPUB_NODROP and a large SNDHWM on the egress so
- * a full subscriber pipe refuses a message instead of dropping it silently.
+ * a full subscriber pipe refuses a message instead of dropping it silently;
+ * on every socket ZeroMQ heartbeats (RTM_WIRE_ZMQ_HB_*) and TCP keepalive, so
+ * a peer whose host vanished without a FIN is noticed: a connecting socket
+ * drops the dead connection and reconnects (resolving the name again), a
+ * ROUTER drops the dead pipe and with it the stale routing id.
  * Each function logs why it failed and returns NULL; the caller closes what
  * it already opened. */
 #ifndef RTM_SOCKETS_H
 #define RTM_SOCKETS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RTM_SOCKETS_EGRESS_HWM  100000  /* messages queued per subscriber before EAGAIN */
@@ -24,10 +29,14 @@ void *rtm_sockets_ingress(void *ctx, const char *host, int port);
 /* The egress XPUB bound on tcp://host:port. Caller owns it. */
 void *rtm_sockets_egress(void *ctx, const char *host, int port);
 
-/* A SUB subscribed to RTM_WIRE_HB_TOPIC and to self's replica topic
- * (rtm_wire_replica_topic), connected to the egress (port
- * + 1) of every shard in endpoints[0..n) except `self` (the caller validated
- * every endpoint). Caller owns it. */
-void *rtm_sockets_peers(void *ctx, uint32_t self, uint32_t n, char *const *endpoints);
+/* A SUB subscribed to RTM_WIRE_HB_TOPIC and to the replica topic of the
+ * broker whose identity is self (rtm_wire_replica_topic of its rendezvous
+ * seed: the same whatever the list does), connected to nothing yet (see
+ * rtm_sockets_peer). Caller owns it. */
+void *rtm_sockets_peers(void *ctx, const char *self);
+
+/* Connects (on) or disconnects sub to or from the egress (port + 1) of the
+ * broker whose ingress is `identity`; a failure is logged. */
+void rtm_sockets_peer(void *sub, const char *identity, bool on);
 
 #endif

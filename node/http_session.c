@@ -49,16 +49,12 @@ static void s_metrics(rtm_session_t *s)
 {
     const rtm_node_t *node = s->ctx->node;
     rtm_upstream_t *up = s->ctx->up;
-    rtm_metrics_shard_t *shards = calloc(up->n_shards ? up->n_shards : 1, sizeof *shards);
-    if (!shards)
-        abort();
-    rtm_upstream_live(up, up->alive);
-    for (uint32_t i = 0; i < up->n_shards; i++)
-        shards[i] = (rtm_metrics_shard_t){node->brokers[i], up->alive[i]};
+    rtm_metrics_shard_t *shards;
+    size_t n = rtm_upstream_brokers(up, &shards);
     char *text;
-    size_t len = rtm_metrics_render(node->id, (const rtm_metrics_t *const *)node->metrics,
-                                    (size_t)node->n_workers, rtm_node_ready(node), shards,
-                                    up->n_shards, &text);
+    size_t len =
+        rtm_metrics_render(node->id, (const rtm_metrics_t *const *)node->metrics,
+                           (size_t)node->n_workers, rtm_node_ready(node), shards, n, &text);
     free(shards);
     rtm_http_respond(s, 200, "text/plain; version=0.0.4", text, len);
     free(text);
@@ -118,10 +114,16 @@ static void s_route(rtm_session_t *s, const rtm_http_request_t *req)
     } else if (get && rtm_str_eq_cstr(req->path, "/readyz")) {
         bool draining = rtm_node_draining(s->ctx->node);
         bool ready = !draining && rtm_node_ready(s->ctx->node);
-        s_respond_text(s, ready ? 200 : 503,
-                       ready      ? "ready\n"
-                       : draining ? "draining\n"
-                                  : "not ready\n");
+        const char *state = ready ? "ready" : draining ? "draining" : "not ready";
+        /* a list disagreement routes some channels differently: told, not fatal */
+        int mismatched = rtm_node_mismatched(s->ctx->node);
+        char text[96];
+        if (mismatched)
+            snprintf(text, sizeof text, "%s; broker list differs at %d broker(s)\n", state,
+                     mismatched);
+        else
+            snprintf(text, sizeof text, "%s\n", state);
+        s_respond_text(s, ready ? 200 : 503, text);
     } else if (get && rtm_str_eq_cstr(req->path, "/metrics")) {
         s_metrics(s);
     } else {

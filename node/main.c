@@ -1,5 +1,6 @@
 /* rtmesh-node — the edge node: parses configuration, loads apps, starts one
- * worker per core, and waits for SIGINT/SIGTERM to drain and stop them.
+ * worker per core, and waits for SIGINT/SIGTERM to drain and stop them;
+ * SIGHUP re-reads the brokers file.
  *
  * Draining exists for load balancers and orchestrators: they stop sending
  * new clients only once /readyz fails, which takes them a probe period or
@@ -15,6 +16,7 @@
 #include "rtm_process.h"
 #include "worker.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +32,12 @@ static const rtm_opt_t s_options[] = {
     {"port", "RTMESH_PORT", RTM_OPT_INT, S_OPT(port), "6001", 1, 65535,
      "port for WebSocket clients and the REST API"},
     {"brokers", "RTMESH_BROKERS", RTM_OPT_STRING, S_OPT(brokers), "tcp://127.0.0.1:7100", 0, 0,
-     "comma list of broker shard ingress endpoints tcp://host:port, in shard order"},
+     "the broker list: comma-separated ingress tcp://host:port (any order), or dns://NAME:PORT "
+     "to follow the addresses NAME resolves to (re-resolved every 2 s; each named by its "
+     "reverse DNS name, e.g. a StatefulSet pod's pod-0.svc.ns.svc.cluster.local)"},
+    {"brokers-file", "RTMESH_BROKERS_FILE", RTM_OPT_STRING, S_OPT(brokers_file), NULL, 0, 0,
+     "file listing the brokers' ingress tcp://host:port, one per line (blank lines and # "
+     "comments ignored); re-read on SIGHUP. Wins over --brokers"},
     {"workers", "RTMESH_WORKERS", RTM_OPT_INT, S_OPT(workers), "0", 0, RTM_NODE_MAX_WORKERS,
      "worker threads; 0 = one per core"},
     {"apps", "RTMESH_APPS_FILE", RTM_OPT_STRING, S_OPT(apps_file), NULL, 0, 0,
@@ -71,6 +78,34 @@ static const rtm_opt_t s_options[] = {
 };
 #define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
 
+/* The roster and its first list, checked so that a bad one stops the start. */
+static int s_brokers(rtm_node_t *node, char *err, size_t err_len)
+{
+    node->roster = rtm_roster_new(node->opt.brokers, node->opt.brokers_file, err, err_len);
+    if (!node->roster)
+        return RTM_EINVAL;
+    char *text;
+    node->brokers_gen = rtm_roster_take(node->roster, 0, &text);
+    int rc = rtm_brokers_parse(&node->brokers, text, strlen(text), '\n',
+                               rtm_roster_what(node->roster), err, err_len);
+    free(text);
+    return rc < 0 ? rc : 0;
+}
+
+/* Waits for a stopping signal; SIGHUP re-reads the brokers file meanwhile
+ * (the workers take the new list at their next tick). */
+static int s_wait(rtm_node_t *node, const sigset_t *signals)
+{
+    while (1) {
+        int sig;
+        sigwait(signals, &sig);
+        if (sig != SIGHUP)
+            return sig;
+        rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
+        rtm_roster_reload(node->roster);
+    }
+}
+
 static int s_configure(rtm_node_t *node, int argc, char **argv)
 {
     char err[512];
@@ -81,11 +116,8 @@ static int s_configure(rtm_node_t *node, int argc, char **argv)
                          S_N_OPTIONS);
         exit(0);
     }
-    if (rc == 0) {
-        rc = rtm_config_split_endpoints(node->opt.brokers, "--brokers/RTMESH_BROKERS",
-                                        &node->brokers, err, sizeof err);
-        node->n_brokers = rc > 0 ? rc : 0;
-    }
+    if (rc == 0)
+        rc = s_brokers(node, err, sizeof err);
     if (rc >= 0)
         rc = node->opt.apps_file
                  ? rtm_apps_load_file(&node->apps, node->opt.apps_file, err, sizeof err)
@@ -131,16 +163,34 @@ static void s_drain(rtm_node_t *node, rtm_worker_t **workers, const sigset_t *st
     __atomic_store_n(&node->draining, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < node->n_workers; i++)
         rtm_worker_drain(workers[i]);
-    struct timespec left = {.tv_sec = node->opt.drain_s};
-    if (sigtimedwait(stop, NULL, &left) > 0)
-        rtm_log(RTM_LOG_INFO, "event=drain_cut reason=second_signal");
+    struct timespec now, end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += node->opt.drain_s;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ns = (end.tv_sec - now.tv_sec) * 1000000000L + (end.tv_nsec - now.tv_nsec);
+        if (ns <= 0)
+            return;
+        struct timespec left = {.tv_sec = ns / 1000000000L, .tv_nsec = ns % 1000000000L};
+        int got = sigtimedwait(stop, NULL, &left);
+        if (got == SIGHUP) { /* still serving while draining: the list may change */
+            rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
+            rtm_roster_reload(node->roster);
+            continue;
+        }
+        if (got > 0)
+            rtm_log(RTM_LOG_INFO, "event=drain_cut reason=second_signal");
+        if (got > 0 || errno != EINTR)
+            return;
+    }
 }
 
 int main(int argc, char **argv)
 {
     rtm_node_t node = {0};
     if (s_configure(&node, argc, argv) < 0) {
-        rtm_config_free_list(&node.brokers);
+        rtm_brokers_free(&node.brokers);
+        rtm_roster_destroy(&node.roster);
         rtm_apps_free(&node.apps);
         return 2;
     }
@@ -149,6 +199,7 @@ int main(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
     char host[64] = "";
@@ -162,10 +213,11 @@ int main(int argc, char **argv)
     rtm_worker_t *workers[RTM_NODE_MAX_WORKERS] = {0};
     int rc = s_start_workers(&node, workers);
     if (rc == 0) {
-        rtm_log(RTM_LOG_INFO, "event=started host=%s port=%ld workers=%d shards=%d apps=%zu",
-                node.opt.host, node.opt.port, node.n_workers, node.n_brokers, node.apps.n);
-        int sig;
-        sigwait(&stop, &sig);
+        rtm_log(RTM_LOG_INFO,
+                "event=started host=%s port=%ld workers=%d brokers=%u brokers_from=\"%s\" apps=%zu",
+                node.opt.host, node.opt.port, node.n_workers, node.brokers.n,
+                rtm_roster_what(node.roster), node.apps.n);
+        int sig = s_wait(&node, &stop);
         s_drain(&node, workers, &stop, sig);
         rtm_log(RTM_LOG_INFO, "event=stopping signal=%d", sig);
         for (int i = 0; i < node.n_workers; i++)
@@ -179,7 +231,8 @@ int main(int argc, char **argv)
     zmq_ctx_term(node.zmq_ctx);
     rtm_quota_destroy(&node.quota);
     rtm_addr_limit_destroy(&node.addr_limit);
-    rtm_config_free_list(&node.brokers);
+    rtm_brokers_free(&node.brokers);
+    rtm_roster_destroy(&node.roster);
     rtm_apps_free(&node.apps);
     rtm_log(RTM_LOG_INFO, "event=stopped");
     return rc < 0 ? 1 : 0;

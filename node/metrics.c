@@ -29,6 +29,8 @@ static const s_family_t s_families[] = {
     S_F("rtmesh_events_published_total", "counter", events_published,
         "Events accepted by a shard."),
     S_F("rtmesh_events_received_total", "counter", events_received, "Events from shards."),
+    S_F("rtmesh_broker_list_mismatches_total", "counter", broker_list_mismatches,
+        "Times a broker's heartbeat told a broker list other than this node's, per worker."),
 };
 
 static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
@@ -68,6 +70,16 @@ static uint64_t s_sum(const rtm_metrics_t *const *per_worker, size_t n, size_t o
     return sum;
 }
 
+/* A gauge family with one 0/1 sample per shard: the bool at `field`. */
+static void s_shard_family(FILE *f, const char *name, const char *help,
+                           const rtm_metrics_shard_t *shards, size_t n, size_t field)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s{shard=\"%s\"} %d\n", name, shards[i].endpoint,
+                *(const bool *)((const char *)&shards[i] + field));
+}
+
 size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
                           int ready, const rtm_metrics_shard_t *shards, size_t n_shards, char **out)
 {
@@ -96,11 +108,17 @@ size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_w
             "# HELP rtmesh_ready Whether the node reaches every live shard.\n"
             "# TYPE rtmesh_ready gauge\nrtmesh_ready %d\n",
             ready);
-    fputs("# HELP rtmesh_shard_live Whether the shard's heartbeats reach this node.\n"
-          "# TYPE rtmesh_shard_live gauge\n",
+    s_shard_family(f, "rtmesh_shard_live", "Whether the shard's heartbeats reach this node.",
+                   shards, n_shards, offsetof(rtm_metrics_shard_t, live));
+    s_shard_family(f, "rtmesh_broker_list_mismatch",
+                   "Whether the broker lists a set other than this node's.", shards, n_shards,
+                   offsetof(rtm_metrics_shard_t, mismatch));
+    fputs("# HELP rtmesh_broker_state Each broker this node knows, by state (live, dead, joining, "
+          "unlisted).\n# TYPE rtmesh_broker_state gauge\n",
           f);
     for (size_t i = 0; i < n_shards; i++)
-        fprintf(f, "rtmesh_shard_live{shard=\"%s\"} %d\n", shards[i].endpoint, shards[i].live);
+        fprintf(f, "rtmesh_broker_state{shard=\"%s\",state=\"%s\"} 1\n", shards[i].endpoint,
+                shards[i].state);
     fclose(f);
     *out = text;
     return len;

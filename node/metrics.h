@@ -42,17 +42,18 @@ typedef enum {
 } rtm_err_kind_t;
 
 typedef struct {
-    uint64_t connections;         /* gauge: open WebSocket connections */
-    uint64_t connections_total;   /* WebSocket handshakes completed */
-    uint64_t subscriptions;       /* gauge: connection-channel subscriptions */
-    uint64_t channels;            /* gauge: channels with a local subscriber */
-    uint64_t messages_in_total;   /* Pusher messages received from clients */
-    uint64_t messages_out_total;  /* frames queued to clients */
-    uint64_t bytes_in_total;      /* bytes read from sockets */
-    uint64_t bytes_out_total;     /* bytes queued to sockets */
-    uint64_t rest_requests_total; /* HTTP requests other than upgrades */
-    uint64_t events_published;    /* REST events every owning shard accepted */
-    uint64_t events_received;     /* events received from shards */
+    uint64_t connections;            /* gauge: open WebSocket connections */
+    uint64_t connections_total;      /* WebSocket handshakes completed */
+    uint64_t subscriptions;          /* gauge: connection-channel subscriptions */
+    uint64_t channels;               /* gauge: channels with a local subscriber */
+    uint64_t messages_in_total;      /* Pusher messages received from clients */
+    uint64_t messages_out_total;     /* frames queued to clients */
+    uint64_t bytes_in_total;         /* bytes read from sockets */
+    uint64_t bytes_out_total;        /* bytes queued to sockets */
+    uint64_t rest_requests_total;    /* HTTP requests other than upgrades */
+    uint64_t events_published;       /* REST events every owning shard accepted */
+    uint64_t events_received;        /* events received from shards */
+    uint64_t broker_list_mismatches; /* times a broker's list started to differ from ours */
     uint64_t errors[RTM_ERR_KIND_COUNT];
 } rtm_metrics_t;
 
@@ -63,6 +64,9 @@ typedef struct {
 typedef struct {
     const char *endpoint; /* its ingress endpoint, as listed */
     bool live;            /* its heartbeats arrive */
+    bool mismatch;        /* its broker list differs from ours (by digest) */
+    const char *state;    /* "live", "dead", "joining" (listed at run time, heard, not yet
+                           * routed to) or "unlisted" (removed, still heard); static */
 } rtm_metrics_shard_t;
 
 /* Renders the node's identity, the sum of n workers' metrics, the readiness

@@ -1,7 +1,9 @@
 /* rtm_node — the edge node's process-wide context.
  *
- * Holds the parsed options, the app table, the broker list and the ZeroMQ
- * context every worker's sockets come from; read-only once workers run.
+ * Holds the parsed options, the app table, the broker roster (itself
+ * thread-safe: each worker polls it for a new list at its tick) and the
+ * ZeroMQ context every worker's sockets come from; read-only once workers
+ * run.
  * Workers share four things besides it, each written atomically: whether the
  * node drains (set once by the main thread at SIGTERM), the
  * connection quota (every worker admits connections), and per worker its
@@ -14,16 +16,19 @@
 #include "metrics.h"
 #include "quota.h"
 #include "rtm_apps.h"
+#include "rtm_brokers.h"
+#include "rtm_roster.h"
 
 #include <stddef.h>
 
 typedef struct {
-    const char *host;      /* --host: address to listen on */
-    long port;             /* --port: WebSocket + REST */
-    const char *brokers;   /* --brokers: comma list of shard ingress endpoints */
-    long workers;          /* --workers: threads, 0 = number of cores */
-    const char *apps_file; /* --apps: JSON file; NULL = single app from env */
-    const char *app_id;    /* single-app defaults */
+    const char *host;         /* --host: address to listen on */
+    long port;                /* --port: WebSocket + REST */
+    const char *brokers;      /* --brokers: comma list of broker ingress endpoints, or dns:// */
+    const char *brokers_file; /* --brokers-file: one endpoint per line, re-read on SIGHUP */
+    long workers;             /* --workers: threads, 0 = number of cores */
+    const char *apps_file;    /* --apps: JSON file; NULL = single app from env */
+    const char *app_id;       /* single-app defaults */
     const char *app_key;
     const char *app_secret;
     long activity_timeout;  /* seconds announced to clients and idle time before our ping */
@@ -46,14 +51,16 @@ typedef struct {
     rtm_node_options_t opt;
     char id[96]; /* "<hostname>/<pid>": names this node in /metrics */
     rtm_apps_t apps;
-    char **brokers; /* NULL-terminated list of ingress endpoints, in shard order */
-    int n_brokers;
+    rtm_roster_t *roster;  /* where the broker list comes from; workers poll it */
+    rtm_brokers_t brokers; /* the list at start (roster generation brokers_gen) */
+    uint64_t brokers_gen;
     void *zmq_ctx;                /* shared; thread-safe by ZeroMQ's contract */
     rtm_quota_t *quota;           /* mesh-wide connection limits; atomic */
     rtm_addr_limit_t *addr_limit; /* TCP connections per node and per address; locked */
     int n_workers;
     rtm_metrics_t *metrics[RTM_NODE_MAX_WORKERS]; /* each worker's counters; atomic */
     int ready[RTM_NODE_MAX_WORKERS];              /* each worker reaches every live shard; atomic */
+    int mismatched[RTM_NODE_MAX_WORKERS]; /* live brokers whose list differs, per worker; atomic */
     int draining; /* SIGTERM arrived: not ready, no new WebSockets; atomic, set once */
 } rtm_node_t;
 
@@ -70,6 +77,18 @@ static inline bool rtm_node_ready(const rtm_node_t *node)
         if (!__atomic_load_n(&node->ready[i], __ATOMIC_RELAXED))
             return false;
     return node->n_workers > 0;
+}
+
+/* Live brokers whose broker list differs from this node's, at most over the
+ * workers (for /readyz). */
+static inline int rtm_node_mismatched(const rtm_node_t *node)
+{
+    int most = 0;
+    for (int i = 0; i < node->n_workers; i++) {
+        int n = __atomic_load_n(&node->mismatched[i], __ATOMIC_RELAXED);
+        most = n > most ? n : most;
+    }
+    return most;
 }
 
 #endif

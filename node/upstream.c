@@ -1,7 +1,8 @@
 /* rtm_upstream — see upstream.h.
  *
- * Liveness is judged per worker from the heartbeats its own SUB socket sees,
- * so a worker never routes to a shard it cannot hear. Requests are kept in a
+ * Liveness is judged per worker from the heartbeats its own SUB socket sees
+ * and the replies its DEALER gets to its own heartbeats, so a worker never
+ * routes to a shard it cannot hear or cannot reach. Requests are kept in a
  * hash by id and in a list in send order; all requests share one timeout, so
  * the list is also deadline order and expiry only looks at its head. A request
  * that fails before it is sent still waits for the next tick to report, so a
@@ -79,29 +80,56 @@ static int s_send(void *sock, const rtm_wire_msg_t *msg)
     return rc;
 }
 
-/* Reports when the live set changed: owners may have moved. */
+/* Reports when the live set or the list changed: owners may have moved. */
 static void s_check_owners(rtm_upstream_t *up)
 {
     rtm_upstream_live(up, up->alive);
-    if (memcmp(up->alive, up->was_alive, up->n_shards * sizeof *up->alive) == 0)
+    if (!up->owners_dirty &&
+        memcmp(up->alive, up->was_alive, up->n_shards * sizeof *up->alive) == 0)
         return;
+    up->owners_dirty = false;
+    for (uint32_t i = 0; i < up->n_shards; i++) /* each worker's own view */
+        if (up->was_alive[i] != up->alive[i])
+            rtm_log(up->alive[i] ? RTM_LOG_INFO : RTM_LOG_WARN,
+                    "event=shard_%s shard=%u broker=%s epoch=%llu worker=%s",
+                    up->alive[i] ? "up" : "down", i, up->shards[i]->identity,
+                    (unsigned long long)up->shards[i]->epoch, up->id);
     memcpy(up->was_alive, up->alive, up->n_shards * sizeof *up->alive);
     up->ev->owners_changed(up->ev->ctx);
 }
+
+static void s_reap(rtm_upstream_t *up, uint64_t now, bool all);
 
 void rtm_upstream_tick(rtm_upstream_t *up)
 {
     uint64_t now = s_now(up);
     if (!up->last_hb_sent_ms || now - up->last_hb_sent_ms >= RTM_WIRE_HB_MS) {
         up->last_hb_sent_ms = now;
-        rtm_wire_msg_t hb = {.type = RTM_WIRE_NODE_HB, .node = rtm_str_cstr(up->id)};
+        rtm_wire_msg_t hb = {
+            .type = RTM_WIRE_NODE_HB, .node = rtm_str_cstr(up->id), .digest = up->digest};
         for (uint32_t i = 0; i < up->n_shards; i++) {
-            s_send(up->shards[i].sock, &hb); /* EAGAIN: shard unreachable, liveness shows it */
-            rtm_zmq_watch_kick(&up->shards[i].watch);
+            s_send(up->shards[i]->sock, &hb); /* EAGAIN: shard unreachable, liveness shows it */
+            rtm_zmq_watch_kick(&up->shards[i]->watch);
         }
     }
     s_expire(up, now, false);
+    s_reap(up, now, false);
     s_check_owners(up);
+}
+
+/* Notes whether a broker's list agrees with ours; logs and counts a change. */
+static void s_digest(rtm_upstream_t *up, rtm_shard_link_t *link, uint64_t digest)
+{
+    bool mismatch = digest != 0 && digest != up->digest;
+    if (mismatch == link->mismatch)
+        return;
+    link->mismatch = mismatch;
+    if (mismatch)
+        RTM_COUNT(up->metrics, broker_list_mismatches, 1);
+    rtm_log(mismatch ? RTM_LOG_WARN : RTM_LOG_INFO,
+            "event=%s broker=%s broker_digest=%016llx digest=%016llx worker=%s",
+            mismatch ? "broker_list_mismatch" : "broker_list_agrees", link->identity,
+            (unsigned long long)digest, (unsigned long long)up->digest, up->id);
 }
 
 static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
@@ -125,6 +153,7 @@ static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
         RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
     } else if (msg.type == RTM_WIRE_SHARD_HB) {
         link->last_reply_ms = s_now(up);
+        s_digest(up, link, msg.digest);
     } else if (msg.type == RTM_WIRE_ACK) {
         link->last_reply_ms = s_now(up);
         rtm_pending_t *p;
@@ -135,21 +164,59 @@ static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
     zmq_msg_close(&m);
 }
 
+/* The link a heartbeat names: by identity, or for a broker that predates
+ * identities by its index (the old fixed-list contract); NULL if unlisted. */
+static rtm_shard_link_t *s_link_of(rtm_upstream_t *up, const rtm_wire_msg_t *msg)
+{
+    if (msg->broker.len == 0)
+        return msg->shard < up->n_shards ? up->shards[msg->shard] : NULL;
+    for (uint32_t i = 0; i < up->n_shards; i++)
+        if (rtm_str_eq_cstr(msg->broker, up->shards[i]->identity))
+            return up->shards[i];
+    for (rtm_shard_link_t *r = up->retired; r; r = r->next)
+        if (rtm_str_eq_cstr(msg->broker, r->identity))
+            return r;
+    return NULL;
+}
+
+/* The link's place in the current list (for logs). */
+static uint32_t s_index_of(const rtm_upstream_t *up, const rtm_shard_link_t *link)
+{
+    uint32_t i = 0;
+    while (i < up->n_shards && up->shards[i] != link)
+        i++;
+    return i;
+}
+
 static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
 {
     rtm_wire_msg_t msg;
+    rtm_shard_link_t *s = NULL;
     if (rtm_wire_decode(body, len, &msg) < 0 || msg.type != RTM_WIRE_SHARD_HB ||
-        msg.shard >= up->n_shards) {
+        !(s = s_link_of(up, &msg))) {
+        /* an unlisted sender is a heartbeat still queued from a broker just
+         * removed, or a broker whose --self is not written as we list it */
         RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
         return;
     }
-    rtm_shard_link_t *s = &up->shards[msg.shard];
     uint64_t now = s_now(up);
-    if (!rtm_wire_live(s->last_hb_ms, now) || s->epoch != msg.epoch) /* each worker's own view */
-        rtm_log(RTM_LOG_INFO, "event=shard_up shard=%u epoch=%llu worker=%s", msg.shard,
-                (unsigned long long)msg.epoch, up->id);
+    /* a restart quicker than the dead time: logged here; it is routed to again
+     * (shard_up) once it has been heard for RTM_WIRE_JOIN_MS */
+    if (rtm_wire_live(s->last_hb_ms, now) && s->epoch != msg.epoch && !s->retired)
+        rtm_log(RTM_LOG_INFO, "event=shard_restarted shard=%u broker=%s epoch=%llu worker=%s",
+                s_index_of(up, s), s->identity, (unsigned long long)msg.epoch, up->id);
+    bool unlisted = msg.broker.len > 0 && msg.shard == RTM_WIRE_UNLISTED;
+    if (!rtm_wire_live(s->last_hb_ms, now) || s->epoch != msg.epoch || (s->unlisted && !unlisted)) {
+        /* heard (again): a broker back after silence, a restart or a leave is
+         * routed to only RTM_WIRE_JOIN_MS later, when every node's SUB has
+         * reconnected to its egress (the first hearing at start is not) */
+        s->joining |= s->last_hb_ms != 0;
+        s->first_hb_ms = now;
+    }
     s->epoch = msg.epoch;
     s->last_hb_ms = now;
+    s->unlisted = unlisted;
+    s_digest(up, s, msg.digest);
 }
 
 static void s_on_sub(rtm_zmq_watch_t *watch, void *sock, void *arg)
@@ -195,6 +262,16 @@ static void *s_socket(void *zmq_ctx, int type, const char *endpoint)
         abort();
     int zero = 0, one = 1, hwm = S_DEALER_HWM;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one);
+    /* docs/wire.md §1: a broker whose host vanished is dropped and redialled */
+    int ivl = RTM_WIRE_ZMQ_HB_IVL_MS, timeout = RTM_WIRE_ZMQ_HB_TIMEOUT_MS;
+    int idle = RTM_WIRE_TCP_KEEPALIVE_S;
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &timeout, sizeof timeout);
+    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE, &one, sizeof one);
+    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_IDLE, &idle, sizeof idle);
+    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_INTVL, &idle, sizeof idle);
     if (type == ZMQ_DEALER) {
         /* no queueing toward a shard that is not connected: fail fast (503) */
         zmq_setsockopt(s, ZMQ_IMMEDIATE, &one, sizeof one);
@@ -210,38 +287,202 @@ static void *s_socket(void *zmq_ctx, int type, const char *endpoint)
     return s;
 }
 
-int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx, char *const *brokers,
-                       uint32_t n, const char *id, const rtm_upstream_events_t *ev,
+static void s_on_link_closed(rtm_zmq_watch_t *watch);
+
+static void s_free_link(rtm_shard_link_t *link)
+{
+    zmq_close(link->sock);
+    free(link->identity);
+    free(link->egress);
+    free(link);
+}
+
+/* A removed link: its handles close, then it is freed. */
+static void s_on_removed_closed(rtm_zmq_watch_t *watch)
+{
+    s_free_link(watch->arg);
+}
+
+/* An unlisted broker may still acknowledge publishes that nodes which have
+ * not re-read their list yet send it, so its events must still reach us: the
+ * link is retired (no longer routed to, still subscribed at its egress) and
+ * closed only once the broker has fallen silent (s_reap). */
+static void s_retire(rtm_upstream_t *up, rtm_shard_link_t *link)
+{
+    link->retired = true;
+    link->next = up->retired;
+    up->retired = link;
+}
+
+/* Takes a retired link back when its broker is listed again. */
+static rtm_shard_link_t *s_unretire(rtm_upstream_t *up, const char *identity)
+{
+    for (rtm_shard_link_t **pp = &up->retired; *pp; pp = &(*pp)->next) {
+        rtm_shard_link_t *link = *pp;
+        if (strcmp(link->identity, identity) != 0)
+            continue;
+        *pp = link->next;
+        link->next = NULL;
+        link->retired = false;
+        return link;
+    }
+    return NULL;
+}
+
+static void s_close_link(rtm_upstream_t *up, rtm_shard_link_t *link)
+{
+    zmq_disconnect(up->sub, link->egress);
+    rtm_zmq_watch_close(&link->watch, s_on_removed_closed);
+}
+
+/* Closes the retired links whose broker is silent (or all of them). */
+static void s_reap(rtm_upstream_t *up, uint64_t now, bool all)
+{
+    for (rtm_shard_link_t **pp = &up->retired; *pp;) {
+        rtm_shard_link_t *link = *pp;
+        if (!all && rtm_wire_live(link->last_hb_ms, now)) {
+            pp = &link->next;
+            continue;
+        }
+        *pp = link->next;
+        if (!all)
+            rtm_log(RTM_LOG_INFO, "event=broker_retired broker=%s worker=%s", link->identity,
+                    up->id);
+        s_close_link(up, link);
+    }
+}
+
+/* A link to the broker `identity` (a checked tcp://host:port), its egress
+ * connected on the SUB; NULL when the watch cannot start. */
+static rtm_shard_link_t *s_link_new(rtm_upstream_t *up, const char *identity)
+{
+    char host[256], egress[300];
+    int port = 0;
+    rtm_config_endpoint_port(identity, host, sizeof host, &port);
+    snprintf(egress, sizeof egress, "tcp://%s:%d", host, port + 1);
+    rtm_shard_link_t *link = calloc(1, sizeof *link);
+    if (!link || !(link->identity = strdup(identity)) || !(link->egress = strdup(egress)))
+        abort();
+    link->up = up;
+    zmq_connect(up->sub, egress);
+    link->sock = s_socket(up->zmq_ctx, ZMQ_DEALER, NULL);
+    /* a stable identity lets the broker keep this worker's state across a
+     * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
+    zmq_setsockopt(link->sock, ZMQ_ROUTING_ID, up->id, strlen(up->id));
+    zmq_connect(link->sock, identity);
+    if (rtm_zmq_watch_start(&link->watch, up->loop, link->sock, S_DRAIN_BUDGET, s_on_dealer, link) <
+        0) {
+        zmq_disconnect(up->sub, egress);
+        s_free_link(link);
+        return NULL;
+    }
+    return link;
+}
+
+uint32_t rtm_upstream_set_brokers(rtm_upstream_t *up, const rtm_brokers_t *list)
+{
+    uint32_t n = list->n, changed = 0;
+    rtm_shard_link_t **links = calloc(n ? n : 1, sizeof *links);
+    uint64_t *seeds = calloc(n ? n : 1, sizeof *seeds);
+    bool *alive = calloc(n ? n : 1, sizeof *alive), *was = calloc(n ? n : 1, sizeof *was);
+    if (!links || !seeds || !alive || !was)
+        abort();
+    for (uint32_t i = 0; i < up->n_shards; i++) { /* keep or close the links we have */
+        rtm_shard_link_t *link = up->shards[i];
+        int at = rtm_brokers_find(list, rtm_str_cstr(link->identity));
+        if (at >= 0) {
+            links[at] = link;
+            was[at] = up->was_alive[i];
+            continue;
+        }
+        changed++;
+        up->owners_dirty |= up->was_alive[i];
+        rtm_log(RTM_LOG_INFO, "event=broker_unlisted broker=%s worker=%s", link->identity, up->id);
+        s_retire(up, link);
+    }
+    for (uint32_t i = 0; i < n; i++) { /* connect the brokers we lack */
+        seeds[i] = list->seeds[i];
+        if (links[i])
+            continue;
+        changed++;
+        rtm_log(RTM_LOG_INFO, "event=broker_listed broker=%s worker=%s", list->ids[i], up->id);
+        if ((links[i] = s_unretire(up, list->ids[i])))
+            continue;
+        if (!(links[i] = s_link_new(up, list->ids[i])))
+            abort();                     /* uv_poll_init on a ZeroMQ fd fails only without memory */
+        links[i]->joining = up->started; /* the first list is not joining: nobody routes yet */
+    }
+    free(up->shards);
+    free(up->seeds);
+    free(up->alive);
+    free(up->was_alive);
+    up->shards = links;
+    up->seeds = seeds;
+    up->alive = alive;
+    up->was_alive = was;
+    up->n_shards = n;
+    if (up->digest != list->digest) { /* re-judge every broker's list against ours */
+        up->digest = list->digest;
+        for (uint32_t i = 0; i < n; i++)
+            links[i]->mismatch = false;
+    }
+    if (changed)
+        rtm_log(RTM_LOG_INFO, "event=broker_list brokers=%u changed=%u digest=%016llx worker=%s", n,
+                changed, (unsigned long long)up->digest, up->id);
+    return changed;
+}
+
+int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx,
+                       const rtm_brokers_t *list, const char *id, const rtm_upstream_events_t *ev,
                        rtm_metrics_t *metrics)
 {
-    *up = (rtm_upstream_t){.loop = loop, .ev = ev, .metrics = metrics, .n_shards = n, .next_id = 1};
-    up->shards = calloc(n ? n : 1, sizeof *up->shards);
-    up->alive = calloc(n ? n : 1, sizeof *up->alive);
-    up->was_alive = calloc(n ? n : 1, sizeof *up->was_alive);
-    if (!up->shards || !up->alive || !up->was_alive)
-        abort();
+    *up = (rtm_upstream_t){
+        .loop = loop, .zmq_ctx = zmq_ctx, .ev = ev, .metrics = metrics, .next_id = 1};
     snprintf(up->id, sizeof up->id, "%s", id);
     up->sub = s_socket(zmq_ctx, ZMQ_SUB, NULL);
     zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
-    for (uint32_t i = 0; i < n; i++) {
-        char host[256], egress[300];
-        int port;
-        rtm_config_endpoint_port(brokers[i], host, sizeof host, &port);
-        snprintf(egress, sizeof egress, "tcp://%s:%d", host, port + 1);
-        zmq_connect(up->sub, egress);
-        rtm_shard_link_t *link = &up->shards[i];
-        link->up = up;
-        link->sock = s_socket(zmq_ctx, ZMQ_DEALER, NULL);
-        /* a stable identity lets the broker keep this worker's state across a
-         * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
-        zmq_setsockopt(link->sock, ZMQ_ROUTING_ID, up->id, strlen(up->id));
-        zmq_connect(link->sock, brokers[i]);
-        int rc =
-            rtm_zmq_watch_start(&link->watch, loop, link->sock, S_DRAIN_BUDGET, s_on_dealer, link);
-        if (rc < 0)
-            return rc;
-    }
+    rtm_upstream_set_brokers(up, list);
+    up->started = true;
     return rtm_zmq_watch_start(&up->sub_watch, loop, up->sub, S_DRAIN_BUDGET, s_on_sub, up);
+}
+
+const char *rtm_upstream_identity(const rtm_upstream_t *up, uint32_t shard)
+{
+    return up->shards[shard]->identity;
+}
+
+size_t rtm_upstream_brokers(rtm_upstream_t *up, rtm_metrics_shard_t **out)
+{
+    uint64_t now = s_now(up);
+    size_t n = up->n_shards;
+    for (rtm_shard_link_t *r = up->retired; r; r = r->next)
+        n++;
+    rtm_metrics_shard_t *m = calloc(n ? n : 1, sizeof *m);
+    if (!m)
+        abort();
+    rtm_upstream_live(up, up->alive);
+    for (uint32_t i = 0; i < up->n_shards; i++) {
+        const rtm_shard_link_t *l = up->shards[i];
+        bool heard = rtm_wire_live(l->last_hb_ms, now);
+        m[i] = (rtm_metrics_shard_t){l->identity, up->alive[i], l->mismatch,
+                                     up->alive[i]          ? "live"
+                                     : heard && l->joining ? "joining"
+                                                           : "dead"};
+    }
+    size_t i = up->n_shards;
+    for (rtm_shard_link_t *r = up->retired; r; r = r->next)
+        m[i++] = (rtm_metrics_shard_t){r->identity, false, r->mismatch, "unlisted"};
+    *out = m;
+    return n;
+}
+
+uint32_t rtm_upstream_mismatched(const rtm_upstream_t *up)
+{
+    uint64_t now = s_now(up);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < up->n_shards; i++)
+        n += up->shards[i]->mismatch && rtm_wire_live(up->shards[i]->last_hb_ms, now);
+    return n;
 }
 
 uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive)
@@ -249,7 +490,12 @@ uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive)
     uint64_t now = s_now(up);
     uint32_t n = 0;
     for (uint32_t i = 0; i < up->n_shards; i++) {
-        bool live = rtm_wire_live(up->shards[i].last_hb_ms, now);
+        /* both paths: a broker heard on its egress whose ingress does not
+         * answer (its DEALER still reconnecting after a partition, or an
+         * asymmetric partition) would refuse every request routed to it */
+        const rtm_shard_link_t *l = up->shards[i];
+        bool live = rtm_wire_live(l->last_hb_ms, now) && rtm_wire_live(l->last_reply_ms, now) &&
+                    !l->unlisted && (!l->joining || now - l->first_hb_ms >= RTM_WIRE_JOIN_MS);
         if (alive)
             alive[i] = live;
         n += live;
@@ -260,12 +506,12 @@ uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive)
 int rtm_upstream_owner(rtm_upstream_t *up, rtm_str_t app, rtm_str_t channel)
 {
     rtm_upstream_live(up, up->alive);
-    return rtm_rendezvous_owner(app, channel, up->alive, up->n_shards);
+    return rtm_rendezvous_owner(app, channel, up->seeds, up->alive, up->n_shards);
 }
 
 int rtm_upstream_send(rtm_upstream_t *up, uint32_t shard, const rtm_wire_msg_t *msg)
 {
-    return s_send(up->shards[shard].sock, msg) < 0 ? RTM_EUNAVAIL : 0;
+    return shard < up->n_shards && s_send(up->shards[shard]->sock, msg) == 0 ? 0 : RTM_EUNAVAIL;
 }
 
 bool rtm_upstream_ready(const rtm_upstream_t *up)
@@ -273,7 +519,7 @@ bool rtm_upstream_ready(const rtm_upstream_t *up)
     uint64_t now = s_now(up);
     bool any = false;
     for (uint32_t i = 0; i < up->n_shards; i++) {
-        const rtm_shard_link_t *s = &up->shards[i];
+        const rtm_shard_link_t *s = up->shards[i];
         if (!rtm_wire_live(s->last_hb_ms, now))
             continue;
         if (!s->last_reply_ms || now - s->last_reply_ms >= RTM_WIRE_DEAD_MS)
@@ -296,7 +542,7 @@ void rtm_upstream_request(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *ms
     msg->id = p->id;
     p->status = 1;
     HASH_ADD(hh, up->pending, id, sizeof p->id, p); /* before sending: the ack may be fast */
-    if (s_send(up->shards[shard].sock, msg) < 0)
+    if (shard >= up->n_shards || s_send(up->shards[shard]->sock, msg) < 0)
         p->status = RTM_EUNAVAIL; /* reported at the next tick */
     if (up->newest)
         up->newest->next = p;
@@ -315,9 +561,8 @@ static void s_closed_one(rtm_upstream_t *up)
     if (--up->closing > 0)
         return;
     zmq_close(up->sub);
-    for (uint32_t i = 0; i < up->n_shards; i++)
-        zmq_close(up->shards[i].sock);
     free(up->shards);
+    free(up->seeds);
     free(up->alive);
     free(up->was_alive);
     up->shards = NULL;
@@ -330,14 +575,18 @@ static void s_on_sub_closed(rtm_zmq_watch_t *watch)
 
 static void s_on_link_closed(rtm_zmq_watch_t *watch)
 {
-    s_closed_one(((rtm_shard_link_t *)watch->arg)->up);
+    rtm_shard_link_t *link = watch->arg;
+    rtm_upstream_t *up = link->up;
+    s_free_link(link);
+    s_closed_one(up);
 }
 
 void rtm_upstream_close(rtm_upstream_t *up)
 {
     s_expire(up, 0, true);
+    s_reap(up, 0, true);
     up->closing = (int)up->n_shards + 1;
     rtm_zmq_watch_close(&up->sub_watch, s_on_sub_closed);
     for (uint32_t i = 0; i < up->n_shards; i++)
-        rtm_zmq_watch_close(&up->shards[i].watch, s_on_link_closed);
+        rtm_zmq_watch_close(&up->shards[i]->watch, s_on_link_closed);
 }

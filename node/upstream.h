@@ -1,17 +1,25 @@
 /* rtm_upstream — a worker's ZeroMQ links to the broker shards: a transport.
  *
- * One SUB socket connected to every shard's egress carries events (for the
- * topics this worker subscribed) and shard heartbeats; one DEALER per shard
- * carries requests to that shard's ingress. A shard is live while its egress
- * heartbeats arrive (rtm_wire_live); channel owners are computed by
- * rendezvous hashing over the live shards. Requests that need an answer get a
- * correlation id and a deadline; their callback runs exactly once. What
- * arrives — events, control messages, a change of the live set — is
- * reported through callbacks: this module knows no channels. */
+ * One SUB socket connected to every listed broker's egress carries events
+ * (for the topics this worker subscribed) and broker heartbeats; one DEALER
+ * per broker carries requests to that broker's ingress. The broker list can
+ * change at run time (rtm_upstream_set_brokers): links to brokers that stay
+ * are kept, added ones are connected, removed ones closed. A broker is live
+ * while both its egress heartbeats and its replies to our heartbeats arrive
+ * (rtm_wire_live); channel owners are
+ * computed by rendezvous hashing over the identities of the live listed
+ * brokers. Heartbeats both ways carry the digest of the sender's list; a
+ * broker whose list differs is logged and counted. A broker's index (the
+ * `shard` of the functions below) is its place in the current list: valid
+ * until the next rtm_upstream_set_brokers, so never keep one across ticks. Requests that need an
+ * answer get a correlation id and a deadline; their callback runs exactly once. What arrives —
+ * events, control messages, a change of the live set — is reported through callbacks: this module
+ * knows no channels. */
 #ifndef RTM_UPSTREAM_H
 #define RTM_UPSTREAM_H
 
 #include "metrics.h"
+#include "rtm_brokers.h"
 #include "rtm_str.h"
 #include "rtm_wire.h"
 #include "rtm_zmq_watch.h"
@@ -29,14 +37,24 @@ typedef struct rtm_pending rtm_pending_t;
 
 typedef struct rtm_upstream rtm_upstream_t;
 
-typedef struct {
+typedef struct rtm_shard_link rtm_shard_link_t;
+struct rtm_shard_link {
     rtm_upstream_t *up;
-    void *sock; /* DEALER to the shard's ingress */
+    char *identity; /* the broker's ingress endpoint as listed, owned */
+    char *egress;   /* its egress endpoint (port + 1), owned */
+    void *sock;     /* DEALER to the broker's ingress */
     rtm_zmq_watch_t watch;
     uint64_t last_hb_ms;    /* last egress heartbeat (liveness) */
     uint64_t last_reply_ms; /* last ingress reply (the request path works) */
-    uint64_t epoch;         /* shard's start epoch, to notice restarts */
-} rtm_shard_link_t;
+    uint64_t epoch;         /* broker's start epoch, to notice restarts */
+    uint64_t first_hb_ms;   /* when it was first heard since it last fell silent */
+    bool mismatch;          /* its last heartbeat carried a list digest other than ours */
+    bool joining;           /* listed at run time or back (silence, restart, leave): routed to only
+                             * RTM_WIRE_JOIN_MS after first heard */
+    bool retired;           /* unlisted: kept subscribed at its egress until it falls silent */
+    bool unlisted; /* its last heartbeat said it owns nothing (unlisted there, or leaving) */
+    rtm_shard_link_t *next; /* in the retired list */
+};
 
 /* What the links report, all from inside the loop's callbacks. */
 typedef struct {
@@ -53,12 +71,18 @@ struct rtm_upstream {
     uv_loop_t *loop;
     const rtm_upstream_events_t *ev;
     rtm_metrics_t *metrics;
-    void *sub; /* SUB connected to every shard's egress */
+    void *zmq_ctx;
+    void *sub; /* SUB connected to every listed broker's egress */
     rtm_zmq_watch_t sub_watch;
-    rtm_shard_link_t *shards;
+    rtm_shard_link_t **shards; /* n_shards links, in list order */
     uint32_t n_shards;
-    bool *alive;     /* scratch for rendezvous: live shards now */
-    bool *was_alive; /* live set at the previous tick, to notice changes */
+    uint64_t *seeds;           /* n_shards rendezvous seeds of the identities */
+    bool *alive;               /* scratch for rendezvous: live brokers now */
+    bool *was_alive;           /* live set at the previous tick, to notice changes */
+    bool owners_dirty;         /* the list changed: report owners_changed at the next tick */
+    uint64_t digest;           /* rtm_brokers digest of the current list */
+    rtm_shard_link_t *retired; /* unlisted brokers still heard (see rtm_upstream_set_brokers) */
+    bool started;              /* the first list is set */
     uint64_t last_hb_sent_ms;
     uint64_t next_id;
     char id[32];            /* this worker's id: heartbeats and DEALER routing id */
@@ -67,13 +91,37 @@ struct rtm_upstream {
     int closing; /* handles left to close */
 };
 
-/* Creates the sockets for the n brokers (ingress endpoints; egress is the
- * next port) from zmq_ctx, with id as this worker's identity, and starts
- * watching them on loop. Everything is borrowed for up's life. Returns 0 or
- * a negative code. */
-int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx, char *const *brokers,
-                       uint32_t n, const char *id, const rtm_upstream_events_t *ev,
+/* Creates the SUB socket from zmq_ctx and the links to the brokers of list
+ * (copied), with id as this worker's identity, and starts watching them on
+ * loop. loop, zmq_ctx, ev and metrics are borrowed for up's life. Returns 0
+ * or a negative code. */
+int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx,
+                       const rtm_brokers_t *list, const char *id, const rtm_upstream_events_t *ev,
                        rtm_metrics_t *metrics);
+
+/* Makes list (copied) the broker list: keeps the links of brokers still
+ * listed; connects added ones, which are routed to only RTM_WIRE_JOIN_MS
+ * after they are first heard, so that every node has had the time to list
+ * them too and subscribe at their egress before any event comes from there;
+ * stops routing to removed ones but stays subscribed at their egress until
+ * they fall silent, since nodes that have not re-read their list yet may
+ * still publish through them. Requests in flight to a removed broker are
+ * answered as usual.
+ * Owners may move: owners_changed is reported at the next tick. Returns the
+ * number of brokers added plus removed. */
+uint32_t rtm_upstream_set_brokers(rtm_upstream_t *up, const rtm_brokers_t *list);
+
+/* Identity of broker `shard` (an index below n_shards); borrowed until the
+ * next rtm_upstream_set_brokers. */
+const char *rtm_upstream_identity(const rtm_upstream_t *up, uint32_t shard);
+
+/* Every broker this worker knows — the listed ones in list order, then the
+ * unlisted ones still heard — with its state, into *out (newly allocated,
+ * caller frees; endpoints borrowed until the next tick). Returns the count. */
+size_t rtm_upstream_brokers(rtm_upstream_t *up, rtm_metrics_shard_t **out);
+
+/* Live brokers whose last heartbeat carried a list digest other than ours. */
+uint32_t rtm_upstream_mismatched(const rtm_upstream_t *up);
 
 /* The worker's tick: heartbeats every RTM_WIRE_HB_MS, request deadlines,
  * and the live-set check that reports owners_changed. */

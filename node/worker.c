@@ -55,6 +55,7 @@ struct rtm_worker {
     bool stopping;
     rtm_metrics_t metrics;
     rtm_upstream_t up;
+    uint64_t roster_gen; /* generation of the broker list up has */
     rtm_upstream_events_t up_events;
     rtm_route_t route;
     rtm_channels_t *channels;
@@ -109,6 +110,28 @@ static void s_resume_accepting(rtm_worker_t *w, uint64_t now);
 
 /* ---- the tick ---------------------------------------------------------- */
 
+/* A new broker list from the roster (SIGHUP, DNS): links follow it. A list
+ * with a bad entry is refused whole (worker 0 logs why) and the last kept. */
+static void s_take_brokers(rtm_worker_t *w)
+{
+    char *text;
+    uint64_t gen = rtm_roster_take(w->node->roster, w->roster_gen, &text);
+    if (!text)
+        return;
+    w->roster_gen = gen;
+    rtm_brokers_t list;
+    char err[512];
+    if (rtm_brokers_parse(&list, text, strlen(text), '\n', rtm_roster_what(w->node->roster), err,
+                          sizeof err) < 0) {
+        if (w->index == 0)
+            rtm_log(RTM_LOG_ERROR, "event=broker_list_refused error=\"%s\" action=kept_list", err);
+    } else {
+        rtm_upstream_set_brokers(&w->up, &list);
+        rtm_brokers_free(&list);
+    }
+    free(text);
+}
+
 static void s_on_tick(uv_timer_t *t)
 {
     rtm_worker_t *w = t->data;
@@ -118,6 +141,7 @@ static void s_on_tick(uv_timer_t *t)
         return;
     }
     uint64_t now = uv_now(&w->loop);
+    s_take_brokers(w);
     rtm_upstream_tick(&w->up);
     rtm_channels_tick(w->channels, now);
     if (w->index == 0)
@@ -126,6 +150,8 @@ static void s_on_tick(uv_timer_t *t)
         rtm_conns_sweep(&w->conns, now, rtm_session_sweep);
     s_resume_accepting(w, now);
     __atomic_store_n(&w->node->ready[w->index], rtm_upstream_ready(&w->up), __ATOMIC_RELAXED);
+    __atomic_store_n(&w->node->mismatched[w->index], (int)rtm_upstream_mismatched(&w->up),
+                     __ATOMIC_RELAXED);
 }
 
 /* ---- accepting and stopping -------------------------------------------- */
@@ -314,8 +340,9 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
     snprintf(id, sizeof id, "%llu-w%d", (unsigned long long)w->sessions.sid_prefix, index);
     int rc = s_listen(w);
     if (rc == 0)
-        rc = rtm_upstream_start(&w->up, &w->loop, node->zmq_ctx, node->brokers,
-                                (uint32_t)node->n_brokers, id, &w->up_events, &w->metrics);
+        rc = rtm_upstream_start(&w->up, &w->loop, node->zmq_ctx, &node->brokers, id, &w->up_events,
+                                &w->metrics);
+    w->roster_gen = node->brokers_gen;
     if (rc < 0) {
         rtm_log(RTM_LOG_ERROR, "worker=%d event=start_failed error=\"%s\"", index,
                 rtm_strerror(rc));

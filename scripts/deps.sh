@@ -6,7 +6,8 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config clang-format curl
           libzmq3-dev libmsgpack-dev libuv1-dev libhttp-parser-dev libjansson-dev
-          libssl-dev libcmocka-dev libxxhash-dev uthash-dev libcurl4-openssl-dev)
+          libssl-dev libcmocka-dev libxxhash-dev uthash-dev libcurl4-openssl-dev
+          iproute2 iptables) # the last two: network namespaces of the multi-host test
 # --with-node: Node.js for the demo and the Node suites; --with-browser: Chromium for the
 # demo's browser tests (make test only; make run does not need it); --with-fuzz: clang's
 # libFuzzer for make fuzz.

@@ -36,13 +36,6 @@ int rtm_config_parse(const rtm_opt_t *opts, size_t n_opts, void *target, int arg
 void rtm_config_usage(FILE *out, const char *prog, const char *summary, const rtm_opt_t *opts,
                       size_t n_opts);
 
-/* Parses a comma list of tcp://host:port endpoints (a --brokers value) into
- * a NULL-terminated array of newly allocated strings (caller frees with
- * rtm_config_free_list). Returns the count, or RTM_EINVAL with err set. */
-int rtm_config_split_endpoints(const char *list, const char *key, char ***out, char *err,
-                               size_t err_len);
-void rtm_config_free_list(char ***list);
-
 /* Splits "tcp://host:port" into host (caller memory, host_len) and port. */
 int rtm_config_endpoint_port(const char *endpoint, char *host, size_t host_len, int *port);
 

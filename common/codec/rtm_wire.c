@@ -100,15 +100,15 @@ static int s_check_sync(const rtm_wire_msg_t *m)
 static int s_check(const rtm_wire_msg_t *m)
 {
     const rtm_str_t all[] = {m->app,       m->name,    m->data, m->exclude,    m->node, m->user_id,
-                             m->user_info, m->channel, m->json, m->cache_json, m->info};
+                             m->user_info, m->channel, m->json, m->cache_json, m->info, m->broker};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!s_str_ok(all[i]))
             return RTM_EINVAL;
     switch (m->type) {
     case RTM_WIRE_PUBLISH: return s_check_publish(m);
     case RTM_WIRE_ACK: return m->json.len > 0 ? 5 : 4;
-    case RTM_WIRE_NODE_HB: return 3;
-    case RTM_WIRE_SHARD_HB: return m->count > 0 ? 5 : 4;
+    case RTM_WIRE_NODE_HB: return 3 + (m->digest != 0);
+    case RTM_WIRE_SHARD_HB: return 4 + (m->count > 0) + (m->broker.len > 0) + (m->digest != 0);
     case RTM_WIRE_SYNC_REQ: return 4;
     case RTM_WIRE_SYNC: return s_check_sync(m);
     case RTM_WIRE_MEMBER: return 7;
@@ -118,7 +118,7 @@ static int s_check(const rtm_wire_msg_t *m)
     case RTM_WIRE_QUERY: return 7;
     case RTM_WIRE_TERMINATE: return 4;
     case RTM_WIRE_CACHE_MISS: return 4;
-    case RTM_WIRE_REPLICA: return s_check_sync(m) < 0 ? RTM_EINVAL : 7;
+    case RTM_WIRE_REPLICA: return s_check_sync(m) < 0 ? RTM_EINVAL : 7 + (m->broker.len > 0);
     }
     return RTM_EINVAL;
 }
@@ -171,6 +171,8 @@ static void s_pack_replica(const rtm_wire_msg_t *m, msgpack_packer *pk)
     s_pack_str(pk, "channel", m->channel);
     s_pack_u64(pk, "count", m->count);
     s_pack_members(m, pk);
+    if (m->broker.len > 0)
+        s_pack_str(pk, "broker", m->broker);
 }
 
 /* The fields of the presence and count messages, in their encoded order. */
@@ -219,12 +221,20 @@ static void s_pack(const rtm_wire_msg_t *m, int entries, msgpack_packer *pk)
         if (m->json.len > 0)
             s_pack_str(pk, "json", m->json);
         break;
-    case RTM_WIRE_NODE_HB: s_pack_str(pk, "node", m->node); break;
+    case RTM_WIRE_NODE_HB:
+        s_pack_str(pk, "node", m->node);
+        if (m->digest)
+            s_pack_u64(pk, "digest", m->digest);
+        break;
     case RTM_WIRE_SHARD_HB:
         s_pack_u64(pk, "shard", m->shard);
         s_pack_u64(pk, "epoch", m->epoch);
         if (m->count > 0) /* the webhook events held; absent: none (or an older sender) */
             s_pack_u64(pk, "count", m->count);
+        if (m->broker.len > 0)
+            s_pack_str(pk, "broker", m->broker);
+        if (m->digest)
+            s_pack_u64(pk, "digest", m->digest);
         break;
     case RTM_WIRE_SYNC_REQ:
     case RTM_WIRE_CACHE_MISS:
@@ -459,6 +469,8 @@ enum {
     F_NOTIFY = 1 << 22,
     F_MEMBERS = 1 << 23,
     F_TTL_MS = 1 << 24,
+    F_BROKER = 1 << 25,
+    F_DIGEST = 1 << 26,
 };
 
 typedef enum { K_UINT, K_INT32, K_BOOL, K_STR, K_STR_OR_BIN, K_CHANNELS, K_MEMBERS } s_vkind_t;
@@ -500,6 +512,8 @@ static const s_key_t s_keys[] = {
     {"notify", F_NOTIFY, K_BOOL, S_OFF(notify), 0},
     {"members", F_MEMBERS, K_MEMBERS, 0, 0},
     {"ttl_ms", F_TTL_MS, K_UINT, S_OFF(ttl_ms), UINT64_MAX},
+    {"broker", F_BROKER, K_STR, S_OFF(broker), 0},
+    {"digest", F_DIGEST, K_UINT, S_OFF(digest), UINT64_MAX},
 };
 
 typedef struct {
@@ -821,10 +835,10 @@ int rtm_wire_user_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t user_id)
     return rtm_wire_topic(out, cap, app, rtm_str(channel, plen + user_id.len));
 }
 
-int rtm_wire_replica_topic(char *out, size_t cap, uint32_t shard)
+int rtm_wire_replica_topic(char *out, size_t cap, uint64_t key)
 {
     char buf[RTM_WIRE_REPLICA_TOPIC_MAX];
-    int n = snprintf(buf, sizeof buf, RTM_WIRE_REPLICA_PREFIX "%" PRIu32, shard);
+    int n = snprintf(buf, sizeof buf, RTM_WIRE_REPLICA_PREFIX "%016" PRIx64, key);
     if (n < 0 || (size_t)n + 1 > cap)
         return RTM_ETOOBIG;
     memcpy(out, buf, (size_t)n);

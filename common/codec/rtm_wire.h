@@ -35,6 +35,22 @@
 #define RTM_WIRE_HB_MS   500
 #define RTM_WIRE_DEAD_MS 1500
 
+/* A broker listed at run time takes its share of channels only this long
+ * after it is first heard (by nodes and brokers alike): every process must
+ * have listed it and subscribed at its egress by then, or events it
+ * publishes would miss their subscribers. Longer than the DNS re-resolution
+ * period (RTM_ROSTER_DNS_MS) plus a connection set-up. */
+#define RTM_WIRE_JOIN_MS 3000
+
+/* ZeroMQ heartbeats (ZMQ_HEARTBEAT_IVL/TIMEOUT/TTL) on every socket between
+ * tiers, below the application heartbeats above: they make libzmq itself drop
+ * a connection whose peer vanished without a FIN, so that it reconnects (and
+ * re-resolves a DNS name) and a ROUTER forgets the stale routing id. TCP
+ * keepalive (idle and interval in seconds) backs them up at the kernel. */
+#define RTM_WIRE_ZMQ_HB_IVL_MS     1000
+#define RTM_WIRE_ZMQ_HB_TIMEOUT_MS 3000
+#define RTM_WIRE_TCP_KEEPALIVE_S   5
+
 /* The liveness rule both tiers apply: a peer whose last heartbeat arrived at
  * last_ms (0: never) is live at now_ms while fewer than RTM_WIRE_DEAD_MS
  * have passed. */
@@ -42,6 +58,9 @@ static inline bool rtm_wire_live(uint64_t last_ms, uint64_t now_ms)
 {
     return last_ms != 0 && now_ms - last_ms < RTM_WIRE_DEAD_MS;
 }
+
+/* SHARD_HB "shard" of a broker that is not in its own list. */
+#define RTM_WIRE_UNLISTED UINT32_MAX
 
 /* The "t" value on the wire. Numbers are part of the format: never reuse one. */
 typedef enum {
@@ -94,8 +113,13 @@ typedef struct {
                              MEMBER: socket id not told about the change.
                              PRESENCE_JOIN/LEAVE: the joining/leaving socket id */
     rtm_str_t node;       /* NODE_HB: node/worker id */
-    uint32_t shard;       /* SHARD_HB, REPLICA: the sender's shard index */
+    uint32_t shard;       /* SHARD_HB, REPLICA: the sender's index in its own broker list
+                             (RTM_WIRE_UNLISTED when it is not listed there) */
     uint64_t epoch;       /* SHARD_HB: shard start time in ms; changes on restart */
+    rtm_str_t broker;     /* SHARD_HB, REPLICA: the sender's identity (its ingress endpoint as
+                             listed); empty from a sender that predates the field */
+    uint64_t digest;      /* SHARD_HB, NODE_HB: rtm_brokers digest of the sender's broker
+                             list; 0 = not told */
     uint32_t n_channels;  /* PUBLISH: 1..RTM_WIRE_MAX_CHANNELS */
     rtm_str_t channels[RTM_WIRE_MAX_CHANNELS]; /* PUBLISH: channel names */
     rtm_str_t user_id;    /* PUBLISH (optional, adds "user_id" to the rendered client
@@ -201,16 +225,19 @@ int rtm_wire_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t channel);
  * also when user_id is empty. */
 int rtm_wire_user_topic(char *out, size_t cap, rtm_str_t app, rtm_str_t user_id);
 
-/* Prefix of the replica topics on a broker's egress, and the most bytes of
- * one (prefix, decimal shard index, terminator). */
+/* Prefix of the replica topics on a broker's egress, and the bytes of one
+ * (prefix, 16 hex digits, terminator). */
 #define RTM_WIRE_REPLICA_PREFIX    "\x01rp"
-#define RTM_WIRE_REPLICA_TOPIC_MAX 16
+#define RTM_WIRE_REPLICA_TOPIC_LEN 20
+#define RTM_WIRE_REPLICA_TOPIC_MAX RTM_WIRE_REPLICA_TOPIC_LEN
 
-/* Writes the egress topic on which brokers send REPLICA messages to shard:
- * "\x01rp<shard in decimal>\x00" (the terminator keeps shard 1's
- * subscription from matching shard 10's topic; 0x01 keeps every node's
- * channel subscriptions away). Returns its length, terminator included, or
- * RTM_ETOOBIG when cap is smaller than that. */
-int rtm_wire_replica_topic(char *out, size_t cap, uint32_t shard);
+/* Writes the egress topic on which brokers send REPLICA messages to the
+ * broker whose key is `key` (rtm_rendezvous_seed of its identity, so the
+ * topic stays the same whatever the list around it does):
+ * "\x01rp<key as 16 lowercase hex digits>\x00" (0x01 keeps every node's
+ * channel subscriptions away; the fixed width and the terminator keep one
+ * topic from being a prefix of another). Returns its length, terminator
+ * included, or RTM_ETOOBIG when cap is smaller than that. */
+int rtm_wire_replica_topic(char *out, size_t cap, uint64_t key);
 
 #endif

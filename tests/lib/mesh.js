@@ -400,6 +400,7 @@ function useMesh(options, { setup, teardown } = {}) {
 }
 
 module.exports = {
+  ProcessLog,
   startMesh,
   killProcess,
   restartProcess,

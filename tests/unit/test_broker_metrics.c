@@ -36,7 +36,11 @@ static void test_render(void **state)
          .held = 5},
         {.app_id = "app_2"},
     };
-    rtm_broker_metrics_t m = {.shard = 3, .apps = apps, .n_apps = 2, .peer_webhooks_lost = 9};
+    rtm_broker_metrics_t m = {.broker = "tcp://127.0.0.1:7000",
+                              .shard = 3,
+                              .apps = apps,
+                              .n_apps = 2,
+                              .peer_webhooks_lost = 9};
     m.replica.in.vacated = 6;
     m.replica.in.removed = 8;
     m.replica.out.sent = 11;
@@ -45,7 +49,7 @@ static void test_render(void **state)
     assert_non_null(text);
     assert_int_equal(len, strlen(text));
     const char *want[] = {
-        "rtmesh_broker_info{shard=\"3\"} 1",
+        "rtmesh_broker_info{broker=\"tcp://127.0.0.1:7000\",shard=\"3\"} 1",
         "# TYPE rtmesh_webhook_sent_total counter",
         "rtmesh_webhook_events_total{app=\"app-1\"} 10",
         "rtmesh_webhook_sent_total{app=\"app-1\"} 7",
@@ -84,7 +88,7 @@ static void test_render(void **state)
 static void test_no_apps(void **state)
 {
     (void)state;
-    rtm_broker_metrics_t m = {.shard = 0};
+    rtm_broker_metrics_t m = {.broker = "tcp://127.0.0.1:7000", .shard = -1};
     char *text = NULL;
     rtm_broker_metrics_render(&m, &text);
     /* The families are declared, with no samples; the shard-wide ones have theirs. */

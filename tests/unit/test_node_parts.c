@@ -186,7 +186,8 @@ static void test_metrics_render(void **state)
     RTM_COUNT(&b, connections, 3);
     RTM_COUNT_ERR(&b, RTM_ERR_SLOW_CONSUMER);
     const rtm_metrics_t *per[] = {&a, &b};
-    rtm_metrics_shard_t shards[] = {{"tcp://h:7100", true}, {"tcp://h:7102", false}};
+    rtm_metrics_shard_t shards[] = {{"tcp://h:7100", true, false, "live"},
+                                    {"tcp://h:7102", false, true, "unlisted"}};
     char *text;
     size_t len = rtm_metrics_render("host/1", per, 2, 1, shards, 2, &text);
     assert_int_equal(len, strlen(text));
@@ -196,6 +197,11 @@ static void test_metrics_render(void **state)
     assert_non_null(strstr(text, "rtmesh_ready 1\n"));
     assert_non_null(strstr(text, "rtmesh_shard_live{shard=\"tcp://h:7100\"} 1\n"));
     assert_non_null(strstr(text, "rtmesh_shard_live{shard=\"tcp://h:7102\"} 0\n"));
+    assert_non_null(strstr(text, "rtmesh_broker_list_mismatch{shard=\"tcp://h:7100\"} 0\n"));
+    assert_non_null(strstr(text, "rtmesh_broker_list_mismatch{shard=\"tcp://h:7102\"} 1\n"));
+    assert_non_null(strstr(text, "rtmesh_broker_state{shard=\"tcp://h:7100\",state=\"live\"} 1\n"));
+    assert_non_null(
+        strstr(text, "rtmesh_broker_state{shard=\"tcp://h:7102\",state=\"unlisted\"} 1\n"));
     free(text);
 }
 

@@ -60,9 +60,9 @@ static bool s_has_user(void *ctx, rtm_str_t app, rtm_str_t channel, rtm_str_t us
     return s_in(((s_shard_t *)ctx)->members, rtm_str(both, (size_t)n));
 }
 
-static bool s_live(void *ctx, uint32_t shard)
+static bool s_live(void *ctx, uint64_t key)
 {
-    return shard == S_ORIGIN && ((s_shard_t *)ctx)->origin_live;
+    return key == S_ORIGIN && ((s_shard_t *)ctx)->origin_live;
 }
 
 static void s_hook(void *ctx, const rtm_channel_hook_t *h)
@@ -120,7 +120,7 @@ static int s_apply(rtm_replica_ledger_t *l, s_shard_t *s, uint32_t shard, const 
     rtm_wire_msg_t got;
     assert_int_equal(rtm_wire_decode(buf, (size_t)len, &got), 0);
     rtm_replica_env_t env = s_env(s);
-    return rtm_replica_ledger_apply(l, &got, &env, now_ms);
+    return rtm_replica_ledger_apply(l, &got, shard, &env, now_ms);
 }
 
 static void s_tick(rtm_replica_ledger_t *l, s_shard_t *s, uint64_t now_ms)

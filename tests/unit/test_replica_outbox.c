@@ -6,6 +6,7 @@
 
 #include "rtm_error.h"
 
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,20 +32,23 @@ static bool s_is_empty(rtm_str_t channel)
     return rtm_str_has_prefix(channel, "empty");
 }
 
-static int s_owner(void *ctx, rtm_str_t app, rtm_str_t channel)
+#define S_NOBODY (-1) /* no broker */
+
+/* This broker is key 0; the others are keyed by their number. */
+static bool s_target(void *ctx, rtm_str_t app, rtm_str_t channel, bool *mine, uint64_t *to)
 {
     (void)channel;
     assert_true(rtm_str_eq_cstr(app, "app"));
-    return ((s_route_t *)ctx)->owner;
+    const s_route_t *r = ctx;
+    *mine = r->owner == 0;
+    int t = *mine ? r->successor : r->owner;
+    if (t == S_NOBODY)
+        return false;
+    *to = (uint64_t)t;
+    return true;
 }
 
-static int s_successor(void *ctx, rtm_str_t app, rtm_str_t channel)
-{
-    (void)app, (void)channel;
-    return ((s_route_t *)ctx)->successor;
-}
-
-static int s_send(void *ctx, rtm_str_t app, rtm_str_t channel, uint32_t shard, bool forget)
+static int s_send(void *ctx, rtm_str_t app, rtm_str_t channel, uint64_t to, bool forget)
 {
     (void)app;
     s_route_t *r = ctx;
@@ -53,7 +57,7 @@ static int s_send(void *ctx, rtm_str_t app, rtm_str_t channel, uint32_t shard, b
         return -1;
     }
     assert_true(r->n_sent < S_MAX);
-    snprintf(r->sent[r->n_sent++], 64, "%sto=%u %.*s", forget ? "forget " : "", shard,
+    snprintf(r->sent[r->n_sent++], 64, "%sto=%" PRIu64 " %.*s", forget ? "forget " : "", to,
              (int)channel.len, channel.p);
     return !forget && r->announced && !s_is_empty(channel) ? 1 : 0;
 }
@@ -66,7 +70,7 @@ static bool s_announced(void *ctx, rtm_str_t app, rtm_str_t channel)
 
 static rtm_replica_route_t s_route(s_route_t *r)
 {
-    return (rtm_replica_route_t){r, 0, s_owner, s_successor, s_send, s_announced};
+    return (rtm_replica_route_t){r, s_target, s_send, s_announced};
 }
 
 static void s_sent_are(s_route_t *r, const char *const *want, size_t n)
@@ -133,7 +137,7 @@ static void test_rerouted_and_handed_over(void **state)
     S_SENT(&r, "forget to=1 c", "to=2 c");
     assert_int_equal(s_st(o)->forgets, 1);
     /* Alone: nobody to tell, but still tracked while something is announced... */
-    r.successor = RTM_REPLICA_NONE;
+    r.successor = S_NOBODY;
     rtm_replica_outbox_mark_all(o);
     s_flush(o, &r, SIZE_MAX);
     S_SENT(&r, "forget to=2 c");
@@ -153,7 +157,7 @@ static void test_rerouted_and_handed_over(void **state)
     assert_int_equal(s_st(o)->channels, 0);
     /* A channel alone with nothing announced is not tracked. */
     r.owner = 0;
-    r.successor = RTM_REPLICA_NONE;
+    r.successor = S_NOBODY;
     rtm_replica_outbox_mark(o, S("app"), S("empty-1"));
     s_flush(o, &r, SIZE_MAX);
     S_NONE(&r);

@@ -87,14 +87,15 @@ static void s_assert_same(const rtm_wire_msg_t *got, const rtm_wire_msg_t *want)
     assert_int_equal(got->status, want->status);
     const rtm_str_t g[] = {got->app,  got->name,       got->data,      got->exclude,
                            got->node, got->user_id,    got->user_info, got->channel,
-                           got->json, got->cache_json, got->info};
+                           got->json, got->cache_json, got->info,      got->broker};
     const rtm_str_t w[] = {want->app,  want->name,       want->data,      want->exclude,
                            want->node, want->user_id,    want->user_info, want->channel,
-                           want->json, want->cache_json, want->info};
+                           want->json, want->cache_json, want->info,      want->broker};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
         s_assert_str(g[i], w[i]);
     assert_int_equal(got->shard, want->shard);
     assert_int_equal(got->epoch, want->epoch);
+    assert_int_equal(got->digest, want->digest);
     assert_int_equal(got->count, want->count);
     assert_int_equal(got->limit, want->limit);
     assert_int_equal(got->kind, want->kind);
@@ -204,6 +205,12 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
                               .n_members = 3};
     v[n++] = (rtm_wire_msg_t){
         .type = RTM_WIRE_REPLICA, .shard = UINT32_MAX, .app = S("a"), .channel = S("c")};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_REPLICA,
+                              .shard = RTM_WIRE_UNLISTED,
+                              .broker = S("tcp://broker-2.brokers:7000"),
+                              .app = S("a"),
+                              .channel = S("c"),
+                              .count = 1};
     return n;
 }
 
@@ -231,6 +238,20 @@ static size_t s_vectors_init(void)
         (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB, .shard = UINT32_MAX, .epoch = UINT64_MAX};
     s_vectors[n++] =
         (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB, .shard = 1, .epoch = 2, .count = 3};
+    /* issue 9: identity and list digest */
+    s_vectors[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB,
+                                      .shard = RTM_WIRE_UNLISTED,
+                                      .epoch = 5,
+                                      .broker = S("tcp://broker-0.brokers:7000"),
+                                      .digest = UINT64_MAX};
+    s_vectors[n++] =
+        (rtm_wire_msg_t){.type = RTM_WIRE_NODE_HB, .node = S("node-a/3"), .digest = 0x1234};
+    s_vectors[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB,
+                                      .shard = 0,
+                                      .epoch = 6,
+                                      .count = 7,
+                                      .broker = S("tcp://broker-1.brokers:7000"),
+                                      .digest = 8};
     n += s_vectors_new(s_vectors + n);
     assert_true(n <= sizeof s_vectors / sizeof s_vectors[0]);
     return n;
@@ -434,6 +455,17 @@ static void test_exact_bytes(void **state)
     m = (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB, .shard = 1, .epoch = 256};
     assert_int_equal(rtm_wire_encode(&m, out, sizeof out), sizeof hb);
     assert_memory_equal(out, hb, sizeof hb);
+
+    /* without identity and digest a heartbeat is the earlier format, byte for byte;
+     * with them it adds the two keys at the end */
+    static const unsigned char tail[] = {0xa6, 'b',  'r', 'o', 'k', 'e', 'r', 0xa3, 't', ':',
+                                         '1',  0xa6, 'd', 'i', 'g', 'e', 's', 't',  0x05};
+    m.broker = S("t:1");
+    m.digest = 5;
+    assert_int_equal(rtm_wire_encode(&m, out, sizeof out), sizeof hb + sizeof tail);
+    assert_int_equal((unsigned char)out[0], 0x86);
+    assert_memory_equal(out + 1, hb + 1, sizeof hb - 1);
+    assert_memory_equal(out + sizeof hb, tail, sizeof tail);
 }
 
 /* Pins the new shapes: a bool, and a member as a 2-element array. */
@@ -1051,15 +1083,15 @@ static void test_replica_topic(void **state)
 {
     (void)state;
     char out[RTM_WIRE_REPLICA_TOPIC_MAX];
-    assert_int_equal(rtm_wire_replica_topic(out, sizeof out, 1), 5);
-    assert_memory_equal(out, "\x01rp1", 5); /* and the terminator */
-    char ten[RTM_WIRE_REPLICA_TOPIC_MAX];
-    int n = rtm_wire_replica_topic(ten, sizeof ten, 10);
-    assert_int_equal(n, 6);
-    /* Shard 1's subscription (the whole frame) is no prefix of shard 10's topic. */
-    assert_int_not_equal(memcmp(out, ten, 5), 0);
-    assert_int_equal(rtm_wire_replica_topic(out, sizeof out, UINT32_MAX), 14);
-    assert_int_equal(rtm_wire_replica_topic(out, 13, UINT32_MAX), RTM_ETOOBIG);
+    assert_int_equal(rtm_wire_replica_topic(out, sizeof out, 1), RTM_WIRE_REPLICA_TOPIC_LEN);
+    assert_memory_equal(out, "\x01rp0000000000000001", RTM_WIRE_REPLICA_TOPIC_LEN); /* and NUL */
+    char other[RTM_WIRE_REPLICA_TOPIC_MAX];
+    int n = rtm_wire_replica_topic(other, sizeof other, UINT64_C(0xfedcba9876543210));
+    assert_int_equal(n, RTM_WIRE_REPLICA_TOPIC_LEN);
+    assert_memory_equal(other, "\x01rpfedcba9876543210", RTM_WIRE_REPLICA_TOPIC_LEN);
+    /* One broker's subscription (the whole frame) is no prefix of another's topic. */
+    assert_int_not_equal(memcmp(out, other, RTM_WIRE_REPLICA_TOPIC_LEN), 0);
+    assert_int_equal(rtm_wire_replica_topic(out, RTM_WIRE_REPLICA_TOPIC_LEN - 1, 1), RTM_ETOOBIG);
     assert_int_equal(rtm_wire_replica_topic(out, 4, 1), RTM_ETOOBIG);
     /* No channel topic and not the heartbeat topic can share its prefix. */
     assert_int_not_equal(memcmp(out, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN), 0);
