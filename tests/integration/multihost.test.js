@@ -109,8 +109,10 @@ function harness(t, names = {}) {
     const lines = [];
     readline.createInterface({ input: load.child.stdout }).on('line', (l) => lines.push(JSON.parse(l)));
     await waitUntil(() => lines.some((l) => l.ready), 'the load clients to subscribe', WAIT_MS);
-    h.phase = (name) => {
+    // Resolves (with the time) once the load counts later publishes in phase `name`.
+    h.phase = async (name) => {
       load.child.stdin.write(`phase ${name}\n`);
+      await waitUntil(() => lines.some((l) => l.phase === name), `the load to enter phase ${name}`, WAIT_MS);
       return Date.now();
     };
     h.endLoad = async () => {
@@ -162,7 +164,7 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   const timings = {};
 
   // add: b2 starts listed; the nodes take the new list, then the old brokers
-  let t0 = phase('add');
+  let t0 = await phase('add');
   writeBrokers(['b0', 'b1', 'b2']);
   broker('b2');
   await waitLog(procs.b2, ['event=shard_up', `broker=${BROKER('b0')}`], t0, 'b2 to hear b0');
@@ -175,7 +177,7 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   await sleep(2000);
 
   // partition: b1's host vanishes without a FIN, then returns
-  t0 = phase('partition');
+  t0 = await phase('partition');
   net.partition('b1', true);
   const down = await allNodesLog(['event=shard_down', `broker=${BROKER('b1')}`], t0, 'b1 down');
   timings.partition = { detect_ms: Math.max(...down) - t0 };
@@ -187,7 +189,7 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   await sleep(1500);
 
   // remove: the brokers that stay take the list first, then the nodes; then b1 stops
-  t0 = phase('remove');
+  t0 = await phase('remove');
   writeBrokers(['b0', 'b2']);
   procs.b0.child.kill('SIGHUP');
   procs.b2.child.kill('SIGHUP');
@@ -201,7 +203,7 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   await sleep(1000);
 
   // rolling: SIGTERM and restart each broker in turn; a leaving broker says so first
-  t0 = phase('rolling');
+  t0 = await phase('rolling');
   for (const b of ['b0', 'b2']) {
     const since = Date.now();
     assert.deepEqual(await stop(procs[b]), { code: 0, signal: null }, `${b} stops cleanly`);
@@ -212,13 +214,13 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   timings.rolling = { detect_ms: 0 };
 
   // kill: b0 dies; b2 is left alone
-  t0 = phase('kill');
+  t0 = await phase('kill');
   procs.b0.killed = true;
   procs.b0.child.kill('SIGKILL');
   const dead = await allNodesLog(['event=shard_down', `broker=${BROKER('b0')}`], t0, 'b0 down');
   timings.kill = { detect_ms: Math.max(...dead) - t0 };
   await sleep(3000);
-  phase('alone');
+  await phase('alone');
   await sleep(2000);
 
   const result = await h.endLoad();
@@ -251,7 +253,7 @@ test('multi-host: the broker set follows DNS (a StatefulSet behind a headless Se
   const timings = {};
 
   // scale up: broker-2 starts, then its address joins the Service name
-  let t0 = h.phase('scale-up');
+  let t0 = await h.phase('scale-up');
   broker('b2');
   await waitLog(h.procs.b2, ['event=start'], t0, 'b2 to start'); // unlisted: owns nothing yet
   h.net.writeHosts(names(['b0', 'b1', 'b2']));
@@ -262,7 +264,7 @@ test('multi-host: the broker set follows DNS (a StatefulSet behind a headless Se
 
   // scale down: as Kubernetes does it, broker-1 leaves the Service's answer and gets SIGTERM
   // together; it says it is leaving, so nodes move its channels before their DNS tells them
-  t0 = h.phase('scale-down');
+  t0 = await h.phase('scale-down');
   h.net.writeHosts(names(['b0', 'b2']));
   const stopped = stop(h.procs.b1);
   h.procs.n0.child.kill('SIGHUP'); // with dns://, SIGHUP resolves at once (n1 waits for its period)

@@ -7,7 +7,9 @@
 // publishes {seq} round-robin over the channels and alternately through either node, at most
 // 8 requests in flight. Each publish is recorded: sent time, answer time, 200 (acknowledged)
 // or refused (an HTTP error status, e.g. 503) or failed (no answer). The test's commands:
-//   phase NAME   later publishes belong to phase NAME (its start time is now)
+//   phase NAME   later publishes belong to phase NAME (its start time is now); answered with
+//                {"phase":NAME}, so the test injects a phase's fault only after publishes
+//                sent before it are counted in the previous phase
 //   end          stop publishing, wait 3 s for deliveries, print the report, exit
 // Report per phase: acked, refused (by status), failed, lost (acknowledged but not received by
 // both clients), reroute_ms (from the phase start to the send time of the first publish
@@ -113,6 +115,7 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (cmd === 'phase') {
     phase = { name: arg, start: Date.now() };
     phases.push(phase);
+    say({ phase: arg });
   } else if (cmd === 'end') {
     publishing = false;
     clearInterval(ticker);
