@@ -3,12 +3,13 @@
 // every Kubernetes object in deploy/k8s validates against the Kubernetes JSON schemas (npm
 // kubernetes-models: types, enums, required fields), and the rules the manifests promise hold:
 // explicit image tags with a pull policy, a hardened securityContext on every pod and container,
-// resources on every container, the broker list written once, the apps Secret defined, probes
-// and Services pointing at declared ports and matching pods, the HPA, both PDBs and the broker
-// NetworkPolicy selecting what they should, and a grace period that covers preStop + drain.
+// resources on every container, the broker set discovered through the headless Service, the
+// apps Secret defined, probes and Services pointing at declared ports and matching pods, the
+// HPA, both PDBs and the broker NetworkPolicy selecting what they should, and a grace period
+// that covers preStop + drain.
 // The schemas accept unknown fields (as the API's OpenAPI schema does), so the rules below read
 // every field they rely on explicitly: a misspelt one fails them. deploy/compose.yaml is
-// checked for the same broker list rule and the balancer's port.
+// checked for a broker list written once and the balancer's port.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -95,14 +96,26 @@ test('pods and containers run hardened: numeric non-root user, read-only root, n
   }
 });
 
-test('the broker list is written once, and the number of shards matches the StatefulSet', () => {
-  const all = files.map((f) => fs.readFileSync(path.join(K8S, f), 'utf8')).join('\n');
-  const list = find('ConfigMap', 'rtmesh').data.RTMESH_BROKERS.split(',');
-  for (const ep of list) assert.equal(all.split(ep).length - 1, 1, `${ep} is written once in deploy/k8s`);
+test('the broker set is the headless Service\'s DNS answer, and a broker\'s identity is its pod\'s DNS name', () => {
   const sts = find('StatefulSet', 'rtmesh-broker');
-  assert.equal(list.length, sts.spec.replicas, 'one list entry per broker replica');
-  list.forEach((ep, k) => assert.equal(ep, `tcp://${sts.metadata.name}-${k}.${sts.spec.serviceName}:7100`, `shard ${k} is pod ordinal ${k}`));
-  assert.equal(find('Service', sts.spec.serviceName).spec.clusterIP, 'None', 'the brokers\' Service is headless');
+  const svcName = sts.spec.serviceName;
+  const broker = sts.spec.template.spec.containers[0];
+  const ingress = broker.ports.find((p) => p.name === 'ingress').containerPort;
+  assert.equal(find('ConfigMap', 'rtmesh').data.RTMESH_BROKERS, `dns://${svcName}:${ingress}`, 'RTMESH_BROKERS follows the Service');
+  const svc = find('Service', svcName);
+  assert.equal(svc.spec.clusterIP, 'None', 'the brokers\' Service is headless (one address per pod)');
+  assert.equal(svc.spec.publishNotReadyAddresses, true, 'a starting broker is listed before it is ready');
+  assert.ok(matches(svc.spec.selector, sts.spec.template.metadata.labels), 'the Service selects the broker pods');
+  // Kubernetes expands $(VAR) only from variables defined earlier in the same list.
+  const env = broker.env;
+  const at = (name) => env.findIndex((e) => e.name === name);
+  const self = env[at('RTMESH_SELF')];
+  assert.equal(self.value, `tcp://$(POD_NAME).${svcName}.$(POD_NAMESPACE).svc.cluster.local:${ingress}`, 'RTMESH_SELF is the pod\'s PTR name');
+  for (const [name, field] of [['POD_NAME', 'metadata.name'], ['POD_NAMESPACE', 'metadata.namespace']]) {
+    assert.equal(env[at(name)].valueFrom.fieldRef.fieldPath, field, `${name} from the downward API`);
+    assert.ok(at(name) < at('RTMESH_SELF'), `${name} is defined before RTMESH_SELF`);
+  }
+  assert.ok(!broker.command.join(' ').includes('--shard'), 'no shard index: membership is by identity');
   for (const w of workloads()) {
     assert.ok(w.spec.template.spec.containers[0].envFrom.some((e) => e.configMapRef?.name === 'rtmesh'), `${w.metadata.name} reads the list`);
   }
