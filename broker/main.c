@@ -76,10 +76,10 @@ static const rtm_opt_t s_opts[] = {
      "3000", 0, 600000,
      "after taking over a dead shard's channels, wait this long for the nodes' re-announcements, "
      "then send channel_vacated / member_removed for what went during the outage"},
-    {"metrics-port", "RTMESH_BROKER_METRICS_PORT", RTM_OPT_INT, offsetof(s_args_t, metrics_port),
-     "0", 0, 65535,
-     "serve GET /metrics (Prometheus text: webhook counters per app) on this port of the bind "
-     "host; 0: off"},
+    {"metrics-port", "RTMESH_METRICS_PORT", RTM_OPT_INT, offsetof(s_args_t, metrics_port), "0", 0,
+     65535,
+     "serve GET /healthz and GET /metrics (Prometheus text: the shard's counters, webhooks per "
+     "app) on this port of the bind host; 0: off"},
 };
 #define S_N_OPTS (sizeof s_opts / sizeof s_opts[0])
 

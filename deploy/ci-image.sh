@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 run=(pm run -d --network host --health-interval=disable)
-"${run[@]}" --name "$tag-broker" -e RTMESH_BIND=127.0.0.1 -e RTMESH_BROKER_METRICS_PORT="$metrics" "$image" \
+"${run[@]}" --name "$tag-broker" -e RTMESH_BIND=127.0.0.1 -e RTMESH_METRICS_PORT="$metrics" "$image" \
   rtmesh-broker --shard 0 --brokers "tcp://127.0.0.1:$broker" >/dev/null
 "${run[@]}" --name "$tag-node" -e RTMESH_HOST=127.0.0.1 -e RTMESH_PORT="$node" "$image" \
   rtmesh-node --brokers "tcp://127.0.0.1:$broker" --workers 2 >/dev/null
