@@ -64,8 +64,10 @@ static void s_expire(rtm_upstream_t *up, uint64_t now, bool all)
     }
 }
 
-static int s_send(void *sock, const rtm_wire_msg_t *msg)
+/* Sends on the link's DEALER; the send may consume its watch's edge. */
+static int s_send(rtm_shard_link_t *link, const rtm_wire_msg_t *msg)
 {
+    void *sock = link->sock;
     char stack[16384];
     int len = rtm_wire_encoded_len(msg);
     if (len < 0)
@@ -77,7 +79,16 @@ static int s_send(void *sock, const rtm_wire_msg_t *msg)
     int rc = zmq_send(sock, buf, (size_t)len, ZMQ_DONTWAIT) < 0 ? -zmq_errno() : 0;
     if (buf != stack)
         free(buf);
+    rtm_zmq_watch_touch(&link->watch);
     return rc;
+}
+
+/* After a zmq call on the SUB (connect, subscribe); before the start its
+ * watch does not exist yet and checks once it does. */
+static void s_touch_sub(rtm_upstream_t *up)
+{
+    if (up->started)
+        rtm_zmq_watch_touch(&up->sub_watch);
 }
 
 /* Reports when the live set or the list changed: owners may have moved. */
@@ -108,8 +119,7 @@ void rtm_upstream_tick(rtm_upstream_t *up)
         rtm_wire_msg_t hb = {
             .type = RTM_WIRE_NODE_HB, .node = rtm_str_cstr(up->id), .digest = up->digest};
         for (uint32_t i = 0; i < up->n_shards; i++) {
-            s_send(up->shards[i]->sock, &hb); /* EAGAIN: shard unreachable, liveness shows it */
-            rtm_zmq_watch_kick(&up->shards[i]->watch);
+            s_send(up->shards[i], &hb); /* EAGAIN: shard unreachable, liveness shows it */
         }
     }
     s_expire(up, now, false);
@@ -332,6 +342,7 @@ static rtm_shard_link_t *s_unretire(rtm_upstream_t *up, const char *identity)
 static void s_close_link(rtm_upstream_t *up, rtm_shard_link_t *link)
 {
     zmq_disconnect(up->sub, link->egress);
+    s_touch_sub(up);
     rtm_zmq_watch_close(&link->watch, s_on_removed_closed);
 }
 
@@ -365,6 +376,7 @@ static rtm_shard_link_t *s_link_new(rtm_upstream_t *up, const char *identity)
         abort();
     link->up = up;
     zmq_connect(up->sub, egress);
+    s_touch_sub(up);
     link->sock = s_socket(up->zmq_ctx, ZMQ_DEALER, NULL);
     /* a stable identity lets the broker keep this worker's state across a
      * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
@@ -511,7 +523,7 @@ int rtm_upstream_owner(rtm_upstream_t *up, rtm_str_t app, rtm_str_t channel)
 
 int rtm_upstream_send(rtm_upstream_t *up, uint32_t shard, const rtm_wire_msg_t *msg)
 {
-    return shard < up->n_shards && s_send(up->shards[shard]->sock, msg) == 0 ? 0 : RTM_EUNAVAIL;
+    return shard < up->n_shards && s_send(up->shards[shard], msg) == 0 ? 0 : RTM_EUNAVAIL;
 }
 
 bool rtm_upstream_ready(const rtm_upstream_t *up)
@@ -542,7 +554,7 @@ void rtm_upstream_request(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *ms
     msg->id = p->id;
     p->status = 1;
     HASH_ADD(hh, up->pending, id, sizeof p->id, p); /* before sending: the ack may be fast */
-    if (shard >= up->n_shards || s_send(up->shards[shard]->sock, msg) < 0)
+    if (shard >= up->n_shards || s_send(up->shards[shard], msg) < 0)
         p->status = RTM_EUNAVAIL; /* reported at the next tick */
     if (up->newest)
         up->newest->next = p;
@@ -554,6 +566,7 @@ void rtm_upstream_request(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *ms
 void rtm_upstream_subscribe(rtm_upstream_t *up, const char *topic, size_t len, bool on)
 {
     zmq_setsockopt(up->sub, on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, topic, len);
+    s_touch_sub(up);
 }
 
 static void s_closed_one(rtm_upstream_t *up)

@@ -1,9 +1,13 @@
 /* rtm_zmq_watch — see rtm_zmq_watch.h.
  *
- * Three handles per socket: a poll on ZMQ_FD (wake-up only), a check that runs
- * every iteration (catches events whose edge a send consumed), and an idle that
- * is active only while a turn ran out of budget. The callback is never invoked
- * from inside rtm_zmq_watch_start. */
+ * Three handles per socket: a poll on ZMQ_FD (wake-up only), a check that
+ * drains after the owner touched the socket in this iteration (catches events
+ * whose edge a send consumed), and an idle that is active while a turn ran out
+ * of budget or a touch came after this iteration's check (so the loop cannot
+ * block on an edge that was consumed). Under load a loop iterates several
+ * times per message; asking ZMQ_EVENTS in every iteration was one poll()
+ * system call per socket per iteration, most of them answering "nothing". The
+ * callback is never invoked from inside rtm_zmq_watch_start or touch. */
 #include "rtm_zmq_watch.h"
 
 #include <zmq.h>
@@ -23,15 +27,20 @@ static void s_drain(rtm_zmq_watch_t *w)
 {
     if (w->closing)
         return;
-    int n = 0;
-    while (n < w->budget && s_readable(w->socket)) {
+    for (int n = 0;; n++) {
+        /* asked after every callback, so it answers for any touch made in one */
+        bool ready = s_readable(w->socket);
+        w->touched = false;
+        if (!ready) {
+            uv_idle_stop(&w->idle);
+            return;
+        }
+        if (n == w->budget) {
+            uv_idle_start(&w->idle, s_on_idle);
+            return;
+        }
         w->cb(w, w->socket, w->arg);
-        n++;
     }
-    if (n == w->budget && s_readable(w->socket))
-        uv_idle_start(&w->idle, s_on_idle);
-    else
-        uv_idle_stop(&w->idle);
 }
 
 static void s_on_poll(uv_poll_t *h, int status, int events)
@@ -41,7 +50,9 @@ static void s_on_poll(uv_poll_t *h, int status, int events)
 
 static void s_on_check(uv_check_t *h)
 {
-    s_drain(h->data);
+    rtm_zmq_watch_t *w = h->data;
+    if (w->touched)
+        s_drain(w);
 }
 
 static void s_on_idle(uv_idle_t *h)
@@ -52,6 +63,14 @@ static void s_on_idle(uv_idle_t *h)
 void rtm_zmq_watch_kick(rtm_zmq_watch_t *w)
 {
     s_drain(w);
+}
+
+void rtm_zmq_watch_touch(rtm_zmq_watch_t *w)
+{
+    if (w->touched || w->closing)
+        return;
+    w->touched = true;
+    uv_idle_start(&w->idle, s_on_idle);
 }
 
 int rtm_zmq_watch_start(rtm_zmq_watch_t *w, uv_loop_t *loop, void *socket, int budget,
@@ -70,6 +89,7 @@ int rtm_zmq_watch_start(rtm_zmq_watch_t *w, uv_loop_t *loop, void *socket, int b
     w->poll.data = w->check.data = w->idle.data = w;
     uv_poll_start(&w->poll, UV_READABLE, s_on_poll);
     uv_check_start(&w->check, s_on_check);
+    rtm_zmq_watch_touch(w); /* messages may be queued already */
     return 0;
 }
 

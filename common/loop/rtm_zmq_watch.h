@@ -2,12 +2,16 @@
  *
  * ZMQ_FD is edge-triggered and any zmq call (a send included) can consume its
  * notification, so the fd only wakes the loop: readiness is always decided by
- * ZMQ_EVENTS, re-checked after every wake-up and once per loop iteration (check
- * handle). Each turn delivers at most `budget` messages; when more remain an
- * idle handle keeps the loop from blocking so other handles get their turn. */
+ * ZMQ_EVENTS, re-checked after every wake-up and after every zmq call the
+ * owner made on the socket (rtm_zmq_watch_touch, checked in the same loop
+ * iteration). Asking ZMQ_EVENTS costs a poll() on the socket's mailbox, so it
+ * is not asked in iterations where nothing could have changed. Each turn
+ * delivers at most `budget` messages; when more remain an idle handle keeps
+ * the loop from blocking so other handles get their turn. */
 #ifndef RTM_ZMQ_WATCH_H
 #define RTM_ZMQ_WATCH_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 typedef struct rtm_zmq_watch rtm_zmq_watch_t;
@@ -18,13 +22,14 @@ typedef void (*rtm_zmq_recv_cb)(rtm_zmq_watch_t *w, void *socket, void *arg);
 
 struct rtm_zmq_watch {
     uv_poll_t poll;   /* wakes the loop when ZMQ_FD signals */
-    uv_check_t check; /* re-checks ZMQ_EVENTS every iteration */
-    uv_idle_t idle;   /* active while messages are left over after a turn */
+    uv_check_t check; /* re-checks ZMQ_EVENTS in an iteration that touched the socket */
+    uv_idle_t idle;   /* active while messages are left over, or a touch is unchecked */
     void *socket;     /* borrowed zmq socket */
     rtm_zmq_recv_cb cb;
     void *arg;
-    int budget;  /* messages per turn */
-    int closing; /* handles left to close */
+    int budget;   /* messages per turn */
+    int closing;  /* handles left to close */
+    bool touched; /* a zmq call since the last drain may have consumed the edge */
     void (*close_cb)(rtm_zmq_watch_t *w);
 };
 
@@ -37,8 +42,13 @@ int rtm_zmq_watch_start(rtm_zmq_watch_t *w, uv_loop_t *loop, void *socket, int b
  * after which the socket may be closed and w freed. */
 void rtm_zmq_watch_close(rtm_zmq_watch_t *w, void (*close_cb)(rtm_zmq_watch_t *w));
 
-/* Drains now (up to the budget). Call after sending on the socket from loop
- * code, since a send may have consumed the fd's edge. */
+/* Drains now (up to the budget). */
 void rtm_zmq_watch_kick(rtm_zmq_watch_t *w);
+
+/* Notes a zmq call on the socket (send, connect, setsockopt) made outside
+ * the watch's callback: it may have consumed the fd's edge, so readiness is
+ * re-checked later in this loop iteration (never inside this call), and the
+ * loop does not block before it is. Call after every such call. */
+void rtm_zmq_watch_touch(rtm_zmq_watch_t *w);
 
 #endif
