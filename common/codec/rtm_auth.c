@@ -10,12 +10,14 @@
 
 #include "rtm_error.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
-#define S_SHA256_LEN 32
+#define S_SHA256_LEN   32
+#define S_SHA256_BLOCK 64
 
 static void s_hex(const unsigned char *bin, size_t n, char *out)
 {
@@ -27,29 +29,70 @@ static void s_hex(const unsigned char *bin, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* Hex HMAC-SHA256 over the concatenation of parts[0..n). */
+/* The digests, fetched once per process. A fetch (what EVP_sha256() and a
+ * MAC by name do implicitly on every use) is a locked lookup in OpenSSL's
+ * provider tables and was the larger part of a REST signature check; the
+ * fetched algorithms are immutable and shared by every thread, like a const
+ * table. */
+static pthread_once_t s_fetch_once = PTHREAD_ONCE_INIT;
+static EVP_MD *s_sha256, *s_md5;
+
+static void s_fetch(void)
+{
+    s_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    s_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    if (!s_sha256 || !s_md5)
+        abort();
+}
+
+static const EVP_MD *s_digest(EVP_MD **which)
+{
+    pthread_once(&s_fetch_once, s_fetch);
+    return *which;
+}
+
+static void s_digest_init(EVP_MD_CTX *ctx, const EVP_MD *md, const unsigned char *pad, size_t n)
+{
+    if (!EVP_DigestInit_ex2(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pad, n))
+        abort();
+}
+
+/* Hex HMAC-SHA256 over the concatenation of parts[0..n): RFC 2104 on one
+ * digest context, H((K ^ opad) || H((K ^ ipad) || msg)), K the key padded to
+ * the block size (hashed first when longer). */
 static void s_hmac_parts(rtm_str_t key, const rtm_str_t *parts, size_t n, char out[65])
 {
-    static const unsigned char empty[1];
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    unsigned char md[S_SHA256_LEN];
-    size_t md_len = 0;
-    const unsigned char *k = key.len ? (const unsigned char *)key.p : empty;
-    if (!ctx || !EVP_MAC_init(ctx, k, key.len, params))
+    const EVP_MD *md = s_digest(&s_sha256);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char k[S_SHA256_BLOCK] = {0}, pad[S_SHA256_BLOCK], inner[S_SHA256_LEN];
+    unsigned char mac[S_SHA256_LEN];
+    unsigned int len = 0;
+    if (!ctx)
         abort();
-    for (size_t i = 0; i < n; i++)
-        if (parts[i].len && !EVP_MAC_update(ctx, (const unsigned char *)parts[i].p, parts[i].len))
+    if (key.len > sizeof k) {
+        if (!EVP_Digest(key.p, key.len, k, &len, md, NULL))
             abort();
-    if (!EVP_MAC_final(ctx, md, &md_len, sizeof(md)) || md_len != sizeof(md))
+    } else if (key.len) {
+        memcpy(k, key.p, key.len);
+    }
+    for (size_t i = 0; i < sizeof k; i++)
+        pad[i] = k[i] ^ 0x36;
+    s_digest_init(ctx, md, pad, sizeof pad);
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].len && !EVP_DigestUpdate(ctx, parts[i].p, parts[i].len))
+            abort();
+    if (!EVP_DigestFinal_ex(ctx, inner, &len) || len != sizeof inner)
         abort();
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-    s_hex(md, sizeof(md), out);
+    for (size_t i = 0; i < sizeof k; i++)
+        pad[i] = k[i] ^ 0x5c;
+    s_digest_init(ctx, md, pad, sizeof pad);
+    if (!EVP_DigestUpdate(ctx, inner, sizeof inner) || !EVP_DigestFinal_ex(ctx, mac, &len) ||
+        len != sizeof mac)
+        abort();
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(pad, sizeof pad);
+    s_hex(mac, sizeof mac, out);
 }
 
 void rtm_hmac_sha256_hex(rtm_str_t key, rtm_str_t msg, char out[65])
@@ -61,7 +104,8 @@ void rtm_md5_hex(rtm_str_t data, char out[33])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    if (!EVP_Digest(data.len ? data.p : "", data.len, md, &md_len, EVP_md5(), NULL) || md_len != 16)
+    if (!EVP_Digest(data.len ? data.p : "", data.len, md, &md_len, s_digest(&s_md5), NULL) ||
+        md_len != 16)
         abort();
     s_hex(md, md_len, out);
 }

@@ -21,6 +21,11 @@ static rtm_str_t S(const char *s)
 #define DOCS_SECRET "7ad3773142a6692b25b8"
 #define DOCS_SOCKET "1234.1234"
 
+#define K16   "kkkkkkkkkkkkkkkk"
+#define K64   K16 K16 K16 K16
+#define AA16  "\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa"
+#define AA131 AA16 AA16 AA16 AA16 AA16 AA16 AA16 AA16 "\xaa\xaa\xaa"
+
 static void test_hmac_vectors(void **state)
 {
     (void)state;
@@ -38,6 +43,16 @@ static void test_hmac_vectors(void **state)
          "version=1.0&body_md5=ec365a775a4cd0599faeb73354201b6f",
          "da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c"},
         {"", "", "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"},
+        /* RFC 4231 case 1, and keys at the block size, one over it (hashed first) and
+         * RFC 4231 case 6 (131 bytes) */
+        {"\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b",
+         "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        {K64, "at the block size",
+         "698dfd0ca7cd968b11e7d054dc30533166228883a0bdc67419b55fc93cdc07b9"},
+        {K64 "k", "one over the block size",
+         "3a27c57d31479cf51b5895e69d321927a9142cbcc0a244c86b0e8c9579b83cb1"},
+        {AA131, "Test Using Larger Than Block-Size Key - Hash Key First",
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         char out[65];
