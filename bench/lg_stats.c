@@ -70,6 +70,31 @@ uint64_t rtm_lg_hist_quantile(const rtm_lg_hist_t *h, double q)
     return h->max;
 }
 
+char *rtm_lg_hist_format(const rtm_lg_hist_t *h)
+{
+    size_t cap = 64, len = 0;
+    char *out = malloc(cap);
+    if (!out)
+        abort();
+    out[0] = '\0';
+    for (size_t i = 0; i < RTM_LG_HIST_EXP * RTM_LG_HIST_SUB; i++) {
+        if (!h->count[i])
+            continue;
+        char one[48];
+        int n = snprintf(one, sizeof one, "%s%llu:%llu", len ? "," : "",
+                         (unsigned long long)s_bucket_upper(i), (unsigned long long)h->count[i]);
+        if (len + (size_t)n + 1 > cap) {
+            cap = (len + (size_t)n + 1) * 2;
+            out = realloc(out, cap);
+            if (!out)
+                abort();
+        }
+        memcpy(out + len, one, (size_t)n + 1);
+        len += (size_t)n;
+    }
+    return out;
+}
+
 int rtm_lg_parse_pids(const char *list, int pids[RTM_LG_MAX_PIDS])
 {
     int n = 0;
@@ -121,8 +146,31 @@ static long s_rss_kb(int pid)
     return kb;
 }
 
+/* "TCP: inuse N orphan N tw N alloc N mem N" and "Slab: N kB". */
+static void s_kernel(rtm_lg_proc_t *out)
+{
+    char line[256];
+    long pages = 0;
+    FILE *f = fopen("/proc/net/sockstat", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "TCP: inuse %ld orphan %*d tw %*d alloc %*d mem %ld", &out->tcp_inuse,
+                   &pages) == 2)
+            break;
+    if (f)
+        fclose(f);
+    out->tcp_mem_kb = pages * (sysconf(_SC_PAGESIZE) / 1024);
+    f = fopen("/proc/meminfo", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Slab: %ld kB", &out->slab_kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+}
+
 void rtm_lg_proc_sample(const int *pids, int n, rtm_lg_proc_t *out)
 {
+    *out = (rtm_lg_proc_t){0};
+    s_kernel(out);
     out->cpu_s = 0;
     out->rss_kb = 0;
     for (int i = 0; i < n; i++) {

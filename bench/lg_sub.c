@@ -172,6 +172,10 @@ static void s_on_delivery(rtm_lg_sub_t *s, const char *t, const char *end)
     uint64_t stamp = 0;
     for (t += 3; t < end && *t >= '0' && *t <= '9'; t++)
         stamp = stamp * 10 + (uint64_t)(*t - '0');
+    if (lg->opt.expect && lg->phase == RTM_LG_DRAIN && !lg->first_stamp_us)
+        rtm_lg_proc_sample(lg->pids, lg->n_pids, &lg->proc_held); /* every process holds all */
+    if (!lg->first_stamp_us || stamp < lg->first_stamp_us)
+        lg->first_stamp_us = stamp;
     uint64_t now = rtm_lg_now_us();
     rtm_lg_hist_add(&lg->latency, now > stamp ? now - stamp : 0);
     lg->delivered++;
@@ -372,7 +376,8 @@ void rtm_lg_sub_start(rtm_lg_t *lg, rtm_lg_sub_t *s, long index)
         setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     uv_tcp_nodelay(&s->tcp, 1);
     struct sockaddr_in src = {.sin_family = AF_INET};
-    src.sin_addr.s_addr = htonl(0x7F000002u + (uint32_t)(index % lg->opt.sources));
+    src.sin_addr.s_addr =
+        htonl(0x7F000002u + (uint32_t)(lg->opt.source_base + index % lg->opt.sources));
     uv_connect_t *req = malloc(sizeof *req);
     if (!req)
         abort();

@@ -12,7 +12,17 @@
  * Flat out, publishers stop while more than opt.max_lag publishes are not yet
  * delivered: a server that accepts publishes faster than it (or this
  * generator, which shares the machine) can deliver would otherwise queue
- * without bound and end up dropping slow subscribers. */
+ * without bound and end up dropping slow subscribers.
+ *
+ * With opt.expect, the events come from another process (one publisher for
+ * subscribers spread over several generator processes, each holding as many
+ * connections as one process may): every subscriber owes opt.expect events
+ * after the hold, the fan-out is timed from the earliest publish stamp
+ * received, and memory (server RSS, the kernel's socket counts) is sampled
+ * when the first event arrives, which the publisher sends only once every
+ * generator process holds all its connections. The JSON record then carries
+ * the latency histogram and the absolute times, so that the records of the
+ * processes can be merged exactly (bench/report.py). */
 #include "loadgen.h"
 
 #include "lg_pub.h"
@@ -47,6 +57,8 @@ static const rtm_opt_t s_options[] = {
      "channel name prefix"},
     {"sources", "RTMESH_LG_SOURCES", RTM_OPT_INT, S_OPT(sources), "8", 1, 250,
      "source addresses 127.0.0.2 .. 127.0.0.(1+N), bound before connect"},
+    {"source-base", "RTMESH_LG_SOURCE_BASE", RTM_OPT_INT, S_OPT(source_base), "0", 0, 249,
+     "offset of the first source address: 127.0.0.(2+N) .. (disjoint sets across processes)"},
     {"concurrency", "RTMESH_LG_CONCURRENCY", RTM_OPT_INT, S_OPT(concurrency), "256", 1, 100000,
      "handshakes in flight while connecting"},
     {"publishers", "RTMESH_LG_PUBLISHERS", RTM_OPT_INT, S_OPT(publishers), "1", 0, 256,
@@ -55,6 +67,8 @@ static const rtm_opt_t s_options[] = {
      "publishes per second in total; 0 = flat out"},
     {"duration", "RTMESH_LG_DURATION", RTM_OPT_INT, S_OPT(duration), "10", 0, 86400,
      "seconds of publishing"},
+    {"max-publishes", "RTMESH_LG_MAX_PUBLISHES", RTM_OPT_INT, S_OPT(max_publishes), "0", 0,
+     1000000000, "publishes in all, at most (0: as many as the rate and duration give)"},
     {"payload", "RTMESH_LG_PAYLOAD", RTM_OPT_INT, S_OPT(payload), "0", 0, RTM_LG_MAX_PAYLOAD,
      "bytes of padding in each event's data"},
     {"max-lag", "RTMESH_LG_MAX_LAG", RTM_OPT_INT, S_OPT(max_lag), "32", 0, 1000000,
@@ -63,6 +77,8 @@ static const rtm_opt_t s_options[] = {
      "after publishing, wait at most this long for owed deliveries"},
     {"hold", "RTMESH_LG_HOLD", RTM_OPT_INT, S_OPT(hold), "1", 0, 86400,
      "seconds to hold the subscribed connections before publishing"},
+    {"expect", "RTMESH_LG_EXPECT", RTM_OPT_INT, S_OPT(expect), "0", 0, 1000000,
+     "events published by another process that each subscriber waits for after the hold"},
     {"connect-timeout", "RTMESH_LG_CONNECT_TIMEOUT", RTM_OPT_INT, S_OPT(connect_timeout), "120", 1,
      86400, "seconds the connect phase may take"},
     {"pids", "RTMESH_LG_PIDS", RTM_OPT_STRING, S_OPT(pids), "", 0, 0,
@@ -126,6 +142,15 @@ static void s_report_connect(rtm_lg_t *lg, s_report_t *r)
     s_put(r, "server_rss_held_kb", false, "%ld", lg->proc_held.rss_kb);
     s_put(r, "rss_per_conn_b", false, "%.0f",
           s_ratio((double)rss_delta * 1024.0, (double)(o->conns - lg->conn_failed)));
+    s_put(r, "server_procs", false, "%d", lg->n_pids);
+    s_put(r, "tcp_inuse_start", false, "%ld", lg->proc_start.tcp_inuse);
+    s_put(r, "tcp_inuse_held", false, "%ld", lg->proc_held.tcp_inuse);
+    s_put(r, "tcp_mem_start_kb", false, "%ld", lg->proc_start.tcp_mem_kb);
+    s_put(r, "tcp_mem_held_kb", false, "%ld", lg->proc_held.tcp_mem_kb);
+    s_put(r, "slab_start_kb", false, "%ld", lg->proc_start.slab_kb);
+    s_put(r, "slab_held_kb", false, "%ld", lg->proc_held.slab_kb);
+    s_put(r, "t_start_us", false, "%llu", (unsigned long long)lg->t_start_us);
+    s_put(r, "t_connected_us", false, "%llu", (unsigned long long)lg->t_connected_us);
 }
 
 static void s_report_publish(rtm_lg_t *lg, s_report_t *r)
@@ -133,7 +158,9 @@ static void s_report_publish(rtm_lg_t *lg, s_report_t *r)
     const rtm_lg_options_t *o = &lg->opt;
     uint64_t last = lg->t_last_delivery_us > lg->t_publish_end_us ? lg->t_last_delivery_us
                                                                   : lg->t_publish_end_us;
-    double secs = (double)(last - lg->t_publish_us) / 1e6;
+    /* another process's events: from the earliest publish to the last delivery */
+    uint64_t from = o->expect && lg->first_stamp_us ? lg->first_stamp_us : lg->t_publish_us;
+    double secs = last > from ? (double)(last - from) / 1e6 : 0;
     double pub_secs = (double)(lg->t_publish_end_us - lg->t_publish_us) / 1e6;
     double cpu = lg->proc_end.cpu_s - lg->proc_held.cpu_s;
     s_put(r, "publishers", false, "%ld", o->publishers);
@@ -169,6 +196,9 @@ static void s_report_publish(rtm_lg_t *lg, s_report_t *r)
     s_put(r, "publishes_per_cpu_s", false, "%.0f", s_ratio((double)lg->publish_ok, cpu));
     s_put(r, "server_rss_end_kb", false, "%ld", lg->proc_end.rss_kb);
     s_put(r, "gen_cpu_s", false, "%.3f", lg->self_cpu_end - lg->self_cpu_publish);
+    s_put(r, "expect", false, "%ld", o->expect);
+    s_put(r, "t_first_stamp_us", false, "%llu", (unsigned long long)lg->first_stamp_us);
+    s_put(r, "t_last_delivery_us", false, "%llu", (unsigned long long)lg->t_last_delivery_us);
 }
 
 static void s_report(rtm_lg_t *lg)
@@ -183,7 +213,9 @@ static void s_report(rtm_lg_t *lg)
     if (lg->opt.json) {
         FILE *f = fopen(lg->opt.json, "a");
         if (f) {
-            fprintf(f, "%s}\n", r->js);
+            char *hist = rtm_lg_hist_format(&lg->latency);
+            fprintf(f, "%s,\"lat_hist\":\"%s\"}\n", r->js, hist);
+            free(hist);
             fclose(f);
         } else {
             perror(lg->opt.json);
@@ -236,7 +268,8 @@ static void s_publish_tick(rtm_lg_t *lg, uint64_t now)
     const rtm_lg_options_t *o = &lg->opt;
     uint64_t due = o->rate ? (uint64_t)o->rate * (now - lg->t_publish_us) / 1000000u + 1 : 0;
     for (long i = 0; i < o->publishers; i++) {
-        if (o->rate && lg->published >= due)
+        if ((o->rate && lg->published >= due) ||
+            (o->max_publishes && lg->published >= (uint64_t)o->max_publishes))
             break;
         if (lg->pubs[i].ready)
             rtm_lg_pub_send(&lg->pubs[i]);
@@ -267,6 +300,7 @@ static void s_on_tick(uv_timer_t *t)
         rtm_lg_proc_sample(lg->pids, lg->n_pids, &lg->proc_held);
         lg->self_cpu_publish = rtm_lg_self_cpu_s();
         lg->t_publish_us = now;
+        lg->expected += (uint64_t)o->expect * (uint64_t)lg->subscribed;
         lg->phase = o->publishers && o->duration ? RTM_LG_PUBLISH : RTM_LG_DRAIN;
         break;
     case RTM_LG_PUBLISH:

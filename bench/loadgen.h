@@ -29,15 +29,18 @@ typedef struct {
     long channels;          /* channels; connection i subscribes to channel i % channels */
     long channel_base;      /* first channel index (several processes, disjoint sets) */
     const char *prefix;     /* channel name prefix */
-    long sources;           /* source addresses 127.0.0.2 .. 127.0.0.(1+sources) */
+    long sources;           /* source addresses 127.0.0.(2+source_base) .. on, this many */
+    long source_base;       /* first source address offset (several processes, disjoint sets) */
     long concurrency;       /* handshakes in flight during the connect phase */
     long publishers;        /* keep-alive REST publisher connections */
     long rate;              /* publishes per second over all publishers; 0 = flat out */
     long duration;          /* seconds of publishing */
+    long max_publishes;     /* stop publishing after this many; 0 = no limit */
     long payload;           /* bytes of padding in each event's data */
     long max_lag;           /* flat out: publishes not yet fully delivered, at most */
     long drain_ms;          /* after publishing: wait this long at most for stragglers */
     long hold;              /* seconds to hold the subscribed connections before publishing */
+    long expect;            /* events another process publishes that every subscriber awaits */
     long connect_timeout;   /* seconds the connect phase may take */
     const char *pids;       /* comma list of server pids to sample in /proc */
     const char *label;      /* free text copied into the report */
@@ -80,13 +83,14 @@ typedef struct {
     uint64_t pusher_errors;  /* pusher:error messages received */
     uint64_t next_channel;   /* round robin over channels */
 
+    uint64_t first_stamp_us;    /* earliest publish stamp among the events received */
     rtm_lg_hist_t latency;      /* publish -> deliver, microseconds */
     rtm_lg_hist_t rest_latency; /* REST request -> response, microseconds */
     uint64_t t_start_us, t_connected_us, t_publish_us, t_publish_end_us, t_last_delivery_us;
     int pids[RTM_LG_MAX_PIDS]; /* opt.pids parsed */
     int n_pids;
-    rtm_lg_proc_t proc_start, proc_connected, proc_held, proc_end;
-    double self_cpu_start, self_cpu_publish, self_cpu_end; /* our own CPU seconds */
+    rtm_lg_proc_t proc_start, proc_connected, proc_held, proc_end; /* held: see loadgen.c */
+    double self_cpu_start, self_cpu_publish, self_cpu_end;         /* our own CPU seconds */
     uv_timer_t tick;
 } rtm_lg_t;
 

@@ -31,8 +31,56 @@ GOALS = [
     ("rss_per_conn_b", "idle", "RSS per idle subscribed connection (bytes)", False, 0.25),
     ("connect_rate", "storm", "connect + subscribe rate (conns/s)", True, 1.5),
     ("lat_p99_us", "fanout10", "p99 publish->deliver latency, 10/s to 5,000 (us)", False, 1 / 3),
-    ("publishes_per_cpu_s", "channels", "REST publishes per server CPU-s, many channels", True, 4.0),
+    ("publishes_per_cpu_s", "channels", "REST publishes per server CPU-s, many channels", True, 3.0),
+    ("lat_p99_us", "channels", "p99 publish->deliver latency, many channels (us)", False, 0.25),
 ]
+
+
+def hist_quantile(hist, n, q):
+    """Quantile q of a merged {upper: count} histogram of n values (as lg_stats.c)."""
+    rank = min(int(q * n), n - 1)
+    seen = 0
+    for upper in sorted(hist):
+        seen += hist[upper]
+        if seen > rank:
+            return upper
+    return 0
+
+
+def merge_many(rs):
+    """Generator processes that shared one fan-out (--expect): sums, the span from the first
+    start to the last connection held, and the latency histograms merged bucket by bucket."""
+    m = dict(rs[0])
+    for k in ("conns", "subscribed", "conn_failed", "conn_lost", "delivered", "expected"):
+        m[k] = sum(r[k] for r in rs)
+    m["generator_procs"] = len(rs)
+    span = (max(r["t_connected_us"] for r in rs) - min(r["t_start_us"] for r in rs)) / 1e6
+    m["connect_s"] = span
+    m["connect_rate"] = m["subscribed"] / span if span > 0 else None
+    for k in ("server_rss_start_kb", "slab_start_kb", "tcp_inuse_start", "tcp_mem_start_kb"):
+        m[k] = min(r[k] for r in rs)
+    for k in ("server_rss_held_kb", "slab_held_kb", "tcp_inuse_held", "tcp_mem_held_kb"):
+        m[k] = max(r[k] for r in rs)
+    subs = max(1, m["subscribed"])
+    m["rss_per_conn_b"] = (m["server_rss_held_kb"] - m["server_rss_start_kb"]) * 1024 / subs
+    # both ends of every connection are sockets of this machine
+    m["slab_per_socket_b"] = (m["slab_held_kb"] - m["slab_start_kb"]) * 1024 / (2 * subs)
+    hist, n = {}, 0
+    for r in rs:
+        for part in filter(None, r.get("lat_hist", "").split(",")):
+            upper, count = (int(x) for x in part.split(":"))
+            hist[upper] = hist.get(upper, 0) + count
+            n += count
+    stamps = [r["t_first_stamp_us"] for r in rs if r["t_first_stamp_us"]]
+    last = max(r["t_last_delivery_us"] for r in rs)
+    fan = (last - min(stamps)) / 1e6 if stamps else 0
+    m["fanout_s"] = fan
+    m["deliveries_per_s"] = m["delivered"] / fan if fan > 0 else None
+    m["delivery_ratio"] = m["delivered"] / m["expected"] if m["expected"] else 0.0
+    m["lat_max_us"] = max(r["lat_max_us"] for r in rs)
+    for k, q in (("lat_p50_us", 0.5), ("lat_p99_us", 0.99)):  # a bucket's bound, at most the max
+        m[k] = min(hist_quantile(hist, n, q), m["lat_max_us"]) if n else None
+    return m
 
 
 def load(path):
@@ -43,6 +91,9 @@ def load(path):
         recs.setdefault((t, s), []).append(r)
     out = {}
     for key, rs in recs.items():
+        if rs[0].get("expect"):
+            out[key] = merge_many(rs)
+            continue
         if len(rs) == 1:
             out[key] = rs[0]
             continue
@@ -163,6 +214,89 @@ def scale_table(res):
     return lines
 
 
+def proc_int(path):
+    try:
+        return int(open(path).read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def conntrack_line(ct_max, subs):
+    if not ct_max:
+        return "* **Connection tracking**: not loaded on this machine."
+    return (f"* **Connection tracking**: every loopback connection is one netfilter conntrack "
+            f"entry: {subs:,} of nf_conntrack_max {ct_max:,} (shared with everything else on "
+            "the machine); past it new connections are dropped.")
+
+
+def many_section(res):
+    """(f): the c100k scenario, rtmesh only (one soketi process may hold 20,000 files)."""
+    m = res.get(("many", "c100k"))
+    if not m:
+        return []
+    pub = res.get(("many", "c100k-publisher"), {})
+    nodes = m["server_procs"] - 1
+    try:
+        lo, hi = (int(x) for x in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    except (OSError, ValueError):
+        lo, hi = 32768, 60999
+    nofile = int(sh("ulimit -n") or 0) or None
+    ct_max = proc_int("/proc/sys/net/netfilter/nf_conntrack_max")
+    mem_kb = int(sh("awk '/MemTotal/ {print $2}' /proc/meminfo") or 0)
+    subs = max(1, m["subscribed"])
+    rows = [
+        ("connections asked / held", f"{m['conns']:,} / {m['subscribed']:,}"),
+        ("failed / lost", f"{m['conn_failed']:,} / {m['conn_lost']:,}"),
+        ("processes", f"{nodes} nodes + 1 broker shard (SO_REUSEPORT on one port), "
+                      f"{m['generator_procs']} generator processes, 4 source addresses each"),
+        ("connect + subscribe", f"{m['connect_s']:.1f} s, {fmt(m['connect_rate'])} conns/s"),
+        ("rtmesh RSS, all processes (start -> held)",
+         f"{m['server_rss_start_kb'] / 1024:,.1f} MiB -> {m['server_rss_held_kb'] / 1024:,.1f} MiB"),
+        ("RSS per connection, all rtmesh processes", f"{fmt(m['rss_per_conn_b'])} B"),
+        ("TCP sockets in use, machine (sockstat)",
+         f"{m['tcp_inuse_start']:,} -> {m['tcp_inuse_held']:,}"),
+        ("TCP buffer memory, machine (sockstat mem)",
+         f"{m['tcp_mem_start_kb'] / 1024:,.1f} MiB -> {m['tcp_mem_held_kb'] / 1024:,.1f} MiB"),
+        ("kernel slab, machine (start -> held)",
+         f"{m['slab_start_kb'] / 1024:,.0f} MiB -> {m['slab_held_kb'] / 1024:,.0f} MiB, "
+         f"{fmt(m['slab_per_socket_b'])} B per socket (client and server ends)"),
+        ("event published / answered", f"{pub.get('published', 0)} / {pub.get('publish_ok', 0)}"),
+        ("delivered / expected", f"{m['delivered']:,} / {m['expected']:,} = "
+                                 f"{m['delivery_ratio']:.4f}"),
+        ("fan-out: publish -> last delivery", f"{m['fanout_s'] * 1000:,.0f} ms, "
+                                              f"{fmt(m['deliveries_per_s'])} deliveries/s"),
+        ("latency p50 / p99 / max (us)",
+         f"{fmt(m['lat_p50_us'])} / {fmt(m['lat_p99_us'])} / {fmt(m['lat_max_us'])}"),
+    ]
+    L = ["## Many connections on one machine (f): one event to every connection", "",
+         "rtmesh only: soketi is one process, and one process may hold "
+         f"{nofile or '?':,} open files here. Every connection subscribes to one channel; once "
+         "every generator holds all its connections, one REST publish goes to that channel. "
+         "Memory is sampled when the event arrives. Latency and rate are over all generator "
+         "processes (histograms merged).", "",
+         "| figure | value |", "|---|---|"]
+    L += [f"| {a} | {b} |" for a, b in rows]
+    per_node = subs / max(1, nodes)
+    per_src = subs / (4 * m["generator_procs"])
+    used_kb = (m["server_rss_held_kb"] - m["server_rss_start_kb"]) + (
+        m["slab_held_kb"] - m["slab_start_kb"]) + (m["tcp_mem_held_kb"] - m["tcp_mem_start_kb"])
+    L += ["", "What limits the next step, from this run and this machine:", "",
+          f"* **Open files**: {per_node:,.0f} connections per node process of a limit of "
+          f"{nofile or '?':,} (plus a few dozen for ZeroMQ and the listeners); a generator "
+          f"process holds {subs / m['generator_procs']:,.0f}. More connections need more "
+          "processes on both sides, or a higher `ulimit -n`.",
+          f"* **Ports**: {per_src:,.0f} connections per source address of {hi - lo + 1:,} "
+          "ephemeral ports toward one server port; each generator uses 4 addresses of its own, "
+          "so the 127.0.0.0/8 range is far from the limit.",
+          conntrack_line(ct_max, subs),
+          f"* **Memory**: this run added {used_kb / 1024:,.0f} MiB (rtmesh RSS, the kernel's "
+          f"slab and TCP buffers for both ends) of {mem_kb / 1024 / 1024:,.1f} GiB, about "
+          f"{used_kb * 1024 / subs:,.0f} B per connection; memory would allow roughly "
+          f"{mem_kb * 0.8 / max(1, used_kb) * subs / 1e6:,.1f} M connections, so files, "
+          "conntrack and the CPU of the fan-out come first.", ""]
+    return L
+
+
 def chart(rows, png, workdir):
     """Advantage over soketi (higher is better for every metric) against the goal."""
     data = os.path.join(workdir, "chart.dat")
@@ -192,7 +326,11 @@ plot "{data}" using 2:xtic(1) title "rtmesh 1 node + 1 shard" lc rgb "#1f77b4", 
      "" using 4 title "goal" lc rgb "#d62728" fs pattern 4, \
      1 notitle lc rgb "black" dt 2
 """
-    p = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    try:
+        p = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    except OSError as e:  # bench/deps.sh installs it; the tables do not need it
+        sys.stderr.write(f"report.py: no chart: {e}\n")
+        return False
     if p.returncode != 0:
         sys.stderr.write("report.py: gnuplot failed: " + p.stderr)
         return False
@@ -234,7 +372,7 @@ def main():
     note = os.path.join(rdir, "note.txt")
     if os.path.exists(note):
         L += ["**Note on this run**: " + open(note).read().strip(), ""]
-    L += ["## Targets (issue #4): rtmesh ÷ soketi, same run", ""]
+    L += ["## Targets (issues #4, #14): rtmesh ÷ soketi, same run", ""]
     L += goals_table(rows)
     L += [""]
     if have_chart:
@@ -249,7 +387,8 @@ def main():
           "On 2 cores, two nodes + two shards cannot add CPU; this shows the cost of the extra "
           "hop and processes, not a speed-up.", ""]
     L += scale_table(res)
-    L += ["", "## Raw figures", "",
+    L += [""] + many_section(res)
+    L += ["## Raw figures", "",
           "Keys are the generator's (`rtmesh-loadgen --help`); `_us` microseconds, `_kb` KiB, "
           "`cpu_s` server CPU seconds over the measured phase, `server_cpu_util` CPU-s per "
           "wall second (2.0 = both cores).", ""]

@@ -8,8 +8,12 @@
 # Usage: bench/run.sh BUILD_DIR      (BUILD_DIR holds bench/rtmesh-loadgen,
 #                                     node/rtmesh-node, broker/rtmesh-broker)
 # Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi"),
-#              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels idle storm"),
-#              BENCH_OUT (default bench/results), BENCH_PORT (default 6301).
+#              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels idle storm c100k"),
+#              BENCH_OUT (default bench/results), BENCH_PORT (default 6301),
+#              BENCH_C100K_CONNS (default 100000), BENCH_C100K_NODES (default 6),
+#              BENCH_C100K_GENS (default 6).
+# c100k runs once, against its own topology "many": BENCH_C100K_NODES node processes
+# sharing the port (SO_REUSEPORT) and one broker shard (bench/many.sh drives it).
 # The generator shares the machine's cores with the servers; nothing is pinned.
 set -uo pipefail
 build=$(cd "${1:?usage: bench/run.sh BUILD_DIR}" && pwd)
@@ -20,7 +24,10 @@ broker=$build/broker/rtmesh-broker
 out=${BENCH_OUT:-$here/results}
 port=${BENCH_PORT:-6301}
 targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi}
-scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels idle storm}
+scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels idle storm c100k}
+c100k_conns=${BENCH_C100K_CONNS:-100000}
+c100k_nodes=${BENCH_C100K_NODES:-6}
+c100k_gens=${BENCH_C100K_GENS:-6}
 mkdir -p "$out"
 results=$out/results.jsonl
 : >"$results"
@@ -61,6 +68,13 @@ start_target() { # target; sets pids
     done
     wait_ready "http://127.0.0.1:$port/readyz"
     ;;
+  many) # one open-file limit per process: the connections spread over several nodes
+    "$broker" --shard 0 --brokers "tcp://127.0.0.1:$b0" 2>>"$out/$t.log" & pids+=($!)
+    for ((i = 0; i < c100k_nodes; i++)); do
+      "$node" --port "$port" --brokers "tcp://127.0.0.1:$b0" 2>>"$out/$t.log" & pids+=($!)
+    done
+    wait_ready "http://127.0.0.1:$port/readyz"
+    ;;
   soketi)
     "$here/soketi/soketi.sh" "$port" >>"$out/$t.log" 2>&1 & pids+=($!)
     wait_ready "http://127.0.0.1:$port/ready"
@@ -92,11 +106,19 @@ scenario() { # target scenario
     wait "$g"
     ;;
   storm) gen "$t" "$s" --conns 10000 --channels 100 --publishers 0 --hold 0 --concurrency 500 ;;
+  c100k)
+    local server_pids
+    server_pids=$(IFS=,; echo "${pids[*]}")
+    "$here/many.sh" "$loadgen" "$port" "$server_pids" "$results" "$t/$s" "$c100k_conns" \
+      "$c100k_gens" "$out/commands.txt"
+    ;;
   esac
 }
 
 for s in $scenarios; do
-  for t in $targets; do
+  ts=$targets
+  [[ $s == c100k ]] && ts=many
+  for t in $ts; do
     echo "== $t / $s" >&2
     start_target "$t" || { stop_servers; continue; }
     scenario "$t" "$s"
