@@ -77,6 +77,9 @@ def merge_many(rs):
     m["fanout_s"] = fan
     m["deliveries_per_s"] = m["delivered"] / fan if fan > 0 else None
     m["delivery_ratio"] = m["delivered"] / m["expected"] if m["expected"] else 0.0
+    # each process samples every server from its first delivery to its end: the longest
+    # window covers the fan-out
+    m["server_cpu_s"] = max(r["server_cpu_s"] for r in rs)
     m["lat_max_us"] = max(r["lat_max_us"] for r in rs)
     for k, q in (("lat_p50_us", 0.5), ("lat_p99_us", 0.99)):  # a bucket's bound, at most the max
         m[k] = min(hist_quantile(hist, n, q), m["lat_max_us"]) if n else None
@@ -265,6 +268,9 @@ def many_section(res):
                                  f"{m['delivery_ratio']:.4f}"),
         ("fan-out: publish -> last delivery", f"{m['fanout_s'] * 1000:,.0f} ms, "
                                               f"{fmt(m['deliveries_per_s'])} deliveries/s"),
+        ("server CPU for the fan-out", f"{m['server_cpu_s']:.2f} s, "
+                                       f"{fmt(m['delivered'] / max(0.001, m['server_cpu_s']))} "
+                                       "deliveries per server CPU-s"),
         ("latency p50 / p99 / max (us)",
          f"{fmt(m['lat_p50_us'])} / {fmt(m['lat_p99_us'])} / {fmt(m['lat_max_us'])}"),
     ]
