@@ -32,6 +32,11 @@ mkdir -p "$out"
 results=$out/results.jsonl
 : >"$results"
 : >"$out/commands.txt"
+# What is measured: the commit, and whether the tree differed from it when the run began.
+{
+  git -C "$here" rev-parse --short HEAD
+  git -C "$here" status --porcelain -- .. | grep -q . && echo dirty
+} >"$out/commit.txt" 2>/dev/null
 
 pids=()
 stop_servers() {
