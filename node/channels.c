@@ -22,8 +22,13 @@
 #include <string.h>
 #include <uthash.h>
 
-#define S_SYNC_RETRY_MS 200                 /* SYNC_REQ repeated until a SYNC arrives */
-#define S_CACHE_TTL_MS  (30ULL * 60 * 1000) /* Pusher keeps a cache channel's event 30 min */
+#define S_SYNC_RETRY_MS  200 /* SYNC_REQ repeated until a SYNC arrives */
+#define S_PROBE_RETRY_MS 500 /* an owner in doubt is asked again */
+/* How long a new owner may keep refusing a channel before the node gives up
+ * on it: twice the liveness period, since brokers judge a peer dead up to
+ * about a heartbeat after the nodes do and meanwhile still route to it. */
+#define S_DOUBT_MS     (2 * RTM_WIRE_DEAD_MS)
+#define S_CACHE_TTL_MS (30ULL * 60 * 1000) /* Pusher keeps a cache channel's event 30 min */
 
 typedef struct {
     rtm_subscriber_t *s; /* subscriber */
@@ -41,6 +46,10 @@ struct rtm_channel {
     rtm_frame_t *cache;          /* cache channels: last server event, framed; NULL = none */
     uint64_t cache_expires_ms;   /* its end of life */
     uint64_t sync_req_ms;        /* last SYNC_REQ sent; 0 = never */
+    uint64_t owner;              /* route's token of the owner last known to serve us; 0 = none */
+    uint64_t doubt_ms;           /* since when a new owner has not confirmed; 0 = no doubt */
+    uint64_t probe_ms;           /* last ownership question sent */
+    bool probing;                /* an ownership question awaits its answer */
     bool synced;                 /* a SYNC arrived: mirror valid, subscriptions complete */
     bool presence;               /* presence- channel */
     bool is_cache;               /* one of the cache- channel kinds */
@@ -58,6 +67,15 @@ struct rtm_channels {
     bool attention;  /* some channel needs the tick (count, sync, free) */
     uint64_t now_ms; /* the latest time an input brought (for join answers) */
 };
+
+/* An ownership question in flight: the answer finds its channel by topic
+ * (which may be gone or remade by then). */
+typedef struct {
+    rtm_channels_t *chs;
+    uint64_t owner; /* the token asked */
+    uint16_t topic_len;
+    char topic[];
+} s_probe_t;
 
 struct rtm_join {
     rtm_channels_t *chs;
@@ -135,6 +153,11 @@ static rtm_channel_t *s_find(rtm_channels_t *chs, const char *topic, size_t len)
 static int s_send_owner(rtm_channels_t *chs, const rtm_wire_msg_t *msg)
 {
     return chs->route->send(chs->route->ctx, msg);
+}
+
+static uint64_t s_owner(const rtm_channels_t *chs, const rtm_channel_t *ch)
+{
+    return chs->route->owner(chs->route->ctx, s_app(ch), s_name(ch));
 }
 
 static void s_request_sync(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms)
@@ -493,6 +516,8 @@ static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg
     }
     bool first = !ch->synced;
     ch->synced = true;
+    if (first)
+        ch->owner = s_owner(chs, ch);
     for (uint32_t i = 0; first && i < ch->n_subs; i++) {
         rtm_subscriber_t *s = ch->subs[i].s;
         rtm_subscription_t *sub = &s->subs[ch->subs[i].slot];
@@ -515,9 +540,11 @@ static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_m
     rtm_frame_unref(&f);
 }
 
-static void s_on_terminate(rtm_channels_t *chs, rtm_channel_t *ch)
+/* Calls close (the sink's terminate or reconnect) for every subscriber of
+ * ch. Closing unsubscribes, which reorders ch->subs: work from a copy. */
+static void s_close_all(rtm_channels_t *chs, rtm_channel_t *ch,
+                        void (*close)(void *ctx, rtm_subscriber_t *s))
 {
-    /* terminating unsubscribes, which reorders ch->subs: work from a copy */
     uint32_t n = ch->n_subs;
     rtm_subscriber_t **who = malloc((n ? n : 1) * sizeof *who);
     if (!who)
@@ -525,7 +552,7 @@ static void s_on_terminate(rtm_channels_t *chs, rtm_channel_t *ch)
     for (uint32_t i = 0; i < n; i++)
         who[i] = ch->subs[i].s;
     for (uint32_t i = 0; i < n; i++)
-        chs->sink->terminate(chs->sink->ctx, who[i]);
+        close(chs->sink->ctx, who[i]);
     free(who);
 }
 
@@ -543,7 +570,7 @@ void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, 
     switch (msg.type) {
     case RTM_WIRE_SYNC: s_on_sync(chs, ch, &msg, now_ms); break;
     case RTM_WIRE_MEMBER: s_on_member(chs, ch, &msg); break;
-    case RTM_WIRE_TERMINATE: s_on_terminate(chs, ch); break;
+    case RTM_WIRE_TERMINATE: s_close_all(chs, ch, chs->sink->terminate); break;
     default: RTM_COUNT_ERR(chs->metrics, RTM_ERR_UPSTREAM_BAD);
     }
 }
@@ -561,6 +588,61 @@ static bool s_announce(rtm_channels_t *chs, rtm_channel_t *ch)
     return s_send_owner(chs, &msg) == 0;
 }
 
+static void s_on_probe_answer(void *arg, int status, rtm_str_t json)
+{
+    (void)json;
+    s_probe_t *p = arg;
+    rtm_channel_t *ch = s_find(p->chs, p->topic, p->topic_len);
+    if (ch && ch->probing) {
+        ch->probing = false;
+        /* confirmed only by the owner we route to now: an older answer
+         * speaks for an owner we left meanwhile */
+        if (status == 0 && ch->doubt_ms && p->owner == s_owner(p->chs, ch)) {
+            ch->owner = p->owner;
+            ch->doubt_ms = 0;
+        }
+    }
+    free(p);
+}
+
+/* Asks the channel's owner (in our view) whether it owns the channel. */
+static void s_probe(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms)
+{
+    s_probe_t *p = malloc(sizeof *p + ch->topic_len);
+    if (!p)
+        abort();
+    p->chs = chs;
+    p->owner = s_owner(chs, ch);
+    p->topic_len = ch->topic_len;
+    memcpy(p->topic, ch->topic, ch->topic_len);
+    ch->probing = true;
+    ch->probe_ms = now_ms;
+    rtm_wire_msg_t msg = {.type = RTM_WIRE_QUERY,
+                          .app = s_app(ch),
+                          .channel = s_name(ch),
+                          .kind = RTM_WIRE_QUERY_CHANNEL};
+    chs->route->request(chs->route->ctx, &msg, s_on_probe_answer, p);
+}
+
+/* A channel in doubt: asks again, or gives up on it once the doubt has
+ * lasted S_DOUBT_MS — its subscribers may be missing events, so they are
+ * told so the only way Pusher clients understand (reconnect), and new ones
+ * wait for a SYNC. */
+static void s_doubt_tick(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms)
+{
+    if (now_ms - ch->doubt_ms < S_DOUBT_MS) {
+        if (!ch->probing && now_ms - ch->probe_ms >= S_PROBE_RETRY_MS)
+            s_probe(chs, ch, now_ms);
+        return;
+    }
+    ch->doubt_ms = 0;
+    ch->synced = false;
+    ch->owner = 0;
+    ch->sync_req_ms = 0;
+    RTM_COUNT(chs->metrics, channels_unreachable, 1);
+    s_close_all(chs, ch, chs->sink->reconnect);
+}
+
 void rtm_channels_tick(rtm_channels_t *chs, uint64_t now_ms)
 {
     chs->now_ms = now_ms;
@@ -576,9 +658,11 @@ void rtm_channels_tick(rtm_channels_t *chs, uint64_t now_ms)
             s_free(chs, ch, true);
             continue;
         }
+        if (ch->doubt_ms)
+            s_doubt_tick(chs, ch, now_ms);
         if (!ch->synced && ch->n_subs && now_ms - ch->sync_req_ms >= S_SYNC_RETRY_MS)
             s_request_sync(chs, ch, now_ms);
-        again = again || ch->announce || !ch->synced || ch->n_subs == 0;
+        again = again || ch->announce || !ch->synced || ch->n_subs == 0 || ch->doubt_ms;
     }
     chs->attention = again;
 }
@@ -587,6 +671,11 @@ void rtm_channels_owners_changed(rtm_channels_t *chs)
 {
     for (rtm_channel_t *ch = chs->channels; ch; ch = ch->hh.next) {
         ch->announce = true;
+        if (ch->synced && !ch->doubt_ms && s_owner(chs, ch) != ch->owner) {
+            ch->doubt_ms = chs->now_ms ? chs->now_ms : 1;
+            if (!ch->probing)
+                s_probe(chs, ch, chs->now_ms);
+        }
         for (uint32_t i = 0; ch->presence && i < ch->n_subs; i++) {
             rtm_subscriber_t *s = ch->subs[i].s;
             rtm_subscription_t *sub = &s->subs[ch->subs[i].slot];

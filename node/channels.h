@@ -20,7 +20,18 @@
  * on from the topic, in order. A presence subscription then waits for the
  * owner to accept its member (PRESENCE_JOIN). Subscriber counts are
  * announced to the owner once per tick, coalesced, counting only completed
- * subscriptions. */
+ * subscriptions.
+ *
+ * A channel that moves to another owner while it is in sync is in doubt
+ * until that owner confirms it owns the channel (a one-channel QUERY, which
+ * a shard answers only for its own channels, asked again every 500 ms). A
+ * node whose view of the live shards differs from the mesh's (it cannot hear
+ * a broker the others hear: an asymmetric partition) routes the channel to a
+ * shard that refuses it, while the broker the mesh routes to publishes events
+ * this node never receives. So a channel left in doubt for 3 s is no longer in
+ * sync: its subscribers are told to reconnect (the sink's reconnect), and new
+ * subscriptions wait for a SYNC from whoever owns the channel in this node's
+ * view, which only comes once that view agrees with the mesh again. */
 #ifndef RTM_CHANNELS_H
 #define RTM_CHANNELS_H
 
@@ -69,6 +80,10 @@ typedef struct {
     /* The app terminated s's connection (TERMINATE on its user channel):
      * close it with 4009. May unsubscribe s from inside the call. */
     void (*terminate)(void *ctx, rtm_subscriber_t *s);
+    /* s is subscribed to a channel this node cannot receive (see above):
+     * close its connection with 4200 so that the client reconnects and
+     * subscribes again. May unsubscribe s from inside the call. */
+    void (*reconnect)(void *ctx, rtm_subscriber_t *s);
 } rtm_channels_sink_t;
 
 /* An empty table whose outputs go to route and sink and whose counters go to
@@ -119,11 +134,13 @@ void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude,
 void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, uint64_t now_ms);
 
 /* The live shard set changed: re-announces counts and presence members to
- * whichever shards own the channels now. */
+ * whichever shards own the channels now, and asks a channel's new owner to
+ * confirm it (see above). */
 void rtm_channels_owners_changed(rtm_channels_t *chs);
 
-/* Every worker tick: announces changed counts, repeats unanswered SYNC_REQs,
- * frees channels left without subscribers once their zero count is out. */
+/* Every worker tick: announces changed counts, repeats unanswered SYNC_REQs
+ * and ownership questions, gives up on channels in doubt for too long, frees
+ * channels left without subscribers once their zero count is out. */
 void rtm_channels_tick(rtm_channels_t *chs, uint64_t now_ms);
 
 #endif

@@ -31,6 +31,9 @@ static const s_family_t s_families[] = {
     S_F("rtmesh_events_received_total", "counter", events_received, "Events from shards."),
     S_F("rtmesh_broker_list_mismatches_total", "counter", broker_list_mismatches,
         "Times a broker's heartbeat told a broker list other than this node's, per worker."),
+    S_F("rtmesh_channels_unreachable_total", "counter", channels_unreachable,
+        "Channels whose new owner never confirmed them (this node cannot hear a broker the "
+        "mesh routes to): their subscribers were told to reconnect."),
 };
 
 static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {

@@ -54,6 +54,7 @@ typedef struct {
     uint64_t events_published;       /* REST events every owning shard accepted */
     uint64_t events_received;        /* events received from shards */
     uint64_t broker_list_mismatches; /* times a broker's list started to differ from ours */
+    uint64_t channels_unreachable;   /* channels given up on: their new owner never confirmed */
     uint64_t errors[RTM_ERR_KIND_COUNT];
 } rtm_metrics_t;
 

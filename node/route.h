@@ -11,6 +11,7 @@
 #include "rtm_wire.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* A shard's answer: status 0 when accepted, else a negative code
  * (RTM_EUNAVAIL, RTM_ETIMEDOUT, RTM_ETOOBIG, ...); json is a QUERY's answer,
@@ -30,6 +31,10 @@ typedef struct {
     /* Starts (on) or stops receiving the events and control messages of a
      * channel topic (rtm_wire_topic, terminator included). */
     void (*subscribe)(void *ctx, rtm_str_t topic, bool on);
+    /* Who owns (app, channel) now, as a token that stays the same while the
+     * owner does (0 when no shard is live): how the table notices that a
+     * channel moved. */
+    uint64_t (*owner)(void *ctx, rtm_str_t app, rtm_str_t channel);
 } rtm_route_t;
 
 #endif

@@ -95,7 +95,14 @@ static void s_sink_terminate(void *ctx, rtm_subscriber_t *sub)
                          "Connection terminated by the app");
 }
 
-const rtm_channels_sink_t rtm_session_sink = {NULL, s_sink_send, s_sink_terminate};
+static void s_sink_reconnect(void *ctx, rtm_subscriber_t *sub)
+{
+    rtm_ws_session_close(s_of_subscriber(sub), RTM_PUSHER_RECONNECT,
+                         "A channel's broker cannot be reached from this node");
+}
+
+const rtm_channels_sink_t rtm_session_sink = {NULL, s_sink_send, s_sink_terminate,
+                                              s_sink_reconnect};
 
 void rtm_session_send_text(rtm_session_t *s, const char *text, size_t len)
 {

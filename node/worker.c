@@ -55,7 +55,8 @@ struct rtm_worker {
     bool stopping;
     rtm_metrics_t metrics;
     rtm_upstream_t up;
-    uint64_t roster_gen; /* generation of the broker list up has */
+    uint64_t roster_gen;  /* generation of the broker list up has */
+    uint64_t unreachable; /* channels_unreachable already logged */
     rtm_upstream_events_t up_events;
     rtm_route_t route;
     rtm_channels_t *channels;
@@ -84,6 +85,14 @@ static void s_route_request(void *ctx, rtm_wire_msg_t *msg, rtm_route_ack_fn cb,
 static void s_route_subscribe(void *ctx, rtm_str_t topic, bool on)
 {
     rtm_upstream_subscribe(ctx, topic.p, topic.len, on);
+}
+
+/* The owner's rendezvous seed: stable across list changes, unlike its index. */
+static uint64_t s_route_owner(void *ctx, rtm_str_t app, rtm_str_t channel)
+{
+    rtm_upstream_t *up = ctx;
+    int owner = rtm_upstream_owner(up, app, channel);
+    return owner < 0 ? 0 : up->seeds[owner] ? up->seeds[owner] : 1;
 }
 
 /* ---- what upstream reports --------------------------------------------- */
@@ -144,6 +153,14 @@ static void s_on_tick(uv_timer_t *t)
     s_take_brokers(w);
     rtm_upstream_tick(&w->up);
     rtm_channels_tick(w->channels, now);
+    if (w->metrics.channels_unreachable != w->unreachable) {
+        rtm_log(RTM_LOG_WARN,
+                "worker=%d event=owner_unreachable channels=%llu total=%llu "
+                "action=clients_reconnect",
+                w->index, (unsigned long long)(w->metrics.channels_unreachable - w->unreachable),
+                (unsigned long long)w->metrics.channels_unreachable);
+        w->unreachable = w->metrics.channels_unreachable;
+    }
     if (w->index == 0)
         rtm_quota_tick(w->node->quota, &w->route);
     if (++w->ticks % w->sweep_every == 0)
@@ -308,7 +325,8 @@ static uint32_t s_sweep_every(const rtm_node_options_t *opt)
 static void s_wire(rtm_worker_t *w)
 {
     w->up_events = (rtm_upstream_events_t){w, s_on_event, s_on_control, s_on_owners_changed};
-    w->route = (rtm_route_t){&w->up, s_route_send, s_route_request, s_route_subscribe};
+    w->route =
+        (rtm_route_t){&w->up, s_route_send, s_route_request, s_route_subscribe, s_route_owner};
     w->channels = rtm_channels_new(&w->route, &rtm_session_sink, &w->metrics);
     uint32_t r;
     RAND_bytes((unsigned char *)&r, sizeof r);

@@ -119,6 +119,17 @@ class Network {
       execFileSync('ip', ['netns', 'exec', ns, 'iptables', op, chain[0], chain[1], 'eth0', '-j', 'DROP']);
   }
 
+  // Drops only the packets between hostA and hostB, in hostA's namespace (both directions:
+  // what hostA sends to hostB and what it receives from it), or lets them through again.
+  // Every other host still reaches both: an asymmetric partition.
+  partitionBetween(hostA, hostB, on) {
+    const ns = this.ns(hostA);
+    const op = on ? '-I' : '-D';
+    const peer = this.hosts[hostB];
+    for (const rule of [['INPUT', '-s'], ['OUTPUT', '-d']])
+      execFileSync('ip', ['netns', 'exec', ns, 'iptables', op, rule[0], rule[1], peer, '-j', 'DROP']);
+  }
+
   destroy() {
     for (const ns of this.created.reverse()) {
       spawnSync('ip', ['netns', 'del', ns]);

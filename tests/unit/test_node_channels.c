@@ -44,6 +44,7 @@ typedef struct {
     int subscribed; /* topics subscribed now */
     int topic_changes;
     bool fail_sends; /* no live owner */
+    uint64_t owner;  /* the owner's token every channel has now */
 } s_route_rec_t;
 
 static void s_copy(char *dst, size_t cap, rtm_str_t s)
@@ -94,6 +95,13 @@ static void s_route_subscribe(void *ctx, rtm_str_t topic, bool on)
     r->topic_changes++;
 }
 
+static uint64_t s_route_owner(void *ctx, rtm_str_t app, rtm_str_t channel)
+{
+    (void)app;
+    (void)channel;
+    return ((s_route_rec_t *)ctx)->owner;
+}
+
 /* ---- the recording sink: what the clients would read ------------------- */
 
 typedef struct {
@@ -106,6 +114,8 @@ typedef struct {
     int n_frames;
     rtm_subscriber_t *terminated[8];
     int n_terminated;
+    rtm_subscriber_t *reconnected[8];
+    int n_reconnected;
     rtm_channels_t *chs; /* a termination unsubscribes, as a closing session does */
 } s_sink_rec_t;
 
@@ -125,6 +135,13 @@ static void s_sink_terminate(void *ctx, rtm_subscriber_t *s)
 {
     s_sink_rec_t *r = ctx;
     r->terminated[r->n_terminated++] = s;
+    rtm_channels_unsubscribe_all(r->chs, s);
+}
+
+static void s_sink_reconnect(void *ctx, rtm_subscriber_t *s)
+{
+    s_sink_rec_t *r = ctx;
+    r->reconnected[r->n_reconnected++] = s;
     rtm_channels_unsubscribe_all(r->chs, s);
 }
 
@@ -148,8 +165,10 @@ static s_fix_t *s_fix(void)
     char err[256];
     assert_int_equal(rtm_apps_load_single(&f->apps, "app1", "key1", "secret1", err, sizeof err), 0);
     f->app = &f->apps.apps[0];
-    f->route = (rtm_route_t){&f->route_rec, s_route_send, s_route_request, s_route_subscribe};
-    f->sink = (rtm_channels_sink_t){&f->sink_rec, s_sink_send, s_sink_terminate};
+    f->route = (rtm_route_t){&f->route_rec, s_route_send, s_route_request, s_route_subscribe,
+                             s_route_owner};
+    f->route_rec.owner = 1;
+    f->sink = (rtm_channels_sink_t){&f->sink_rec, s_sink_send, s_sink_terminate, s_sink_reconnect};
     f->chs = rtm_channels_new(&f->route, &f->sink, &f->metrics);
     f->sink_rec.chs = f->chs;
     for (int i = 0; i < 4; i++)
@@ -270,18 +289,23 @@ static void s_forget_sent(s_fix_t *f)
     f->route_rec.n_sent = 0;
 }
 
-/* Answers the last unanswered PRESENCE_JOIN with status. */
-static void s_answer_join(s_fix_t *f, int status)
+/* Answers the last unanswered request of type with status. */
+static void s_answer(s_fix_t *f, rtm_wire_type_t type, int status)
 {
     for (int i = f->route_rec.n_sent - 1; i >= 0; i--) {
         s_sent_t *s = &f->route_rec.sent[i];
-        if (s->type == RTM_WIRE_PRESENCE_JOIN && s->cb && !s->answered) {
+        if (s->type == type && s->cb && !s->answered) {
             s->answered = true;
             s->cb(s->arg, status, rtm_str(NULL, 0));
             return;
         }
     }
-    fail_msg("no PRESENCE_JOIN waits for an answer");
+    fail_msg("no request of type %d waits for an answer", type);
+}
+
+static void s_answer_join(s_fix_t *f, int status)
+{
+    s_answer(f, RTM_WIRE_PRESENCE_JOIN, status);
 }
 
 #define SUCCEEDED_HEAD "{\"event\":\"pusher_internal:subscription_succeeded\",\"channel\":\""
@@ -520,6 +544,67 @@ static void test_owners_change_then_late_answer(void **state)
     s_fix_free(f);
 }
 
+/* A channel that moves is in doubt until its new owner says it owns it. */
+static void test_moved_channel_confirmed_by_its_new_owner(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "chat", NULL, 1000);
+    s_sync(f, "chat", NULL, 0, NULL, 0, 1000);
+    s_read(f, 0);
+    rtm_channels_owners_changed(f->chs); /* the same owner: nothing to ask */
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 0);
+    f->route_rec.owner = 2;
+    rtm_channels_owners_changed(f->chs);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 1);
+    assert_string_equal(s_last_sent(f, RTM_WIRE_QUERY)->channel, "chat");
+    s_answer(f, RTM_WIRE_QUERY, 0);
+    rtm_channels_tick(f->chs, 1000 + 10000);
+    assert_int_equal(f->sink_rec.n_reconnected, 0);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 1); /* confirmed: not asked again */
+    s_event(f, "chat", "{\"event\":\"e\",\"channel\":\"chat\",\"data\":\"1\"}", "", 11000);
+    assert_string_equal(s_read(f, 0), "{\"event\":\"e\",\"channel\":\"chat\",\"data\":\"1\"}");
+    s_fix_free(f);
+}
+
+/* An owner that keeps refusing the channel (this node cannot hear the broker
+ * the mesh routes it to): its subscribers are told to reconnect after the
+ * doubt period, and a new subscriber waits for a SYNC. An answer for an owner
+ * left meanwhile confirms nothing. */
+static void test_moved_channel_refused_reconnects_its_subscribers(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "chat", NULL, 1000);
+    s_subscribe(f, 1, "chat", NULL, 1000);
+    s_sync(f, "chat", NULL, 0, NULL, 0, 1000);
+    f->route_rec.owner = 2;
+    rtm_channels_owners_changed(f->chs);
+    f->route_rec.owner = 3; /* moved again before the answer */
+    rtm_channels_owners_changed(f->chs);
+    s_answer(f, RTM_WIRE_QUERY, 0); /* owner 2's yes: not ours any more */
+    rtm_channels_tick(f->chs, 1400);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 1);
+    rtm_channels_tick(f->chs, 1500);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 2); /* asked again, of owner 3 */
+    s_answer(f, RTM_WIRE_QUERY, RTM_ENOTOWNER);
+    rtm_channels_tick(f->chs, 2900);
+    assert_int_equal(f->sink_rec.n_reconnected, 0);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 3);
+    s_answer(f, RTM_WIRE_QUERY, RTM_ENOTOWNER);
+    rtm_channels_tick(f->chs, 1000 + 3000);
+    assert_int_equal(f->sink_rec.n_reconnected, 2);
+    assert_int_equal(f->metrics.channels_unreachable, 1);
+    s_forget_sent(f);
+    s_read(f, 2);
+    s_subscribe(f, 2, "chat", NULL, 4050);
+    assert_string_equal(s_read(f, 2), "");
+    assert_int_equal(s_count_sent(f, RTM_WIRE_SYNC_REQ), 1);
+    s_sync(f, "chat", NULL, 0, NULL, 0, 4100);
+    assert_string_equal(s_read(f, 2), SUCCEEDED("chat"));
+    s_fix_free(f);
+}
+
 static void test_cached_event_and_its_life(void **state)
 {
     (void)state;
@@ -647,6 +732,8 @@ int main(void)
         cmocka_unit_test(test_join_refused),
         cmocka_unit_test(test_owners_change_mid_join),
         cmocka_unit_test(test_owners_change_then_late_answer),
+        cmocka_unit_test(test_moved_channel_confirmed_by_its_new_owner),
+        cmocka_unit_test(test_moved_channel_refused_reconnects_its_subscribers),
         cmocka_unit_test(test_cached_event_and_its_life),
         cmocka_unit_test(test_remove_from_the_middle),
         cmocka_unit_test(test_terminate_and_silent),

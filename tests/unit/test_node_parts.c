@@ -106,6 +106,12 @@ static void s_q_subscribe(void *ctx, rtm_str_t topic, bool on)
     fail_msg("the quota subscribes to nothing");
 }
 
+static uint64_t s_q_owner(void *ctx, rtm_str_t app, rtm_str_t channel)
+{
+    fail_msg("the quota asks for no owner");
+    return 0;
+}
+
 static void test_quota(void **state)
 {
     (void)state;
@@ -115,7 +121,7 @@ static void test_quota(void **state)
     rtm_app_t *app = &apps.apps[0];
     rtm_quota_t *q = rtm_quota_new(&apps);
     s_quota_route_t rec = {0};
-    rtm_route_t route = {&rec, s_q_send, s_q_request, s_q_subscribe};
+    rtm_route_t route = {&rec, s_q_send, s_q_request, s_q_subscribe, s_q_owner};
     /* unlimited: always admitted, nothing announced */
     assert_true(rtm_quota_take(q, app));
     rtm_quota_tick(q, &route);
