@@ -47,6 +47,7 @@ struct rtm_channel {
     uint64_t cache_expires_ms;   /* its end of life */
     uint64_t sync_req_ms;        /* last SYNC_REQ sent; 0 = never */
     uint64_t owner;              /* route's token of the owner last known to serve us; 0 = none */
+    uint64_t share_owner;        /* the owner it is counted under in the shares */
     uint64_t doubt_ms;           /* since when a new owner has not confirmed; 0 = no doubt */
     uint64_t probe_ms;           /* last ownership question sent */
     bool probing;                /* an ownership question awaits its answer */
@@ -64,6 +65,8 @@ struct rtm_channels {
     const rtm_route_t *route;
     const rtm_channels_sink_t *sink;
     rtm_metrics_t *metrics;
+    rtm_channels_share_t *shares; /* channels per owner, unordered */
+    size_t n_shares, cap_shares;
     bool attention;  /* some channel needs the tick (count, sync, free) */
     uint64_t now_ms; /* the latest time an input brought (for join answers) */
 };
@@ -179,6 +182,42 @@ static void s_leave(rtm_channels_t *chs, const rtm_app_t *app, rtm_str_t channel
     s_send_owner(chs, &msg);
 }
 
+/* Counts ch under its owner now (delta +1), or takes it off (delta -1). */
+static void s_share(rtm_channels_t *chs, uint64_t owner, int delta)
+{
+    size_t i = 0;
+    while (i < chs->n_shares && chs->shares[i].owner != owner)
+        i++;
+    if (i == chs->n_shares) {
+        if (chs->n_shares == chs->cap_shares) {
+            chs->cap_shares = chs->cap_shares ? chs->cap_shares * 2 : 4;
+            chs->shares = realloc(chs->shares, chs->cap_shares * sizeof *chs->shares);
+            if (!chs->shares)
+                abort();
+        }
+        chs->shares[chs->n_shares++] = (rtm_channels_share_t){owner, 0};
+    }
+    chs->shares[i].channels += (uint64_t)(int64_t)delta;
+    if (chs->shares[i].channels == 0)
+        chs->shares[i] = chs->shares[--chs->n_shares];
+}
+
+static void s_share_follow(rtm_channels_t *chs, rtm_channel_t *ch)
+{
+    uint64_t owner = s_owner(chs, ch);
+    if (owner == ch->share_owner)
+        return;
+    s_share(chs, ch->share_owner, -1);
+    s_share(chs, owner, 1);
+    ch->share_owner = owner;
+}
+
+size_t rtm_channels_shares(const rtm_channels_t *chs, const rtm_channels_share_t **share)
+{
+    *share = chs->shares;
+    return chs->n_shares;
+}
+
 static rtm_channel_t *s_create(rtm_channels_t *chs, const rtm_app_t *app, rtm_str_t name,
                                const char *topic, size_t len)
 {
@@ -192,6 +231,8 @@ static rtm_channel_t *s_create(rtm_channels_t *chs, const rtm_app_t *app, rtm_st
     ch->presence = rtm_channel_type(name) == RTM_CH_PRESENCE;
     ch->is_cache = rtm_channel_is_cache(name);
     HASH_ADD(hh, chs->channels, topic[0], ch->topic_len, ch);
+    ch->share_owner = s_owner(chs, ch);
+    s_share(chs, ch->share_owner, 1);
     chs->route->subscribe(chs->route->ctx, rtm_str(ch->topic, ch->topic_len), true);
     RTM_COUNT(chs->metrics, channels, 1);
     return ch;
@@ -204,6 +245,7 @@ static void s_free(rtm_channels_t *chs, rtm_channel_t *ch, bool unsubscribe)
         RTM_COUNT(chs->metrics, channels, -1);
     }
     HASH_DEL(chs->channels, ch);
+    s_share(chs, ch->share_owner, -1);
     rtm_member_mirror_clear(&ch->members);
     rtm_frame_unref(&ch->cache);
     free(ch->subs);
@@ -358,6 +400,7 @@ void rtm_channels_destroy(rtm_channels_t **chs)
     rtm_channel_t *ch, *tmp;
     HASH_ITER(hh, (*chs)->channels, ch, tmp)
     s_free(*chs, ch, false);
+    free((*chs)->shares);
     free(*chs);
     *chs = NULL;
 }
@@ -671,6 +714,7 @@ void rtm_channels_owners_changed(rtm_channels_t *chs)
 {
     for (rtm_channel_t *ch = chs->channels; ch; ch = ch->hh.next) {
         ch->announce = true;
+        s_share_follow(chs, ch);
         if (ch->synced && !ch->doubt_ms && s_owner(chs, ch) != ch->owner) {
             ch->doubt_ms = chs->now_ms ? chs->now_ms : 1;
             if (!ch->probing)

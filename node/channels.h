@@ -138,6 +138,18 @@ void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, 
  * confirm it (see above). */
 void rtm_channels_owners_changed(rtm_channels_t *chs);
 
+/* How many of the table's channels one owner has (route's owner token). */
+typedef struct {
+    uint64_t owner;
+    uint64_t channels;
+} rtm_channels_share_t;
+
+/* The table's channels by owner, as the route named owners at the last
+ * change of owners or when each channel was made: *share is borrowed until
+ * the next call into the table. Returns the number of owners (a channel
+ * with no live owner counts under owner 0). */
+size_t rtm_channels_shares(const rtm_channels_t *chs, const rtm_channels_share_t **share);
+
 /* Every worker tick: announces changed counts, repeats unanswered SYNC_REQs
  * and ownership questions, gives up on channels in doubt for too long, frees
  * channels left without subscribers once their zero count is out. */

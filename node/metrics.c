@@ -83,6 +83,19 @@ static void s_shard_family(FILE *f, const char *name, const char *help,
                 *(const bool *)((const char *)&shards[i] + field));
 }
 
+/* Channels broker `seed` owns, summed over the workers' reports. */
+static uint64_t s_owned(const rtm_metrics_t *const *per_worker, size_t n, uint64_t seed)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = __atomic_load_n(&per_worker[i]->n_owned, __ATOMIC_RELAXED);
+        for (uint64_t j = 0; j < k && j < RTM_METRICS_OWNERS; j++)
+            if (__atomic_load_n(&per_worker[i]->owned[j].seed, __ATOMIC_RELAXED) == seed)
+                sum += __atomic_load_n(&per_worker[i]->owned[j].channels, __ATOMIC_RELAXED);
+    }
+    return sum;
+}
+
 size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
                           int ready, const rtm_metrics_shard_t *shards, size_t n_shards, char **out)
 {
@@ -122,6 +135,12 @@ size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_w
     for (size_t i = 0; i < n_shards; i++)
         fprintf(f, "rtmesh_broker_state{shard=\"%s\",state=\"%s\"} 1\n", shards[i].endpoint,
                 shards[i].state);
+    fputs("# HELP rtmesh_broker_channels Channels with a subscriber on this node that each broker "
+          "owns (this node's view).\n# TYPE rtmesh_broker_channels gauge\n",
+          f);
+    for (size_t i = 0; i < n_shards; i++)
+        fprintf(f, "rtmesh_broker_channels{shard=\"%s\"} %llu\n", shards[i].endpoint,
+                (unsigned long long)(shards[i].seed ? s_owned(per_worker, n, shards[i].seed) : 0));
     fclose(f);
     *out = text;
     return len;

@@ -41,6 +41,16 @@ typedef enum {
     RTM_ERR_KIND_COUNT
 } rtm_err_kind_t;
 
+/* Brokers whose share of a worker's channels the worker reports: beyond
+ * that many owners, the rest are left out of rtmesh_broker_channels. */
+#define RTM_METRICS_OWNERS 64
+
+/* How many of a worker's channels one broker owns. */
+typedef struct {
+    uint64_t seed;     /* the broker's rendezvous seed; 0 = no live owner */
+    uint64_t channels; /* channels it owns */
+} rtm_metrics_owned_t;
+
 typedef struct {
     uint64_t connections;            /* gauge: open WebSocket connections */
     uint64_t connections_total;      /* WebSocket handshakes completed */
@@ -56,6 +66,8 @@ typedef struct {
     uint64_t broker_list_mismatches; /* times a broker's list started to differ from ours */
     uint64_t channels_unreachable;   /* channels given up on: their new owner never confirmed */
     uint64_t errors[RTM_ERR_KIND_COUNT];
+    uint64_t n_owned; /* entries of owned in use */
+    rtm_metrics_owned_t owned[RTM_METRICS_OWNERS];
 } rtm_metrics_t;
 
 #define RTM_COUNT(m, field, n) __atomic_store_n(&(m)->field, (m)->field + (n), __ATOMIC_RELAXED)
@@ -64,6 +76,7 @@ typedef struct {
 /* One broker shard as the serving worker sees it. */
 typedef struct {
     const char *endpoint; /* its ingress endpoint, as listed */
+    uint64_t seed;        /* its rendezvous seed (the key of rtm_metrics_t.owned) */
     bool live;            /* its heartbeats arrive */
     bool mismatch;        /* its broker list differs from ours (by digest) */
     const char *state;    /* "live", "dead", "joining" (listed at run time, heard, not yet

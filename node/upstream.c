@@ -476,14 +476,14 @@ size_t rtm_upstream_brokers(rtm_upstream_t *up, rtm_metrics_shard_t **out)
     for (uint32_t i = 0; i < up->n_shards; i++) {
         const rtm_shard_link_t *l = up->shards[i];
         bool heard = rtm_wire_live(l->last_hb_ms, now);
-        m[i] = (rtm_metrics_shard_t){l->identity, up->alive[i], l->mismatch,
+        m[i] = (rtm_metrics_shard_t){l->identity, up->seeds[i], up->alive[i], l->mismatch,
                                      up->alive[i]          ? "live"
                                      : heard && l->joining ? "joining"
                                                            : "dead"};
     }
     size_t i = up->n_shards;
     for (rtm_shard_link_t *r = up->retired; r; r = r->next)
-        m[i++] = (rtm_metrics_shard_t){r->identity, false, r->mismatch, "unlisted"};
+        m[i++] = (rtm_metrics_shard_t){r->identity, 0, false, r->mismatch, "unlisted"};
     *out = m;
     return n;
 }

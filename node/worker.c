@@ -141,6 +141,19 @@ static void s_take_brokers(rtm_worker_t *w)
     free(text);
 }
 
+/* Publishes the channel table's shares per broker for /metrics (served by
+ * any worker). Seeds stand for brokers: the owner tokens of s_route_owner. */
+static void s_report_shares(rtm_worker_t *w)
+{
+    const rtm_channels_share_t *share;
+    size_t n = rtm_channels_shares(w->channels, &share), k = 0;
+    for (size_t i = 0; i < n && k < RTM_METRICS_OWNERS; i++, k++) {
+        __atomic_store_n(&w->metrics.owned[k].seed, share[i].owner, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->metrics.owned[k].channels, share[i].channels, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&w->metrics.n_owned, (uint64_t)k, __ATOMIC_RELAXED);
+}
+
 static void s_on_tick(uv_timer_t *t)
 {
     rtm_worker_t *w = t->data;
@@ -153,6 +166,7 @@ static void s_on_tick(uv_timer_t *t)
     s_take_brokers(w);
     rtm_upstream_tick(&w->up);
     rtm_channels_tick(w->channels, now);
+    s_report_shares(w);
     if (w->metrics.channels_unreachable != w->unreachable) {
         rtm_log(RTM_LOG_WARN,
                 "worker=%d event=owner_unreachable channels=%llu total=%llu "

@@ -84,3 +84,20 @@ test('rtmesh_errors_total{kind} increases after a malformed frame', async (t) =>
   const after = (await getMetrics(mesh().nodePort(0))).samples.filter((x) => x.name === 'rtmesh_errors_total');
   assert.ok(after.every((s) => typeof s.labels.kind === 'string'), 'kind label present');
 });
+
+test('rtmesh_broker_channels{shard} splits the node\'s channels among the brokers that own them', async (t) => {
+  const ws = await connectClient(mesh().nodePort(0));
+  t.after(() => ws.destroy());
+  for (let i = 0; i < 16; i++) await ws.subscribe(uniqueChannel('share'));
+  await ws.sync();
+  let shares;
+  await waitUntil(async () => {
+    const { samples } = await getMetrics(mesh().nodePort(0));
+    shares = samples.filter((s) => s.name === 'rtmesh_broker_channels');
+    const channels = metricSum(samples, 'rtmesh_channels');
+    return channels >= 16 && metricSum(samples, 'rtmesh_broker_channels') === channels;
+  }, 'the shares to add up to the node\'s channels');
+  assert.equal(shares.length, 2, 'one sample per broker');
+  // rendezvous hashing spreads 16 channels over both (all on one: 2 in 65536)
+  assert.ok(shares.every((s) => s.value > 0), `each broker owns some: ${JSON.stringify(shares)}`);
+});

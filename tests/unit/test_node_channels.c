@@ -605,6 +605,33 @@ static void test_moved_channel_refused_reconnects_its_subscribers(void **state)
     s_fix_free(f);
 }
 
+/* The table counts its channels by owner, following owners as they move. */
+static void test_channel_shares_follow_owners(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    const rtm_channels_share_t *share;
+    assert_int_equal(rtm_channels_shares(f->chs, &share), 0);
+    s_subscribe(f, 0, "a", NULL, 0);
+    s_subscribe(f, 1, "a", NULL, 0);
+    s_subscribe(f, 0, "b", NULL, 0);
+    assert_int_equal(rtm_channels_shares(f->chs, &share), 1);
+    assert_int_equal(share[0].owner, 1);
+    assert_int_equal(share[0].channels, 2);
+    f->route_rec.owner = 2;
+    s_subscribe(f, 2, "c", NULL, 0); /* made under owner 2 before the change is told */
+    assert_int_equal(rtm_channels_shares(f->chs, &share), 2);
+    rtm_channels_owners_changed(f->chs);
+    assert_int_equal(rtm_channels_shares(f->chs, &share), 1);
+    assert_int_equal(share[0].owner, 2);
+    assert_int_equal(share[0].channels, 3);
+    rtm_channels_unsubscribe_all(f->chs, &f->subs[2]);
+    rtm_channels_tick(f->chs, 100); /* "c" is freed once its zero count is out */
+    assert_int_equal(rtm_channels_shares(f->chs, &share), 1);
+    assert_int_equal(share[0].channels, 2);
+    s_fix_free(f);
+}
+
 static void test_cached_event_and_its_life(void **state)
 {
     (void)state;
@@ -734,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_owners_change_then_late_answer),
         cmocka_unit_test(test_moved_channel_confirmed_by_its_new_owner),
         cmocka_unit_test(test_moved_channel_refused_reconnects_its_subscribers),
+        cmocka_unit_test(test_channel_shares_follow_owners),
         cmocka_unit_test(test_cached_event_and_its_life),
         cmocka_unit_test(test_remove_from_the_middle),
         cmocka_unit_test(test_terminate_and_silent),

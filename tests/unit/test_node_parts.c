@@ -191,11 +191,19 @@ static void test_metrics_render(void **state)
     RTM_COUNT(&a, connections, 2);
     RTM_COUNT(&b, connections, 3);
     RTM_COUNT_ERR(&b, RTM_ERR_SLOW_CONSUMER);
+    /* the channel shares, summed by broker seed across the workers */
+    a.owned[0] = (rtm_metrics_owned_t){11, 4};
+    a.owned[1] = (rtm_metrics_owned_t){0, 9}; /* no live owner: nobody's */
+    a.n_owned = 2;
+    b.owned[0] = (rtm_metrics_owned_t){11, 3};
+    b.owned[1] = (rtm_metrics_owned_t){12, 1};
+    b.n_owned = 1; /* only the first is reported */
     const rtm_metrics_t *per[] = {&a, &b};
-    rtm_metrics_shard_t shards[] = {{"tcp://h:7100", true, false, "live"},
-                                    {"tcp://h:7102", false, true, "unlisted"}};
+    rtm_metrics_shard_t shards[] = {{"tcp://h:7100", 11, true, false, "live"},
+                                    {"tcp://h:7102", 0, false, true, "unlisted"},
+                                    {"tcp://h:7104", 12, false, false, "dead"}};
     char *text;
-    size_t len = rtm_metrics_render("host/1", per, 2, 1, shards, 2, &text);
+    size_t len = rtm_metrics_render("host/1", per, 2, 1, shards, 3, &text);
     assert_int_equal(len, strlen(text));
     assert_non_null(strstr(text, "\nrtmesh_connections 5\n"));
     assert_non_null(strstr(text, "rtmesh_node_info{node=\"host/1\"} 1\n"));
@@ -208,6 +216,9 @@ static void test_metrics_render(void **state)
     assert_non_null(strstr(text, "rtmesh_broker_state{shard=\"tcp://h:7100\",state=\"live\"} 1\n"));
     assert_non_null(
         strstr(text, "rtmesh_broker_state{shard=\"tcp://h:7102\",state=\"unlisted\"} 1\n"));
+    assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7100\"} 7\n"));
+    assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7102\"} 0\n"));
+    assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7104\"} 0\n"));
     free(text);
 }
 
