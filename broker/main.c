@@ -11,6 +11,7 @@
 #include "rtm_brokers.h"
 #include "rtm_config.h"
 #include "rtm_error.h"
+#include "rtm_log.h"
 #include "rtm_process.h"
 #include "rtm_rendezvous.h"
 #include "rtm_roster.h"
@@ -32,7 +33,8 @@ typedef struct {
     const char *apps;                          /* apps file; NULL: the single app below */
     const char *app_id, *app_key, *app_secret; /* the single app */
     long batch_ms, concurrency, retry_s, backoff_ms, timeout_ms, queue, settle_ms; /* webhooks */
-    long metrics_port; /* 0: no GET /metrics */
+    long metrics_port;     /* 0: no GET /metrics */
+    const char *log_level; /* the least level logged */
 } s_args_t;
 
 static const rtm_opt_t s_opts[] = {
@@ -80,6 +82,8 @@ static const rtm_opt_t s_opts[] = {
      65535,
      "serve GET /healthz and GET /metrics (Prometheus text: the shard's counters, webhooks per "
      "app) on this port of the bind host; 0: off"},
+    {"log-level", "RTMESH_LOG_LEVEL", RTM_OPT_STRING, offsetof(s_args_t, log_level), "info", 0, 0,
+     "least level logged: debug, info, warn or error"},
 };
 #define S_N_OPTS (sizeof s_opts / sizeof s_opts[0])
 
@@ -166,6 +170,8 @@ int main(int argc, char **argv)
                          s_opts, S_N_OPTS);
         return 0;
     }
+    if (rc == 0)
+        rc = rtm_log_configure(args.log_level, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "rtmesh-broker: %s\n", err);
         return 2;

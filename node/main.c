@@ -75,6 +75,8 @@ static const rtm_opt_t s_options[] = {
     {"drain-seconds", "RTMESH_DRAIN_SECONDS", RTM_OPT_INT, S_OPT(drain_s), "5", 0, 3600,
      "after SIGTERM: seconds of /readyz 503 and REST service, WebSockets told to reconnect "
      "(4200) and new ones refused, before the node stops; a second signal stops at once"},
+    {"log-level", "RTMESH_LOG_LEVEL", RTM_OPT_STRING, S_OPT(log_level), "info", 0, 0,
+     "least level logged: debug, info, warn or error"},
 };
 #define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
 
@@ -116,6 +118,8 @@ static int s_configure(rtm_node_t *node, int argc, char **argv)
                          S_N_OPTIONS);
         exit(0);
     }
+    if (rc == 0)
+        rc = rtm_log_configure(node->opt.log_level, err, sizeof err);
     if (rc == 0)
         rc = s_brokers(node, err, sizeof err);
     if (rc >= 0)

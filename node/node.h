@@ -43,6 +43,7 @@ typedef struct {
     long max_conns;         /* TCP connections held by this node; 0 = unlimited */
     long max_conns_per_ip;  /* TCP connections from one client address; 0 = unlimited */
     long drain_s;           /* seconds between SIGTERM and the stop (/readyz 503 meanwhile) */
+    const char *log_level;  /* --log-level: the least level logged */
 } rtm_node_options_t;
 
 #define RTM_NODE_MAX_WORKERS 64
