@@ -226,21 +226,16 @@ static size_t s_render_metrics(void *ctx, char **out)
     m.apps = apps;
     m.n_apps = rtm_webhooks_stats(b->webhooks, apps, n);
     rtm_replica_stats(b->replica, &m.replica);
-    size_t len = rtm_broker_metrics_render(&m, out);
+    rtm_prom_t p;
+    rtm_prom_init(&p);
+    rtm_broker_metrics_render(&m, &p);
     free(apps);
     /* then the counters of the stats line */
     uint64_t v[RTM_CTR_COUNT];
     s_snapshot(b, v);
-    rtm_prom_t p;
-    rtm_prom_init(&p);
     rtm_counters_render(v, b->self, self, &p);
-    *out = realloc(*out, len + p.len + 1);
-    if (!*out)
-        abort();
-    memcpy(*out + len, p.buf, p.len + 1);
-    len += p.len;
-    rtm_prom_free(&p);
-    return len;
+    *out = p.buf; /* the caller frees the text */
+    return p.len;
 }
 
 static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel);

@@ -7,9 +7,7 @@
  * quantiles would need a histogram per app, which the queue does not keep. */
 #include "broker_metrics.h"
 
-#include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 /* A family: its name, type and help, and the offset of its uint64_t in the
  * struct it is read from (rtm_webhooks_app_stats_t or rtm_replica_stats_t). */
@@ -67,48 +65,37 @@ static uint64_t s_at(const void *base, size_t offset)
     return *(const uint64_t *)((const char *)base + offset);
 }
 
-size_t rtm_broker_metrics_render(const rtm_broker_metrics_t *m, char **out)
+void rtm_broker_metrics_render(const rtm_broker_metrics_t *m, rtm_prom_t *p)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        abort();
-    /* identities are tcp://host:port (rtm_brokers_parse): nothing to escape */
-    fprintf(f, "# HELP rtmesh_broker_info The broker that answered, and its index in its list.\n"
-               "# TYPE rtmesh_broker_info gauge\n");
-    if (m->shard < 0)
-        fprintf(f, "rtmesh_broker_info{broker=\"%s\",shard=\"unlisted\"} 1\n", m->broker);
-    else
-        fprintf(f, "rtmesh_broker_info{broker=\"%s\",shard=\"%d\"} 1\n", m->broker, m->shard);
+    char shard[16];
+    snprintf(shard, sizeof shard, "%d", m->shard);
+    const rtm_prom_label_t info[2] = {{"broker", m->broker},
+                                      {"shard", m->shard < 0 ? "unlisted" : shard}};
+    rtm_prom_family(p, "rtmesh_broker_info", "gauge",
+                    "The broker that answered, and its index in its list.");
+    rtm_prom_sample(p, "rtmesh_broker_info", info, 2, 1);
     for (size_t i = 0; i < sizeof s_app_families / sizeof s_app_families[0]; i++) {
         const s_family_t *fam = &s_app_families[i];
-        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help, fam->name, fam->type);
-        for (size_t a = 0; a < m->n_apps; a++)
-            fprintf(f, "%s{app=\"%s\"} %" PRIu64 "\n", fam->name, m->apps[a].app_id,
-                    s_at(&m->apps[a], fam->offset));
+        rtm_prom_family(p, fam->name, fam->type, fam->help);
+        for (size_t a = 0; a < m->n_apps; a++) {
+            const rtm_prom_label_t app = {"app", m->apps[a].app_id};
+            rtm_prom_sample(p, fam->name, &app, 1, s_at(&m->apps[a], fam->offset));
+        }
     }
-    fputs("# HELP rtmesh_webhook_latency_ms Time from a change to its delivery, ms.\n"
-          "# TYPE rtmesh_webhook_latency_ms summary\n",
-          f);
-    for (size_t a = 0; a < m->n_apps; a++)
-        fprintf(f,
-                "rtmesh_webhook_latency_ms_sum{app=\"%s\"} %" PRIu64 "\n"
-                "rtmesh_webhook_latency_ms_count{app=\"%s\"} %" PRIu64 "\n",
-                m->apps[a].app_id, m->apps[a].sum.latency_ms_sum, m->apps[a].app_id,
-                m->apps[a].sum.sent);
+    rtm_prom_family(p, "rtmesh_webhook_latency_ms", "summary",
+                    "Time from a change to its delivery, ms.");
+    for (size_t a = 0; a < m->n_apps; a++) {
+        const rtm_prom_label_t app = {"app", m->apps[a].app_id};
+        rtm_prom_sample(p, "rtmesh_webhook_latency_ms_sum", &app, 1, m->apps[a].sum.latency_ms_sum);
+        rtm_prom_sample(p, "rtmesh_webhook_latency_ms_count", &app, 1, m->apps[a].sum.sent);
+    }
     for (size_t i = 0; i < sizeof s_replica_families / sizeof s_replica_families[0]; i++) {
         const s_family_t *fam = &s_replica_families[i];
-        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", fam->name, fam->help, fam->name,
-                fam->type, fam->name, s_at(&m->replica, fam->offset));
+        rtm_prom_family(p, fam->name, fam->type, fam->help);
+        rtm_prom_sample(p, fam->name, NULL, 0, s_at(&m->replica, fam->offset));
     }
-    fprintf(f,
-            "# HELP rtmesh_webhook_peer_lost_total Webhook events held by peer shards when they "
-            "died (counted by the live broker with the smallest rendezvous seed).\n"
-            "# TYPE rtmesh_webhook_peer_lost_total counter\nrtmesh_webhook_peer_lost_total %" PRIu64
-            "\n",
-            m->peer_webhooks_lost);
-    fclose(f);
-    *out = text;
-    return len;
+    rtm_prom_family(p, "rtmesh_webhook_peer_lost_total", "counter",
+                    "Webhook events held by peer shards when they died (counted by the live "
+                    "broker with the smallest rendezvous seed).");
+    rtm_prom_sample(p, "rtmesh_webhook_peer_lost_total", NULL, 0, m->peer_webhooks_lost);
 }

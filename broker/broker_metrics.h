@@ -10,6 +10,7 @@
 #define RTM_BROKER_METRICS_H
 
 #include "replica.h"
+#include "rtm_prom.h"
 #include "webhooks.h"
 
 #include <stddef.h>
@@ -24,8 +25,8 @@ typedef struct {
     uint64_t peer_webhooks_lost;          /* events held by peers that died */
 } rtm_broker_metrics_t;
 
-/* Renders m into a new NUL-terminated buffer (*out, caller frees); returns
- * its length. Aborts on OOM. */
-size_t rtm_broker_metrics_render(const rtm_broker_metrics_t *m, char **out);
+/* Appends m's families to p (rtm_prom escapes the label values). Aborts on
+ * OOM. */
+void rtm_broker_metrics_render(const rtm_broker_metrics_t *m, rtm_prom_t *p);
 
 #endif

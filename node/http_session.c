@@ -51,13 +51,13 @@ static void s_metrics(rtm_session_t *s)
     rtm_upstream_t *up = s->ctx->up;
     rtm_metrics_shard_t *shards;
     size_t n = rtm_upstream_brokers(up, &shards);
-    char *text;
-    size_t len =
-        rtm_metrics_render(node->id, (const rtm_metrics_t *const *)node->metrics,
-                           (size_t)node->n_workers, rtm_node_ready(node), shards, n, &text);
+    rtm_prom_t text;
+    rtm_prom_init(&text);
+    rtm_metrics_render(node->id, (const rtm_metrics_t *const *)node->metrics,
+                       (size_t)node->n_workers, rtm_node_ready(node), shards, n, &text);
     free(shards);
-    rtm_http_respond(s, 200, "text/plain; version=0.0.4", text, len);
-    free(text);
+    rtm_http_respond(s, 200, "text/plain; version=0.0.4", text.buf, text.len);
+    rtm_prom_free(&text);
 }
 
 static void s_upgrade(rtm_session_t *s, const rtm_http_request_t *req, rtm_str_t key)

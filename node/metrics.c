@@ -2,9 +2,6 @@
  * A table maps each field to its family so adding a counter is one line. */
 #include "metrics.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
 typedef struct {
     const char *name;
     const char *type;
@@ -74,13 +71,14 @@ static uint64_t s_sum(const rtm_metrics_t *const *per_worker, size_t n, size_t o
 }
 
 /* A gauge family with one 0/1 sample per shard: the bool at `field`. */
-static void s_shard_family(FILE *f, const char *name, const char *help,
+static void s_shard_family(rtm_prom_t *p, const char *name, const char *help,
                            const rtm_metrics_shard_t *shards, size_t n, size_t field)
 {
-    fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s{shard=\"%s\"} %d\n", name, shards[i].endpoint,
-                *(const bool *)((const char *)&shards[i] + field));
+    rtm_prom_family(p, name, "gauge", help);
+    for (size_t i = 0; i < n; i++) {
+        const rtm_prom_label_t shard = {"shard", shards[i].endpoint};
+        rtm_prom_sample(p, name, &shard, 1, *(const bool *)((const char *)&shards[i] + field));
+    }
 }
 
 /* Channels broker `seed` owns, summed over the workers' reports. */
@@ -96,52 +94,46 @@ static uint64_t s_owned(const rtm_metrics_t *const *per_worker, size_t n, uint64
     return sum;
 }
 
-size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
-                          int ready, const rtm_metrics_shard_t *shards, size_t n_shards, char **out)
+void rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
+                        int ready, const rtm_metrics_shard_t *shards, size_t n_shards,
+                        rtm_prom_t *p)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        abort();
-    fprintf(f,
-            "# HELP rtmesh_node_info The node that answered (hostname/pid).\n"
-            "# TYPE rtmesh_node_info gauge\nrtmesh_node_info{node=\"%s\"} 1\n",
-            node_id);
+    const rtm_prom_label_t node = {"node", node_id};
+    rtm_prom_family(p, "rtmesh_node_info", "gauge", "The node that answered (hostname/pid).");
+    rtm_prom_sample(p, "rtmesh_node_info", &node, 1, 1);
     for (size_t i = 0; i < sizeof s_families / sizeof s_families[0]; i++) {
         const s_family_t *fam = &s_families[i];
-        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", fam->name, fam->help, fam->name,
-                fam->type, fam->name, (unsigned long long)s_sum(per_worker, n, fam->offset));
+        rtm_prom_family(p, fam->name, fam->type, fam->help);
+        rtm_prom_sample(p, fam->name, NULL, 0, s_sum(per_worker, n, fam->offset));
     }
-    fputs("# HELP rtmesh_errors_total Refused input and abnormal closes, by kind.\n"
-          "# TYPE rtmesh_errors_total counter\n",
-          f);
-    for (int k = 0; k < RTM_ERR_KIND_COUNT; k++)
-        fprintf(f, "rtmesh_errors_total{kind=\"%s\"} %llu\n", s_error_kinds[k],
-                (unsigned long long)s_sum(
-                    per_worker, n, offsetof(rtm_metrics_t, errors) + (size_t)k * sizeof(uint64_t)));
-    fprintf(f,
-            "# HELP rtmesh_ready Whether the node reaches every live shard.\n"
-            "# TYPE rtmesh_ready gauge\nrtmesh_ready %d\n",
-            ready);
-    s_shard_family(f, "rtmesh_shard_live", "Whether the shard's heartbeats reach this node.",
+    rtm_prom_family(p, "rtmesh_errors_total", "counter",
+                    "Refused input and abnormal closes, by kind.");
+    for (int k = 0; k < RTM_ERR_KIND_COUNT; k++) {
+        const rtm_prom_label_t kind = {"kind", s_error_kinds[k]};
+        rtm_prom_sample(
+            p, "rtmesh_errors_total", &kind, 1,
+            s_sum(per_worker, n, offsetof(rtm_metrics_t, errors) + (size_t)k * sizeof(uint64_t)));
+    }
+    rtm_prom_family(p, "rtmesh_ready", "gauge", "Whether the node reaches every live shard.");
+    rtm_prom_sample(p, "rtmesh_ready", NULL, 0, ready != 0);
+    s_shard_family(p, "rtmesh_shard_live", "Whether the shard's heartbeats reach this node.",
                    shards, n_shards, offsetof(rtm_metrics_shard_t, live));
-    s_shard_family(f, "rtmesh_broker_list_mismatch",
+    s_shard_family(p, "rtmesh_broker_list_mismatch",
                    "Whether the broker lists a set other than this node's.", shards, n_shards,
                    offsetof(rtm_metrics_shard_t, mismatch));
-    fputs("# HELP rtmesh_broker_state Each broker this node knows, by state (live, dead, joining, "
-          "unlisted).\n# TYPE rtmesh_broker_state gauge\n",
-          f);
-    for (size_t i = 0; i < n_shards; i++)
-        fprintf(f, "rtmesh_broker_state{shard=\"%s\",state=\"%s\"} 1\n", shards[i].endpoint,
-                shards[i].state);
-    fputs("# HELP rtmesh_broker_channels Channels with a subscriber on this node that each broker "
-          "owns (this node's view).\n# TYPE rtmesh_broker_channels gauge\n",
-          f);
-    for (size_t i = 0; i < n_shards; i++)
-        fprintf(f, "rtmesh_broker_channels{shard=\"%s\"} %llu\n", shards[i].endpoint,
-                (unsigned long long)(shards[i].seed ? s_owned(per_worker, n, shards[i].seed) : 0));
-    fclose(f);
-    *out = text;
-    return len;
+    rtm_prom_family(p, "rtmesh_broker_state", "gauge",
+                    "Each broker this node knows, by state (live, dead, joining, unlisted).");
+    for (size_t i = 0; i < n_shards; i++) {
+        const rtm_prom_label_t state[2] = {{"shard", shards[i].endpoint},
+                                           {"state", shards[i].state}};
+        rtm_prom_sample(p, "rtmesh_broker_state", state, 2, 1);
+    }
+    rtm_prom_family(p, "rtmesh_broker_channels", "gauge",
+                    "Channels with a subscriber on this node that each broker owns (this node's "
+                    "view).");
+    for (size_t i = 0; i < n_shards; i++) {
+        const rtm_prom_label_t shard = {"shard", shards[i].endpoint};
+        rtm_prom_sample(p, "rtmesh_broker_channels", &shard, 1,
+                        shards[i].seed ? s_owned(per_worker, n, shards[i].seed) : 0);
+    }
 }

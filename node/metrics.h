@@ -7,6 +7,8 @@
 #ifndef RTM_METRICS_H
 #define RTM_METRICS_H
 
+#include "rtm_prom.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,11 +85,11 @@ typedef struct {
                            * routed to) or "unlisted" (removed, still heard); static */
 } rtm_metrics_shard_t;
 
-/* Renders the node's identity, the sum of n workers' metrics, the readiness
- * and the shards' liveness in Prometheus text format into a newly allocated
- * string (*out, caller frees). Returns its length. */
-size_t rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
-                          int ready, const rtm_metrics_shard_t *shards, size_t n_shards,
-                          char **out);
+/* Appends the node's identity, the sum of n workers' metrics, the readiness
+ * and the shards' liveness and channel shares to p, in Prometheus text
+ * format (rtm_prom escapes the label values). */
+void rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
+                        int ready, const rtm_metrics_shard_t *shards, size_t n_shards,
+                        rtm_prom_t *p);
 
 #endif

@@ -44,9 +44,11 @@ static void test_render(void **state)
     m.replica.in.vacated = 6;
     m.replica.in.removed = 8;
     m.replica.out.sent = 11;
-    char *text = NULL;
-    size_t len = rtm_broker_metrics_render(&m, &text);
-    assert_non_null(text);
+    rtm_prom_t p;
+    rtm_prom_init(&p);
+    rtm_broker_metrics_render(&m, &p);
+    char *text = p.buf;
+    size_t len = p.len;
     assert_int_equal(len, strlen(text));
     const char *want[] = {
         "rtmesh_broker_info{broker=\"tcp://127.0.0.1:7000\",shard=\"3\"} 1",
@@ -82,20 +84,22 @@ static void test_render(void **state)
         strtoull(space + 1, &end, 10);
         assert_int_equal(*end, '\0');
     }
-    free(text);
+    rtm_prom_free(&p);
 }
 
 static void test_no_apps(void **state)
 {
     (void)state;
     rtm_broker_metrics_t m = {.broker = "tcp://127.0.0.1:7000", .shard = -1};
-    char *text = NULL;
-    rtm_broker_metrics_render(&m, &text);
+    rtm_prom_t p;
+    rtm_prom_init(&p);
+    rtm_broker_metrics_render(&m, &p);
+    const char *text = p.buf;
     /* The families are declared, with no samples; the shard-wide ones have theirs. */
     assert_true(s_has_line(text, "# TYPE rtmesh_webhook_sent_total counter"));
     assert_null(strstr(text, "rtmesh_webhook_sent_total{"));
     assert_true(s_has_line(text, "rtmesh_webhook_peer_lost_total 0"));
-    free(text);
+    rtm_prom_free(&p);
 }
 
 int main(void)

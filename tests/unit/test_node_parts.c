@@ -202,9 +202,11 @@ static void test_metrics_render(void **state)
     rtm_metrics_shard_t shards[] = {{"tcp://h:7100", 11, true, false, "live"},
                                     {"tcp://h:7102", 0, false, true, "unlisted"},
                                     {"tcp://h:7104", 12, false, false, "dead"}};
-    char *text;
-    size_t len = rtm_metrics_render("host/1", per, 2, 1, shards, 3, &text);
-    assert_int_equal(len, strlen(text));
+    rtm_prom_t p;
+    rtm_prom_init(&p);
+    rtm_metrics_render("host/1", per, 2, 1, shards, 3, &p);
+    const char *text = p.buf;
+    assert_int_equal(p.len, strlen(text));
     assert_non_null(strstr(text, "\nrtmesh_connections 5\n"));
     assert_non_null(strstr(text, "rtmesh_node_info{node=\"host/1\"} 1\n"));
     assert_non_null(strstr(text, "rtmesh_errors_total{kind=\"slow_consumer\"} 1\n"));
@@ -219,7 +221,7 @@ static void test_metrics_render(void **state)
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7100\"} 7\n"));
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7102\"} 0\n"));
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7104\"} 0\n"));
-    free(text);
+    rtm_prom_free(&p);
 }
 
 /* ---- frames ------------------------------------------------------------ */
