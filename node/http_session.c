@@ -54,7 +54,8 @@ static void s_metrics(rtm_session_t *s)
     rtm_prom_t text;
     rtm_prom_init(&text);
     rtm_metrics_render(node->id, (const rtm_metrics_t *const *)node->metrics,
-                       (size_t)node->n_workers, rtm_node_ready(node), shards, n, &text);
+                       (size_t)node->n_workers, &node->apps, rtm_node_ready(node), shards, n,
+                       &text);
     free(shards);
     rtm_http_respond(s, 200, "text/plain; version=0.0.4", text.buf, text.len);
     rtm_prom_free(&text);

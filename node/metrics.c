@@ -94,9 +94,46 @@ static uint64_t s_owned(const rtm_metrics_t *const *per_worker, size_t n, uint64
     return sum;
 }
 
+/* Per-app families: a name, a type, a help text and the field. */
+#define S_A(name, type, field, help)                                                               \
+    {                                                                                              \
+        name, type, help, offsetof(rtm_metrics_app_t, field)                                       \
+    }
+static const s_family_t s_app_families[] = {
+    S_A("rtmesh_app_connections", "gauge", connections, "Open WebSocket connections, per app."),
+    S_A("rtmesh_app_messages_in_total", "counter", messages_in, "Messages from clients, per app."),
+    S_A("rtmesh_app_messages_out_total", "counter", messages_out, "Messages to clients, per app."),
+};
+
+/* app's number at offset, summed over the workers that count it. */
+static uint64_t s_app_sum(const rtm_metrics_t *const *per_worker, size_t n, size_t app,
+                          size_t offset)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        if (app < per_worker[i]->n_apps)
+            sum += __atomic_load_n(
+                (const uint64_t *)((const char *)&per_worker[i]->apps[app] + offset),
+                __ATOMIC_RELAXED);
+    return sum;
+}
+
+static void s_app_families_render(rtm_prom_t *p, const rtm_metrics_t *const *per_worker, size_t n,
+                                  const rtm_apps_t *apps)
+{
+    for (size_t f = 0; f < sizeof s_app_families / sizeof s_app_families[0]; f++) {
+        const s_family_t *fam = &s_app_families[f];
+        rtm_prom_family(p, fam->name, fam->type, fam->help);
+        for (size_t a = 0; apps && a < apps->n; a++) {
+            const rtm_prom_label_t app = {"app", apps->apps[a].id};
+            rtm_prom_sample(p, fam->name, &app, 1, s_app_sum(per_worker, n, a, fam->offset));
+        }
+    }
+}
+
 void rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
-                        int ready, const rtm_metrics_shard_t *shards, size_t n_shards,
-                        rtm_prom_t *p)
+                        const rtm_apps_t *apps, int ready, const rtm_metrics_shard_t *shards,
+                        size_t n_shards, rtm_prom_t *p)
 {
     const rtm_prom_label_t node = {"node", node_id};
     rtm_prom_family(p, "rtmesh_node_info", "gauge", "The node that answered (hostname/pid).");
@@ -106,6 +143,7 @@ void rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_wor
         rtm_prom_family(p, fam->name, fam->type, fam->help);
         rtm_prom_sample(p, fam->name, NULL, 0, s_sum(per_worker, n, fam->offset));
     }
+    s_app_families_render(p, per_worker, n, apps);
     rtm_prom_family(p, "rtmesh_errors_total", "counter",
                     "Refused input and abnormal closes, by kind.");
     for (int k = 0; k < RTM_ERR_KIND_COUNT; k++) {

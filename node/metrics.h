@@ -7,6 +7,7 @@
 #ifndef RTM_METRICS_H
 #define RTM_METRICS_H
 
+#include "rtm_apps.h"
 #include "rtm_prom.h"
 
 #include <stdbool.h>
@@ -53,6 +54,13 @@ typedef struct {
     uint64_t channels; /* channels it owns */
 } rtm_metrics_owned_t;
 
+/* One app's counters in one worker (the app's rtm_app_t.index). */
+typedef struct {
+    uint64_t connections;  /* gauge: open WebSocket connections of the app */
+    uint64_t messages_in;  /* Pusher messages from its clients */
+    uint64_t messages_out; /* frames queued to its clients */
+} rtm_metrics_app_t;
+
 typedef struct {
     uint64_t connections;            /* gauge: open WebSocket connections */
     uint64_t connections_total;      /* WebSocket handshakes completed */
@@ -68,12 +76,21 @@ typedef struct {
     uint64_t broker_list_mismatches; /* times a broker's list started to differ from ours */
     uint64_t channels_unreachable;   /* channels given up on: their new owner never confirmed */
     uint64_t errors[RTM_ERR_KIND_COUNT];
+    rtm_metrics_app_t *apps; /* n_apps, by rtm_app_t.index; owned by the worker; NULL: none */
+    size_t n_apps;
     uint64_t n_owned; /* entries of owned in use */
     rtm_metrics_owned_t owned[RTM_METRICS_OWNERS];
 } rtm_metrics_t;
 
 #define RTM_COUNT(m, field, n) __atomic_store_n(&(m)->field, (m)->field + (n), __ATOMIC_RELAXED)
 #define RTM_COUNT_ERR(m, kind) RTM_COUNT(m, errors[kind], 1)
+/* Counts for app (a const rtm_app_t *; nothing when NULL: not known yet). */
+#define RTM_COUNT_APP(m, app, field, n)                                                            \
+    do {                                                                                           \
+        size_t app_index_ = (app) ? (app)->index : SIZE_MAX;                                       \
+        if (app_index_ < (m)->n_apps)                                                              \
+            RTM_COUNT(m, apps[app_index_].field, n);                                               \
+    } while (0)
 
 /* One broker shard as the serving worker sees it. */
 typedef struct {
@@ -85,11 +102,11 @@ typedef struct {
                            * routed to) or "unlisted" (removed, still heard); static */
 } rtm_metrics_shard_t;
 
-/* Appends the node's identity, the sum of n workers' metrics, the readiness
- * and the shards' liveness and channel shares to p, in Prometheus text
- * format (rtm_prom escapes the label values). */
+/* Appends the node's identity, the sum of n workers' metrics (per app of
+ * apps too), the readiness and the shards' liveness and channel shares to p,
+ * in Prometheus text format (rtm_prom escapes the label values). */
 void rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
-                        int ready, const rtm_metrics_shard_t *shards, size_t n_shards,
-                        rtm_prom_t *p);
+                        const rtm_apps_t *apps, int ready, const rtm_metrics_shard_t *shards,
+                        size_t n_shards, rtm_prom_t *p);
 
 #endif

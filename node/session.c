@@ -64,6 +64,7 @@ static void s_closing(rtm_conn_t *c, int why)
         RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_SLOW_CONSUMER);
     if (s->counted) {
         RTM_COUNT(s->ctx->metrics, connections, -1);
+        RTM_COUNT_APP(s->ctx->metrics, s->app, connections, -1);
         rtm_quota_release(s->ctx->node->quota, s->app);
         s->counted = false;
     }
@@ -84,9 +85,12 @@ static rtm_session_t *s_of_subscriber(rtm_subscriber_t *sub)
     return (rtm_session_t *)((char *)sub - offsetof(rtm_session_t, sub));
 }
 
+/* The table counts what it sends; the session knows the app it goes to. */
 static void s_sink_send(void *ctx, rtm_subscriber_t *sub, rtm_frame_t *f)
 {
-    rtm_conn_send(&s_of_subscriber(sub)->conn, f);
+    rtm_session_t *s = s_of_subscriber(sub);
+    rtm_conn_send(&s->conn, f);
+    RTM_COUNT_APP(s->ctx->metrics, s->app, messages_out, 1);
 }
 
 static void s_sink_terminate(void *ctx, rtm_subscriber_t *sub)
@@ -109,6 +113,7 @@ void rtm_session_send_text(rtm_session_t *s, const char *text, size_t len)
     rtm_frame_t *f = rtm_frame_text(text, len);
     rtm_conn_send(&s->conn, f);
     RTM_COUNT(s->ctx->metrics, messages_out_total, 1);
+    RTM_COUNT_APP(s->ctx->metrics, s->app, messages_out, 1);
     RTM_COUNT(s->ctx->metrics, bytes_out_total, f->len);
     rtm_frame_unref(&f);
 }

@@ -364,6 +364,10 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
     w->index = index;
     w->node = node;
     w->listen_fd = -1;
+    w->metrics.n_apps = node->apps.n;
+    w->metrics.apps = calloc(node->apps.n ? node->apps.n : 1, sizeof *w->metrics.apps);
+    if (!w->metrics.apps)
+        abort();
     node->metrics[index] = &w->metrics;
     uv_loop_init(&w->loop);
     w->loop.data = w;
@@ -385,6 +389,7 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
         if (w->listen_fd >= 0)
             close(w->listen_fd);
         rtm_channels_destroy(&w->channels);
+        free(w->metrics.apps);
         free(w);
         return rc;
     }
@@ -418,6 +423,7 @@ void rtm_worker_stop(rtm_worker_t **wp)
         return;
     uv_async_send(&w->stop_async);
     uv_thread_join(&w->thread);
+    free(w->metrics.apps);
     free(w);
     *wp = NULL;
 }

@@ -28,6 +28,7 @@ void rtm_ws_session_error(rtm_session_t *s, int code, const char *message, rtm_s
     rtm_pusher_render_error(body, len, code, message, channel);
     rtm_conn_send(&s->conn, f);
     RTM_COUNT(s->ctx->metrics, messages_out_total, 1);
+    RTM_COUNT_APP(s->ctx->metrics, s->app, messages_out, 1);
     RTM_COUNT(s->ctx->metrics, bytes_out_total, f->len);
     rtm_frame_unref(&f);
 }
@@ -103,6 +104,7 @@ void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key, rtm_str_t query)
                           (unsigned long long)ctx->sid_prefix, (unsigned long long)ctx->sid_next++);
     s->counted = true;
     RTM_COUNT(ctx->metrics, connections, 1);
+    RTM_COUNT_APP(ctx->metrics, s->app, connections, 1);
     RTM_COUNT(ctx->metrics, connections_total, 1);
     char buf[256];
     int n = rtm_pusher_render_connection_established(buf, sizeof buf, rtm_session_socket_id(s),
@@ -113,6 +115,7 @@ void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key, rtm_str_t query)
 static void s_on_message(rtm_session_t *s, const uint8_t *text, size_t len)
 {
     RTM_COUNT(s->ctx->metrics, messages_in_total, 1);
+    RTM_COUNT_APP(s->ctx->metrics, s->app, messages_in, 1);
     if (!rtm_ws_utf8_valid(text, len)) {
         RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_UTF8);
         rtm_ws_session_close(s, RTM_WS_CLOSE_BAD_DATA, "Invalid UTF-8");

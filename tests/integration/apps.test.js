@@ -4,7 +4,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, connectClient, publish, triggerEvent, uniqueChannel } = require('../lib/mesh');
+const { useMesh, connectClient, publish, triggerEvent, uniqueChannel, getMetrics, waitUntil } = require('../lib/mesh');
 
 const APPS = [
   { id: 'app-one', key: 'key-one', secret: 'secret-one' },
@@ -49,4 +49,26 @@ test('the same channel name in two apps does not share events', async (t) => {
   await publish(port, { name: 'marker', channels: [channel], data: 'm' }, as(APPS[0]));
   await one.waitForEvent('marker', { channel });
   assert.equal(one.received('for-app-two'), false, "app one received app two's event");
+});
+
+test('/metrics counts connections and messages per app', async (t) => {
+  const port = mesh().nodePort(1);
+  const perApp = async () => {
+    const { samples } = await getMetrics(port);
+    const of = (name, app) => samples.find((x) => x.name === name && x.labels.app === app.id).value;
+    return Object.fromEntries(APPS.map((app) => [app.id, ['rtmesh_app_connections', 'rtmesh_app_messages_in_total', 'rtmesh_app_messages_out_total'].map((n) => of(n, app))]));
+  };
+  const before = await perApp();
+  const ws = await clientOf(t, APPS[1], 1);
+  const channel = uniqueChannel('per-app');
+  await ws.subscribe(channel);
+  await ws.sync();
+  let now;
+  await waitUntil(async () => {
+    now = await perApp();
+    const [conns, msgsIn, msgsOut] = now[APPS[1].id];
+    const [c0, i0, o0] = before[APPS[1].id];
+    return conns === c0 + 1 && msgsIn > i0 && msgsOut >= o0 + 2; // connection_established, subscription_succeeded
+  }, 'app-two\'s counters to move');
+  assert.deepEqual(now[APPS[0].id], before[APPS[0].id], 'app-one\'s counters stay');
 });

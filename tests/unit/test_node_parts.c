@@ -204,7 +204,17 @@ static void test_metrics_render(void **state)
                                     {"tcp://h:7104", 12, false, false, "dead"}};
     rtm_prom_t p;
     rtm_prom_init(&p);
-    rtm_metrics_render("host/1", per, 2, 1, shards, 3, &p);
+    /* per app, summed across the workers (b does not count the second app) */
+    rtm_apps_t apps;
+    char err[256];
+    assert_int_equal(rtm_apps_load_single(&apps, "app-1", "k", "s", err, sizeof err), 0);
+    rtm_metrics_app_t a_apps[1] = {{2, 5, 7}}, b_apps[1] = {{3, 1, 1}};
+    a.apps = a_apps;
+    a.n_apps = 1;
+    b.apps = b_apps;
+    b.n_apps = 1;
+    rtm_metrics_render("host/1", per, 2, &apps, 1, shards, 3, &p);
+    rtm_apps_free(&apps);
     const char *text = p.buf;
     assert_int_equal(p.len, strlen(text));
     assert_non_null(strstr(text, "\nrtmesh_connections 5\n"));
@@ -221,6 +231,9 @@ static void test_metrics_render(void **state)
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7100\"} 7\n"));
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7102\"} 0\n"));
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7104\"} 0\n"));
+    assert_non_null(strstr(text, "rtmesh_app_connections{app=\"app-1\"} 5\n"));
+    assert_non_null(strstr(text, "rtmesh_app_messages_in_total{app=\"app-1\"} 6\n"));
+    assert_non_null(strstr(text, "rtmesh_app_messages_out_total{app=\"app-1\"} 8\n"));
     rtm_prom_free(&p);
 }
 
