@@ -9,10 +9,12 @@ typedef struct {
     size_t offset;
 } s_family_t;
 
-#define S_F(name, type, field, help)                                                               \
+/* A family of the number at `field` of struct `of`. */
+#define S_FAMILY(of, name, type, field, help)                                                      \
     {                                                                                              \
-        name, type, help, offsetof(rtm_metrics_t, field)                                           \
+        name, type, help, offsetof(of, field)                                                      \
     }
+#define S_F(name, type, field, help) S_FAMILY(rtm_metrics_t, name, type, field, help)
 static const s_family_t s_families[] = {
     S_F("rtmesh_connections", "gauge", connections, "Open WebSocket connections."),
     S_F("rtmesh_connections_total", "counter", connections_total, "WebSocket handshakes."),
@@ -94,11 +96,8 @@ static uint64_t s_owned(const rtm_metrics_t *const *per_worker, size_t n, uint64
     return sum;
 }
 
-/* Per-app families: a name, a type, a help text and the field. */
-#define S_A(name, type, field, help)                                                               \
-    {                                                                                              \
-        name, type, help, offsetof(rtm_metrics_app_t, field)                                       \
-    }
+/* Per-app families. */
+#define S_A(name, type, field, help) S_FAMILY(rtm_metrics_app_t, name, type, field, help)
 static const s_family_t s_app_families[] = {
     S_A("rtmesh_app_connections", "gauge", connections, "Open WebSocket connections, per app."),
     S_A("rtmesh_app_messages_in_total", "counter", messages_in, "Messages from clients, per app."),
