@@ -63,6 +63,20 @@ static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
     [RTM_ERR_DRAINING] = "draining",
 };
 
+/* Seconds: a publish is acknowledged in well under a millisecond on a LAN, and
+ * refused after 2 s without an owner's answer. */
+static const double s_publish_bounds[RTM_METRICS_PUBLISH_BOUNDS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2};
+
+void rtm_metrics_publish_observe(rtm_metrics_t *m, uint64_t ns)
+{
+    size_t b = 0;
+    while (b < RTM_METRICS_PUBLISH_BOUNDS && (double)ns > s_publish_bounds[b] * 1e9)
+        b++;
+    RTM_COUNT(m, publish_buckets[b], 1);
+    RTM_COUNT(m, publish_ns_sum, ns);
+}
+
 static uint64_t s_sum(const rtm_metrics_t *const *per_worker, size_t n, size_t offset)
 {
     uint64_t sum = 0;
@@ -142,6 +156,16 @@ void rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_wor
         rtm_prom_family(p, fam->name, fam->type, fam->help);
         rtm_prom_sample(p, fam->name, NULL, 0, s_sum(per_worker, n, fam->offset));
     }
+    uint64_t buckets[RTM_METRICS_PUBLISH_BOUNDS + 1];
+    for (size_t b = 0; b <= RTM_METRICS_PUBLISH_BOUNDS; b++)
+        buckets[b] =
+            s_sum(per_worker, n, offsetof(rtm_metrics_t, publish_buckets) + b * sizeof(uint64_t));
+    rtm_prom_family(p, "rtmesh_rest_publish_seconds", "histogram",
+                    "Time from a REST publish's arrival to the acknowledgement of every owning "
+                    "broker (the event is on their egress), acknowledged publishes only.");
+    rtm_prom_histogram(p, "rtmesh_rest_publish_seconds", NULL, 0, s_publish_bounds, buckets,
+                       RTM_METRICS_PUBLISH_BOUNDS,
+                       (double)s_sum(per_worker, n, offsetof(rtm_metrics_t, publish_ns_sum)) / 1e9);
     s_app_families_render(p, per_worker, n, apps);
     rtm_prom_family(p, "rtmesh_errors_total", "counter",
                     "Refused input and abnormal closes, by kind.");

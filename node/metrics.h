@@ -54,6 +54,9 @@ typedef struct {
     uint64_t channels; /* channels it owns */
 } rtm_metrics_owned_t;
 
+/* Bounds of the REST publish latency histogram (rtm_metrics_publish_observe). */
+#define RTM_METRICS_PUBLISH_BOUNDS 12
+
 /* One app's counters in one worker (the app's rtm_app_t.index). */
 typedef struct {
     uint64_t connections;  /* gauge: open WebSocket connections of the app */
@@ -76,6 +79,9 @@ typedef struct {
     uint64_t broker_list_mismatches; /* times a broker's list started to differ from ours */
     uint64_t channels_unreachable;   /* channels given up on: their new owner never confirmed */
     uint64_t errors[RTM_ERR_KIND_COUNT];
+    uint64_t publish_buckets[RTM_METRICS_PUBLISH_BOUNDS + 1]; /* acknowledged REST publishes by
+                                                               * latency bucket (non-cumulative) */
+    uint64_t publish_ns_sum;                                  /* their latencies, summed, ns */
     rtm_metrics_app_t *apps; /* n_apps, by rtm_app_t.index; owned by the worker; NULL: none */
     size_t n_apps;
     uint64_t n_owned; /* entries of owned in use */
@@ -91,6 +97,10 @@ typedef struct {
         if (app_index_ < (m)->n_apps)                                                              \
             RTM_COUNT(m, apps[app_index_].field, n);                                               \
     } while (0)
+
+/* Counts an acknowledged REST publish that took ns from its arrival to the
+ * last owner's acknowledgement. */
+void rtm_metrics_publish_observe(rtm_metrics_t *m, uint64_t ns);
 
 /* One broker shard as the serving worker sees it. */
 typedef struct {

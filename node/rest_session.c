@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <uv.h>
 
 typedef enum { S_PUBLISH, S_QUERY_LIST, S_QUERY_ONE } s_call_kind_t;
 
@@ -31,6 +32,7 @@ struct rtm_rest_call {
     uint64_t events;  /* publish: events accepted once every shard answered */
     rtm_str_t *parts; /* queries: each shard's answer (owned copies) */
     size_t n_parts;
+    uint64_t started_ns; /* publish: when its parsed request was sent on (uv_hrtime) */
 };
 
 void rtm_rest_session_detach(rtm_session_t *s)
@@ -61,6 +63,7 @@ static void s_answer(rtm_session_t *s, rtm_rest_call_t *call)
         rtm_http_respond_error(s, 503, "A shard owning the channel is unavailable, retry later");
     } else if (call->kind == S_PUBLISH) {
         RTM_COUNT(s->ctx->metrics, events_published, call->events);
+        rtm_metrics_publish_observe(s->ctx->metrics, uv_hrtime() - call->started_ns);
         rtm_http_respond(s, 200, "application/json", "{}", 2);
     } else if (call->kind == S_QUERY_ONE) {
         rtm_str_t one = call->n_parts ? call->parts[0] : rtm_str(NULL, 0);
@@ -135,6 +138,7 @@ static void s_publish(rtm_session_t *s, const rtm_app_t *app, const rtm_rest_tri
     }
     rtm_rest_call_t *call = s_call(s, S_PUBLISH);
     call->events = t->n;
+    call->started_ns = uv_hrtime();
     for (size_t e = 0; e < t->n; e++) {
         const rtm_rest_event_t *ev = &t->events[e];
         for (uint32_t shard = 0; shard < up->n_shards; shard++) {

@@ -88,8 +88,8 @@ void rtm_prom_family(rtm_prom_t *p, const char *name, const char *type, const ch
     s_printf(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void rtm_prom_sample(rtm_prom_t *p, const char *name, const rtm_prom_label_t *labels, size_t n,
-                     uint64_t value)
+/* name{labels} without the value. */
+static void s_series(rtm_prom_t *p, const char *name, const rtm_prom_label_t *labels, size_t n)
 {
     s_puts(p, name);
     for (size_t i = 0; i < n; i++) {
@@ -101,5 +101,37 @@ void rtm_prom_sample(rtm_prom_t *p, const char *name, const rtm_prom_label_t *la
     }
     if (n > 0)
         s_put(p, "}", 1);
+}
+
+void rtm_prom_sample(rtm_prom_t *p, const char *name, const rtm_prom_label_t *labels, size_t n,
+                     uint64_t value)
+{
+    s_series(p, name, labels, n);
     s_printf(p, " %" PRIu64 "\n", value);
+}
+
+void rtm_prom_histogram(rtm_prom_t *p, const char *name, const rtm_prom_label_t *labels,
+                        size_t n_labels, const double *bounds, const uint64_t *counts,
+                        size_t n_bounds, double sum)
+{
+    rtm_prom_label_t with_le[RTM_PROM_MAX_LABELS + 1];
+    if (n_labels > RTM_PROM_MAX_LABELS)
+        n_labels = RTM_PROM_MAX_LABELS;
+    if (n_labels)
+        memcpy(with_le, labels, n_labels * sizeof *labels);
+    char series[256], le[32];
+    snprintf(series, sizeof series, "%s_bucket", name);
+    uint64_t total = 0;
+    for (size_t i = 0; i <= n_bounds; i++) {
+        total += counts[i];
+        if (i < n_bounds)
+            snprintf(le, sizeof le, "%g", bounds[i]);
+        with_le[n_labels] = (rtm_prom_label_t){"le", i < n_bounds ? le : "+Inf"};
+        rtm_prom_sample(p, series, with_le, n_labels + 1, total);
+    }
+    snprintf(series, sizeof series, "%s_sum", name);
+    s_series(p, series, labels, n_labels);
+    s_printf(p, " %.9g\n", sum);
+    snprintf(series, sizeof series, "%s_count", name);
+    rtm_prom_sample(p, series, labels, n_labels, total);
 }

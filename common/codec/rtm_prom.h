@@ -41,4 +41,17 @@ void rtm_prom_family(rtm_prom_t *p, const char *name, const char *type, const ch
 void rtm_prom_sample(rtm_prom_t *p, const char *name, const rtm_prom_label_t *labels, size_t n,
                      uint64_t value);
 
+/* Most labels a histogram's samples carry besides le. */
+#define RTM_PROM_MAX_LABELS 7
+
+/* Writes one histogram's samples (after its rtm_prom_family, type
+ * "histogram"): name_bucket{labels,le="b"} with the cumulative count for each
+ * of the n_bounds ascending bounds, then le="+Inf", name_sum and name_count.
+ * counts has n_bounds + 1 entries: counts[i] observations in (bounds[i-1],
+ * bounds[i]], the last one above every bound. n_labels at most
+ * RTM_PROM_MAX_LABELS (more are left out). */
+void rtm_prom_histogram(rtm_prom_t *p, const char *name, const rtm_prom_label_t *labels,
+                        size_t n_labels, const double *bounds, const uint64_t *counts,
+                        size_t n_bounds, double sum);
+
 #endif

@@ -101,3 +101,17 @@ test('rtmesh_broker_channels{shard} splits the node\'s channels among the broker
   // rendezvous hashing spreads 16 channels over both (all on one: 2 in 65536)
   assert.ok(shares.every((s) => s.value > 0), `each broker owns some: ${JSON.stringify(shares)}`);
 });
+
+test('rtmesh_rest_publish_seconds counts acknowledged publishes in a histogram', async () => {
+  const count = async () => (await getMetrics(mesh().nodePort(0))).samples;
+  const before = await count();
+  const n = (samples, name, le) => samples.find((x) => x.name === name && x.labels.le === le)?.value;
+  const countBefore = metricSum(before, 'rtmesh_rest_publish_seconds_count');
+  for (let i = 0; i < 3; i++) await publish(mesh().nodePort(0), { name: 'timed', channels: [uniqueChannel('timed')], data: 'x' });
+  const after = await count();
+  assert.equal(metricSum(after, 'rtmesh_rest_publish_seconds_count'), countBefore + 3);
+  assert.equal(n(after, 'rtmesh_rest_publish_seconds_bucket', '+Inf'), countBefore + 3, 'the +Inf bucket holds every one');
+  const buckets = after.filter((x) => x.name === 'rtmesh_rest_publish_seconds_bucket').map((x) => x.value);
+  assert.deepEqual(buckets, [...buckets].sort((x, y) => x - y), 'buckets are cumulative');
+  assert.ok(metricSum(after, 'rtmesh_rest_publish_seconds_sum') > metricSum(before, 'rtmesh_rest_publish_seconds_sum'));
+});

@@ -198,6 +198,10 @@ static void test_metrics_render(void **state)
     b.owned[0] = (rtm_metrics_owned_t){11, 3};
     b.owned[1] = (rtm_metrics_owned_t){12, 1};
     b.n_owned = 1; /* only the first is reported */
+    /* publish latencies: 50 us and 1 ms (a bound belongs to its bucket) in a, 3 s in b */
+    rtm_metrics_publish_observe(&a, 50000);
+    rtm_metrics_publish_observe(&a, 1000000);
+    rtm_metrics_publish_observe(&b, 3000000000ULL);
     const rtm_metrics_t *per[] = {&a, &b};
     rtm_metrics_shard_t shards[] = {{"tcp://h:7100", 11, true, false, "live"},
                                     {"tcp://h:7102", 0, false, true, "unlisted"},
@@ -231,6 +235,14 @@ static void test_metrics_render(void **state)
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7100\"} 7\n"));
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7102\"} 0\n"));
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7104\"} 0\n"));
+    assert_non_null(strstr(text, "# TYPE rtmesh_rest_publish_seconds histogram\n"));
+    assert_non_null(strstr(text, "rtmesh_rest_publish_seconds_bucket{le=\"0.0001\"} 1\n"));
+    assert_non_null(strstr(text, "rtmesh_rest_publish_seconds_bucket{le=\"0.0005\"} 1\n"));
+    assert_non_null(strstr(text, "rtmesh_rest_publish_seconds_bucket{le=\"0.001\"} 2\n"));
+    assert_non_null(strstr(text, "rtmesh_rest_publish_seconds_bucket{le=\"2\"} 2\n"));
+    assert_non_null(strstr(text, "rtmesh_rest_publish_seconds_bucket{le=\"+Inf\"} 3\n"));
+    assert_non_null(strstr(text, "rtmesh_rest_publish_seconds_sum 3.00105\n"));
+    assert_non_null(strstr(text, "rtmesh_rest_publish_seconds_count 3\n"));
     assert_non_null(strstr(text, "rtmesh_app_connections{app=\"app-1\"} 5\n"));
     assert_non_null(strstr(text, "rtmesh_app_messages_in_total{app=\"app-1\"} 6\n"));
     assert_non_null(strstr(text, "rtmesh_app_messages_out_total{app=\"app-1\"} 8\n"));

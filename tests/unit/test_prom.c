@@ -60,12 +60,35 @@ static void test_grows_past_first_buffer(void **state)
     rtm_prom_free(&p);
 }
 
+static void test_histogram(void **state)
+{
+    (void)state;
+    rtm_prom_t p;
+    rtm_prom_init(&p);
+    const double bounds[] = {0.001, 0.25, 2};
+    const uint64_t counts[] = {3, 0, 1, 2}; /* 2 above every bound */
+    const rtm_prom_label_t label = {"app", "a"};
+    rtm_prom_histogram(&p, "rtmesh_h_seconds", &label, 1, bounds, counts, 3, 7.5);
+    rtm_prom_histogram(&p, "rtmesh_h_seconds", NULL, 0, bounds, counts, 0, 0.25);
+    assert_string_equal(p.buf, "rtmesh_h_seconds_bucket{app=\"a\",le=\"0.001\"} 3\n"
+                               "rtmesh_h_seconds_bucket{app=\"a\",le=\"0.25\"} 3\n"
+                               "rtmesh_h_seconds_bucket{app=\"a\",le=\"2\"} 4\n"
+                               "rtmesh_h_seconds_bucket{app=\"a\",le=\"+Inf\"} 6\n"
+                               "rtmesh_h_seconds_sum{app=\"a\"} 7.5\n"
+                               "rtmesh_h_seconds_count{app=\"a\"} 6\n"
+                               "rtmesh_h_seconds_bucket{le=\"+Inf\"} 3\n"
+                               "rtmesh_h_seconds_sum 0.25\n"
+                               "rtmesh_h_seconds_count 3\n");
+    rtm_prom_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_family_and_samples),
         cmocka_unit_test(test_label_values_are_escaped),
         cmocka_unit_test(test_grows_past_first_buffer),
+        cmocka_unit_test(test_histogram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
