@@ -73,6 +73,10 @@
 #define S_BUDGET           256   /* messages drained per socket per loop turn */
 #define S_REPLICA_EVERY_MS 100   /* replica flushes: the window a shard's death can lose */
 #define S_LEAVE_MS         1000  /* leaving: time between saying so and exiting */
+/* Asked to stop while the only peer heard is not counted yet (back from a
+ * restart, counted RTM_WIRE_JOIN_MS + its grace after it is heard): wait for it
+ * at most this long before leaving, since nodes may already route to it. */
+#define S_WAIT_PEER_MS (RTM_WIRE_JOIN_MS + 2000)
 
 typedef struct {
     uint64_t acks;               /* ACKs sent, any status */
@@ -106,6 +110,7 @@ struct rtm_broker {
     rtm_roster_t *roster;     /* where the broker list comes from; borrowed */
     uint64_t roster_gen;      /* roster generation last taken */
     uint64_t leave_at;        /* leaving (SIGTERM): when to exit; 0: not leaving */
+    uint64_t stop_asked_at;   /* when a stop waiting for a peer was first asked; 0: not */
     uint64_t epoch;           /* wall-clock ms at start: changes on every restart */
     bool started;             /* sockets up and start logged */
     rtm_shard_view_t *view;   /* the broker list and the liveness of its brokers */
@@ -833,8 +838,22 @@ static bool s_stopping(rtm_broker_t *b)
     uint64_t now = s_now_ms();
     if (b->leave_at)
         return now >= b->leave_at;
-    if (rtm_shard_view_live(b->view) < 2 || rtm_node_table_count(b->nodes) == 0)
+    if (rtm_node_table_count(b->nodes) == 0)
         return true;
+    if (rtm_shard_view_live(b->view) < 2) {
+        /* alone, unless a peer is heard that is about to count (a rolling
+         * restart that goes on as soon as the nodes route to the previous
+         * broker): leaving now would leave the nodes nobody to route to */
+        if (!b->stop_asked_at) {
+            b->stop_asked_at = now;
+            if (rtm_shard_view_heard(b->view, now))
+                rtm_log(RTM_LOG_INFO, "event=leave_waits broker=%s for=peer max_ms=%d", b->self,
+                        S_WAIT_PEER_MS);
+        }
+        if (!rtm_shard_view_heard(b->view, now) || now - b->stop_asked_at >= S_WAIT_PEER_MS)
+            return true;
+        return false;
+    }
     b->leave_at = now + S_LEAVE_MS;
     rtm_log(RTM_LOG_INFO, "event=leaving broker=%s in_ms=%d", b->self, S_LEAVE_MS);
     s_heartbeat(b);

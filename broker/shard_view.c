@@ -289,6 +289,15 @@ uint32_t rtm_shard_view_live(const rtm_shard_view_t *view)
     return view->live;
 }
 
+uint32_t rtm_shard_view_heard(const rtm_shard_view_t *view, uint64_t now_ms)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < view->list.n; i++)
+        n += (int)i != view->self_index && !view->peers[i].unlisted &&
+             rtm_wire_live(view->peers[i].last_ms, now_ms);
+    return n;
+}
+
 int rtm_shard_view_self_index(const rtm_shard_view_t *view)
 {
     return view->self_index;

@@ -81,6 +81,11 @@ uint64_t rtm_shard_view_webhooks_lost(const rtm_shard_view_t *view);
  * when listed. */
 uint32_t rtm_shard_view_live(const rtm_shard_view_t *view);
 
+/* Listed peers heard at most RTM_WIRE_DEAD_MS before now_ms that do not say
+ * they own nothing, whether or not they count as live yet (a peer back from a
+ * restart counts only after its grace; nodes may route to it before). */
+uint32_t rtm_shard_view_heard(const rtm_shard_view_t *view, uint64_t now_ms);
+
 /* This broker's index in its list, or -1 when it is not listed. */
 int rtm_shard_view_self_index(const rtm_shard_view_t *view);
 

@@ -1,16 +1,21 @@
 'use strict';
-// A rolling restart of the edge nodes under steady publishing, as an orchestrator does it: each
-// node in turn gets SIGTERM, drains (README, --drain-seconds) and is started again. pusher-js
+// A rolling restart of the edge nodes, then of the brokers, under steady publishing, as an
+// orchestrator does it. Nodes: each node in turn gets SIGTERM, drains (README, --drain-seconds)
+// and is started again. pusher-js
 // clients and the `pusher` SDK reach the nodes only through a TCP balancer that follows
 // /readyz (tests/lib/tcp-balancer.js), so a draining node's clients reconnect (4200) to another
 // node. Judged: the publisher is never refused by a draining node, so no publish is lost at the
 // edge (every one answered 200); a witness held on a node that is not restarting receives
 // every event published meanwhile; at the end every pusher-js client is connected, subscribed
-// and receives again; every node exited 0.
+// and receives again; every node exited 0. Brokers: each broker in turn gets SIGTERM (it
+// leaves: docs/operations.md), exits 0 and is started again; the next one goes once every node
+// routes to it again. Judged: no publish refused, every acknowledged one received by a witness
+// on each node; printed: publishes, refused, lost, and how long each broker was out of routing.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { useMesh, restartProcess, connectClient, triggerEvent, uniqueChannel, waitUntil, withTimeout, sleep } = require('../lib/mesh');
+const { waitLog } = require('../lib/multihost');
 const { startBalancer } = require('../lib/tcp-balancer');
 const { connectPusherJs, subscribe, waitForEvent } = require('../lib/pusher-clients');
 
@@ -85,4 +90,43 @@ test('restarting every node in turn under publish load loses no publish and leav
   const waits = clients.map((c) => waitForEvent(c.channel(channel), 'after', DEADLINE_MS));
   assert.equal((await triggerEvent(lb.port, { name: 'after', channels: [channel], data: 'done' })).status, 200);
   await Promise.all(waits);
+});
+
+test('restarting every broker in turn under publish load refuses nothing and loses nothing', async (t) => {
+  const channel = uniqueChannel('rolling-brokers');
+  const witnesses = [];
+  for (let node = 0; node < NODES; node++) {
+    const w = await connectClient(mesh().nodePort(node));
+    t.after(() => w.destroy());
+    assert.equal((await w.subscribe(channel)).event, 'pusher_internal:subscription_succeeded');
+    await w.sync();
+    witnesses.push(w);
+  }
+  const publisher = steadyPublisher(mesh().nodePort(0), channel);
+  const brokers = mesh().brokerList.split(',');
+  const outOfRouting = [];
+  for (let b = 0; b < brokers.length; b++) {
+    const since = Date.now();
+    const proc = mesh().process('broker', b);
+    proc.killed = true; // judged here
+    proc.child.kill('SIGTERM');
+    const exit = await withTimeout(proc.exited, DEADLINE_MS, `broker[${b}] to exit after SIGTERM`);
+    assert.deepEqual({ code: exit.code, signal: exit.signal }, { code: 0, signal: null }, `broker[${b}] exit`);
+    await restartProcess(mesh(), 'broker', b);
+    const back = [];
+    for (let node = 0; node < NODES; node++)
+      back.push(await waitLog(mesh().process('node', node), ['event=shard_up', `broker=${brokers[b]}`], since, `node[${node}] to route to broker[${b}] again`, DEADLINE_MS));
+    outOfRouting.push(Math.max(...back) - since);
+  }
+  await sleep(500);
+  await publisher.stop();
+  const acked = publisher.statuses.filter((p) => p.status === 200);
+  const refused = publisher.statuses.filter((p) => p.status !== 200);
+  const tick = (n) => (m) => m.type === 'text' && m.json?.event === 'tick' && m.json.channel === channel && m.json.data === String(n);
+  const missing = () => witnesses.map((w) => acked.filter((p) => !w.inbox.seen(tick(p.n))).map((p) => p.n));
+  await waitUntil(() => missing().every((m) => m.length === 0), 'every acknowledged publish at both witnesses', DEADLINE_MS).catch(() => {});
+  const lost = missing();
+  console.log(`# broker rolling restart: ${publisher.statuses.length} published, ${refused.length} refused, lost at the witnesses: ${lost.map((l) => l.length).join(', ')}; each broker out of routing for ${outOfRouting.join(', ')} ms (SIGTERM to every node routing to it again)`);
+  assert.deepEqual(refused.map((p) => `${p.n}: HTTP ${p.status} ${p.text}`), [], 'no publish refused');
+  assert.deepEqual(lost, witnesses.map(() => []), 'no acknowledged publish lost');
 });

@@ -69,6 +69,7 @@ static void test_membership_and_liveness(void **state)
     uint64_t gen = rtm_shard_view_generation(v);
     assert_int_equal(rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 9, 0, false, 0, 1000), 0);
     assert_int_equal(rtm_shard_view_live(v), 1); /* heard, not yet counted */
+    assert_int_equal(rtm_shard_view_heard(v, 1000), 1);
     assert_int_equal(s_owned(v, 1000), 1000);
     rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 9, 0, false, 0, 1500);
     rtm_shard_view_heartbeat(v, rtm_str_cstr(B), 9, 0, false, 0, 2000); /* 2 periods: counted */
@@ -96,6 +97,7 @@ static void test_membership_and_liveness(void **state)
     /* B silent past the dead time: A owns everything again */
     assert_int_equal(s_owned(v, 2000 + RTM_WIRE_DEAD_MS), 1000);
     assert_int_equal(rtm_shard_view_live(v), 1);
+    assert_int_equal(rtm_shard_view_heard(v, 2000 + RTM_WIRE_DEAD_MS), 0);
     /* C, listed at run time, counts only RTM_WIRE_JOIN_MS (and the grace) after it is
      * first heard */
     enum { T = 4000, JOINED = T + RTM_WIRE_JOIN_MS + 2 * RTM_WIRE_HB_MS };
@@ -103,6 +105,7 @@ static void test_membership_and_liveness(void **state)
     for (uint64_t t = T + 500; t < JOINED; t += 500)
         rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, false, 0, t);
     assert_int_equal(rtm_shard_view_live(v), 1);
+    assert_int_equal(rtm_shard_view_heard(v, JOINED - 1), 1); /* joining, heard */
     assert_int_equal(s_owned(v, JOINED - 1), 1000);
     rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, false, 0, JOINED);
     assert_int_equal(rtm_shard_view_live(v), 2);
@@ -117,6 +120,7 @@ static void test_membership_and_liveness(void **state)
     /* a peer that says it owns nothing (unlisted there, or leaving) is not live at once */
     rtm_shard_view_heartbeat(v, rtm_str_cstr(C), 3, 0, true, 0, JOINED + 100);
     assert_int_equal(rtm_shard_view_live(v), 1);
+    assert_int_equal(rtm_shard_view_heard(v, JOINED + 100), 0);
     assert_int_equal(s_owned(v, JOINED + 100), 1000);
     /* the same set again is no change */
     gen = rtm_shard_view_generation(v);
