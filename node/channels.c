@@ -639,8 +639,9 @@ static void s_on_probe_answer(void *arg, int status, rtm_str_t json)
     if (ch && ch->probing) {
         ch->probing = false;
         /* confirmed only by the owner we route to now: an older answer
-         * speaks for an owner we left meanwhile */
-        if (status == 0 && ch->doubt_ms && p->owner == s_owner(p->chs, ch)) {
+         * speaks for an owner we left meanwhile, and with no live owner
+         * nobody can confirm */
+        if (status == 0 && ch->doubt_ms && p->owner && p->owner == s_owner(p->chs, ch)) {
             ch->owner = p->owner;
             ch->doubt_ms = 0;
         }
