@@ -448,6 +448,7 @@ int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_a
     s->n_subs++;
     chs->attention = true;
     RTM_COUNT(chs->metrics, subscriptions, 1);
+    RTM_COUNT_APP(chs->metrics, app, subscriptions, 1);
     if (ch->synced)
         s_advance(chs, s, sub, now_ms);
     else if (!ch->sync_req_ms)
@@ -481,6 +482,7 @@ static void s_remove(rtm_channels_t *chs, rtm_subscriber_t *s, uint32_t slot)
         last.channel->subs[last.slot].slot = slot;
     }
     RTM_COUNT(chs->metrics, subscriptions, -1);
+    RTM_COUNT_APP(chs->metrics, ch->app, subscriptions, -1);
 }
 
 int rtm_channels_unsubscribe(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t channel)

@@ -114,8 +114,11 @@ static uint64_t s_owned(const rtm_metrics_t *const *per_worker, size_t n, uint64
 #define S_A(name, type, field, help) S_FAMILY(rtm_metrics_app_t, name, type, field, help)
 static const s_family_t s_app_families[] = {
     S_A("rtmesh_app_connections", "gauge", connections, "Open WebSocket connections, per app."),
+    S_A("rtmesh_app_subscriptions", "gauge", subscriptions,
+        "Connection-channel subscriptions, per app."),
     S_A("rtmesh_app_messages_in_total", "counter", messages_in, "Messages from clients, per app."),
     S_A("rtmesh_app_messages_out_total", "counter", messages_out, "Messages to clients, per app."),
+    S_A("rtmesh_app_bytes_out_total", "counter", bytes_out, "Bytes written to clients, per app."),
 };
 
 /* app's number at offset, summed over the workers that count it. */

@@ -59,9 +59,11 @@ typedef struct {
 
 /* One app's counters in one worker (the app's rtm_app_t.index). */
 typedef struct {
-    uint64_t connections;  /* gauge: open WebSocket connections of the app */
-    uint64_t messages_in;  /* Pusher messages from its clients */
-    uint64_t messages_out; /* frames queued to its clients */
+    uint64_t connections;   /* gauge: open WebSocket connections of the app */
+    uint64_t subscriptions; /* gauge: their connection-channel subscriptions */
+    uint64_t messages_in;   /* Pusher messages from its clients */
+    uint64_t messages_out;  /* frames queued to its clients */
+    uint64_t bytes_out;     /* bytes of those frames */
 } rtm_metrics_app_t;
 
 typedef struct {

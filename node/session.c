@@ -91,6 +91,7 @@ static void s_sink_send(void *ctx, rtm_subscriber_t *sub, rtm_frame_t *f)
     rtm_session_t *s = s_of_subscriber(sub);
     rtm_conn_send(&s->conn, f);
     RTM_COUNT_APP(s->ctx->metrics, s->app, messages_out, 1);
+    RTM_COUNT_APP(s->ctx->metrics, s->app, bytes_out, f->len);
 }
 
 static void s_sink_terminate(void *ctx, rtm_subscriber_t *sub)
@@ -114,6 +115,7 @@ void rtm_session_send_text(rtm_session_t *s, const char *text, size_t len)
     rtm_conn_send(&s->conn, f);
     RTM_COUNT(s->ctx->metrics, messages_out_total, 1);
     RTM_COUNT_APP(s->ctx->metrics, s->app, messages_out, 1);
+    RTM_COUNT_APP(s->ctx->metrics, s->app, bytes_out, f->len);
     RTM_COUNT(s->ctx->metrics, bytes_out_total, f->len);
     rtm_frame_unref(&f);
 }

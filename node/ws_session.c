@@ -29,6 +29,7 @@ void rtm_ws_session_error(rtm_session_t *s, int code, const char *message, rtm_s
     rtm_conn_send(&s->conn, f);
     RTM_COUNT(s->ctx->metrics, messages_out_total, 1);
     RTM_COUNT_APP(s->ctx->metrics, s->app, messages_out, 1);
+    RTM_COUNT_APP(s->ctx->metrics, s->app, bytes_out, f->len);
     RTM_COUNT(s->ctx->metrics, bytes_out_total, f->len);
     rtm_frame_unref(&f);
 }

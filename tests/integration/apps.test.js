@@ -56,7 +56,7 @@ test('/metrics counts connections and messages per app', async (t) => {
   const perApp = async () => {
     const { samples } = await getMetrics(port);
     const of = (name, app) => samples.find((x) => x.name === name && x.labels.app === app.id).value;
-    return Object.fromEntries(APPS.map((app) => [app.id, ['rtmesh_app_connections', 'rtmesh_app_messages_in_total', 'rtmesh_app_messages_out_total'].map((n) => of(n, app))]));
+    return Object.fromEntries(APPS.map((app) => [app.id, ['rtmesh_app_connections', 'rtmesh_app_messages_in_total', 'rtmesh_app_messages_out_total', 'rtmesh_app_subscriptions', 'rtmesh_app_bytes_out_total'].map((n) => of(n, app))]));
   };
   const before = await perApp();
   const ws = await clientOf(t, APPS[1], 1);
@@ -66,9 +66,10 @@ test('/metrics counts connections and messages per app', async (t) => {
   let now;
   await waitUntil(async () => {
     now = await perApp();
-    const [conns, msgsIn, msgsOut] = now[APPS[1].id];
-    const [c0, i0, o0] = before[APPS[1].id];
-    return conns === c0 + 1 && msgsIn > i0 && msgsOut >= o0 + 2; // connection_established, subscription_succeeded
+    const [conns, msgsIn, msgsOut, subs, bytesOut] = now[APPS[1].id];
+    const [c0, i0, o0, s0, b0] = before[APPS[1].id];
+    // connection_established and subscription_succeeded went out
+    return conns === c0 + 1 && msgsIn > i0 && msgsOut >= o0 + 2 && subs === s0 + 1 && bytesOut > b0;
   }, 'app-two\'s counters to move');
   assert.deepEqual(now[APPS[0].id], before[APPS[0].id], 'app-one\'s counters stay');
 });

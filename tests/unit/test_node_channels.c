@@ -611,10 +611,14 @@ static void test_channel_shares_follow_owners(void **state)
     (void)state;
     s_fix_t *f = s_fix();
     const rtm_channels_share_t *share;
+    rtm_metrics_app_t per_app[1] = {{0}}; /* and subscriptions per app */
+    f->metrics.apps = per_app;
+    f->metrics.n_apps = 1;
     assert_int_equal(rtm_channels_shares(f->chs, &share), 0);
     s_subscribe(f, 0, "a", NULL, 0);
     s_subscribe(f, 1, "a", NULL, 0);
     s_subscribe(f, 0, "b", NULL, 0);
+    assert_int_equal(per_app[0].subscriptions, 3);
     assert_int_equal(rtm_channels_shares(f->chs, &share), 1);
     assert_int_equal(share[0].owner, 1);
     assert_int_equal(share[0].channels, 2);
@@ -626,10 +630,12 @@ static void test_channel_shares_follow_owners(void **state)
     assert_int_equal(share[0].owner, 2);
     assert_int_equal(share[0].channels, 3);
     rtm_channels_unsubscribe_all(f->chs, &f->subs[2]);
+    assert_int_equal(per_app[0].subscriptions, 3);
     rtm_channels_tick(f->chs, 100); /* "c" is freed once its zero count is out */
     assert_int_equal(rtm_channels_shares(f->chs, &share), 1);
     assert_int_equal(share[0].channels, 2);
     s_fix_free(f);
+    assert_int_equal(per_app[0].subscriptions, 0); /* every subscription gone */
 }
 
 static void test_cached_event_and_its_life(void **state)

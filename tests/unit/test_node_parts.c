@@ -212,7 +212,12 @@ static void test_metrics_render(void **state)
     rtm_apps_t apps;
     char err[256];
     assert_int_equal(rtm_apps_load_single(&apps, "app-1", "k", "s", err, sizeof err), 0);
-    rtm_metrics_app_t a_apps[1] = {{2, 5, 7}}, b_apps[1] = {{3, 1, 1}};
+    rtm_metrics_app_t a_apps[1] = {{.connections = 2, .messages_in = 5, .messages_out = 7}},
+                      b_apps[1] = {{.connections = 3,
+                                    .messages_in = 1,
+                                    .messages_out = 1,
+                                    .subscriptions = 4,
+                                    .bytes_out = 99}};
     a.apps = a_apps;
     a.n_apps = 1;
     b.apps = b_apps;
@@ -246,6 +251,8 @@ static void test_metrics_render(void **state)
     assert_non_null(strstr(text, "rtmesh_app_connections{app=\"app-1\"} 5\n"));
     assert_non_null(strstr(text, "rtmesh_app_messages_in_total{app=\"app-1\"} 6\n"));
     assert_non_null(strstr(text, "rtmesh_app_messages_out_total{app=\"app-1\"} 8\n"));
+    assert_non_null(strstr(text, "rtmesh_app_subscriptions{app=\"app-1\"} 4\n"));
+    assert_non_null(strstr(text, "rtmesh_app_bytes_out_total{app=\"app-1\"} 99\n"));
     rtm_prom_free(&p);
 }
 
