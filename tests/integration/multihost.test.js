@@ -24,141 +24,45 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const readline = require('node:readline');
-const { Network, available } = require('../lib/netns');
-const { ProcessLog } = require('../lib/mesh');
-const { APP, sleep, waitUntil } = require('../lib/util');
+const { available } = require('../lib/netns');
+const { harness, logTime, waitLog, stop, kill, printReport, assertNothingLost } = require('../lib/multihost');
+const { sleep } = require('../lib/util');
 
-const WAIT_MS = 15000;
 const HOSTS = { b0: '10.213.0.10', b1: '10.213.0.11', b2: '10.213.0.12', n0: '10.213.0.20', n1: '10.213.0.21', c: '10.213.0.30' };
 const BROKER = (h) => `tcp://${HOSTS[h]}:7000`;
-const NODE_PORT = 6001;
+const NODES = ['n0', 'n1'];
 
 const skip = available();
 if (skip) console.log(`# multi-host test skipped: ${skip}`);
 
-function start(net, procs, host, file, args) {
-  const [cmd, argv] = net.exec(host, file, args);
-  const env = { ...process.env, RTMESH_APP_ID: APP.id, RTMESH_APP_KEY: APP.key, RTMESH_APP_SECRET: APP.secret };
-  env.RTMESH_DRAIN_SECONDS = '0'; // nodes stop at once on SIGTERM: this suite is about the brokers
-  env.UBSAN_OPTIONS = env.UBSAN_OPTIONS || 'print_stacktrace=1';
-  const child = spawn(cmd, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const proc = { host, child, log: new ProcessLog(), exit: null, killed: false };
-  child.stdout.on('data', (c) => proc.log.append('stdout', c));
-  child.stderr.on('data', (c) => proc.log.append('stderr', c));
-  proc.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((proc.exit = { code, signal }))));
-  procs[host] = proc;
-  return proc;
-}
-
-// Wall-clock ms of the first line of proc's log after `since` that contains every needle.
-function logTime(proc, needles, since) {
-  for (const line of proc.log.text.split('\n')) {
-    const m = line.match(/^ts=(\S+) /);
-    if (!m || !needles.every((n) => line.includes(n))) continue;
-    const t = Date.parse(m[1]);
-    if (t >= since) return t;
-  }
-  return null;
-}
-
-async function waitLog(proc, needles, since, what) {
-  await waitUntil(() => logTime(proc, needles, since) !== null, what, WAIT_MS);
-  return logTime(proc, needles, since);
-}
-
-async function stop(proc, signal = 'SIGTERM') {
-  if (proc.exit) return proc.exit;
-  proc.child.kill(signal);
-  const t = sleep(5000).then(() => 'timeout');
-  if ((await Promise.race([proc.exited, t])) === 'timeout') {
-    proc.child.kill('SIGKILL');
-    await proc.exited;
-    return { code: null, signal: 'SIGKILL (did not stop within 5 s)' };
-  }
-  return proc.exit;
-}
-
-// The hosts, their processes and the load, torn down (and checked) after the test.
-function harness(t, names = {}) {
-  const h = { net: new Network(HOSTS, { names }), procs: {}, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'rtmesh-multihost-')) };
-  const problems = [];
-  t.after(async () => {
-    for (const p of Object.values(h.procs)) {
-      const exit = await stop(p);
-      if (!p.killed && !(exit.code === 0 && exit.signal === null)) problems.push(`${p.host}: ${JSON.stringify(exit)}`);
-      if (p.log.sanitizerReport) problems.push(`${p.host}: sanitizer report`);
-    }
-    h.net.destroy();
-    fs.rmSync(h.dir, { recursive: true, force: true });
-    if (problems.length) {
-      for (const p of Object.values(h.procs)) console.log(`# ----- ${p.host}\n${p.log.tail(60).replace(/^/gm, '# ')}`);
-      throw new Error(`mesh processes failed: ${problems.join('; ')}`);
-    }
-  });
-  h.net.setup();
-  h.start = (host, args, file) => start(h.net, h.procs, host, file, args);
-  h.nodesLog = (needles, since, what) =>
-    Promise.all(['n0', 'n1'].map((n) => waitLog(h.procs[n], needles, since, `${n} to log ${what}`)));
-  h.startLoad = async () => {
-    const load = start(h.net, h.procs, 'c', process.execPath, [path.join(__dirname, '../lib/netns-load.js'), `${HOSTS.n0}:${NODE_PORT}`, `${HOSTS.n1}:${NODE_PORT}`, '8', '100']);
-    const lines = [];
-    readline.createInterface({ input: load.child.stdout }).on('line', (l) => lines.push(JSON.parse(l)));
-    await waitUntil(() => lines.some((l) => l.ready), 'the load clients to subscribe', WAIT_MS);
-    // Resolves (with the time) once the load counts later publishes in phase `name`.
-    h.phase = async (name) => {
-      load.child.stdin.write(`phase ${name}\n`);
-      await waitUntil(() => lines.some((l) => l.phase === name), `the load to enter phase ${name}`, WAIT_MS);
-      return Date.now();
-    };
-    h.endLoad = async () => {
-      load.child.stdin.write('end\n');
-      await waitUntil(() => lines.some((l) => l.report), 'the load report', WAIT_MS);
-      await load.exited;
-      return lines.find((l) => l.report);
-    };
-  };
-  return h;
-}
-
 // Prints the load report with the fault timings and checks what must hold in every phase.
-function checkReport({ report, disconnects }, timings) {
-  console.log('# phase      published  acked  refused  failed  lost  detect_ms  reroute_ms');
-  for (const r of report) {
-    const tm = timings[r.phase] || {};
-    const refused = Object.entries(r.refused).map(([s, n]) => `${n}x${s}`).join(',') || '0';
-    console.log(`# ${r.phase.padEnd(10)} ${String(r.published).padStart(9)} ${String(r.acked).padStart(6)} ${refused.padStart(8)} ${String(r.failed).padStart(7)} ${String(r.lost).padStart(5)} ${String(tm.detect_ms ?? '-').padStart(10)} ${String(r.reroute_ms ?? 'never').padStart(11)}`);
-  }
-  console.log(`# client disconnects: ${disconnects}`);
-  for (const r of report) assert.equal(r.lost, 0, `${r.phase}: acknowledged publishes lost`);
-  for (const r of report) assert.notEqual(r.reroute_ms, null, `${r.phase}: publishing recovered`);
-  assert.equal(disconnects, 0, 'client connections stay up while channels move');
+function checkReport(result, timings) {
+  printReport(result, timings);
+  assertNothingLost(result);
+  for (const r of result.report) assert.notEqual(r.reroute_ms, null, `${r.phase}: publishing recovered`);
+  assert.equal(result.disconnects, 0, 'client connections stay up while channels move');
 }
 
 test('multi-host: brokers join, vanish behind a partition, leave and die under load; nothing acknowledged is lost', { skip: skip || false, timeout: 180000 }, async (t) => {
-  const h = harness(t);
+  const h = harness(t, HOSTS);
   const { net, procs } = h;
   const brokersFile = path.join(h.dir, 'brokers.txt');
   const writeBrokers = (hosts) => fs.writeFileSync(brokersFile, `# the broker tier\n${hosts.map(BROKER).join('\n')}\n`);
   writeBrokers(['b0', 'b1']);
-  const brokerBin = process.env.RTMESH_BROKER_BIN;
-  const nodeBin = process.env.RTMESH_NODE_BIN;
-  const broker = (b) => h.start(b, ['--self', BROKER(b), '--brokers-file', brokersFile], brokerBin);
-  const node = (n) => h.start(n, ['--host', HOSTS[n], '--port', String(NODE_PORT), '--workers', '1', '--brokers-file', brokersFile], nodeBin);
+  const broker = (b) => h.broker(b, ['--brokers-file', brokersFile]);
+  const node = (n) => h.node(n, ['--brokers-file', brokersFile]);
   broker('b0');
   broker('b1');
   node('n0');
   node('n1');
   const nodes = [procs.n0, procs.n1];
-  const allNodesLog = h.nodesLog;
+  const allNodesLog = (needles, since, what) => h.nodesLog(NODES, needles, since, what);
   await allNodesLog(['event=shard_up', `broker=${BROKER('b0')}`], 0, 'b0 up');
   await allNodesLog(['event=shard_up', `broker=${BROKER('b1')}`], 0, 'b1 up');
 
-  await h.startLoad();
+  await h.startLoad('c', NODES);
   await sleep(1000);
   const phase = h.phase;
   const timings = {};
@@ -215,8 +119,7 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
 
   // kill: b0 dies; b2 is left alone
   t0 = await phase('kill');
-  procs.b0.killed = true;
-  procs.b0.child.kill('SIGKILL');
+  kill(procs.b0);
   const dead = await allNodesLog(['event=shard_down', `broker=${BROKER('b0')}`], t0, 'b0 down');
   timings.kill = { detect_ms: Math.max(...dead) - t0 };
   await sleep(3000);
@@ -236,19 +139,19 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
 test('multi-host: the broker set follows DNS (a StatefulSet behind a headless Service) under load', { skip: skip || false, timeout: 120000 }, async (t) => {
   const name = (b) => `broker-${b.slice(1)}.brokers.mesh`;
   const names = (bs) => Object.fromEntries(bs.map((b) => [HOSTS[b], [name(b), 'brokers.mesh']]));
-  const h = harness(t, names(['b0', 'b1']));
+  const h = harness(t, HOSTS, names(['b0', 'b1']));
   const id = (b) => `tcp://${name(b)}:7000`;
   const dns = 'dns://brokers.mesh:7000';
-  const broker = (b) => h.start(b, ['--self', id(b), '--brokers', dns, '--bind', HOSTS[b]], process.env.RTMESH_BROKER_BIN);
-  const node = (n) => h.start(n, ['--host', HOSTS[n], '--port', String(NODE_PORT), '--workers', '1', '--brokers', dns], process.env.RTMESH_NODE_BIN);
+  const broker = (b) => h.start(b, process.env.RTMESH_BROKER_BIN, ['--self', id(b), '--brokers', dns, '--bind', HOSTS[b]]);
+  const node = (n) => h.node(n, ['--brokers', dns]);
   broker('b0');
   broker('b1');
   node('n0');
   node('n1');
   // identities are the reverse names, not the addresses
-  await h.nodesLog(['event=shard_up', `broker=${id('b0')}`], 0, 'broker-0 up');
-  await h.nodesLog(['event=shard_up', `broker=${id('b1')}`], 0, 'broker-1 up');
-  await h.startLoad();
+  await h.nodesLog(NODES, ['event=shard_up', `broker=${id('b0')}`], 0, 'broker-0 up');
+  await h.nodesLog(NODES, ['event=shard_up', `broker=${id('b1')}`], 0, 'broker-1 up');
+  await h.startLoad('c', NODES);
   await sleep(1000);
   const timings = {};
 
@@ -258,7 +161,7 @@ test('multi-host: the broker set follows DNS (a StatefulSet behind a headless Se
   await waitLog(h.procs.b2, ['event=start'], t0, 'b2 to start'); // unlisted: owns nothing yet
   h.net.writeHosts(names(['b0', 'b1', 'b2']));
   await waitLog(h.procs.b2, ['event=broker_listed', `broker=${id('b2')}`], t0, 'b2 to find itself listed');
-  const seen = await h.nodesLog(['event=shard_up', `broker=${id('b2')}`], t0, 'broker-2 up');
+  const seen = await h.nodesLog(NODES, ['event=shard_up', `broker=${id('b2')}`], t0, 'broker-2 up');
   timings['scale-up'] = { detect_ms: Math.max(...seen) - t0 };
   await sleep(1500);
 
@@ -268,7 +171,7 @@ test('multi-host: the broker set follows DNS (a StatefulSet behind a headless Se
   h.net.writeHosts(names(['b0', 'b2']));
   const stopped = stop(h.procs.b1);
   h.procs.n0.child.kill('SIGHUP'); // with dns://, SIGHUP resolves at once (n1 waits for its period)
-  const gone = await h.nodesLog(['event=broker_unlisted', `broker=${id('b1')}`], t0, 'broker-1 unlisted');
+  const gone = await h.nodesLog(NODES, ['event=broker_unlisted', `broker=${id('b1')}`], t0, 'broker-1 unlisted');
   timings['scale-down'] = { detect_ms: Math.max(...gone) - t0 };
   assert.deepEqual(await stopped, { code: 0, signal: null }, 'broker-1 stops cleanly');
   await sleep(1500);
