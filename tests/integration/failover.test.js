@@ -23,12 +23,11 @@ const {
   triggerEvent,
   publish,
   httpGet,
-  hmac,
   uniqueChannel,
   waitUntil,
   sleep,
-  APP,
 } = require('../lib/mesh');
+const { member, joinPresence, memberEvent } = require('../lib/presence');
 
 const WORKERS = 2;
 const mesh = useMesh({ shards: 2, nodes: 2, workers: WORKERS });
@@ -173,29 +172,6 @@ test('public channels: every channel delivers again after a shard is killed, and
 
 // ---- presence ------------------------------------------------------------------------------
 
-function member(id) {
-  return { user_id: id, user_info: { name: `user ${id}` } };
-}
-
-// Subscribes to a presence channel as `who` (signed as the protocol specifies); resolves with
-// the node's answer: pusher_internal:subscription_succeeded or pusher:subscription_error.
-async function joinPresence(ws, channel, who) {
-  const channelData = JSON.stringify(member(who));
-  const auth = `${APP.key}:${hmac(APP.secret, `${ws.socketId}:${channel}:${channelData}`)}`;
-  ws.send({ event: 'pusher:subscribe', data: { channel, auth, channel_data: channelData } });
-  const pred = (m) =>
-    m.type === 'text' &&
-    m.json &&
-    m.json.channel === channel &&
-    ['pusher_internal:subscription_succeeded', 'pusher:subscription_error'].includes(m.json.event);
-  const reply = (await ws.inbox.next(pred, `presence subscription reply for ${channel}`, WAIT_MS)).json;
-  if (reply.event === 'pusher:subscription_error') {
-    // its companion pusher:error names the channel too; drop it so it cannot be mistaken later
-    await ws.inbox.next((m) => m.type === 'text' && m.json && m.json.event === 'pusher:error' && m.json.channel === channel, 'pusher:error', WAIT_MS);
-  }
-  return reply;
-}
-
 // The presence data of a subscription_succeeded: {ids (sorted), hash, count}.
 function presenceOf(reply) {
   const data = typeof reply.data === 'string' ? JSON.parse(reply.data) : reply.data;
@@ -260,17 +236,7 @@ async function joinsSeeing(t, channel, via, who, expected) {
 
 // The existing member `ws` is told that `who` joined `channel`.
 async function seesAdded(ws, channel, who) {
-  const m = await ws.inbox.next(
-    (x) =>
-      x.type === 'text' &&
-      x.json &&
-      x.json.event === 'pusher_internal:member_added' &&
-      x.json.channel === channel &&
-      String(x.json.data).includes(`"${who}"`),
-    `member_added for ${who} on ${channel}`,
-    WAIT_MS,
-  );
-  const data = typeof m.json.data === 'string' ? JSON.parse(m.json.data) : m.json.data;
+  const data = await memberEvent(ws, 'member_added', channel, who, WAIT_MS);
   assert.deepEqual(data, member(who), `${label(ws)} member_added on ${channel}`);
 }
 

@@ -10,14 +10,17 @@
 // and receives again; every node exited 0. Brokers: each broker in turn gets SIGTERM (it
 // leaves: docs/operations.md), exits 0 and is started again; the next one goes once every node
 // routes to it again. Judged: no publish refused, every acknowledged one received by a witness
-// on each node; printed: publishes, refused, lost, and how long each broker was out of routing.
+// on each node, and afterwards presence members who leave or whose node is SIGKILLed are
+// announced as removed; printed: publishes, refused, lost, how long each broker was out of
+// routing, and how long the member_removed announcements took.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, restartProcess, connectClient, triggerEvent, uniqueChannel, waitUntil, withTimeout, sleep } = require('../lib/mesh');
+const { useMesh, killProcess, restartProcess, connectClient, triggerEvent, uniqueChannel, waitUntil, withTimeout, sleep } = require('../lib/mesh');
 const { waitLog } = require('../lib/multihost');
 const { startBalancer } = require('../lib/tcp-balancer');
 const { connectPusherJs, subscribe, waitForEvent } = require('../lib/pusher-clients');
+const { joinPresence, memberEvent } = require('../lib/presence');
 
 const DRAIN_SECONDS = 1;
 const NODES = 2;
@@ -25,6 +28,7 @@ const mesh = useMesh({ shards: 2, nodes: NODES, workers: 1, env: { RTMESH_DRAIN_
 const CLIENTS = 6;
 const PUBLISH_EVERY_MS = 20;
 const DEADLINE_MS = 20000;
+const PRESENCE_CHANNELS = 6; // on one broker only with probability 2^-5
 
 // Publishes through `port` until stop(); every answer's status is kept, in order.
 function steadyPublisher(port, channel) {
@@ -92,8 +96,18 @@ test('restarting every node in turn under publish load loses no publish and leav
   await Promise.all(waits);
 });
 
-test('restarting every broker in turn under publish load refuses nothing and loses nothing', async (t) => {
+test('restarting every broker in turn under publish load refuses nothing, loses nothing and leaves presence working', async (t) => {
   const channel = uniqueChannel('rolling-brokers');
+  // Presence members across the roll: alice and carol on node 0, bob on node 1, on channels
+  // spread over both brokers. After the roll, alice leaving and node 0 dying (carol) must
+  // still reach bob as member_removed: once, this was lost after a SIGTERM roll.
+  const presence = Array.from({ length: PRESENCE_CHANNELS }, () => `presence-${uniqueChannel('rolling')}`);
+  const members = {};
+  for (const [who, node] of [['alice', 0], ['bob', 1], ['carol', 0]]) {
+    members[who] = await connectClient(mesh().nodePort(node));
+    t.after(() => members[who].destroy());
+    for (const ch of presence) assert.equal((await joinPresence(members[who], ch, who)).event, 'pusher_internal:subscription_succeeded', `${who} joins ${ch}`);
+  }
   const witnesses = [];
   for (let node = 0; node < NODES; node++) {
     const w = await connectClient(mesh().nodePort(node));
@@ -129,4 +143,15 @@ test('restarting every broker in turn under publish load refuses nothing and los
   console.log(`# broker rolling restart: ${publisher.statuses.length} published, ${refused.length} refused, lost at the witnesses: ${lost.map((l) => l.length).join(', ')}; each broker out of routing for ${outOfRouting.join(', ')} ms (SIGTERM to every node routing to it again)`);
   assert.deepEqual(refused.map((p) => `${p.n}: HTTP ${p.status} ${p.text}`), [], 'no publish refused');
   assert.deepEqual(lost, witnesses.map(() => []), 'no acknowledged publish lost');
+
+  let since = Date.now();
+  members.alice.destroy();
+  for (const ch of presence) await memberEvent(members.bob, 'member_removed', ch, 'alice', DEADLINE_MS);
+  const leftMs = Date.now() - since;
+  since = Date.now();
+  await killProcess(mesh(), 'node', 0, 'SIGKILL');
+  for (const ch of presence) await memberEvent(members.bob, 'member_removed', ch, 'carol', DEADLINE_MS);
+  const killedMs = Date.now() - since;
+  console.log(`# after the broker roll: bob told alice left on ${presence.length} channels in ${leftMs} ms, that carol's node died in ${killedMs} ms`);
+  await restartProcess(mesh(), 'node', 0);
 });
