@@ -30,7 +30,8 @@ struct rtm_pending {
     int status; /* preset when the send failed; 1 = waiting */
     rtm_upstream_ack_cb cb;
     void *arg;
-    rtm_pending_t *next; /* send order */
+    const rtm_shard_link_t *link; /* where it went; NULL once that link is freed */
+    rtm_pending_t *next;          /* send order */
 };
 
 static uint64_t s_now(const rtm_upstream_t *up)
@@ -45,6 +46,20 @@ static void s_finish(rtm_upstream_t *up, rtm_pending_t *p, int status, rtm_str_t
     p->cb(p->arg, status, json);
     /* the list unlinks lazily from the head: mark done, free there */
     p->cb = NULL;
+}
+
+/* Answers at once, unavailable, the requests still waiting on `link` (or forgets
+ * the link they went to, when `answer` is false: it is being freed). */
+static void s_drop_requests(rtm_upstream_t *up, const rtm_shard_link_t *link, bool answer)
+{
+    for (rtm_pending_t *p = up->oldest; p; p = p->next) {
+        if (p->link != link || !p->cb)
+            continue;
+        if (answer && p->status == 1)
+            s_finish(up, p, RTM_EUNAVAIL, rtm_str(NULL, 0));
+        else if (!answer)
+            p->link = NULL;
+    }
 }
 
 static void s_expire(rtm_upstream_t *up, uint64_t now, bool all)
@@ -99,12 +114,20 @@ static void s_check_owners(rtm_upstream_t *up)
         memcmp(up->alive, up->was_alive, up->n_shards * sizeof *up->alive) == 0)
         return;
     up->owners_dirty = false;
-    for (uint32_t i = 0; i < up->n_shards; i++) /* each worker's own view */
-        if (up->was_alive[i] != up->alive[i])
-            rtm_log(up->alive[i] ? RTM_LOG_INFO : RTM_LOG_WARN,
-                    "event=shard_%s shard=%u broker=%s epoch=%llu worker=%s",
-                    up->alive[i] ? "up" : "down", i, up->shards[i]->identity,
-                    (unsigned long long)up->shards[i]->epoch, up->id);
+    uint64_t now = s_now(up);
+    for (uint32_t i = 0; i < up->n_shards; i++) { /* each worker's own view */
+        const rtm_shard_link_t *l = up->shards[i];
+        if (up->was_alive[i] == up->alive[i])
+            continue;
+        rtm_log(up->alive[i] ? RTM_LOG_INFO : RTM_LOG_WARN,
+                "event=shard_%s shard=%u broker=%s epoch=%llu worker=%s",
+                up->alive[i] ? "up" : "down", i, l->identity, (unsigned long long)l->epoch, up->id);
+        /* A silent broker will not answer what it was sent: refuse it now, not at
+         * S_REQUEST_MS. One that is leaving or unlisted still acknowledges. */
+        if (!up->alive[i] &&
+            (!rtm_wire_live(l->last_hb_ms, now) || !rtm_wire_live(l->last_reply_ms, now)))
+            s_drop_requests(up, l, true);
+    }
     memcpy(up->was_alive, up->alive, up->n_shards * sizeof *up->alive);
     up->ev->owners_changed(up->ev->ctx);
 }
@@ -301,6 +324,7 @@ static void s_on_link_closed(rtm_zmq_watch_t *watch);
 
 static void s_free_link(rtm_shard_link_t *link)
 {
+    s_drop_requests(link->up, link, false);
     zmq_close(link->sock);
     free(link->identity);
     free(link->egress);
@@ -551,6 +575,7 @@ void rtm_upstream_request(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *ms
     p->deadline_ms = s_now(up) + S_REQUEST_MS;
     p->cb = cb;
     p->arg = arg;
+    p->link = shard < up->n_shards ? up->shards[shard] : NULL;
     msg->id = p->id;
     p->status = 1;
     HASH_ADD(hh, up->pending, id, sizeof p->id, p); /* before sending: the ack may be fast */
