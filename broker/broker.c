@@ -50,6 +50,7 @@
 #include "rtm_error.h"
 #include "rtm_log.h"
 #include "rtm_pusher.h"
+#include "rtm_publish.h"
 #include "rtm_roster.h"
 #include "rtm_wire.h"
 #include "shard_view.h"
@@ -83,6 +84,7 @@ typedef struct {
     uint64_t not_owner;          /* requests refused or ignored: another shard owns the channel */
     uint64_t malformed;          /* bodies or frames refused, and unexpected types */
     uint64_t unknown_app;        /* messages for an app this mesh does not serve */
+    uint64_t publish_refused;    /* PUBLISHes the REST API's rules refuse (rtm_publish) */
     uint64_t reply_drops;        /* replies ROUTER could not queue (node gone or stuck) */
     uint64_t queries;            /* QUERY messages answered, any status */
     uint64_t terminates;         /* TERMINATE messages published */
@@ -154,6 +156,7 @@ static void s_snapshot(const rtm_broker_t *b, uint64_t v[RTM_CTR_COUNT])
         [RTM_CTR_NOT_OWNER] = s->not_owner,
         [RTM_CTR_MALFORMED] = s->malformed,
         [RTM_CTR_UNKNOWN_APP] = s->unknown_app,
+        [RTM_CTR_PUBLISH_REFUSED] = s->publish_refused,
         [RTM_CTR_EGRESS_DROPS] = b->egress.drops,
         [RTM_CTR_REPLY_DROPS] = s->reply_drops,
         [RTM_CTR_SUBSCRIPTIONS] = s->subscriptions,
@@ -386,14 +389,25 @@ static void s_reply(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *repl
     }
 }
 
-/* ACKs request `id` with status and (for queries) json; id 0 wants none. */
-static void s_ack_json(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status, rtm_str_t json)
+/* ACKs request `id` with status and (for queries) json or (for a refusal)
+ * reason; id 0 wants none. */
+static void s_ack_full(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status, rtm_str_t json,
+                       const char *reason)
 {
     if (id == 0)
         return;
-    rtm_wire_msg_t ack = {.type = RTM_WIRE_ACK, .id = id, .status = status, .json = json};
+    rtm_wire_msg_t ack = {.type = RTM_WIRE_ACK,
+                          .id = id,
+                          .status = status,
+                          .json = json,
+                          .reason = rtm_str_cstr(reason ? reason : "")};
     s_reply(b, peer, &ack);
     b->stats.acks++;
+}
+
+static void s_ack_json(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status, rtm_str_t json)
+{
+    s_ack_full(b, peer, id, status, json, NULL);
 }
 
 static void s_ack(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status)
@@ -467,9 +481,31 @@ static int s_check_channels(rtm_broker_t *b, const rtm_wire_msg_t *m)
     return 0;
 }
 
+/* The REST API's rules with the app's limits (rtm_publish): a service that
+ * publishes straight to the ingress gets no more than a REST client. */
+static int s_check_event(rtm_broker_t *b, const rtm_wire_msg_t *m, char *err, size_t err_len)
+{
+    const rtm_app_t *app = rtm_apps_by_id(b->apps, m->app); /* known: s_dispatch checked */
+    rtm_publish_limits_t lim = rtm_publish_limits(app);
+    rtm_publish_event_t ev = {.name = m->name,
+                              .data = m->data,
+                              .socket_id = m->exclude.len ? m->exclude : rtm_str(NULL, 0),
+                              .channels = m->channels,
+                              .n_channels = m->n_channels};
+    return rtm_publish_check(&ev, &lim, NULL, err, err_len);
+}
+
 static void s_publish(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
 {
-    int status = s_check_channels(b, m);
+    char err[256] = "";
+    int status = s_check_event(b, m, err, sizeof err);
+    if (status < 0) {
+        b->stats.publish_refused++;
+        s_warn(b, "event=publish_refused reason=\"%s\"", err);
+        s_ack_full(b, peer, m->id, status, rtm_str(NULL, 0), err);
+        return;
+    }
+    status = s_check_channels(b, m);
     if (status == RTM_ENOTOWNER) {
         b->stats.not_owner++;
     } else if (status < 0) {
@@ -612,7 +648,7 @@ static void s_dispatch(rtm_broker_t *b, zmq_msg_t *peer, zmq_msg_t *body)
     }
     if (m.type != RTM_WIRE_NODE_HB && !rtm_apps_by_id(b->apps, m.app)) {
         b->stats.unknown_app++; /* state for an app nobody serves: refuse it */
-        s_ack(b, peer, m.id, RTM_ENOTFOUND);
+        s_ack_full(b, peer, m.id, RTM_ENOTFOUND, rtm_str(NULL, 0), "Unknown app");
         s_warn(b, "event=unknown_app type=%s", rtm_wire_type_name(m.type));
         return;
     }

@@ -32,6 +32,8 @@ static const s_row_t s_rows[RTM_CTR_COUNT] = {
         "Ingress bodies or frames refused, and unexpected message types."),
     S_C(RTM_CTR_UNKNOWN_APP, "unknown_app", "rtmesh_broker_unknown_app_total",
         "Messages for an app this mesh does not serve."),
+    S_C(RTM_CTR_PUBLISH_REFUSED, "publish_refused", "rtmesh_broker_publish_refused_total",
+        "PUBLISHes refused by the REST API's rules (names, payload size, channels)."),
     S_C(RTM_CTR_EGRESS_DROPS, "egress_drops", "rtmesh_broker_egress_drops_total",
         "Egress messages refused at a subscriber's high-water mark."),
     S_C(RTM_CTR_REPLY_DROPS, "reply_drops", "rtmesh_broker_reply_drops_total",

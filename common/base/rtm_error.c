@@ -1,6 +1,8 @@
 /* rtm_error — names for the project's error codes; see rtm_error.h. */
 #include "rtm_error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *rtm_strerror(int code)
@@ -23,4 +25,15 @@ const char *rtm_strerror(int code)
     if (code < 0 && code > -4096)
         return strerror(-code); /* libuv codes are -errno on Unix */
     return "unknown error";
+}
+
+int rtm_error_fmt(char *err, size_t err_len, int code, const char *fmt, ...)
+{
+    if (err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

@@ -24,4 +24,12 @@ enum {
 /* A static description of any code: project codes, libuv/errno codes. */
 const char *rtm_strerror(int code);
 
+#include <stddef.h>
+
+/* Writes the printf-style message into err[0..err_len) (NUL-terminated,
+ * truncated; nothing when err_len is 0) and returns code: the one-line
+ * "fail with a message" of parsers that explain their refusals. */
+__attribute__((format(printf, 4, 5))) int rtm_error_fmt(char *err, size_t err_len, int code,
+                                                        const char *fmt, ...);
+
 #endif

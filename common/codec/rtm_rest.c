@@ -193,18 +193,6 @@ size_t rtm_rest_string_to_sign_len(rtm_str_t method, rtm_str_t path, const rtm_q
     return w.n;
 }
 
-__attribute__((format(printf, 4, 5))) static int s_fail(char *err, size_t err_len, int rc,
-                                                        const char *fmt, ...)
-{
-    if (err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 /* Strict decimal integer with optional '-', at most 18 digits. */
 static bool s_parse_i64(rtm_str_t s, int64_t *v)
 {
@@ -234,18 +222,19 @@ static int s_check_timestamp(rtm_str_t ts, int64_t now, char *err, size_t err_le
 {
     int64_t t;
     if (!ts.p)
-        return s_fail(err, err_len, RTM_EAUTH, "Timestamp required");
+        return rtm_error_fmt(err, err_len, RTM_EAUTH, "Timestamp required");
     if (!s_parse_i64(ts, &t))
-        return s_fail(err, err_len, RTM_EAUTH,
-                      "Invalid timestamp: auth_timestamp must be an integer");
+        return rtm_error_fmt(err, err_len, RTM_EAUTH,
+                             "Invalid timestamp: auth_timestamp must be an integer");
     int64_t d = t > now ? t - now : now - t;
     if (d >= RTM_REST_TIMESTAMP_WINDOW) {
         char given[32], server[32];
         s_iso8601(t, given);
         s_iso8601(now, server);
-        return s_fail(err, err_len, RTM_EAUTH,
-                      "Timestamp expired: Given timestamp (%s) not within %ds of server time (%s)",
-                      given, RTM_REST_TIMESTAMP_WINDOW, server);
+        return rtm_error_fmt(
+            err, err_len, RTM_EAUTH,
+            "Timestamp expired: Given timestamp (%s) not within %ds of server time (%s)", given,
+            RTM_REST_TIMESTAMP_WINDOW, server);
     }
     return 0;
 }
@@ -255,12 +244,12 @@ static int s_check_body_md5(rtm_str_t sent, rtm_str_t body, char *err, size_t er
     if (!sent.p && body.len == 0)
         return 0;
     if (!sent.p)
-        return s_fail(err, err_len, RTM_EAUTH, "body_md5 required: the request has a body");
+        return rtm_error_fmt(err, err_len, RTM_EAUTH, "body_md5 required: the request has a body");
     char md5[33];
     rtm_md5_hex(body, md5);
     if (!rtm_str_eq(sent, rtm_str(md5, 32)))
-        return s_fail(err, err_len, RTM_EAUTH,
-                      "Invalid body_md5: it is not the MD5 of the request body (%s)", md5);
+        return rtm_error_fmt(err, err_len, RTM_EAUTH,
+                             "Invalid body_md5: it is not the MD5 of the request body (%s)", md5);
     return 0;
 }
 
@@ -285,12 +274,12 @@ int rtm_rest_verify(rtm_str_t method, rtm_str_t path, const rtm_query_t *q, rtm_
 {
     rtm_str_t sig = rtm_query_get(q, "auth_signature");
     if (!sig.p)
-        return s_fail(err, err_len, RTM_EAUTH, "Signature required");
+        return rtm_error_fmt(err, err_len, RTM_EAUTH, "Signature required");
     rtm_str_t version = rtm_query_get(q, "auth_version");
     if (!version.p)
-        return s_fail(err, err_len, RTM_EAUTH, "Version required");
+        return rtm_error_fmt(err, err_len, RTM_EAUTH, "Version required");
     if (!rtm_str_eq_cstr(version, "1.0"))
-        return s_fail(err, err_len, RTM_EAUTH, "Version not supported");
+        return rtm_error_fmt(err, err_len, RTM_EAUTH, "Version not supported");
     int rc = s_check_timestamp(rtm_query_get(q, "auth_timestamp"), now, err, err_len);
     if (rc == 0)
         rc = s_check_body_md5(rtm_query_get(q, "body_md5"), body, err, err_len);
@@ -326,50 +315,42 @@ static rtm_str_t s_jstr(const json_t *v)
     return rtm_str(json_string_value(v), json_string_length(v));
 }
 
+/* The channels member (a list, or one "channel") into ev, duplicates removed;
+ * their names are checked with the rest of the event (rtm_publish_check). */
 static int s_parse_channels(json_t *obj, const rtm_rest_limits_t *lim, rtm_rest_event_t *ev,
                             s_ctx_t *c)
 {
     json_t *list = json_object_get(obj, "channels");
     json_t *one = json_object_get(obj, "channel");
     if (!list && !one)
-        return s_fail(c->err, c->err_len, RTM_EPROTO, "%schannels: required (or channel)", c->at);
+        return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO, "%schannels: required (or channel)",
+                             c->at);
     if (!list) {
         if (!json_is_string(one))
-            return s_fail(c->err, c->err_len, RTM_EPROTO, "%schannel: must be a string", c->at);
+            return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO, "%schannel: must be a string",
+                                 c->at);
         list = one; /* handled below as a list of one */
     } else if (!json_is_array(list)) {
-        return s_fail(c->err, c->err_len, RTM_EPROTO, "%schannels: must be an array of strings",
-                      c->at);
+        return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO,
+                             "%schannels: must be an array of strings", c->at);
     }
     size_t n = json_is_array(list) ? json_array_size(list) : 1;
-    if (n == 0)
-        return s_fail(c->err, c->err_len, RTM_EINVAL, "%schannels: must not be empty", c->at);
-    if (n > lim->max_channels)
-        return s_fail(c->err, c->err_len, RTM_EINVAL,
-                      "%schannels: %zu channels is over the limit of %zu", c->at, n,
-                      lim->max_channels);
-    bool encrypted = false;
+    if (n > lim->max_channels) /* before storing: channels[] holds at most that many */
+        return rtm_error_fmt(c->err, c->err_len, RTM_EINVAL,
+                             "%schannels: %zu channels is over the limit of %zu", c->at, n,
+                             lim->max_channels);
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_is_array(list) ? json_array_get(list, i) : list;
         if (!json_is_string(v))
-            return s_fail(c->err, c->err_len, RTM_EPROTO, "%schannels[%zu]: must be a string",
-                          c->at, i);
+            return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO,
+                                 "%schannels[%zu]: must be a string", c->at, i);
         rtm_str_t name = s_jstr(v);
-        if (rtm_channel_validate(name) != 0)
-            return s_fail(c->err, c->err_len, RTM_EINVAL,
-                          "%schannels[%zu]: invalid channel name (1 to %d bytes of "
-                          "A-Z a-z 0-9 _ - = @ , . ;)",
-                          c->at, i, RTM_CHANNEL_MAX_LEN);
-        encrypted |= rtm_channel_type(name) == RTM_CH_ENCRYPTED;
         bool dup = false;
         for (size_t j = 0; j < ev->n_channels && !dup; j++)
             dup = rtm_str_eq(ev->channels[j], name);
         if (!dup)
             ev->channels[ev->n_channels++] = name;
     }
-    if (encrypted && ev->n_channels > 1)
-        return s_fail(c->err, c->err_len, RTM_EINVAL,
-                      "%schannels: an encrypted channel must be triggered on its own", c->at);
     return 0;
 }
 
@@ -380,38 +361,36 @@ static int s_opt_string(json_t *obj, const char *key, rtm_str_t *dst, s_ctx_t *c
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_string(v))
-        return s_fail(c->err, c->err_len, RTM_EPROTO, "%s%s: must be a string", c->at, key);
+        return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO, "%s%s: must be a string", c->at, key);
     *dst = s_jstr(v);
     return 0;
 }
 
-/* One event object (the /events body or a batch item) into ev. */
+/* One event object (the /events body or a batch item) into ev: the members'
+ * types here, their values by the rules every publisher obeys. */
 static int s_parse_event(json_t *obj, const rtm_rest_limits_t *lim, rtm_rest_event_t *ev,
                          s_ctx_t *c)
 {
     memset(ev, 0, sizeof(*ev));
     json_t *name = json_object_get(obj, "name");
     if (!json_is_string(name))
-        return s_fail(c->err, c->err_len, RTM_EPROTO, "%sname: required, must be a string", c->at);
+        return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO, "%sname: required, must be a string",
+                             c->at);
     ev->name = s_jstr(name);
-    if (ev->name.len == 0 || ev->name.len > lim->max_name)
-        return s_fail(c->err, c->err_len, RTM_EINVAL, "%sname: must be 1 to %zu bytes", c->at,
-                      lim->max_name);
     json_t *data = json_object_get(obj, "data");
     if (!json_is_string(data))
-        return s_fail(c->err, c->err_len, RTM_EPROTO, "%sdata: required, must be a string", c->at);
+        return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO, "%sdata: required, must be a string",
+                             c->at);
     ev->data = s_jstr(data);
-    if (ev->data.len > lim->max_data)
-        return s_fail(c->err, c->err_len, RTM_ETOOBIG,
-                      "%sdata: %zu bytes is over the limit of %zu bytes", c->at, ev->data.len,
-                      lim->max_data);
     int rc = s_parse_channels(obj, lim, ev, c);
     if (rc == 0)
         rc = s_opt_string(obj, "socket_id", &ev->socket_id, c);
-    if (rc == 0 && ev->socket_id.p && !rtm_socket_id_valid(ev->socket_id))
-        rc = s_fail(c->err, c->err_len, RTM_EINVAL, "%ssocket_id: must match ^\\d+\\.\\d+$", c->at);
     if (rc == 0)
         rc = s_opt_string(obj, "info", &ev->info, c);
+    if (rc == 0) {
+        rtm_publish_event_t pe = {ev->name, ev->data, ev->socket_id, ev->channels, ev->n_channels};
+        rc = rtm_publish_check(&pe, lim, c->at, c->err, c->err_len);
+    }
     return rc;
 }
 
@@ -420,15 +399,16 @@ static int s_parse_batch(json_t *root, const rtm_rest_limits_t *lim, rtm_rest_tr
 {
     json_t *batch = json_object_get(root, "batch");
     if (!json_is_array(batch))
-        return s_fail(c->err, c->err_len, RTM_EPROTO, "batch: required, must be an array");
+        return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO, "batch: required, must be an array");
     size_t n = json_array_size(batch);
     if (n > lim->max_batch)
-        return s_fail(c->err, c->err_len, RTM_EINVAL, "batch: %zu events is over the limit of %zu",
-                      n, lim->max_batch);
+        return rtm_error_fmt(c->err, c->err_len, RTM_EINVAL,
+                             "batch: %zu events is over the limit of %zu", n, lim->max_batch);
     for (size_t i = 0; i < n; i++) {
         json_t *item = json_array_get(batch, i);
         if (!json_is_object(item))
-            return s_fail(c->err, c->err_len, RTM_EPROTO, "batch[%zu]: must be an object", i);
+            return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO, "batch[%zu]: must be an object",
+                                 i);
         snprintf(c->at, sizeof(c->at), "batch[%zu].", i);
         int rc = s_parse_event(item, lim, &out->events[i], c);
         if (rc != 0)
@@ -458,7 +438,7 @@ int rtm_rest_parse_trigger(rtm_str_t body, const rtm_rest_limits_t *lim, bool ba
     json_t *root = body.len ? json_loadb(body.p, body.len, JSON_ALLOW_NUL, NULL) : NULL;
     if (!json_is_object(root)) {
         json_decref(root);
-        return s_fail(err, err_len, RTM_EPROTO, "Request body must be a JSON object");
+        return rtm_error_fmt(err, err_len, RTM_EPROTO, "Request body must be a JSON object");
     }
     out->root = root;
     int rc;

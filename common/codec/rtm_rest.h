@@ -7,6 +7,7 @@
 #ifndef RTM_REST_H
 #define RTM_REST_H
 
+#include "rtm_publish.h"
 #include "rtm_str.h"
 
 #include <jansson.h>
@@ -14,12 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RTM_QUERY_MAX             32    /* query parameters per request */
-#define RTM_REST_MAX_CHANNELS     100   /* channels per /events trigger */
-#define RTM_REST_MAX_BATCH        10    /* events per /batch_events */
-#define RTM_REST_MAX_DATA         10240 /* bytes of data per event (Pusher: 10 KB) */
-#define RTM_REST_MAX_NAME         200   /* bytes of event name */
-#define RTM_REST_TIMESTAMP_WINDOW 600   /* seconds auth_timestamp may differ from now */
+#define RTM_QUERY_MAX             32                       /* query parameters per request */
+#define RTM_REST_MAX_CHANNELS     RTM_PUBLISH_MAX_CHANNELS /* channels per /events trigger */
+#define RTM_REST_MAX_BATCH        RTM_PUBLISH_MAX_BATCH    /* events per /batch_events */
+#define RTM_REST_MAX_DATA         RTM_PUBLISH_MAX_DATA     /* bytes of data per event */
+#define RTM_REST_MAX_NAME         RTM_PUBLISH_MAX_NAME     /* bytes of event name */
+#define RTM_REST_TIMESTAMP_WINDOW 600 /* seconds auth_timestamp may differ from now */
 
 /* A decoded query string. Keys are lower-cased; keys and values are
  * percent-decoded with '+' as space. Every slice points into buf. */
@@ -89,18 +90,10 @@ typedef struct {
     size_t n;                                    /* number of events (0..max_batch for batch) */
 } rtm_rest_trigger_t;
 
-/* Limits applied by rtm_rest_parse_trigger; values above the RTM_REST_MAX_*
- * array sizes are clamped to them. */
-typedef struct {
-    size_t max_data;     /* bytes of data per event; RTM_REST_MAX_DATA */
-    size_t max_channels; /* channels per event; RTM_REST_MAX_CHANNELS */
-    size_t max_batch;    /* events per batch; RTM_REST_MAX_BATCH */
-    size_t max_name;     /* bytes of event name; RTM_REST_MAX_NAME */
-} rtm_rest_limits_t;
-
-#define RTM_REST_LIMITS_DEFAULT                                                                    \
-    ((rtm_rest_limits_t){RTM_REST_MAX_DATA, RTM_REST_MAX_CHANNELS, RTM_REST_MAX_BATCH,             \
-                         RTM_REST_MAX_NAME})
+/* Limits applied by rtm_rest_parse_trigger (the rules every publisher obeys,
+ * rtm_publish); values above the RTM_REST_MAX_* array sizes are clamped to them. */
+typedef rtm_publish_limits_t rtm_rest_limits_t;
+#define RTM_REST_LIMITS_DEFAULT RTM_PUBLISH_LIMITS_DEFAULT
 
 /* Parses a trigger body into out (overwritten; need not be initialised).
  * batch false — POST /events: {"name","data","channels":[...] | "channel",

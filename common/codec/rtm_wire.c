@@ -99,14 +99,15 @@ static int s_check_sync(const rtm_wire_msg_t *m)
 /* Checks what the decoder would refuse; returns the map's entry count or an error. */
 static int s_check(const rtm_wire_msg_t *m)
 {
-    const rtm_str_t all[] = {m->app,       m->name,    m->data, m->exclude,    m->node, m->user_id,
-                             m->user_info, m->channel, m->json, m->cache_json, m->info, m->broker};
+    const rtm_str_t all[] = {m->app,     m->name,      m->data,    m->exclude, m->node,
+                             m->user_id, m->user_info, m->channel, m->json,    m->cache_json,
+                             m->info,    m->broker,    m->reason};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!s_str_ok(all[i]))
             return RTM_EINVAL;
     switch (m->type) {
     case RTM_WIRE_PUBLISH: return s_check_publish(m);
-    case RTM_WIRE_ACK: return m->json.len > 0 ? 5 : 4;
+    case RTM_WIRE_ACK: return 4 + (m->json.len > 0) + (m->reason.len > 0);
     case RTM_WIRE_NODE_HB: return 3 + (m->digest != 0);
     case RTM_WIRE_SHARD_HB: return 4 + (m->count > 0) + (m->broker.len > 0) + (m->digest != 0);
     case RTM_WIRE_SYNC_REQ: return 4;
@@ -220,6 +221,8 @@ static void s_pack(const rtm_wire_msg_t *m, int entries, msgpack_packer *pk)
         msgpack_pack_int32(pk, m->status);
         if (m->json.len > 0)
             s_pack_str(pk, "json", m->json);
+        if (m->reason.len > 0)
+            s_pack_str(pk, "reason", m->reason);
         break;
     case RTM_WIRE_NODE_HB:
         s_pack_str(pk, "node", m->node);
@@ -471,6 +474,7 @@ enum {
     F_TTL_MS = 1 << 24,
     F_BROKER = 1 << 25,
     F_DIGEST = 1 << 26,
+    F_REASON = 1 << 27,
 };
 
 typedef enum { K_UINT, K_INT32, K_BOOL, K_STR, K_STR_OR_BIN, K_CHANNELS, K_MEMBERS } s_vkind_t;
@@ -514,6 +518,7 @@ static const s_key_t s_keys[] = {
     {"ttl_ms", F_TTL_MS, K_UINT, S_OFF(ttl_ms), UINT64_MAX},
     {"broker", F_BROKER, K_STR, S_OFF(broker), 0},
     {"digest", F_DIGEST, K_UINT, S_OFF(digest), UINT64_MAX},
+    {"reason", F_REASON, K_STR, S_OFF(reason), 0},
 };
 
 typedef struct {

@@ -129,6 +129,8 @@ typedef struct {
                              the channel; QUERY: prefix filter (kind 1, may be
                              empty) or the channel (kinds 2, 3) */
     rtm_str_t json;       /* ACK of a QUERY: the answer (see docs/wire.md); may be empty */
+    rtm_str_t reason;     /* ACK with a status < 0: why, in words for a person (the REST
+                             API's message); written only when non-empty */
     rtm_str_t cache_json; /* SYNC: rendered client JSON of the cached event; empty = none */
     uint64_t ttl_ms;      /* SYNC: the cached event's remaining life; written only when > 0
                              (0 with a cache: a sender that predates the field, full life) */
@@ -162,7 +164,7 @@ typedef struct {
  * over RTM_WIRE_MAX_MEMBERS or members NULL with n_members > 0 for SYNC, an
  * empty member user_id, a NULL slice with a non-zero length) or RTM_ETOOBIG
  * past INT_MAX bytes. Every field of the type is written (docs/wire.md lists
- * them) except PUBLISH "user_id" and ACK "json", written only when non-empty
+ * them) except PUBLISH "user_id" and ACK "json" and "reason", written only when non-empty
  * so that bodies of the earlier format stay byte-identical. */
 int rtm_wire_encoded_len(const rtm_wire_msg_t *msg);
 

@@ -85,12 +85,14 @@ static void s_assert_same(const rtm_wire_msg_t *got, const rtm_wire_msg_t *want)
     assert_int_equal(got->type, want->type);
     assert_int_equal(got->id, want->id);
     assert_int_equal(got->status, want->status);
-    const rtm_str_t g[] = {got->app,  got->name,       got->data,      got->exclude,
-                           got->node, got->user_id,    got->user_info, got->channel,
-                           got->json, got->cache_json, got->info,      got->broker};
-    const rtm_str_t w[] = {want->app,  want->name,       want->data,      want->exclude,
-                           want->node, want->user_id,    want->user_info, want->channel,
-                           want->json, want->cache_json, want->info,      want->broker};
+    const rtm_str_t g[] = {got->app,   got->name,       got->data,      got->exclude,
+                           got->node,  got->user_id,    got->user_info, got->channel,
+                           got->json,  got->cache_json, got->info,      got->broker,
+                           got->reason};
+    const rtm_str_t w[] = {want->app,   want->name,       want->data,      want->exclude,
+                           want->node,  want->user_id,    want->user_info, want->channel,
+                           want->json,  want->cache_json, want->info,      want->broker,
+                           want->reason};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
         s_assert_str(g[i], w[i]);
     assert_int_equal(got->shard, want->shard);
@@ -149,6 +151,10 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
     p.user_id = S("42");
     v[n++] = p;
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_ACK, .id = 9, .json = S("{\"occupied\":true}")};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_ACK,
+                              .id = 10,
+                              .status = RTM_ETOOBIG,
+                              .reason = S("data: 11 bytes is over the limit of 10 bytes")};
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SYNC_REQ, .app = S("a"), .channel = S("c")};
     v[n++] = s_sync(3);
     v[n++] = s_sync(0);
