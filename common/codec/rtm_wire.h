@@ -86,6 +86,7 @@ typedef enum {
     RTM_WIRE_QUERY_CHANNELS = 1, /* channel list fragment; channel = prefix filter */
     RTM_WIRE_QUERY_CHANNEL = 2,  /* one channel's info body */
     RTM_WIRE_QUERY_USERS = 3,    /* a presence channel's user list body */
+    RTM_WIRE_QUERY_BROKER = 4,   /* the broker's own counters, a JSON object (rtmesh status) */
 } rtm_wire_query_kind_t;
 
 /* One presence member, for encoding a SYNC. Slices are borrowed for the call. */
@@ -100,7 +101,7 @@ typedef struct {
  * define are zero unless the sender included their key. Slices are borrowed:
  * after decode they point into the input buffer; for encode the caller keeps
  * them valid for the duration of the call. */
-typedef struct {
+typedef struct rtm_wire_msg {
     rtm_wire_type_t type; /* "t" */
     uint64_t id;          /* PUBLISH, ACK, PRESENCE_JOIN, QUERY: correlation id chosen
                              by the node; 0 = "no ACK wanted" (never answered) */
