@@ -15,7 +15,7 @@ deps-browser:
 
 build: deps
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF >/dev/null
-	cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node
+	cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-cli
 
 run: build
 	scripts/run-mesh.sh $(RELEASE)

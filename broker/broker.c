@@ -591,7 +591,14 @@ static void s_query(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
 {
     char *json;
     size_t len;
-    int rc = rtm_queries_answer(b->state, m, s_now_ms(), s_owns, b, &json, &len);
+    int rc = 0;
+    if (m->kind == RTM_WIRE_QUERY_BROKER) { /* about this broker, not a channel: its counters */
+        uint64_t v[RTM_CTR_COUNT];
+        s_snapshot(b, v);
+        json = rtm_counters_json(v, b->self, rtm_shard_view_self_index(b->view), &len);
+    } else {
+        rc = rtm_queries_answer(b->state, m, s_now_ms(), s_owns, b, &json, &len);
+    }
     if (rc == RTM_ENOTOWNER)
         b->stats.not_owner++;
     b->stats.queries++;

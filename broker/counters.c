@@ -7,8 +7,11 @@
 #include "rtm_log.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     const char *key;    /* in the log line */
@@ -123,4 +126,25 @@ void rtm_counters_render(const uint64_t values[RTM_CTR_COUNT], const char *broke
                         s_rows[i].help);
         rtm_prom_sample(out, s_rows[i].metric, labels, 2, values[i]);
     }
+}
+
+char *rtm_counters_json(const uint64_t values[RTM_CTR_COUNT], const char *broker, int shard,
+                        size_t *len)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "broker", json_string(broker));
+    json_object_set_new(o, "shard", shard < 0 ? json_null() : json_integer(shard));
+    for (size_t i = 0; i < RTM_CTR_COUNT; i++) {
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016" PRIx64, values[i]);
+        /* JSON numbers are doubles to most readers: counters stay far below 2^53 */
+        json_object_set_new(o, s_rows[i].key,
+                            s_rows[i].hex ? json_string(hex) : json_integer((json_int_t)values[i]));
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!text)
+        abort();
+    *len = strlen(text);
+    return text;
 }

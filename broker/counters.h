@@ -69,4 +69,11 @@ void rtm_counters_log(const uint64_t values[RTM_CTR_COUNT], const char *event, c
 void rtm_counters_render(const uint64_t values[RTM_CTR_COUNT], const char *broker, int shard,
                          rtm_prom_t *out);
 
+/* The same values as one JSON object {"broker":"<identity>","shard":<index or
+ * null>,"<key>":<value>,...} with the log line's keys (list_digest as a hex
+ * string), for QUERY kind 4 (rtmesh status). Returns it newly allocated
+ * (caller frees) with its length in *len. */
+char *rtm_counters_json(const uint64_t values[RTM_CTR_COUNT], const char *broker, int shard,
+                        size_t *len);
+
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI step (make image-test; .ci/run): builds the image (deploy/build-image.sh), runs a broker
 # and a node from it as a user would (`run IMAGE rtmesh-broker ...`, `run IMAGE rtmesh-node`),
-# checks the image's HEALTHCHECK on both, and drives pusher-js clients that receive what the
+# checks the image's HEALTHCHECK on both, publishes with the image's `rtmesh publish`, and drives pusher-js clients that receive what the
 # `pusher` SDK publishes through them (tests/deploy/roundtrip.js). Host network, every
 # server on 127.0.0.1, free ports picked at start; removes its containers on exit.
 # Then the compose mesh from the same images (deploy/ci-compose.sh).
@@ -37,6 +37,10 @@ run=(pm run -d --network host --health-interval=disable)
   rtmesh-node --brokers "tcp://127.0.0.1:$broker" --workers 2 >/dev/null
 
 node tests/deploy/roundtrip.js "$node" 4
+# A service publishing from the image (`run IMAGE rtmesh publish`): the broker accepts it.
+pm run --rm --network host "$image" rtmesh publish --brokers "tcp://127.0.0.1:$broker" \
+  --app app-id image-test ping '{"from":"rtmesh publish"}' \
+  || { echo "$0: rtmesh publish from the image failed" >&2; exit 1; }
 # The HEALTHCHECK as the engine runs it: GET /healthz on the node's port and on the broker's
 # metrics port.
 for c in "$tag-node" "$tag-broker"; do

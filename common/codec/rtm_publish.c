@@ -10,7 +10,6 @@
 #include "rtm_error.h"
 #include "rtm_pusher.h"
 
-
 rtm_publish_limits_t rtm_publish_limits(const rtm_app_t *app)
 {
     rtm_publish_limits_t lim = RTM_PUBLISH_LIMITS_DEFAULT;
