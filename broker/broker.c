@@ -56,6 +56,7 @@
 #include "shard_view.h"
 #include "sockets.h"
 #include "webhooks.h"
+#include "zap.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -78,6 +79,7 @@
  * restart, counted RTM_WIRE_JOIN_MS + its grace after it is heard): wait for it
  * at most this long before leaving, since nodes may already route to it. */
 #define S_WAIT_PEER_MS (RTM_WIRE_JOIN_MS + 2000)
+#define S_ZAP_ITEMS    3 /* the ZAP handler and its two monitors */
 
 typedef struct {
     uint64_t acks;               /* ACKs sent, any status */
@@ -85,6 +87,7 @@ typedef struct {
     uint64_t malformed;          /* bodies or frames refused, and unexpected types */
     uint64_t unknown_app;        /* messages for an app this mesh does not serve */
     uint64_t publish_refused;    /* PUBLISHes the REST API's rules refuse (rtm_publish) */
+    uint64_t app_refused;        /* messages from a service key for an app not naming it */
     uint64_t reply_drops;        /* replies ROUTER could not queue (node gone or stuck) */
     uint64_t queries;            /* QUERY messages answered, any status */
     uint64_t terminates;         /* TERMINATE messages published */
@@ -101,6 +104,7 @@ typedef struct {
 struct rtm_broker {
     const rtm_apps_t *apps;     /* the apps served; borrowed */
     void *ctx;                  /* ZeroMQ context, owned */
+    rtm_zap_t *zap;             /* with CURVE: who may connect; NULL: plain text */
     void *router;               /* ingress ROUTER, bound */
     void *xpub;                 /* egress XPUB, bound */
     rtm_egress_t egress;        /* framing and drop counts of xpub */
@@ -157,6 +161,9 @@ static void s_snapshot(const rtm_broker_t *b, uint64_t v[RTM_CTR_COUNT])
         [RTM_CTR_MALFORMED] = s->malformed,
         [RTM_CTR_UNKNOWN_APP] = s->unknown_app,
         [RTM_CTR_PUBLISH_REFUSED] = s->publish_refused,
+        [RTM_CTR_APP_REFUSED] = s->app_refused,
+        [RTM_CTR_AUTH_REFUSED] = b->zap ? rtm_zap_stats(b->zap)->refused : 0,
+        [RTM_CTR_HANDSHAKE_FAILED] = b->zap ? rtm_zap_stats(b->zap)->handshake_failed : 0,
         [RTM_CTR_EGRESS_DROPS] = b->egress.drops,
         [RTM_CTR_REPLY_DROPS] = s->reply_drops,
         [RTM_CTR_SUBSCRIPTIONS] = s->subscriptions,
@@ -297,10 +304,18 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
     if (!b->ctx)
         abort(); /* only fails for lack of memory or file descriptors at start */
     b->apps = cfg->apps;
+    bool curve = rtm_tier_keys_on(cfg->keys);
+    if (!curve)
+        rtm_log(RTM_LOG_WARN,
+                "event=unauthenticated broker=%s reason=\"no --curve-secret: "
+                "anyone who reaches the ingress can publish and the egress read "
+                "every channel\"",
+                cfg->self);
     if (!(b->webhooks = rtm_webhooks_new(cfg->apps, &cfg->webhooks)) ||
-        !(b->router = rtm_sockets_ingress(b->ctx, bind, port)) ||
-        !(b->xpub = rtm_sockets_egress(b->ctx, bind, port + 1)) ||
-        !(b->sub = rtm_sockets_peers(b->ctx, b->self))) {
+        (curve && !(b->zap = rtm_zap_new(b->ctx, cfg->keys, cfg->curve_allow))) ||
+        !(b->router = rtm_sockets_ingress(b->ctx, bind, port, cfg->keys, b->zap)) ||
+        !(b->xpub = rtm_sockets_egress(b->ctx, bind, port + 1, cfg->keys, b->zap)) ||
+        !(b->sub = rtm_sockets_peers(b->ctx, b->self, cfg->keys))) {
         rtm_broker_destroy(&b);
         return NULL;
     }
@@ -354,6 +369,7 @@ void rtm_broker_destroy(rtm_broker_t **broker)
     for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
         if (socks[i])
             zmq_close(socks[i]);
+    rtm_zap_destroy(&b->zap); /* after the sockets it serves, before the context */
     if (b->ctx)
         zmq_ctx_term(b->ctx);
     rtm_metrics_http_destroy(&b->metrics);
@@ -642,6 +658,8 @@ static void s_cache_miss(rtm_broker_t *b, const rtm_wire_msg_t *m)
 /* Handles one [identity][body] message from a node. */
 static void s_dispatch(rtm_broker_t *b, zmq_msg_t *peer, zmq_msg_t *body)
 {
+    /* with CURVE, the peer's public key (our ZAP handler's User-Id) */
+    const char *key = b->zap ? zmq_msg_gets(body, "User-Id") : NULL;
     rtm_wire_msg_t m;
     int rc = rtm_wire_decode(zmq_msg_data(body), zmq_msg_size(body), &m);
     if (rc < 0) {
@@ -653,10 +671,19 @@ static void s_dispatch(rtm_broker_t *b, zmq_msg_t *peer, zmq_msg_t *body)
                rtm_strerror(rc));
         return;
     }
-    if (m.type != RTM_WIRE_NODE_HB && !rtm_apps_by_id(b->apps, m.app)) {
+    const rtm_app_t *app = m.type == RTM_WIRE_NODE_HB ? NULL : rtm_apps_by_id(b->apps, m.app);
+    if (m.type != RTM_WIRE_NODE_HB && !app) {
         b->stats.unknown_app++; /* state for an app nobody serves: refuse it */
         s_ack_full(b, peer, m.id, RTM_ENOTFOUND, rtm_str(NULL, 0), "Unknown app");
         s_warn(b, "event=unknown_app type=%s", rtm_wire_type_name(m.type));
+        return;
+    }
+    if (app && !rtm_apps_key_allowed(b->apps, app, key)) {
+        b->stats.app_refused++; /* a service key for another app: nothing of it */
+        s_ack_full(b, peer, m.id, RTM_EAUTH, rtm_str(NULL, 0),
+                   "This key may not publish to this app (not in its publishers)");
+        s_warn(b, "event=app_refused type=%s app=%.*s", rtm_wire_type_name(m.type), (int)m.app.len,
+               m.app.p);
         return;
     }
     switch (m.type) {
@@ -912,7 +939,7 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop, atomic_int *reload)
     b->next_stats_ms = now + S_STATS_EVERY_MS;
     while (!(atomic_load(stop) && s_stopping(b))) {
         size_t need = 3 + rtm_webhooks_sockets(b->webhooks) +
-                      (b->metrics ? rtm_metrics_http_sockets(b->metrics) : 0);
+                      (b->metrics ? rtm_metrics_http_sockets(b->metrics) : 0) + S_ZAP_ITEMS;
         if (need > b->cap_items) {
             b->cap_items = need * 2;
             b->items = realloc(b->items, b->cap_items * sizeof *b->items);
@@ -927,6 +954,9 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop, atomic_int *reload)
         size_t n = 3 + hooks_n;
         if (b->metrics)
             n += rtm_metrics_http_pollitems(b->metrics, items + n, b->cap_items - n);
+        size_t zap_at = n; /* ZAP requests and monitor events: last */
+        if (b->zap)
+            n += rtm_zap_pollitems(b->zap, items + n, b->cap_items - n);
         now = s_now_ms();
         long wait = b->next_hb_ms <= now ? 0 : (long)(b->next_hb_ms - now);
         long hooks = rtm_webhooks_wait_ms(b->webhooks, now);
@@ -947,7 +977,10 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop, atomic_int *reload)
             s_drain_peers(b);
         rtm_webhooks_service(b->webhooks, items + 3, hooks_n, s_now_ms());
         if (b->metrics)
-            rtm_metrics_http_service(b->metrics, items + 3 + hooks_n, n - 3 - hooks_n, s_now_ms());
+            rtm_metrics_http_service(b->metrics, items + 3 + hooks_n, zap_at - 3 - hooks_n,
+                                     s_now_ms());
+        if (b->zap)
+            rtm_zap_service(b->zap);
         if (atomic_exchange(reload, 0)) {
             rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(b->roster));
             rtm_roster_reload(b->roster);

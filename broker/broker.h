@@ -13,6 +13,7 @@
 
 #include "rtm_apps.h"
 #include "rtm_roster.h"
+#include "rtm_tier.h"
 #include "webhooks.h"
 
 #include <stdatomic.h>
@@ -27,6 +28,9 @@ typedef struct {
     const rtm_apps_t *apps; /* the apps served (their webhooks); borrowed for the broker's life */
     rtm_webhooks_config_t webhooks; /* how webhooks are batched, retried and bounded */
     int metrics_port;               /* GET /metrics on bind host:port; 0: off */
+    const rtm_tier_keys_t *keys;    /* the broker tier's CURVE keys; NULL or empty: plain text
+                                     * (logged as a warning). Borrowed for the broker's life */
+    const char *curve_allow;        /* with keys: directory of the allowed public certificates */
 } rtm_broker_config_t;
 
 typedef struct rtm_broker rtm_broker_t;

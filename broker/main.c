@@ -33,8 +33,9 @@ typedef struct {
     const char *apps;                          /* apps file; NULL: the single app below */
     const char *app_id, *app_key, *app_secret; /* the single app */
     long batch_ms, concurrency, retry_s, backoff_ms, timeout_ms, queue, settle_ms; /* webhooks */
-    long metrics_port;     /* 0: no GET /metrics */
-    const char *log_level; /* the least level logged */
+    long metrics_port;                                     /* 0: no GET /metrics */
+    const char *log_level;                                 /* the least level logged */
+    const char *curve_secret, *curve_broker, *curve_allow; /* CURVE: certificate files, allow dir */
 } s_args_t;
 
 static const rtm_opt_t s_opts[] = {
@@ -84,6 +85,19 @@ static const rtm_opt_t s_opts[] = {
      "app) on this port of the bind host; 0: off"},
     {"log-level", "RTMESH_LOG_LEVEL", RTM_OPT_STRING, offsetof(s_args_t, log_level), "info", 0, 0,
      "least level logged: debug, info, warn or error"},
+    {"curve-secret", "RTMESH_CURVE_SECRET", RTM_OPT_STRING, offsetof(s_args_t, curve_secret), NULL,
+     0, 0,
+     "the broker tier's secret certificate (PATH_secret of rtmesh keygen PATH): every ingress "
+     "and egress becomes a CURVE server, peers must be in --curve-allow; unset: plain text "
+     "(warned)"},
+    {"curve-allow", "RTMESH_CURVE_ALLOW", RTM_OPT_STRING, offsetof(s_args_t, curve_allow), NULL, 0,
+     0,
+     "directory of the public certificates allowed in (nodes, services; the tier's own key is "
+     "always); re-read when it changes"},
+    {"curve-broker", "RTMESH_CURVE_BROKER", RTM_OPT_STRING, offsetof(s_args_t, curve_broker), NULL,
+     0, 0,
+     "the broker tier's public certificate (default: the one of --curve-secret); brokers are "
+     "CURVE clients of each other with it"},
 };
 #define S_N_OPTS (sizeof s_opts / sizeof s_opts[0])
 
@@ -193,6 +207,23 @@ int main(int argc, char **argv)
         free(self);
         return 2;
     }
+    rtm_tier_keys_t keys;
+    rc = rtm_tier_keys_load(&keys, args.curve_secret, "--curve-secret/RTMESH_CURVE_SECRET",
+                            args.curve_broker, "--curve-broker/RTMESH_CURVE_BROKER", false, err,
+                            sizeof err);
+    if (rc == 0 && rtm_tier_keys_on(&keys) != (args.curve_allow && *args.curve_allow))
+        rc = rtm_error_fmt(err, sizeof err, RTM_EINVAL, "%s: required with %s",
+                           rtm_tier_keys_on(&keys) ? "--curve-allow/RTMESH_CURVE_ALLOW"
+                                                   : "--curve-secret/RTMESH_CURVE_SECRET",
+                           rtm_tier_keys_on(&keys) ? "--curve-secret/RTMESH_CURVE_SECRET"
+                                                   : "--curve-allow/RTMESH_CURVE_ALLOW");
+    if (rc < 0) {
+        fprintf(stderr, "rtmesh-broker: configuration error: %s\n", err);
+        rtm_apps_free(&apps);
+        rtm_roster_destroy(&roster);
+        free(self);
+        return 2;
+    }
     rtm_webhook_queue_limits_t queue = rtm_webhook_queue_default_limits();
     queue.batch_ms = (uint64_t)args.batch_ms;
     queue.lanes = (uint32_t)args.concurrency;
@@ -207,7 +238,9 @@ int main(int argc, char **argv)
                                .webhooks = {.queue = queue,
                                             .timeout_ms = args.timeout_ms,
                                             .settle_ms = (uint64_t)args.settle_ms},
-                               .metrics_port = (int)args.metrics_port};
+                               .metrics_port = (int)args.metrics_port,
+                               .keys = &keys,
+                               .curve_allow = args.curve_allow};
     s_install_signals();
     rtm_process_raise_nofile("rtmesh-broker");
     curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any other thread exists */
@@ -218,5 +251,6 @@ int main(int argc, char **argv)
     rtm_apps_free(&apps);
     rtm_roster_destroy(&roster);
     free(self);
+    memset(&keys, 0, sizeof keys);
     return rc < 0 ? 1 : 0;
 }

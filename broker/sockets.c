@@ -13,25 +13,16 @@
 #include <stdio.h>
 #include <zmq.h>
 
-static void *s_socket(void *ctx, int type)
+/* With zap, sock becomes a CURVE server behind it (before it is bound). */
+static void *s_secure(void *sock, const char *what, const rtm_tier_keys_t *keys, rtm_zap_t *zap)
 {
-    void *s = zmq_socket(ctx, type);
-    if (!s) {
-        rtm_log(RTM_LOG_ERROR, "event=socket_failed error=\"%s\"", zmq_strerror(errno));
-        return NULL;
-    }
-    int zero = 0, one = 1;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero); /* never hang on close */
-    zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one);     /* accept [::1] endpoints too */
-    int ivl = RTM_WIRE_ZMQ_HB_IVL_MS, timeout = RTM_WIRE_ZMQ_HB_TIMEOUT_MS;
-    int ttl = RTM_WIRE_ZMQ_HB_TIMEOUT_MS, idle = RTM_WIRE_TCP_KEEPALIVE_S;
-    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
-    zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);
-    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE, &one, sizeof one);
-    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_IDLE, &idle, sizeof idle);
-    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_INTVL, &idle, sizeof idle);
-    return s;
+    if (!sock || !zap)
+        return sock;
+    rtm_tier_secure_server(sock, keys);
+    if (rtm_zap_serve(zap, sock, what) == 0)
+        return sock;
+    zmq_close(sock);
+    return NULL;
 }
 
 /* Binds sock to tcp://host:port; on failure logs, closes sock and returns NULL. */
@@ -47,9 +38,10 @@ static void *s_bind(void *sock, const char *what, const char *host, int port)
     return NULL;
 }
 
-void *rtm_sockets_ingress(void *ctx, const char *host, int port)
+void *rtm_sockets_ingress(void *ctx, const char *host, int port, const rtm_tier_keys_t *keys,
+                          rtm_zap_t *zap)
 {
-    void *router = s_socket(ctx, ZMQ_ROUTER);
+    void *router = s_secure(rtm_tier_socket(ctx, ZMQ_ROUTER), "ingress", keys, zap);
     if (!router)
         return NULL;
     int one = 1, hwm = RTM_SOCKETS_INGRESS_HWM;
@@ -64,9 +56,10 @@ void *rtm_sockets_ingress(void *ctx, const char *host, int port)
     return s_bind(router, "ingress", host, port);
 }
 
-void *rtm_sockets_egress(void *ctx, const char *host, int port)
+void *rtm_sockets_egress(void *ctx, const char *host, int port, const rtm_tier_keys_t *keys,
+                         rtm_zap_t *zap)
 {
-    void *xpub = s_socket(ctx, ZMQ_XPUB);
+    void *xpub = s_secure(rtm_tier_socket(ctx, ZMQ_XPUB), "egress", keys, zap);
     if (!xpub)
         return NULL;
     /* XPUB's default at the high-water mark is to drop silently per pipe; with
@@ -80,11 +73,12 @@ void *rtm_sockets_egress(void *ctx, const char *host, int port)
     return s_bind(xpub, "egress", host, port);
 }
 
-void *rtm_sockets_peers(void *ctx, const char *self)
+void *rtm_sockets_peers(void *ctx, const char *self, const rtm_tier_keys_t *keys)
 {
-    void *sub = s_socket(ctx, ZMQ_SUB);
+    void *sub = rtm_tier_socket(ctx, ZMQ_SUB);
     if (!sub)
         return NULL;
+    rtm_tier_secure_client(sub, keys);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
     char replica[RTM_WIRE_REPLICA_TOPIC_MAX]; /* what the owners of our successions send us */
     int len =

@@ -16,6 +16,9 @@
 #ifndef RTM_SOCKETS_H
 #define RTM_SOCKETS_H
 
+#include "rtm_tier.h"
+#include "zap.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,17 +26,21 @@
 #define RTM_SOCKETS_INGRESS_HWM 100000  /* replies queued per node */
 #define RTM_SOCKETS_MAX_BODY    1048576 /* larger ingress frames disconnect the peer */
 
-/* The ingress ROUTER bound on tcp://host:port. Caller owns it (zmq_close). */
-void *rtm_sockets_ingress(void *ctx, const char *host, int port);
+/* The ingress ROUTER bound on tcp://host:port; with zap (not NULL) a CURVE
+ * server with keys behind it. Caller owns it (zmq_close). */
+void *rtm_sockets_ingress(void *ctx, const char *host, int port, const rtm_tier_keys_t *keys,
+                          rtm_zap_t *zap);
 
-/* The egress XPUB bound on tcp://host:port. Caller owns it. */
-void *rtm_sockets_egress(void *ctx, const char *host, int port);
+/* The egress XPUB bound on tcp://host:port, secured as the ingress. Caller owns it. */
+void *rtm_sockets_egress(void *ctx, const char *host, int port, const rtm_tier_keys_t *keys,
+                         rtm_zap_t *zap);
 
 /* A SUB subscribed to RTM_WIRE_HB_TOPIC and to the replica topic of the
  * broker whose identity is self (rtm_wire_replica_topic of its rendezvous
  * seed: the same whatever the list does), connected to nothing yet (see
- * rtm_sockets_peer). Caller owns it. */
-void *rtm_sockets_peers(void *ctx, const char *self);
+ * rtm_sockets_peer); a CURVE client of the other brokers with keys (the
+ * tier's own). Caller owns it. */
+void *rtm_sockets_peers(void *ctx, const char *self, const rtm_tier_keys_t *keys);
 
 /* Connects (on) or disconnects sub to or from the egress (port + 1) of the
  * broker whose ingress is `identity`; a failure is logged. */

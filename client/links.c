@@ -130,6 +130,16 @@ int rtm_client_links_init(rtm_client_links_t *l, void *zctx, rtm_roster_t *roste
     if (!(l->sub = rtm_tier_socket(zctx, ZMQ_SUB)))
         abort();
     zmq_setsockopt(l->sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
+    char mon[64];
+    snprintf(mon, sizeof mon, "inproc://rtmesh-monitor-%s", l->routing_id);
+    int zero = 0;
+    if (zmq_socket_monitor(l->sub, mon,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) <
+            0 ||
+        !(l->monitor = zmq_socket(zctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(l->monitor, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
+        zmq_connect(l->monitor, mon) < 0)
+        abort(); /* inproc fails only without memory */
     rtm_tier_secure_client(l->sub, l->keys);
     if (!s_take(l, err, err_len)) {
         rtm_client_links_close(l);
@@ -175,8 +185,31 @@ static rtm_client_conn_t *s_conn_of(const rtm_client_links_t *l, const rtm_wire_
     return at >= 0 ? l->conns[at] : NULL;
 }
 
+void *rtm_client_links_monitor(const rtm_client_links_t *l)
+{
+    return l->monitor;
+}
+
+/* Notes every handshake refusal the SUB's monitor reported. */
+static void s_drain_monitor(rtm_client_links_t *l, uint64_t now)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (zmq_msg_recv(&m, l->monitor, ZMQ_DONTWAIT) >= 0) {
+        uint16_t event = 0;
+        if (zmq_msg_size(&m) >= sizeof event)
+            memcpy(&event, zmq_msg_data(&m), sizeof event);
+        while (zmq_msg_more(&m)) /* the endpoint */
+            zmq_msg_recv(&m, l->monitor, ZMQ_DONTWAIT);
+        l->refused_ms = now;
+        l->refused_auth = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    }
+    zmq_msg_close(&m);
+}
+
 void rtm_client_links_drain_sub(rtm_client_links_t *l, uint64_t now)
 {
+    s_drain_monitor(l, now);
     for (;;) {
         zmq_msg_t topic, body;
         zmq_msg_init(&topic);
@@ -253,6 +286,8 @@ void rtm_client_links_close(rtm_client_links_t *l)
         s_conn_free(l, l->conns[i]);
     if (l->sub)
         zmq_close(l->sub);
+    if (l->monitor)
+        zmq_close(l->monitor);
     free(l->conns);
     free(l->alive);
     rtm_brokers_free(&l->list);

@@ -43,6 +43,9 @@ typedef struct {
     char routing_id[32]; /* our DEALERs' routing id, unique per handle */
     char node[64];       /* our NODE_HB "node", for the brokers' logs */
     uint64_t last_hb_ms; /* when NODE_HBs last went to every broker */
+    void *monitor;       /* PAIR reading the SUB's handshake failures */
+    uint64_t refused_ms; /* when a broker last refused our handshake; 0: never */
+    bool refused_auth;   /* that refusal was the allow-list's (else: keys or plain text) */
 } rtm_client_links_t;
 
 /* Takes the roster's first list and connects to it. Returns 0, or RTM_EINVAL
@@ -55,8 +58,13 @@ int rtm_client_links_init(rtm_client_links_t *l, void *zctx, rtm_roster_t *roste
  * RTM_WIRE_HB_MS (and sooner to a broker heard but not yet answering). */
 void rtm_client_links_tick(rtm_client_links_t *l, uint64_t now);
 
-/* Reads every heartbeat waiting on the SUB. */
+/* Reads every heartbeat waiting on the SUB, and every handshake refusal the
+ * SUB's monitor reports: a broker is silent to a handle it does not let in,
+ * and the monitor is how the handle can tell "not authorised" from "down". */
 void rtm_client_links_drain_sub(rtm_client_links_t *l, uint64_t now);
+
+/* The monitor's PAIR, to poll beside the SUB. */
+void *rtm_client_links_monitor(const rtm_client_links_t *l);
 
 /* Reads the next message waiting on c's DEALER into *msg, decoded (slices of
  * *frame, which the caller closes). Heartbeat replies update c and are not

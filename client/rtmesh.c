@@ -120,6 +120,21 @@ static void s_fail(s_event_t *e, int status, const char *reason)
              reason && *reason ? reason : rtmesh_strerror(status));
 }
 
+/* Whether a broker refused our handshake lately: then a broker that stays
+ * silent is one that does not let us in, not one that is down. */
+static bool s_refused(const rtmesh_t *h, uint64_t now)
+{
+    return h->links.refused_ms && now - h->links.refused_ms < 2 * RTM_WIRE_DEAD_MS;
+}
+
+static const char *s_refusal(const rtmesh_t *h)
+{
+    return h->links.refused_auth
+               ? "the brokers refused this service's CURVE key (not in their --curve-allow)"
+               : "CURVE handshake with the brokers failed (plain text against CURVE, or the "
+                 "wrong --curve-broker)";
+}
+
 /* At start the brokers are not heard yet: wait (within the deadline) until
  * every listed one is, or until a silent one would be dead anyway. */
 static bool s_settled(const rtmesh_t *h, uint64_t now)
@@ -295,7 +310,9 @@ static bool s_progress(rtmesh_t *h, s_request_t *r, uint64_t now)
         if (r->status == 1)
             s_query_progress(h, r, now);
         if (r->status == 1 && late)
-            r->status = r->query_id ? RTMESH_ETIMEDOUT : RTMESH_ENOOWNER;
+            r->status = s_refused(h, now) ? RTMESH_EAUTH
+                        : r->query_id     ? RTMESH_ETIMEDOUT
+                                          : RTMESH_ENOOWNER;
         return r->status != 1;
     }
     bool finished = true;
@@ -309,6 +326,8 @@ static bool s_progress(rtmesh_t *h, s_request_t *r, uint64_t now)
                 routed &= ev->state[i] != S_TO_ROUTE;
             if (ev->blocked) /* reason already says why */
                 ev->status = RTMESH_EAGAIN;
+            else if (s_refused(h, now))
+                s_fail(ev, RTMESH_EAUTH, s_refusal(h));
             else
                 s_fail(ev, routed ? RTMESH_ETIMEDOUT : RTMESH_ENOOWNER, NULL);
         }
@@ -341,7 +360,7 @@ static void *s_thread(void *arg)
 {
     rtmesh_t *h = arg;
     s_request_t *r = NULL;
-    zmq_pollitem_t items[S_MAX_BROKERS + 2];
+    zmq_pollitem_t items[S_MAX_BROKERS + 3];
     for (;;) {
         uint64_t now = s_now();
         rtm_client_links_tick(&h->links, now);
@@ -352,10 +371,11 @@ static void *s_thread(void *arg)
         uint32_t n = h->links.list.n < S_MAX_BROKERS ? h->links.list.n : S_MAX_BROKERS;
         items[0] = (zmq_pollitem_t){.socket = h->pipe, .events = ZMQ_POLLIN};
         items[1] = (zmq_pollitem_t){.socket = h->links.sub, .events = ZMQ_POLLIN};
+        items[2] = (zmq_pollitem_t){.socket = h->links.monitor, .events = ZMQ_POLLIN};
         for (uint32_t i = 0; i < n; i++)
-            items[2 + i] =
+            items[3 + i] =
                 (zmq_pollitem_t){.socket = h->links.conns[i]->dealer, .events = ZMQ_POLLIN};
-        if (zmq_poll(items, (int)n + 2, r ? S_POLL_BUSY : S_POLL_IDLE) < 0 && errno != EINTR)
+        if (zmq_poll(items, (int)n + 3, r ? S_POLL_BUSY : S_POLL_IDLE) < 0 && errno != EINTR)
             break; /* the context is gone: not reached while the handle lives */
         now = s_now();
         rtm_client_links_drain_sub(&h->links, now);
@@ -412,7 +432,7 @@ int rtmesh_new(const rtmesh_options_t *opt, rtmesh_t **out, char *err, size_t er
     if (rtm_tier_keys_load(&h->keys, s_opt(opt->curve_secret, "RTMESH_CURVE_SECRET"),
                            "curve_secret (RTMESH_CURVE_SECRET)",
                            s_opt(opt->curve_broker, "RTMESH_CURVE_BROKER"),
-                           "curve_broker (RTMESH_CURVE_BROKER)", err, err_len) < 0 ||
+                           "curve_broker (RTMESH_CURVE_BROKER)", true, err, err_len) < 0 ||
         !(h->roster = rtm_roster_new(brokers, file, err, err_len))) {
         free(h);
         return RTMESH_ECONFIG;

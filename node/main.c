@@ -77,6 +77,11 @@ static const rtm_opt_t s_options[] = {
      "(4200) and new ones refused, before the node stops; a second signal stops at once"},
     {"log-level", "RTMESH_LOG_LEVEL", RTM_OPT_STRING, S_OPT(log_level), "info", 0, 0,
      "least level logged: debug, info, warn or error"},
+    {"curve-secret", "RTMESH_CURVE_SECRET", RTM_OPT_STRING, S_OPT(curve_secret), NULL, 0, 0,
+     "this node's secret certificate (PATH_secret of rtmesh keygen PATH; its public one must be "
+     "in the brokers' --curve-allow): CURVE on every broker link"},
+    {"curve-broker", "RTMESH_CURVE_BROKER", RTM_OPT_STRING, S_OPT(curve_broker), NULL, 0, 0,
+     "the brokers' public certificate (with --curve-secret)"},
 };
 #define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
 
@@ -127,6 +132,10 @@ static int s_configure(rtm_node_t *node, int argc, char **argv)
                  ? rtm_apps_load_file(&node->apps, node->opt.apps_file, err, sizeof err)
                  : rtm_apps_load_single(&node->apps, node->opt.app_id, node->opt.app_key,
                                         node->opt.app_secret, err, sizeof err);
+    if (rc >= 0)
+        rc = rtm_tier_keys_load(&node->keys, node->opt.curve_secret,
+                                "--curve-secret/RTMESH_CURVE_SECRET", node->opt.curve_broker,
+                                "--curve-broker/RTMESH_CURVE_BROKER", true, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "rtmesh-node: configuration error: %s\n", err);
         return rc;

@@ -18,6 +18,7 @@
 #include "rtm_apps.h"
 #include "rtm_brokers.h"
 #include "rtm_roster.h"
+#include "rtm_tier.h"
 
 #include <stddef.h>
 
@@ -31,19 +32,21 @@ typedef struct {
     const char *app_id;       /* single-app defaults */
     const char *app_key;
     const char *app_secret;
-    long activity_timeout;  /* seconds announced to clients and idle time before our ping */
-    long pong_timeout;      /* seconds to wait for any reply to our ping */
-    long max_outbound_kb;   /* per-connection unsent bytes before a slow client is dropped */
-    long user_auth_timeout; /* seconds to sign in, for apps that require it */
-    long handshake_timeout; /* seconds from accept to a first complete HTTP request */
-    long http_idle_timeout; /* seconds an idle HTTP keep-alive connection is kept */
-    long max_header_kb;     /* KiB of an HTTP request head */
-    long max_headers;       /* header lines of an HTTP request */
-    long max_channels;      /* subscriptions per connection */
-    long max_conns;         /* TCP connections held by this node; 0 = unlimited */
-    long max_conns_per_ip;  /* TCP connections from one client address; 0 = unlimited */
-    long drain_s;           /* seconds between SIGTERM and the stop (/readyz 503 meanwhile) */
-    const char *log_level;  /* --log-level: the least level logged */
+    long activity_timeout;    /* seconds announced to clients and idle time before our ping */
+    long pong_timeout;        /* seconds to wait for any reply to our ping */
+    long max_outbound_kb;     /* per-connection unsent bytes before a slow client is dropped */
+    long user_auth_timeout;   /* seconds to sign in, for apps that require it */
+    long handshake_timeout;   /* seconds from accept to a first complete HTTP request */
+    long http_idle_timeout;   /* seconds an idle HTTP keep-alive connection is kept */
+    long max_header_kb;       /* KiB of an HTTP request head */
+    long max_headers;         /* header lines of an HTTP request */
+    long max_channels;        /* subscriptions per connection */
+    long max_conns;           /* TCP connections held by this node; 0 = unlimited */
+    long max_conns_per_ip;    /* TCP connections from one client address; 0 = unlimited */
+    long drain_s;             /* seconds between SIGTERM and the stop (/readyz 503 meanwhile) */
+    const char *log_level;    /* --log-level: the least level logged */
+    const char *curve_secret; /* --curve-secret: this node's secret certificate file */
+    const char *curve_broker; /* --curve-broker: the brokers' public certificate file */
 } rtm_node_options_t;
 
 #define RTM_NODE_MAX_WORKERS 64
@@ -54,6 +57,7 @@ typedef struct {
     rtm_apps_t apps;
     rtm_roster_t *roster;  /* where the broker list comes from; workers poll it */
     rtm_brokers_t brokers; /* the list at start (roster generation brokers_gen) */
+    rtm_tier_keys_t keys;  /* CURVE keys toward the brokers; empty: plain text */
     uint64_t brokers_gen;
     void *zmq_ctx;                /* shared; thread-safe by ZeroMQ's contract */
     rtm_quota_t *quota;           /* mesh-wide connection limits; atomic */

@@ -13,6 +13,7 @@
 #include "rtm_error.h"
 #include "rtm_log.h"
 #include "rtm_rendezvous.h"
+#include "rtm_tier.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,18 +83,7 @@ static void s_expire(rtm_upstream_t *up, uint64_t now, bool all)
 /* Sends on the link's DEALER; the send may consume its watch's edge. */
 static int s_send(rtm_shard_link_t *link, const rtm_wire_msg_t *msg)
 {
-    void *sock = link->sock;
-    char stack[16384];
-    int len = rtm_wire_encoded_len(msg);
-    if (len < 0)
-        return len;
-    char *buf = (size_t)len <= sizeof stack ? stack : malloc((size_t)len);
-    if (!buf)
-        abort();
-    rtm_wire_encode(msg, buf, (size_t)len);
-    int rc = zmq_send(sock, buf, (size_t)len, ZMQ_DONTWAIT) < 0 ? -zmq_errno() : 0;
-    if (buf != stack)
-        free(buf);
+    int rc = rtm_tier_send(link->sock, msg);
     rtm_zmq_watch_touch(&link->watch);
     return rc;
 }
@@ -288,23 +278,13 @@ static void s_on_sub(rtm_zmq_watch_t *watch, void *sock, void *arg)
         zmq_msg_close(&parts[i]);
 }
 
-static void *s_socket(void *zmq_ctx, int type, const char *endpoint)
+static void *s_socket(rtm_upstream_t *up, int type, const char *endpoint)
 {
-    void *s = zmq_socket(zmq_ctx, type);
+    void *s = rtm_tier_socket(up->zmq_ctx, type); /* docs/wire.md §1: LINGER, heartbeats, ... */
     if (!s)
         abort();
-    int zero = 0, one = 1, hwm = S_DEALER_HWM;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_IPV6, &one, sizeof one);
-    /* docs/wire.md §1: a broker whose host vanished is dropped and redialled */
-    int ivl = RTM_WIRE_ZMQ_HB_IVL_MS, timeout = RTM_WIRE_ZMQ_HB_TIMEOUT_MS;
-    int idle = RTM_WIRE_TCP_KEEPALIVE_S;
-    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
-    zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &timeout, sizeof timeout);
-    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE, &one, sizeof one);
-    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_IDLE, &idle, sizeof idle);
-    zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_INTVL, &idle, sizeof idle);
+    rtm_tier_secure_client(s, up->keys);
+    int one = 1, hwm = S_DEALER_HWM;
     if (type == ZMQ_DEALER) {
         /* no queueing toward a shard that is not connected: fail fast (503) */
         zmq_setsockopt(s, ZMQ_IMMEDIATE, &one, sizeof one);
@@ -401,7 +381,7 @@ static rtm_shard_link_t *s_link_new(rtm_upstream_t *up, const char *identity)
     link->up = up;
     zmq_connect(up->sub, egress);
     s_touch_sub(up);
-    link->sock = s_socket(up->zmq_ctx, ZMQ_DEALER, NULL);
+    link->sock = s_socket(up, ZMQ_DEALER, NULL);
     /* a stable identity lets the broker keep this worker's state across a
      * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
     zmq_setsockopt(link->sock, ZMQ_ROUTING_ID, up->id, strlen(up->id));
@@ -469,13 +449,13 @@ uint32_t rtm_upstream_set_brokers(rtm_upstream_t *up, const rtm_brokers_t *list)
 }
 
 int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx,
-                       const rtm_brokers_t *list, const char *id, const rtm_upstream_events_t *ev,
-                       rtm_metrics_t *metrics)
+                       const rtm_brokers_t *list, const rtm_tier_keys_t *keys, const char *id,
+                       const rtm_upstream_events_t *ev, rtm_metrics_t *metrics)
 {
     *up = (rtm_upstream_t){
-        .loop = loop, .zmq_ctx = zmq_ctx, .ev = ev, .metrics = metrics, .next_id = 1};
+        .loop = loop, .zmq_ctx = zmq_ctx, .keys = keys, .ev = ev, .metrics = metrics, .next_id = 1};
     snprintf(up->id, sizeof up->id, "%s", id);
-    up->sub = s_socket(zmq_ctx, ZMQ_SUB, NULL);
+    up->sub = s_socket(up, ZMQ_SUB, NULL);
     zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
     rtm_upstream_set_brokers(up, list);
     up->started = true;

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "rtm_brokers.h"
 #include "rtm_str.h"
+#include "rtm_tier.h"
 #include "rtm_wire.h"
 #include "rtm_zmq_watch.h"
 
@@ -72,7 +73,8 @@ struct rtm_upstream {
     const rtm_upstream_events_t *ev;
     rtm_metrics_t *metrics;
     void *zmq_ctx;
-    void *sub; /* SUB connected to every listed broker's egress */
+    const rtm_tier_keys_t *keys; /* CURVE toward the brokers; empty: plain text; borrowed */
+    void *sub;                   /* SUB connected to every listed broker's egress */
     rtm_zmq_watch_t sub_watch;
     rtm_shard_link_t **shards; /* n_shards links, in list order */
     uint32_t n_shards;
@@ -92,12 +94,12 @@ struct rtm_upstream {
 };
 
 /* Creates the SUB socket from zmq_ctx and the links to the brokers of list
- * (copied), with id as this worker's identity, and starts watching them on
- * loop. loop, zmq_ctx, ev and metrics are borrowed for up's life. Returns 0
- * or a negative code. */
+ * (copied), CURVE clients with keys when it holds any, with id as this
+ * worker's identity, and starts watching them on loop. loop, zmq_ctx, keys,
+ * ev and metrics are borrowed for up's life. Returns 0 or a negative code. */
 int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx,
-                       const rtm_brokers_t *list, const char *id, const rtm_upstream_events_t *ev,
-                       rtm_metrics_t *metrics);
+                       const rtm_brokers_t *list, const rtm_tier_keys_t *keys, const char *id,
+                       const rtm_upstream_events_t *ev, rtm_metrics_t *metrics);
 
 /* Makes list (copied) the broker list: keeps the links of brokers still
  * listed; connects added ones, which are routed to only RTM_WIRE_JOIN_MS

@@ -376,8 +376,8 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
     snprintf(id, sizeof id, "%llu-w%d", (unsigned long long)w->sessions.sid_prefix, index);
     int rc = s_listen(w);
     if (rc == 0)
-        rc = rtm_upstream_start(&w->up, &w->loop, node->zmq_ctx, &node->brokers, id, &w->up_events,
-                                &w->metrics);
+        rc = rtm_upstream_start(&w->up, &w->loop, node->zmq_ctx, &node->brokers, &node->keys, id,
+                                &w->up_events, &w->metrics);
     w->roster_gen = node->brokers_gen;
     if (rc < 0) {
         rtm_log(RTM_LOG_ERROR, "worker=%d event=start_failed error=\"%s\"", index,

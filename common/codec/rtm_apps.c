@@ -79,6 +79,62 @@ int rtm_apps_load_single(rtm_apps_t *apps, const char *id, const char *key, cons
     return s_add(apps, app, "RTMESH_APP_ID/KEY/SECRET", err, err_len);
 }
 
+/* ---- publishers --------------------------------------------------------- */
+
+/* A CURVE public key as CZMQ writes it: 40 characters of the Z85 alphabet. */
+static bool s_z85_key(const char *k)
+{
+    static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              ".-:+=^!/*?&<>()[]{}@%$#";
+    return strlen(k) == 40 && strspn(k, z85) == 40;
+}
+
+/* Parses "publishers" into app (which then owns them). */
+static int s_load_publishers(rtm_app_t *app, json_t *v, const char *where, char *err,
+                             size_t err_len)
+{
+    size_t n = json_is_array(v) ? json_array_size(v) : 0;
+    if (!json_is_array(v)) {
+        snprintf(err, err_len, "%s: publishers must be an array of CURVE public keys", where);
+        return RTM_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *k = json_string_value(json_array_get(v, i));
+        if (!k || !s_z85_key(k)) {
+            snprintf(err, err_len,
+                     "%s: publishers[%zu] must be a CURVE public key: the 40-character "
+                     "public-key of a certificate from rtmesh keygen",
+                     where, i);
+            return RTM_EINVAL;
+        }
+    }
+    app->publishers = calloc(n ? n : 1, sizeof *app->publishers);
+    if (!app->publishers)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        memcpy(app->publishers[i], json_string_value(json_array_get(v, i)), 41);
+    app->n_publishers = n;
+    return 0;
+}
+
+static bool s_names(const rtm_app_t *app, const char *key)
+{
+    for (size_t i = 0; i < app->n_publishers; i++)
+        if (!strcmp(app->publishers[i], key))
+            return true;
+    return false;
+}
+
+bool rtm_apps_key_allowed(const rtm_apps_t *apps, const rtm_app_t *app, const char *key)
+{
+    if (!key || !*key || s_names(app, key))
+        return true;
+    for (size_t i = 0; i < apps->n; i++)
+        if (s_names(&apps->apps[i], key))
+            return false; /* a service key, not for this app */
+    return true;
+}
+
 /* ---- webhooks ---------------------------------------------------------- */
 
 static const char *const s_kind_names[RTM_WEBHOOK_KINDS] = {
@@ -380,8 +436,8 @@ static int s_load_entry(rtm_apps_t *apps, json_t *entry, size_t index, const cha
             }
             continue;
         }
-        if (!strcmp(k, "webhooks"))
-            continue; /* below, once the rest is known good: it allocates */
+        if (!strcmp(k, "webhooks") || !strcmp(k, "publishers"))
+            continue; /* below, once the rest is known good: they allocate */
         size_t i = 0;
         while (i < S_N_OPTIONS && strcmp(s_options[i].name, k))
             i++;
@@ -396,11 +452,16 @@ static int s_load_entry(rtm_apps_t *apps, json_t *entry, size_t index, const cha
     app.key = (char *)json_string_value(json_object_get(entry, "key"));
     app.secret = (char *)json_string_value(json_object_get(entry, "secret"));
     json_t *hooks = json_object_get(entry, "webhooks");
+    json_t *publishers = json_object_get(entry, "publishers");
     int rc = hooks ? s_load_webhooks(&app, hooks, where, err, err_len) : 0;
+    if (rc == 0 && publishers)
+        rc = s_load_publishers(&app, publishers, where, err, err_len);
     if (rc == 0)
         rc = s_add(apps, app, where, err, err_len);
-    if (rc < 0)
+    if (rc < 0) {
         s_free_webhooks(app.webhooks, app.n_webhooks);
+        free(app.publishers);
+    }
     return rc;
 }
 
@@ -462,6 +523,7 @@ void rtm_apps_free(rtm_apps_t *apps)
         free(apps->apps[i].key);
         free(apps->apps[i].secret);
         s_free_webhooks(apps->apps[i].webhooks, apps->apps[i].n_webhooks);
+        free(apps->apps[i].publishers);
     }
     free(apps->apps);
     *apps = (rtm_apps_t){0};

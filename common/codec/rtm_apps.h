@@ -55,6 +55,9 @@ typedef struct {
     bool enable_client_messages;     /* client-* events relayed (default false) */
     bool enable_user_authentication; /* connections must sign in (default false) */
     bool subscription_count;         /* pusher_internal:subscription_count sent (default false) */
+    char (*publishers)[41];          /* n_publishers CURVE public keys (Z85) of the services
+                                      * that may publish to this app, owned; NULL when none */
+    size_t n_publishers;             /* entries of publishers */
     rtm_webhook_t *webhooks;         /* n_webhooks entries, owned; NULL when none */
     size_t n_webhooks;               /* entries of webhooks */
     size_t index;                    /* position in the table (per-app counters) */
@@ -81,6 +84,13 @@ int rtm_apps_load_single(rtm_apps_t *apps, const char *id, const char *key, cons
 /* Borrowed lookups; NULL when unknown. */
 const rtm_app_t *rtm_apps_by_key(const rtm_apps_t *apps, rtm_str_t key);
 const rtm_app_t *rtm_apps_by_id(const rtm_apps_t *apps, rtm_str_t id);
+
+/* Service keys: a CURVE public key (Z85 text) named in any app's
+ * "publishers" is a service's, and may reach only the apps that name it; a
+ * key named nowhere (a node's, a broker's) is not limited by app. True when
+ * the peer with this key may send messages for app; key NULL or empty (no
+ * CURVE) is never limited. */
+bool rtm_apps_key_allowed(const rtm_apps_t *apps, const rtm_app_t *app, const char *key);
 
 void rtm_apps_free(rtm_apps_t *apps);
 

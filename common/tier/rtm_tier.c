@@ -79,7 +79,8 @@ static bool s_has_secret(zcert_t *cert)
 }
 
 int rtm_tier_keys_load(rtm_tier_keys_t *keys, const char *secret_path, const char *secret_flag,
-                       const char *broker_path, const char *broker_flag, char *err, size_t err_len)
+                       const char *broker_path, const char *broker_flag, bool broker_required,
+                       char *err, size_t err_len)
 {
     memset(keys, 0, sizeof *keys);
     bool secret = secret_path && *secret_path, broker = broker_path && *broker_path;
@@ -100,7 +101,7 @@ int rtm_tier_keys_load(rtm_tier_keys_t *keys, const char *secret_path, const cha
     snprintf(keys->secret_key, sizeof keys->secret_key, "%s", zcert_secret_txt(own));
     snprintf(keys->server_key, sizeof keys->server_key, "%s", zcert_public_txt(own));
     zcert_destroy(&own);
-    if (broker_flag && !broker) {
+    if (broker_required && !broker) {
         memset(keys, 0, sizeof *keys);
         return rtm_error_fmt(err, err_len, RTM_EINVAL, "%s: required with %s", broker_flag,
                              secret_flag);

@@ -35,14 +35,16 @@ bool rtm_tier_keys_on(const rtm_tier_keys_t *keys);
 
 /* Loads keys from certificates in CZMQ's format (zcert, as `rtmesh keygen`
  * writes them): secret_path is this process's secret certificate
- * ("PATH_secret"), broker_path the brokers' public one (NULL on a broker: the
- * tier's server key is its own). Both NULL: no keys (0, keys empty). Returns
- * 0, or RTM_EINVAL with a message naming `secret_flag` or `broker_flag` (the
- * option names to show, e.g. "--curve-secret / RTMESH_CURVE_SECRET") and the
- * path, never a key: a file that is missing or not a certificate, a secret
- * certificate without its secret key, one key without the other. */
+ * ("PATH_secret"), broker_path the brokers' public one. On a broker
+ * (broker_required false) broker_path may be NULL: the tier's server key is
+ * its own. Both NULL: no keys (0, keys empty). Returns 0, or RTM_EINVAL with
+ * a message naming `secret_flag` or `broker_flag` (the option names to show,
+ * e.g. "--curve-secret/RTMESH_CURVE_SECRET") and the path, never a key: a
+ * file that is missing or not a certificate, a secret certificate without its
+ * secret key, one of the two without the other where both are required. */
 int rtm_tier_keys_load(rtm_tier_keys_t *keys, const char *secret_path, const char *secret_flag,
-                       const char *broker_path, const char *broker_flag, char *err, size_t err_len);
+                       const char *broker_path, const char *broker_flag, bool broker_required,
+                       char *err, size_t err_len);
 
 /* Sets keys on a connecting socket (DEALER, SUB): CURVE client of the
  * brokers. Nothing without keys. */

@@ -8,7 +8,8 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { useMesh, uniqueChannel, APP } = require('../lib/mesh');
 const { connectPusherJs, subscribe, waitForEvent } = require('../lib/pusher-clients');
-const { rtmesh } = require('../lib/rtmesh-cli');
+const path = require('node:path');
+const { rtmesh, run } = require('../lib/rtmesh-cli');
 
 const mesh = useMesh({ shards: 2, nodes: 2, workers: 2 });
 const brokers = () => ['--brokers', mesh().brokerList];
@@ -96,4 +97,13 @@ test('rtmesh status shows both brokers live with the same list digest, and their
   const text = await rtmesh(['status', ...brokers()]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^brokers=2 digest=[0-9a-f]{16}/);
+});
+
+test('without keys the egress is open: a plain SUB reads the heartbeats (curve.test.js: nothing)', async () => {
+  const peek = path.join(path.dirname(process.env.RTMESH_BROKER_BIN), '..', 'tests', 'egress_peek');
+  const ingress = mesh().brokerList.split(',')[0];
+  const egress = ingress.replace(/:(\d+)$/, (m, p) => `:${Number(p) + 1}`);
+  const res = await run(peek, [egress, '1500']); // heartbeats come every 500 ms
+  assert.equal(res.code, 0, res.stderr);
+  assert.ok(Number(res.stdout) > 0, `a plain SUB read ${res.stdout.trim()} messages`);
 });

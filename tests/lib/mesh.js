@@ -164,7 +164,7 @@ function processArgs(mesh, kind, index) {
   return args;
 }
 
-function processEnv(mesh) {
+function processEnv(mesh, kind) {
   const env = { ...process.env };
   if (!mesh.appsFile) {
     env.RTMESH_APP_ID = APP.id;
@@ -173,12 +173,13 @@ function processEnv(mesh) {
   }
   env.UBSAN_OPTIONS = env.UBSAN_OPTIONS || 'print_stacktrace=1';
   env.RTMESH_DRAIN_SECONDS = '0'; // tests stop nodes at once unless they test the drain (options.env)
-  return { ...env, ...mesh.options.env };
+  const own = kind === 'broker' ? mesh.options.brokerEnv : mesh.options.nodeEnv;
+  return { ...env, ...mesh.options.env, ...own };
 }
 
 function startProcess(mesh, kind, index) {
   const file = kind === 'broker' ? mesh.brokerBin : mesh.nodeBin;
-  return spawnProcess(mesh, kind, index, file, processArgs(mesh, kind, index), processEnv(mesh));
+  return spawnProcess(mesh, kind, index, file, processArgs(mesh, kind, index), processEnv(mesh, kind));
 }
 
 // ---- readiness -----------------------------------------------------------------------------
@@ -332,7 +333,8 @@ class Mesh {
 }
 
 // Starts brokers, then nodes, and waits until every node answers GET /readyz with 200.
-// options: shards (2), nodes (2), workers (2), env (extra environment for every process),
+// options: shards (2), nodes (2), workers (2), env (extra environment for every process;
+// brokerEnv and nodeEnv: for brokers or nodes only, e.g. their CURVE keys),
 // apps (array of {id, key, secret}, or an async function returning one: written to a file
 // passed as --apps to brokers and nodes instead of the RTMESH_APP_* environment), brokerMetrics
 // (true: every broker serves GET /metrics on a port of its own, mesh.brokerMetricsPort(i)). Resolves to a Mesh; on failure nothing is left running.
