@@ -1,5 +1,6 @@
-/* lg_pub — one REST publisher: a keep-alive HTTP/1.1 connection that sends
- * signed POST /apps/<id>/events requests, one at a time.
+/* lg_pub — one publisher: a keep-alive HTTP/1.1 connection that sends
+ * signed POST /apps/<id>/events requests, one at a time, or with --brokers a
+ * librtmesh handle that publishes the same events over ZeroMQ (lg_zpub.h).
  *
  * Each event goes to the next channel round robin; its data is
  * "t=<publish time us>;s=<sequence>" plus optional padding, the stamp the
@@ -15,16 +16,19 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct rtm_lg_zpub; /* lg_zpub.h */
+
 struct rtm_lg_pub {
-    uv_tcp_t tcp;       /* tcp.data points back here */
-    rtm_lg_t *lg;       /* owning generator */
-    http_parser parser; /* response parser, kept across keep-alive responses */
-    uint64_t sent_us;   /* when the request in flight was sent */
-    uint32_t owed;      /* deliveries the request in flight added to expected */
-    bool inited;        /* tcp initialised: must be closed */
-    bool ready;         /* connected and no request in flight */
-    bool busy;          /* a request in flight */
-    bool reconnect;     /* closing to reconnect (server closed or said close) */
+    uv_tcp_t tcp;          /* tcp.data points back here */
+    struct rtm_lg_zpub *z; /* publishing through librtmesh (--brokers): no tcp */
+    rtm_lg_t *lg;          /* owning generator */
+    http_parser parser;    /* response parser, kept across keep-alive responses */
+    uint64_t sent_us;      /* when the request in flight was sent */
+    uint32_t owed;         /* deliveries the request in flight added to expected */
+    bool inited;           /* tcp initialised: must be closed */
+    bool ready;            /* connected and no request in flight */
+    bool busy;             /* a request in flight */
+    bool reconnect;        /* closing to reconnect (server closed or said close) */
 };
 
 /* Connects publisher index (0-based); p is lg's zeroed memory. */
@@ -35,6 +39,10 @@ void rtm_lg_pub_send(rtm_lg_pub_t *p);
 
 /* Closes the connection (if open). */
 void rtm_lg_pub_close(rtm_lg_pub_t *p);
+
+/* The publish in flight was answered: accepted (ok) or not; counts it and
+ * frees the publisher for the next one. */
+void rtm_lg_pub_answered(rtm_lg_pub_t *p, bool ok);
 
 /* Writes the signed request for one event into out (cap bytes): body, then
  * its MD5 and HMAC signature over "POST\n<path>\n<sorted params>" at Unix time

@@ -87,6 +87,8 @@ static const rtm_opt_t s_options[] = {
      "name of this run, copied into the report"},
     {"json", "RTMESH_LG_JSON", RTM_OPT_STRING, S_OPT(json), NULL, 0, 0,
      "append the JSON record to this file"},
+    {"brokers", "RTMESH_LG_BROKERS", RTM_OPT_STRING, S_OPT(brokers), NULL, 0, 0,
+     "publish through librtmesh to this broker list (RTMESH_CURVE_* apply) instead of REST"},
     {"ready-file", "RTMESH_LG_READY_FILE", RTM_OPT_STRING, S_OPT(ready), NULL, 0, 0,
      "create this file once every connection is subscribed"},
 };

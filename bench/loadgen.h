@@ -46,6 +46,7 @@ typedef struct {
     const char *label;      /* free text copied into the report */
     const char *json;       /* file to append the JSON record to */
     const char *ready;      /* file created once every connection is subscribed */
+    const char *brokers;    /* publish through librtmesh to these brokers; NULL: REST */
 } rtm_lg_options_t;
 
 typedef enum {

@@ -21,6 +21,7 @@ SCEN = {
     "fanout1": "(a) fan-out 5,000 subs, 1 channel, flat out, 1 publisher, 10 s",
     "fanout8": "(a) fan-out 5,000 subs, 1 channel, flat out, 8 publishers, 10 s",
     "channels": "(b) 5,000 conns on 500 channels, 2,000 publishes/s, 8 publishers, 10 s",
+    "channels-zmq": "(b') the same, published through librtmesh over ZeroMQ (rtmesh only)",
     "idle": "(c) idle: 19,800 subscribed conns on 200 channels (2 generator processes)",
     "storm": "(d) connection storm: 10,000 connect + subscribe, 500 in flight",
 }
@@ -147,6 +148,9 @@ ROWS = {
     "channels": ["subscribed", "publish_ok", "publish_err", "publish_rate", "delivery_ratio",
                  "server_cpu_util", "publishes_per_cpu_s", "lat_p50_us", "lat_p99_us",
                  "rest_p99_us"],
+    "channels-zmq": ["subscribed", "publish_ok", "publish_err", "publish_rate", "delivery_ratio",
+                     "server_cpu_util", "publishes_per_cpu_s", "lat_p50_us", "lat_p99_us",
+                     "rest_p99_us"],
     "idle": ["subscribed", "conn_failed", "server_rss_start_kb", "server_rss_held_kb",
              "rss_per_conn_b"],
     "storm": ["subscribed", "conn_failed", "connect_s", "connect_rate", "connect_server_cpu_s",
@@ -303,6 +307,18 @@ def many_section(res):
     return L
 
 
+def ingest_table(res):
+    """Issue 10: server CPU per publish, REST against librtmesh, same load (goal < 0.5)."""
+    lines = ["| servers | REST publishes per CPU-s | ZeroMQ publishes per CPU-s | "
+             "CPU per publish, ZeroMQ / REST | goal |", "|---|---:|---:|---:|---|"]
+    for t in ("rtmesh1", "rtmesh2"):
+        rest = res.get((t, "channels"), {}).get("publishes_per_cpu_s")
+        zmq = res.get((t, "channels-zmq"), {}).get("publishes_per_cpu_s")
+        ratio = f"{rest / zmq:.2f}" if rest and zmq else "–"
+        lines.append(f"| {NAMES[t]} | {fmt(rest)} | {fmt(zmq)} | {ratio} | < 0.5 |")
+    return lines
+
+
 def chart(rows, png, workdir):
     """Advantage over soketi (higher is better for every metric) against the goal."""
     data = os.path.join(workdir, "chart.dat")
@@ -397,7 +413,12 @@ def main():
           "hop and processes, not a speed-up.", ""]
     L += scale_table(res)
     L += [""] + many_section(res)
-    L += ["## Raw figures", "",
+    L += ["## Publishing over ZeroMQ (librtmesh) beside REST", "",
+          "The many-channel load (b) once through the REST API and once through librtmesh "
+          "(`rtmesh-loadgen --brokers`), which skips HTTP, signing and JSON; server CPU counts "
+          "every broker and node.", ""]
+    L += ingest_table(res)
+    L += ["", "## Raw figures", "",
           "Keys are the generator's (`rtmesh-loadgen --help`); `_us` microseconds, `_kb` KiB, "
           "`cpu_s` server CPU seconds over the measured phase, `server_cpu_util` CPU-s per "
           "wall second (2.0 = both cores).", ""]

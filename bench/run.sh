@@ -24,7 +24,7 @@ broker=$build/broker/rtmesh-broker
 out=${BENCH_OUT:-$here/results}
 port=${BENCH_PORT:-6301}
 targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi}
-scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels idle storm c100k}
+scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq idle storm c100k}
 c100k_conns=${BENCH_C100K_CONNS:-100000}
 c100k_nodes=${BENCH_C100K_NODES:-6}
 c100k_gens=${BENCH_C100K_GENS:-6}
@@ -59,12 +59,14 @@ start_target() { # target; sets pids
   local t=$1 b0=$((port + 1100)) b1=$((port + 1102))
   case $t in
   rtmesh1)
+    brokers="tcp://127.0.0.1:$b0"
     "$broker" --shard 0 --brokers "tcp://127.0.0.1:$b0" 2>>"$out/$t.log" & pids+=($!)
     "$node" --port "$port" --brokers "tcp://127.0.0.1:$b0" 2>>"$out/$t.log" & pids+=($!)
     wait_ready "http://127.0.0.1:$port/readyz"
     ;;
   rtmesh2)
     local list="tcp://127.0.0.1:$b0,tcp://127.0.0.1:$b1"
+    brokers=$list
     for i in 0 1; do
       "$broker" --shard "$i" --brokers "$list" 2>>"$out/$t.log" & pids+=($!)
     done
@@ -103,6 +105,10 @@ scenario() { # target scenario
   fanout1) gen "$t" "$s" --conns 5000 --channels 1 --publishers 1 --rate 0 --duration 10 ;;
   fanout8) gen "$t" "$s" --conns 5000 --channels 1 --publishers 8 --rate 0 --duration 10 ;;
   channels) gen "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 ;;
+  channels-zmq) # the same load through librtmesh (rtmesh only: soketi has no such ingress)
+    gen "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 \
+      --brokers "$brokers"
+    ;;
   idle) # two generator processes (20,000 open files each), 9,900 connections apiece
     gen "$t" "$s" --conns 9900 --channels 100 --publishers 0 --hold 10 --sources 8 &
     local g=$!
@@ -124,6 +130,7 @@ for s in $scenarios; do
   ts=$targets
   [[ $s == c100k ]] && ts=many
   for t in $ts; do
+    [[ $s == channels-zmq && $t == soketi ]] && continue
     echo "== $t / $s" >&2
     start_target "$t" || { stop_servers; continue; }
     scenario "$t" "$s"

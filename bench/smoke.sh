@@ -2,9 +2,10 @@
 # bench-smoke: proves the load generator works against a real mesh (CI, ~20 s).
 # Usage: bench/smoke.sh <rtmesh-loadgen> <rtmesh-broker> <rtmesh-node>
 # Starts 2 broker shards and 2 edge nodes sharing one port (the `make run`
-# topology) on free ports, then runs three light loads through them: 200
+# topology) on free ports, then runs four light loads through them: 200
 # subscribers on 8 channels at 20 publishes/s for 12 s, 3 s flat out with
-# 4 publishers, and the c100k scenario of `make bench` at 2,000 connections
+# 4 publishers, 3 s of 20/s through librtmesh (--brokers, the channels-zmq
+# way), and the c100k scenario of `make bench` at 2,000 connections
 # (bench/many.sh: 2 generator processes, one event to all). Fails only when a
 # connection does not subscribe or an event does not arrive (delivered !=
 # expected, or nothing published); no timing is asserted.
@@ -70,6 +71,7 @@ run() { # label, extra loadgen flags...
 }
 run steady --publishers 2 --rate 20 --duration 12
 run flat-out --publishers 4 --rate 0 --duration 3
+run zmq --publishers 2 --rate 20 --duration 3 --brokers "$brokers" # librtmesh, the channels-zmq way
 echo "bench-smoke: many (2,000 connections, 2 generator processes)" >&2
 if ! BENCH_MANY_WAIT_MS=60000 "$(dirname "$0")/many.sh" "$loadgen" "$port" "$server_pids" "$work/out.json" many 2000 2; then
   echo "bench-smoke: many: a generator failed (a connection did not subscribe or was lost)" >&2
