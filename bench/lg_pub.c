@@ -146,23 +146,16 @@ void rtm_lg_pub_send(rtm_lg_pub_t *p)
     for (long i = 0; i < o->payload && (size_t)dl + 1 < sizeof data; i++)
         data[dl++] = 'x';
     data[dl] = '\0';
-    if (p->z) { /* through librtmesh: the thread takes it from here */
-        p->owed = lg->chan_subs[ch];
-        p->sent_us = now;
-        p->busy = true;
-        p->ready = false;
-        lg->expected += p->owed;
-        lg->published++;
-        rtm_lg_zpub_send(p->z, channel, data, (size_t)dl);
-        return;
-    }
-    s_write_t *w = malloc(sizeof *w + S_REQ_MAX);
-    if (!w)
-        abort();
-    int len = rtm_lg_pub_request(w->data, S_REQ_MAX, o, channel, data, (long)(now / 1000000u));
-    if (len < 0) {
-        free(w);
-        return;
+    s_write_t *w = NULL;
+    int len = 0;
+    if (!p->z) { /* REST: the signed request (librtmesh's thread makes its own message) */
+        if (!(w = malloc(sizeof *w + S_REQ_MAX)))
+            abort();
+        len = rtm_lg_pub_request(w->data, S_REQ_MAX, o, channel, data, (long)(now / 1000000u));
+        if (len < 0) {
+            free(w);
+            return;
+        }
     }
     p->owed = lg->chan_subs[ch];
     p->sent_us = now;
@@ -170,6 +163,10 @@ void rtm_lg_pub_send(rtm_lg_pub_t *p)
     p->ready = false;
     lg->expected += p->owed;
     lg->published++;
+    if (p->z) {
+        rtm_lg_zpub_send(p->z, channel, data, (size_t)dl);
+        return;
+    }
     uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
     if (uv_write(&w->req, (uv_stream_t *)&p->tcp, &b, 1, s_on_write) < 0) {
         free(w);
