@@ -46,10 +46,7 @@ test('multi-host: a node cut from one broker, a node killed with presence member
   node('n0');
   node('n1');
   const nodes = ['n0', 'n1'];
-  await h.nodesLog(nodes, ['event=shard_up', `broker=${BROKER('b0')}`], 0, 'b0 up');
-  await h.nodesLog(nodes, ['event=shard_up', `broker=${BROKER('b1')}`], 0, 'b1 up');
-  await h.startLoad('c', nodes);
-  await sleep(1000);
+  await h.startLoadWhenRouted('c', nodes, [BROKER('b0'), BROKER('b1')]);
   const timings = {};
 
   // asym: n0 loses b1; everybody else keeps it

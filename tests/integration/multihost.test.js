@@ -59,11 +59,7 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   node('n1');
   const nodes = [procs.n0, procs.n1];
   const allNodesLog = (needles, since, what) => h.nodesLog(NODES, needles, since, what);
-  await allNodesLog(['event=shard_up', `broker=${BROKER('b0')}`], 0, 'b0 up');
-  await allNodesLog(['event=shard_up', `broker=${BROKER('b1')}`], 0, 'b1 up');
-
-  await h.startLoad('c', NODES);
-  await sleep(1000);
+  await h.startLoadWhenRouted('c', NODES, [BROKER('b0'), BROKER('b1')]);
   const phase = h.phase;
   const timings = {};
 
@@ -148,11 +144,7 @@ test('multi-host: the broker set follows DNS (a StatefulSet behind a headless Se
   broker('b1');
   node('n0');
   node('n1');
-  // identities are the reverse names, not the addresses
-  await h.nodesLog(NODES, ['event=shard_up', `broker=${id('b0')}`], 0, 'broker-0 up');
-  await h.nodesLog(NODES, ['event=shard_up', `broker=${id('b1')}`], 0, 'broker-1 up');
-  await h.startLoad('c', NODES);
-  await sleep(1000);
+  await h.startLoadWhenRouted('c', NODES, [id('b0'), id('b1')]); // identities: the reverse names
   const timings = {};
 
   // scale up: broker-2 starts, then its address joins the Service name

@@ -107,6 +107,14 @@ function harness(t, hosts, names = {}) {
   // Every node in nodes to log a line with every needle after since: their times.
   h.nodesLog = (nodes, needles, since, what) => Promise.all(nodes.map((n) => waitLog(h.procs[n], needles, since, `${n} to log ${what}`)));
 
+  // Once every node in nodes routes to every broker identity in ids: the load from clientHost
+  // over nodes (h.startLoad), given a second to run before the first phase.
+  h.startLoadWhenRouted = async (clientHost, nodes, ids) => {
+    for (const id of ids) await h.nodesLog(nodes, ['event=shard_up', `broker=${id}`], 0, `${id} up`);
+    await h.startLoad(clientHost, nodes);
+    await sleep(1000);
+  };
+
   // Steady load from the client host over nodes [a, b] (lib/netns-load.js); resolves once both
   // of its clients have subscribed. await h.phase(name) starts a phase (its start time);
   // h.endLoad() resolves with the report.
