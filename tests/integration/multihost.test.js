@@ -12,6 +12,8 @@
 //   rolling   b0 then b2 are SIGTERMed (each says it is leaving first) and restarted
 //   kill      b0 is SIGKILLed: b2 is the only broker left
 //   alone     b2 alone serves every channel
+//   back      b0 starts again and takes its share back from b2
+//   kill2     b2 is SIGKILLed: b0, the one brought back, serves alone
 // Printed per phase: detection time (fault → a node logs shard_down), re-route time (fault →
 // the first publish acknowledged after the phase's last refusal), publishes refused (503),
 // acknowledged publishes lost (must be 0). Needs root and namespaces; skipped with the reason
@@ -122,6 +124,18 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   await phase('alone');
   await sleep(2000);
 
+  // back: the killed broker returns; then the other one dies, and it serves alone
+  t0 = await phase('back');
+  broker('b0');
+  const back = await allNodesLog(['event=shard_up', `broker=${BROKER('b0')}`], t0, 'b0 up after its restart');
+  timings.back = { detect_ms: Math.max(...back) - t0 };
+  await sleep(1500);
+  t0 = await phase('kill2');
+  kill(procs.b2);
+  const dead2 = await allNodesLog(['event=shard_down', `broker=${BROKER('b2')}`], t0, 'b2 down');
+  timings.kill2 = { detect_ms: Math.max(...dead2) - t0 };
+  await sleep(3000);
+
   const result = await h.endLoad();
   if (timings.partition) console.log(`# partition healed: b1 heard again by every node after ${timings.partition.rejoin_ms} ms`);
   checkReport(result, timings);
@@ -130,6 +144,8 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   const alone = result.report.find((r) => r.phase === 'alone');
   assert.ok(alone.published > 50, 'b2 alone: publishing went on');
   assert.equal(alone.acked, alone.published, 'b2 alone serves every channel');
+  const returned = result.report.find((r) => r.phase === 'back');
+  assert.deepEqual(returned.refused, {}, 'a returning broker takes its share back without a refusal');
 });
 
 test('multi-host: the broker set follows DNS (a StatefulSet behind a headless Service) under load', { skip: skip || false, timeout: 120000 }, async (t) => {
