@@ -235,6 +235,7 @@ static rtm_channel_t *s_create(rtm_channels_t *chs, const rtm_app_t *app, rtm_st
     s_share(chs, ch->share_owner, 1);
     chs->route->subscribe(chs->route->ctx, rtm_str(ch->topic, ch->topic_len), true);
     RTM_COUNT(chs->metrics, channels, 1);
+    RTM_COUNT_APP(chs->metrics, app, channels, 1);
     return ch;
 }
 
@@ -243,6 +244,7 @@ static void s_free(rtm_channels_t *chs, rtm_channel_t *ch, bool unsubscribe)
     if (unsubscribe) {
         chs->route->subscribe(chs->route->ctx, rtm_str(ch->topic, ch->topic_len), false);
         RTM_COUNT(chs->metrics, channels, -1);
+        RTM_COUNT_APP(chs->metrics, ch->app, channels, -1);
     }
     HASH_DEL(chs->channels, ch);
     s_share(chs, ch->share_owner, -1);

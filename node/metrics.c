@@ -2,6 +2,11 @@
  * A table maps each field to its family so adding a counter is one line. */
 #include "metrics.h"
 
+#include "rtm_pusher.h"
+#include "rtm_ws.h"
+
+#include <stdio.h>
+
 typedef struct {
     const char *name;
     const char *type;
@@ -116,8 +121,12 @@ static const s_family_t s_app_families[] = {
     S_A("rtmesh_app_connections", "gauge", connections, "Open WebSocket connections, per app."),
     S_A("rtmesh_app_subscriptions", "gauge", subscriptions,
         "Connection-channel subscriptions, per app."),
+    S_A("rtmesh_app_channels", "gauge", channels,
+        "Channels with a subscriber, per worker, per app."),
     S_A("rtmesh_app_messages_in_total", "counter", messages_in, "Messages from clients, per app."),
     S_A("rtmesh_app_messages_out_total", "counter", messages_out, "Messages to clients, per app."),
+    S_A("rtmesh_app_bytes_in_total", "counter", bytes_in,
+        "Bytes of the WebSocket frames clients sent, per app."),
     S_A("rtmesh_app_bytes_out_total", "counter", bytes_out, "Bytes written to clients, per app."),
 };
 
@@ -134,6 +143,61 @@ static uint64_t s_app_sum(const rtm_metrics_t *const *per_worker, size_t n, size
     return sum;
 }
 
+/* The close codes the node sends, by their index in rtm_metrics_app_t.closes;
+ * the last index is every other code. */
+static const int s_close_codes[] = {
+    RTM_WS_CLOSE_NORMAL,     RTM_WS_CLOSE_PROTOCOL,    RTM_WS_CLOSE_UNSUPPORTED,
+    RTM_WS_CLOSE_BAD_DATA,   RTM_WS_CLOSE_TOO_BIG,     RTM_PUSHER_APP_UNKNOWN,
+    RTM_PUSHER_OVER_QUOTA,   RTM_PUSHER_BAD_VERSION,   RTM_PUSHER_UNSUPPORTED,
+    RTM_PUSHER_UNAUTHORIZED, RTM_PUSHER_OVER_CAPACITY, RTM_PUSHER_RECONNECT,
+    RTM_PUSHER_PONG_TIMEOUT, RTM_PUSHER_RATE_LIMITED,
+};
+_Static_assert(sizeof s_close_codes / sizeof s_close_codes[0] == RTM_METRICS_CLOSE_CODES - 1,
+               "one index per code, then other");
+
+size_t rtm_metrics_close_index(int code)
+{
+    size_t i = 0;
+    while (i < RTM_METRICS_CLOSE_CODES - 1 && s_close_codes[i] != code)
+        i++;
+    return i;
+}
+
+/* A per-app family with a second label: the n numbers of an array at offset
+ * (labelled label=value(k)), only the non-zero ones — every app times every
+ * kind would swamp the page with zeros. */
+static void s_app_array_render(rtm_prom_t *p, const rtm_metrics_t *const *per_worker, size_t nw,
+                               const rtm_apps_t *apps, const char *name, const char *help,
+                               size_t offset, size_t n, const char *label,
+                               const char *(*value)(size_t k, char *buf, size_t cap))
+{
+    rtm_prom_family(p, name, "counter", help);
+    for (size_t a = 0; apps && a < apps->n; a++)
+        for (size_t k = 0; k < n; k++) {
+            uint64_t v = s_app_sum(per_worker, nw, a, offset + k * sizeof(uint64_t));
+            if (!v)
+                continue;
+            char buf[16];
+            const rtm_prom_label_t labels[2] = {{"app", apps->apps[a].id},
+                                                {label, value(k, buf, sizeof buf)}};
+            rtm_prom_sample(p, name, labels, 2, v);
+        }
+}
+
+static const char *s_error_kind(size_t k, char *buf, size_t cap)
+{
+    (void)buf, (void)cap;
+    return s_error_kinds[k];
+}
+
+static const char *s_close_code(size_t k, char *buf, size_t cap)
+{
+    if (k == RTM_METRICS_CLOSE_CODES - 1)
+        return "other";
+    snprintf(buf, cap, "%d", s_close_codes[k]);
+    return buf;
+}
+
 static void s_app_families_render(rtm_prom_t *p, const rtm_metrics_t *const *per_worker, size_t n,
                                   const rtm_apps_t *apps)
 {
@@ -145,6 +209,16 @@ static void s_app_families_render(rtm_prom_t *p, const rtm_metrics_t *const *per
             rtm_prom_sample(p, fam->name, &app, 1, s_app_sum(per_worker, n, a, fam->offset));
         }
     }
+    s_app_array_render(p, per_worker, n, apps, "rtmesh_app_errors_total",
+                       "Refused input and abnormal closes of the app's clients and REST calls, by "
+                       "kind (non-zero only).",
+                       offsetof(rtm_metrics_app_t, errors), RTM_ERR_KIND_COUNT, "kind",
+                       s_error_kind);
+    s_app_array_render(p, per_worker, n, apps, "rtmesh_app_closes_total",
+                       "Close frames the node sent to the app's clients, by close code (non-zero "
+                       "only; other: the echo of a client's own code).",
+                       offsetof(rtm_metrics_app_t, closes), RTM_METRICS_CLOSE_CODES, "code",
+                       s_close_code);
 }
 
 void rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,

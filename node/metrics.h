@@ -57,13 +57,26 @@ typedef struct {
 /* Bounds of the REST publish latency histogram (rtm_metrics_publish_observe). */
 #define RTM_METRICS_PUBLISH_BOUNDS 12
 
+/* Close codes the node sends that rtmesh_app_closes_total tells apart: the
+ * Pusher codes of rtm_pusher.h and the RFC 6455 codes of rtm_ws.h; any other
+ * (the echo of a client's own code) is counted as "other", the last index. */
+#define RTM_METRICS_CLOSE_CODES 15
+
+/* Index of close code `code` in rtm_metrics_app_t.closes (the last one for a
+ * code outside the table). */
+size_t rtm_metrics_close_index(int code);
+
 /* One app's counters in one worker (the app's rtm_app_t.index). */
 typedef struct {
     uint64_t connections;   /* gauge: open WebSocket connections of the app */
     uint64_t subscriptions; /* gauge: their connection-channel subscriptions */
+    uint64_t channels;      /* gauge: the app's channels with a subscriber in this worker */
     uint64_t messages_in;   /* Pusher messages from its clients */
     uint64_t messages_out;  /* frames queued to its clients */
-    uint64_t bytes_out;     /* bytes of those frames */
+    uint64_t bytes_in;      /* bytes of the WebSocket frames its clients sent */
+    uint64_t bytes_out;     /* bytes of the frames queued to them */
+    uint64_t errors[RTM_ERR_KIND_COUNT];      /* its share of rtm_metrics_t.errors */
+    uint64_t closes[RTM_METRICS_CLOSE_CODES]; /* close frames sent to its clients, by code */
 } rtm_metrics_app_t;
 
 typedef struct {
@@ -98,6 +111,13 @@ typedef struct {
         size_t app_index_ = (app) ? (app)->index : SIZE_MAX;                                       \
         if (app_index_ < (m)->n_apps)                                                              \
             RTM_COUNT(m, apps[app_index_].field, n);                                               \
+    } while (0)
+/* Counts an error of kind node-wide and, when app is known, for app. */
+#define RTM_COUNT_APP_ERR(m, app, kind)                                                            \
+    do {                                                                                           \
+        rtm_err_kind_t kind_ = (kind);                                                             \
+        RTM_COUNT_ERR(m, kind_);                                                                   \
+        RTM_COUNT_APP(m, app, errors[kind_], 1);                                                   \
     } while (0)
 
 /* Counts an acknowledged REST publish that took ns from its arrival to the

@@ -59,7 +59,7 @@ static int s_authorize(rtm_session_t *s, const rtm_pusher_msg_t *m, rtm_presence
         else if (s->user)
             rc = (*presence = rtm_presence_copy(s->user)) ? 0 : RTM_EINVAL;
         if (rc == RTM_ETOOBIG) {
-            RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_CHANNEL);
+            RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_BAD_CHANNEL);
             s_refuse(s, ch, "LimitReached", "The presence user_info is over the member size limit",
                      RTM_PUSHER_UNAUTHORIZED);
             return rc;
@@ -69,7 +69,7 @@ static int s_authorize(rtm_session_t *s, const rtm_pusher_msg_t *m, rtm_presence
     }
     if (!why)
         return 0;
-    RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_AUTH);
+    RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_BAD_AUTH);
     s_refuse(s, ch, "AuthError", why, 401);
     return RTM_EAUTH;
 }
@@ -78,12 +78,12 @@ static void s_subscribe(rtm_session_t *s, const rtm_pusher_msg_t *m)
 {
     rtm_str_t ch = m->sub_channel;
     if (rtm_channel_validate(ch) < 0) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_CHANNEL);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_BAD_CHANNEL);
         s_refuse(s, ch, "InvalidChannel", "Invalid channel name", RTM_PUSHER_UNAUTHORIZED);
         return;
     }
     if (s->sub.n_subs >= (uint32_t)s->ctx->node->opt.max_channels) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_CHANNEL_LIMIT);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_CHANNEL_LIMIT);
         s_refuse(s, ch, "LimitReached", "Too many channels on one connection",
                  RTM_PUSHER_UNAUTHORIZED);
         return;
@@ -115,7 +115,7 @@ static void s_signin(rtm_session_t *s, const rtm_pusher_msg_t *m)
               rtm_channel_validate(rtm_str(channel, (size_t)n)) == 0 &&
               (!s->user || strcmp(s->user->user_id, user->user_id) == 0);
     if (!ok) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_AUTH);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_BAD_AUTH);
         rtm_ws_session_error(s, RTM_PUSHER_UNAUTHORIZED,
                              "Invalid sign-in: bad signature or user_data", rtm_str(NULL, 0));
         rtm_presence_free(&user);
@@ -181,7 +181,7 @@ static void s_client_event(rtm_session_t *s, const rtm_pusher_msg_t *m)
     if (!why && (!data || strlen(data) > s->app->max_event_payload))
         why = "Client event rejected - data missing or over the size limit";
     if (why) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_CLIENT_EVENT);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_CLIENT_EVENT);
         rtm_ws_session_error(s, code, why, m->channel);
         free(data);
         return;
@@ -198,7 +198,7 @@ static void s_client_event(rtm_session_t *s, const rtm_pusher_msg_t *m)
     rtm_upstream_t *up = s->ctx->up;
     int owner = rtm_upstream_owner(up, msg.app, m->channel);
     if (owner < 0 || rtm_upstream_send(up, (uint32_t)owner, &msg) < 0)
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UPSTREAM);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_UPSTREAM);
     free(data);
 }
 
@@ -207,7 +207,7 @@ void rtm_pusher_session_message(rtm_session_t *s, const uint8_t *text, size_t le
     rtm_pusher_msg_t m;
     int rc = rtm_pusher_parse((const char *)text, len, &m);
     if (rc < 0) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_JSON);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_BAD_JSON);
         rtm_ws_session_error(s, 0,
                              rc == RTM_EPROTO ? "Invalid message: not a Pusher event"
                                               : "Invalid message: missing or mistyped fields",
@@ -238,10 +238,10 @@ void rtm_pusher_session_sweep(rtm_session_t *s, uint64_t now_ms)
         s->pinged = true;
         s->ping_sent_ms = now_ms;
     } else if (s->pinged && now_ms >= s->ping_sent_ms + (uint64_t)opt->pong_timeout * 1000) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_PONG_TIMEOUT);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_PONG_TIMEOUT);
         rtm_ws_session_close(s, RTM_PUSHER_PONG_TIMEOUT, "Pong reply not received");
     } else if (s->signin_deadline_ms && now_ms >= s->signin_deadline_ms) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_AUTH);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_BAD_AUTH);
         rtm_ws_session_close(s, RTM_PUSHER_UNAUTHORIZED, "Connection not signed in in time");
     }
 }

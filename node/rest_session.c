@@ -25,7 +25,8 @@
 typedef enum { S_PUBLISH, S_QUERY_LIST, S_QUERY_ONE } s_call_kind_t;
 
 struct rtm_rest_call {
-    rtm_session_t *s; /* NULL once the connection is gone */
+    rtm_session_t *s;     /* NULL once the connection is gone */
+    const rtm_app_t *app; /* the app whose request it is (the node's) */
     s_call_kind_t kind;
     int outstanding;  /* shard replies still expected */
     int status;       /* first failure, or 0 */
@@ -59,7 +60,7 @@ static void s_gather(rtm_rest_call_t *call, rtm_str_t json)
 static void s_answer(rtm_session_t *s, rtm_rest_call_t *call)
 {
     if (call->status < 0) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UPSTREAM);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, call->app, RTM_ERR_UPSTREAM);
         rtm_http_respond_error(s, 503, "A shard owning the channel is unavailable, retry later");
     } else if (call->kind == S_PUBLISH) {
         RTM_COUNT(s->ctx->metrics, events_published, call->events);
@@ -102,12 +103,13 @@ static void s_on_reply(void *arg, int status, rtm_str_t json)
 
 /* A call held open until every request is sent: requests may not complete
  * inside the calls that send them, but the hold makes that irrelevant. */
-static rtm_rest_call_t *s_call(rtm_session_t *s, s_call_kind_t kind)
+static rtm_rest_call_t *s_call(rtm_session_t *s, const rtm_app_t *app, s_call_kind_t kind)
 {
     rtm_rest_call_t *call = calloc(1, sizeof *call);
     if (!call)
         abort();
     call->s = s;
+    call->app = app;
     call->kind = kind;
     call->outstanding = 1;
     s->rest = call;
@@ -130,13 +132,13 @@ static void s_publish(rtm_session_t *s, const rtm_app_t *app, const rtm_rest_tri
         for (size_t i = 0; i < t->events[e].n_channels; i++) {
             owner[e][i] = rtm_upstream_owner(up, rtm_str_cstr(app->id), t->events[e].channels[i]);
             if (owner[e][i] < 0) {
-                RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UPSTREAM);
+                RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_UPSTREAM);
                 rtm_http_respond_error(s, 503, "No live shard, retry later");
                 return;
             }
         }
     }
-    rtm_rest_call_t *call = s_call(s, S_PUBLISH);
+    rtm_rest_call_t *call = s_call(s, app, S_PUBLISH);
     call->events = t->n;
     call->started_ns = uv_hrtime();
     for (size_t e = 0; e < t->n; e++) {
@@ -165,7 +167,7 @@ static void s_trigger(rtm_session_t *s, const rtm_app_t *app, rtm_str_t body, bo
     char err[512];
     int rc = rtm_rest_parse_trigger(body, &lim, batch, &t, err, sizeof err);
     if (rc < 0) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_REST_INVALID);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_REST_INVALID);
         rtm_http_respond_error(s, rc == RTM_ETOOBIG ? 413 : 400, err);
         return;
     }
@@ -203,7 +205,7 @@ static void s_query(rtm_session_t *s, const rtm_app_t *app, rtm_str_t channel, r
     if (!why && !list && rtm_channel_validate(channel) < 0)
         why = "Invalid channel name";
     if (why) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_REST_INVALID);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_REST_INVALID);
         rtm_http_respond_error(s, 400, why);
         return;
     }
@@ -215,11 +217,11 @@ static void s_query(rtm_session_t *s, const rtm_app_t *app, rtm_str_t channel, r
                           .info = info};
     int owner = list ? 0 : rtm_upstream_owner(up, msg.app, channel);
     if (rtm_upstream_live(up, up->alive) == 0 || owner < 0) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UPSTREAM);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_UPSTREAM);
         rtm_http_respond_error(s, 503, "No live shard, retry later");
         return;
     }
-    rtm_rest_call_t *call = s_call(s, list ? S_QUERY_LIST : S_QUERY_ONE);
+    rtm_rest_call_t *call = s_call(s, app, list ? S_QUERY_LIST : S_QUERY_ONE);
     for (uint32_t shard = 0; shard < up->n_shards; shard++)
         if (list ? up->alive[shard] : shard == (uint32_t)owner)
             s_request(s, call, shard, &msg);
@@ -235,12 +237,13 @@ static void s_terminate(rtm_session_t *s, const rtm_app_t *app, rtm_str_t user_i
         .type = RTM_WIRE_TERMINATE, .app = rtm_str_cstr(app->id), .user_id = user_id};
     if (n <= 0 || (size_t)n >= sizeof channel ||
         rtm_channel_validate(rtm_str(channel, (size_t)n)) < 0) {
+        RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_REST_INVALID);
         rtm_http_respond_error(s, 400, "Invalid user id");
         return;
     }
     int owner = rtm_upstream_owner(s->ctx->up, msg.app, rtm_str(channel, (size_t)n));
     if (owner < 0 || rtm_upstream_send(s->ctx->up, (uint32_t)owner, &msg) < 0) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_UPSTREAM);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_UPSTREAM);
         rtm_http_respond_error(s, 503, "No live shard, retry later");
         return;
     }
@@ -259,7 +262,7 @@ static bool s_authenticated(rtm_session_t *s, const rtm_app_t *app, const rtm_ht
         rc = rtm_rest_verify(req->method, req->path, q, req->body, rtm_str_cstr(app->secret),
                              (int64_t)time(NULL), err, sizeof err);
     if (rc < 0) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_REST_AUTH);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_REST_AUTH);
         rtm_http_respond_error(s, 401, err);
     }
     return rc == 0;
@@ -300,7 +303,7 @@ void rtm_rest_session_handle(rtm_session_t *s, const rtm_http_request_t *req, rt
     }
     rtm_query_t q;
     if (rtm_query_parse(req->query, &q) < 0) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_REST_INVALID);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_REST_INVALID);
         rtm_http_respond_error(s, 400, "Malformed query string");
         return;
     }

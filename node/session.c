@@ -61,7 +61,7 @@ static void s_closing(rtm_conn_t *c, int why)
 {
     rtm_session_t *s = rtm_session_of(c);
     if (why == RTM_ETOOBIG)
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_SLOW_CONSUMER);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_SLOW_CONSUMER);
     if (s->counted) {
         RTM_COUNT(s->ctx->metrics, connections, -1);
         RTM_COUNT_APP(s->ctx->metrics, s->app, connections, -1);

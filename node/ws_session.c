@@ -43,13 +43,14 @@ void rtm_ws_session_close(rtm_session_t *s, uint16_t code, const char *reason)
                                            code, reason ? reason : "");
     rtm_conn_send(&s->conn, f);
     rtm_frame_unref(&f);
+    RTM_COUNT_APP(s->ctx->metrics, s->app, closes[rtm_metrics_close_index(code)], 1);
     rtm_conn_close(&s->conn);
 }
 
 /* A Pusher refusal at connection time: pusher:error, then the close. */
 static void s_refuse(rtm_session_t *s, rtm_err_kind_t kind, uint16_t code, const char *message)
 {
-    RTM_COUNT_ERR(s->ctx->metrics, kind);
+    RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, kind);
     rtm_ws_session_error(s, code, message, rtm_str(NULL, 0));
     rtm_ws_session_close(s, code, message);
 }
@@ -118,7 +119,7 @@ static void s_on_message(rtm_session_t *s, const uint8_t *text, size_t len)
     RTM_COUNT(s->ctx->metrics, messages_in_total, 1);
     RTM_COUNT_APP(s->ctx->metrics, s->app, messages_in, 1);
     if (!rtm_ws_utf8_valid(text, len)) {
-        RTM_COUNT_ERR(s->ctx->metrics, RTM_ERR_BAD_UTF8);
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_BAD_UTF8);
         rtm_ws_session_close(s, RTM_WS_CLOSE_BAD_DATA, "Invalid UTF-8");
         return;
     }
@@ -141,7 +142,7 @@ static bool s_append(rtm_session_t *s, const uint8_t *p, size_t len)
 
 static void s_violation(rtm_session_t *s, rtm_err_kind_t kind, uint16_t code, const char *why)
 {
-    RTM_COUNT_ERR(s->ctx->metrics, kind);
+    RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, kind);
     rtm_ws_session_close(s, code, why);
 }
 
@@ -199,6 +200,7 @@ int rtm_ws_session_feed(rtm_session_t *s, uint8_t *data, size_t len)
                     big ? "Frame too big" : "Protocol error");
         return r;
     }
+    RTM_COUNT_APP(s->ctx->metrics, s->app, bytes_in, (uint64_t)r);
     const uint8_t *payload = data + f.header_len;
     switch (f.opcode) {
     case RTM_WS_PING: {

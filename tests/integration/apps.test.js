@@ -4,7 +4,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, connectClient, publish, triggerEvent, uniqueChannel, getMetrics, waitUntil } = require('../lib/mesh');
+const { useMesh, connectClient, publish, triggerEvent, uniqueChannel, getMetrics, waitUntil, OP } = require('../lib/mesh');
 
 const APPS = [
   { id: 'app-one', key: 'key-one', secret: 'secret-one' },
@@ -51,25 +51,37 @@ test('the same channel name in two apps does not share events', async (t) => {
   assert.equal(one.received('for-app-two'), false, "app one received app two's event");
 });
 
-test('/metrics counts connections and messages per app', async (t) => {
+test('/metrics counts connections, channels, messages, bytes, errors and closes per app', async (t) => {
   const port = mesh().nodePort(1);
+  const FAMILIES = ['rtmesh_app_connections', 'rtmesh_app_messages_in_total', 'rtmesh_app_messages_out_total', 'rtmesh_app_subscriptions', 'rtmesh_app_bytes_out_total', 'rtmesh_app_bytes_in_total', 'rtmesh_app_channels'];
+  // Per app: the one-label families in FAMILIES order, then errors by kind and closes by code
+  // (those two list non-zero samples only: a missing one is 0).
   const perApp = async () => {
     const { samples } = await getMetrics(port);
     const of = (name, app) => samples.find((x) => x.name === name && x.labels.app === app.id).value;
-    return Object.fromEntries(APPS.map((app) => [app.id, ['rtmesh_app_connections', 'rtmesh_app_messages_in_total', 'rtmesh_app_messages_out_total', 'rtmesh_app_subscriptions', 'rtmesh_app_bytes_out_total'].map((n) => of(n, app))]));
+    const byLabel = (name, app, label) => Object.fromEntries(samples.filter((x) => x.name === name && x.labels.app === app.id).map((x) => [x.labels[label], x.value]));
+    return Object.fromEntries(APPS.map((app) => [app.id, [...FAMILIES.map((n) => of(n, app)), byLabel('rtmesh_app_errors_total', app, 'kind'), byLabel('rtmesh_app_closes_total', app, 'code')]]));
   };
   const before = await perApp();
   const ws = await clientOf(t, APPS[1], 1);
   const channel = uniqueChannel('per-app');
   await ws.subscribe(channel);
+  ws.sendText('not a pusher message'); // refused with pusher:error, connection kept
+  await ws.waitForEvent('pusher:error');
+  const closing = await clientOf(t, APPS[1], 1);
+  closing.sendFrame({ opcode: OP.BINARY, payload: Buffer.from([1, 2, 3]) }); // closed 1003
+  assert.equal((await closing.waitForClose()).code, 1003);
   await ws.sync();
+  const [c0, i0, o0, s0, b0, bi0, ch0, e0, x0] = before[APPS[1].id];
   let now;
   await waitUntil(async () => {
     now = await perApp();
-    const [conns, msgsIn, msgsOut, subs, bytesOut] = now[APPS[1].id];
-    const [c0, i0, o0, s0, b0] = before[APPS[1].id];
-    // connection_established and subscription_succeeded went out
-    return conns === c0 + 1 && msgsIn > i0 && msgsOut >= o0 + 2 && subs === s0 + 1 && bytesOut > b0;
+    const [conns, msgsIn, msgsOut, subs, bytesOut, bytesIn, channels, errors, closes] = now[APPS[1].id];
+    // connection_established (twice), subscription_succeeded and pusher:error went out; the
+    // closed connection is gone again
+    return conns === c0 + 1 && msgsIn > i0 && msgsOut >= o0 + 4 && subs === s0 + 1 && bytesOut > b0 &&
+      bytesIn > bi0 && channels === ch0 + 1 && (errors.bad_message ?? 0) === (e0.bad_message ?? 0) + 1 &&
+      (errors.bad_frame ?? 0) === (e0.bad_frame ?? 0) + 1 && (closes['1003'] ?? 0) === (x0['1003'] ?? 0) + 1;
   }, 'app-two\'s counters to move');
   assert.deepEqual(now[APPS[0].id], before[APPS[0].id], 'app-one\'s counters stay');
 });

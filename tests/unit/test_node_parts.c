@@ -8,8 +8,10 @@
 #include "rtm_error.h"
 #include "rtm_pusher.h"
 #include "rtm_wire.h"
+#include "rtm_ws.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,7 +219,16 @@ static void test_metrics_render(void **state)
                                     .messages_in = 1,
                                     .messages_out = 1,
                                     .subscriptions = 4,
+                                    .channels = 2,
+                                    .bytes_in = 40,
                                     .bytes_out = 99}};
+    /* an error counted through the app macro goes to both the node's and the app's count */
+    b.apps = b_apps;
+    b.n_apps = 1;
+    RTM_COUNT_APP_ERR(&b, &apps.apps[0], RTM_ERR_BAD_JSON);
+    a_apps[0].closes[rtm_metrics_close_index(RTM_PUSHER_RECONNECT)] = 2;
+    b_apps[0].closes[rtm_metrics_close_index(RTM_PUSHER_RECONNECT)] = 1;
+    b_apps[0].closes[rtm_metrics_close_index(3001)] = 1;
     a.apps = a_apps;
     a.n_apps = 1;
     b.apps = b_apps;
@@ -253,7 +264,39 @@ static void test_metrics_render(void **state)
     assert_non_null(strstr(text, "rtmesh_app_messages_out_total{app=\"app-1\"} 8\n"));
     assert_non_null(strstr(text, "rtmesh_app_subscriptions{app=\"app-1\"} 4\n"));
     assert_non_null(strstr(text, "rtmesh_app_bytes_out_total{app=\"app-1\"} 99\n"));
+    assert_non_null(strstr(text, "rtmesh_app_bytes_in_total{app=\"app-1\"} 40\n"));
+    assert_non_null(strstr(text, "rtmesh_app_channels{app=\"app-1\"} 2\n"));
+    assert_non_null(strstr(text, "rtmesh_errors_total{kind=\"bad_message\"} 1\n"));
+    assert_non_null(
+        strstr(text, "rtmesh_app_errors_total{app=\"app-1\",kind=\"bad_message\"} 1\n"));
+    /* zero counts are left out: an app times every kind is mostly zeros */
+    assert_null(strstr(text, "rtmesh_app_errors_total{app=\"app-1\",kind=\"slow_consumer\"}"));
+    assert_non_null(strstr(text, "# TYPE rtmesh_app_closes_total counter\n"));
+    assert_non_null(strstr(text, "rtmesh_app_closes_total{app=\"app-1\",code=\"4200\"} 3\n"));
+    assert_non_null(strstr(text, "rtmesh_app_closes_total{app=\"app-1\",code=\"other\"} 1\n"));
+    assert_null(strstr(text, "code=\"1000\""));
     rtm_prom_free(&p);
+}
+
+/* Every close code the node sends has its own index; any other shares the last. */
+static void test_close_index(void **state)
+{
+    (void)state;
+    const int sent[] = {RTM_WS_CLOSE_NORMAL,     RTM_WS_CLOSE_PROTOCOL,    RTM_WS_CLOSE_UNSUPPORTED,
+                        RTM_WS_CLOSE_BAD_DATA,   RTM_WS_CLOSE_TOO_BIG,     RTM_PUSHER_APP_UNKNOWN,
+                        RTM_PUSHER_OVER_QUOTA,   RTM_PUSHER_BAD_VERSION,   RTM_PUSHER_UNSUPPORTED,
+                        RTM_PUSHER_UNAUTHORIZED, RTM_PUSHER_OVER_CAPACITY, RTM_PUSHER_RECONNECT,
+                        RTM_PUSHER_PONG_TIMEOUT, RTM_PUSHER_RATE_LIMITED};
+    bool seen[RTM_METRICS_CLOSE_CODES] = {false};
+    for (size_t i = 0; i < sizeof sent / sizeof sent[0]; i++) {
+        size_t k = rtm_metrics_close_index(sent[i]);
+        assert_true(k < RTM_METRICS_CLOSE_CODES - 1);
+        assert_false(seen[k]);
+        seen[k] = true;
+    }
+    const int other[] = {0, 1001, RTM_WS_CLOSE_NO_STATUS, 3000, 4000, 4999, -1};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        assert_int_equal(rtm_metrics_close_index(other[i]), RTM_METRICS_CLOSE_CODES - 1);
 }
 
 /* ---- frames ------------------------------------------------------------ */
@@ -281,7 +324,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mirror),      cmocka_unit_test(test_quota),
         cmocka_unit_test(test_addr_limit),  cmocka_unit_test(test_metrics_render),
-        cmocka_unit_test(test_text_frames),
+        cmocka_unit_test(test_text_frames), cmocka_unit_test(test_close_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
