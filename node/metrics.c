@@ -102,17 +102,35 @@ static void s_shard_family(rtm_prom_t *p, const char *name, const char *help,
     }
 }
 
-/* Channels broker `seed` owns, summed over the workers' reports. */
-static uint64_t s_owned(const rtm_metrics_t *const *per_worker, size_t n, uint64_t seed)
+/* Broker seed's number in the per-broker report at offset, summed over the
+ * workers. */
+static uint64_t s_per_broker(const rtm_metrics_t *const *per_worker, size_t n, size_t offset,
+                             uint64_t seed)
 {
     uint64_t sum = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t k = __atomic_load_n(&per_worker[i]->n_owned, __ATOMIC_RELAXED);
+        const rtm_metrics_per_broker_t *b =
+            (const rtm_metrics_per_broker_t *)((const char *)per_worker[i] + offset);
+        uint64_t k = __atomic_load_n(&b->n, __ATOMIC_RELAXED);
         for (uint64_t j = 0; j < k && j < RTM_METRICS_OWNERS; j++)
-            if (__atomic_load_n(&per_worker[i]->owned[j].seed, __ATOMIC_RELAXED) == seed)
-                sum += __atomic_load_n(&per_worker[i]->owned[j].channels, __ATOMIC_RELAXED);
+            if (__atomic_load_n(&b->of[j].seed, __ATOMIC_RELAXED) == seed)
+                sum += __atomic_load_n(&b->of[j].count, __ATOMIC_RELAXED);
     }
     return sum;
+}
+
+/* A gauge family with one sample per shard: its number in the per-broker
+ * reports at offset (0 for a shard without a seed: unlisted). */
+static void s_per_broker_family(rtm_prom_t *p, const char *name, const char *help,
+                                const rtm_metrics_t *const *per_worker, size_t n, size_t offset,
+                                const rtm_metrics_shard_t *shards, size_t n_shards)
+{
+    rtm_prom_family(p, name, "gauge", help);
+    for (size_t i = 0; i < n_shards; i++) {
+        const rtm_prom_label_t shard = {"shard", shards[i].endpoint};
+        rtm_prom_sample(p, name, &shard, 1,
+                        shards[i].seed ? s_per_broker(per_worker, n, offset, shards[i].seed) : 0);
+    }
 }
 
 /* Per-app families. */
@@ -266,12 +284,12 @@ void rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_wor
                                            {"state", shards[i].state}};
         rtm_prom_sample(p, "rtmesh_broker_state", state, 2, 1);
     }
-    rtm_prom_family(p, "rtmesh_broker_channels", "gauge",
-                    "Channels with a subscriber on this node that each broker owns (this node's "
-                    "view).");
-    for (size_t i = 0; i < n_shards; i++) {
-        const rtm_prom_label_t shard = {"shard", shards[i].endpoint};
-        rtm_prom_sample(p, "rtmesh_broker_channels", &shard, 1,
-                        shards[i].seed ? s_owned(per_worker, n, shards[i].seed) : 0);
-    }
+    s_per_broker_family(p, "rtmesh_broker_channels",
+                        "Channels with a subscriber on this node that each broker owns (this "
+                        "node's view).",
+                        per_worker, n, offsetof(rtm_metrics_t, owned), shards, n_shards);
+    s_per_broker_family(p, "rtmesh_shard_pending",
+                        "Requests (REST publishes and queries, presence joins) sent to each "
+                        "listed broker and waiting for its acknowledgement.",
+                        per_worker, n, offsetof(rtm_metrics_t, pending), shards, n_shards);
 }

@@ -44,15 +44,29 @@ typedef enum {
     RTM_ERR_KIND_COUNT
 } rtm_err_kind_t;
 
-/* Brokers whose share of a worker's channels the worker reports: beyond
- * that many owners, the rest are left out of rtmesh_broker_channels. */
+/* Brokers a worker reports a number of (rtm_metrics_per_broker_t): beyond
+ * that many, the rest are left out of the family. */
 #define RTM_METRICS_OWNERS 64
 
-/* How many of a worker's channels one broker owns. */
+/* One worker's number for each broker, stored by the worker at its tick
+ * (rtm_metrics_per_broker_set) and summed by broker across the workers when
+ * rendered: how workers tell what only they may read (their channel table,
+ * their pending requests) to the one serving /metrics. */
 typedef struct {
-    uint64_t seed;     /* the broker's rendezvous seed; 0 = no live owner */
-    uint64_t channels; /* channels it owns */
-} rtm_metrics_owned_t;
+    uint64_t n; /* entries of of[] in use */
+    struct {
+        uint64_t seed;  /* the broker's rendezvous seed; 0 = none (no live owner) */
+        uint64_t count; /* the worker's number for it */
+    } of[RTM_METRICS_OWNERS];
+} rtm_metrics_per_broker_t;
+
+/* Sets entry k (below RTM_METRICS_OWNERS) of b to seed's count. */
+static inline void rtm_metrics_per_broker_set(rtm_metrics_per_broker_t *b, size_t k, uint64_t seed,
+                                              uint64_t count)
+{
+    __atomic_store_n(&b->of[k].seed, seed, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->of[k].count, count, __ATOMIC_RELAXED);
+}
 
 /* Bounds of the REST publish latency histogram (rtm_metrics_publish_observe). */
 #define RTM_METRICS_PUBLISH_BOUNDS 12
@@ -99,8 +113,8 @@ typedef struct {
     uint64_t publish_ns_sum;                                  /* their latencies, summed, ns */
     rtm_metrics_app_t *apps; /* n_apps, by rtm_app_t.index; owned by the worker; NULL: none */
     size_t n_apps;
-    uint64_t n_owned; /* entries of owned in use */
-    rtm_metrics_owned_t owned[RTM_METRICS_OWNERS];
+    rtm_metrics_per_broker_t owned;   /* channels of this worker each broker owns */
+    rtm_metrics_per_broker_t pending; /* requests waiting for each listed broker's ACK */
 } rtm_metrics_t;
 
 #define RTM_COUNT(m, field, n) __atomic_store_n(&(m)->field, (m)->field + (n), __ATOMIC_RELAXED)
@@ -127,7 +141,7 @@ void rtm_metrics_publish_observe(rtm_metrics_t *m, uint64_t ns);
 /* One broker shard as the serving worker sees it. */
 typedef struct {
     const char *endpoint; /* its ingress endpoint, as listed */
-    uint64_t seed;        /* its rendezvous seed (the key of rtm_metrics_t.owned) */
+    uint64_t seed;        /* its rendezvous seed (the key of rtm_metrics_t.owned, .pending) */
     bool live;            /* its heartbeats arrive */
     bool mismatch;        /* its broker list differs from ours (by digest) */
     const char *state;    /* "live", "dead", "joining" (listed at run time, heard, not yet
@@ -135,8 +149,9 @@ typedef struct {
 } rtm_metrics_shard_t;
 
 /* Appends the node's identity, the sum of n workers' metrics (per app of
- * apps too), the readiness and the shards' liveness and channel shares to p,
- * in Prometheus text format (rtm_prom escapes the label values). */
+ * apps too), the readiness and the shards' liveness, channel shares and
+ * pending requests to p, in Prometheus text format (rtm_prom escapes the
+ * label values). */
 void rtm_metrics_render(const char *node_id, const rtm_metrics_t *const *per_worker, size_t n,
                         const rtm_apps_t *apps, int ready, const rtm_metrics_shard_t *shards,
                         size_t n_shards, rtm_prom_t *p);

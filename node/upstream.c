@@ -608,3 +608,19 @@ void rtm_upstream_close(rtm_upstream_t *up)
     for (uint32_t i = 0; i < up->n_shards; i++)
         rtm_zmq_watch_close(&up->shards[i]->watch, s_on_link_closed);
 }
+
+size_t rtm_upstream_pending(const rtm_upstream_t *up, uint64_t *counts, size_t cap)
+{
+    size_t n = up->n_shards < cap ? up->n_shards : cap;
+    memset(counts, 0, n * sizeof *counts);
+    for (const rtm_pending_t *p = up->oldest; p; p = p->next) {
+        if (!p->cb || p->status != 1) /* answered, or its send failed: waits for nothing */
+            continue;
+        for (size_t i = 0; i < n; i++)
+            if (up->shards[i] == p->link) {
+                counts[i]++;
+                break;
+            }
+    }
+    return n;
+}

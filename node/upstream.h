@@ -152,6 +152,11 @@ int rtm_upstream_send(rtm_upstream_t *up, uint32_t shard, const rtm_wire_msg_t *
 /* Number of live shards; fills alive[0..n_shards) when non-NULL. */
 uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive);
 
+/* Counts the requests waiting for the ACK of each of the first cap listed
+ * brokers into counts[shard] (a request to an unlisted broker is in none).
+ * Returns how many counts it wrote: min(n_shards, cap). */
+size_t rtm_upstream_pending(const rtm_upstream_t *up, uint64_t *counts, size_t cap);
+
 /* Adds or drops an egress topic subscription on the SUB socket. */
 void rtm_upstream_subscribe(rtm_upstream_t *up, const char *topic, size_t len, bool on);
 

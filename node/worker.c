@@ -147,11 +147,20 @@ static void s_report_shares(rtm_worker_t *w)
 {
     const rtm_channels_share_t *share;
     size_t n = rtm_channels_shares(w->channels, &share), k = 0;
-    for (size_t i = 0; i < n && k < RTM_METRICS_OWNERS; i++, k++) {
-        __atomic_store_n(&w->metrics.owned[k].seed, share[i].owner, __ATOMIC_RELAXED);
-        __atomic_store_n(&w->metrics.owned[k].channels, share[i].channels, __ATOMIC_RELAXED);
-    }
-    __atomic_store_n(&w->metrics.n_owned, (uint64_t)k, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < n && k < RTM_METRICS_OWNERS; i++, k++)
+        rtm_metrics_per_broker_set(&w->metrics.owned, k, share[i].owner, share[i].channels);
+    __atomic_store_n(&w->metrics.owned.n, (uint64_t)k, __ATOMIC_RELAXED);
+}
+
+/* Publishes the requests waiting for each listed broker's ACK, the same way:
+ * the pending table is the upstream's, which only this worker may read. */
+static void s_report_pending(rtm_worker_t *w)
+{
+    uint64_t count[RTM_METRICS_OWNERS];
+    size_t n = rtm_upstream_pending(&w->up, count, RTM_METRICS_OWNERS);
+    for (size_t i = 0; i < n; i++)
+        rtm_metrics_per_broker_set(&w->metrics.pending, i, w->up.seeds[i], count[i]);
+    __atomic_store_n(&w->metrics.pending.n, (uint64_t)n, __ATOMIC_RELAXED);
 }
 
 static void s_on_tick(uv_timer_t *t)
@@ -167,6 +176,7 @@ static void s_on_tick(uv_timer_t *t)
     rtm_upstream_tick(&w->up);
     rtm_channels_tick(w->channels, now);
     s_report_shares(w);
+    s_report_pending(w);
     if (w->metrics.channels_unreachable != w->unreachable) {
         rtm_log(RTM_LOG_WARN,
                 "worker=%d event=owner_unreachable channels=%llu total=%llu "

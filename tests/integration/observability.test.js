@@ -4,7 +4,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, connectClient, httpGet, getMetrics, metricSum, publish, uniqueChannel, waitUntil, OP } = require('../lib/mesh');
+const { useMesh, connectClient, httpGet, getMetrics, metricSum, publish, triggerEvent, uniqueChannel, waitUntil, OP } = require('../lib/mesh');
 
 const mesh = useMesh({ shards: 2, nodes: 2, workers: 2 });
 const FAMILIES = ['rtmesh_connections', 'rtmesh_messages_in_total', 'rtmesh_messages_out_total', 'rtmesh_errors_total'];
@@ -114,4 +114,35 @@ test('rtmesh_rest_publish_seconds counts acknowledged publishes in a histogram',
   const buckets = after.filter((x) => x.name === 'rtmesh_rest_publish_seconds_bucket').map((x) => x.value);
   assert.deepEqual(buckets, [...buckets].sort((x, y) => x - y), 'buckets are cumulative');
   assert.ok(metricSum(after, 'rtmesh_rest_publish_seconds_sum') > metricSum(before, 'rtmesh_rest_publish_seconds_sum'));
+});
+
+test('rtmesh_shard_pending{shard} counts the requests a broker has not acknowledged yet', async () => {
+  const port = mesh().nodePort(0);
+  const broker = mesh().process('broker', 0).child;
+  const ofStopped = (samples) => samples.find((s) => s.name === 'rtmesh_shard_pending' && s.labels.shard.endsWith(`:${mesh().brokerPorts[0]}`));
+  const ready = () => waitUntil(async () => (await Promise.all([0, 1].map((n) => httpGet(mesh().nodePort(n), '/readyz')))).every((r) => r.status === 200), 'both nodes ready');
+  // One event on 100 channels: broker 0 owns some of them (none: 2^-100).
+  const channels = Array.from({ length: 100 }, () => uniqueChannel('pending'));
+  let seen;
+  // With broker 0 stopped the publish waits for its ACK until its deadline or until the node finds
+  // the broker silent; a busy machine may answer it before /metrics shows it: then try again.
+  for (let attempt = 0; !seen; attempt++) {
+    assert.ok(attempt < 10, 'a publish waiting for broker 0 never showed in rtmesh_shard_pending');
+    broker.kill('SIGSTOP');
+    let answered = false;
+    const held = triggerEvent(port, { name: 'held', channels, data: 'x' }).finally(() => { answered = true; });
+    try {
+      while (!answered && !seen) {
+        const sample = ofStopped((await getMetrics(port)).samples);
+        assert.ok(sample, 'a sample for broker 0');
+        if (sample.value >= 1) seen = sample;
+      }
+    } finally {
+      broker.kill('SIGCONT');
+    }
+    await held;
+    await ready();
+  }
+  // Answered (acknowledged after all, or refused): nothing waits any more.
+  await waitUntil(async () => metricSum((await getMetrics(port)).samples, 'rtmesh_shard_pending') === 0, 'no request to wait');
 });

@@ -194,12 +194,19 @@ static void test_metrics_render(void **state)
     RTM_COUNT(&b, connections, 3);
     RTM_COUNT_ERR(&b, RTM_ERR_SLOW_CONSUMER);
     /* the channel shares, summed by broker seed across the workers */
-    a.owned[0] = (rtm_metrics_owned_t){11, 4};
-    a.owned[1] = (rtm_metrics_owned_t){0, 9}; /* no live owner: nobody's */
-    a.n_owned = 2;
-    b.owned[0] = (rtm_metrics_owned_t){11, 3};
-    b.owned[1] = (rtm_metrics_owned_t){12, 1};
-    b.n_owned = 1; /* only the first is reported */
+    rtm_metrics_per_broker_set(&a.owned, 0, 11, 4);
+    rtm_metrics_per_broker_set(&a.owned, 1, 0, 9); /* no live owner: nobody's */
+    a.owned.n = 2;
+    rtm_metrics_per_broker_set(&b.owned, 0, 11, 3);
+    rtm_metrics_per_broker_set(&b.owned, 1, 12, 1);
+    b.owned.n = 1; /* only the first is reported */
+    /* requests waiting for each broker's ACK, the same way */
+    rtm_metrics_per_broker_set(&a.pending, 0, 11, 2);
+    rtm_metrics_per_broker_set(&a.pending, 1, 12, 5);
+    a.pending.n = 2;
+    rtm_metrics_per_broker_set(&b.pending, 0, 12, 1);
+    rtm_metrics_per_broker_set(&b.pending, 1, 11, 7);
+    b.pending.n = 1;
     /* publish latencies: 50 us and 1 ms (a bound belongs to its bucket) in a, 3 s in b */
     rtm_metrics_publish_observe(&a, 50000);
     rtm_metrics_publish_observe(&a, 1000000);
@@ -251,6 +258,10 @@ static void test_metrics_render(void **state)
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7100\"} 7\n"));
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7102\"} 0\n"));
     assert_non_null(strstr(text, "rtmesh_broker_channels{shard=\"tcp://h:7104\"} 0\n"));
+    assert_non_null(strstr(text, "# TYPE rtmesh_shard_pending gauge\n"));
+    assert_non_null(strstr(text, "rtmesh_shard_pending{shard=\"tcp://h:7100\"} 2\n"));
+    assert_non_null(strstr(text, "rtmesh_shard_pending{shard=\"tcp://h:7102\"} 0\n"));
+    assert_non_null(strstr(text, "rtmesh_shard_pending{shard=\"tcp://h:7104\"} 6\n"));
     assert_non_null(strstr(text, "# TYPE rtmesh_rest_publish_seconds histogram\n"));
     assert_non_null(strstr(text, "rtmesh_rest_publish_seconds_bucket{le=\"0.0001\"} 1\n"));
     assert_non_null(strstr(text, "rtmesh_rest_publish_seconds_bucket{le=\"0.0005\"} 1\n"));
