@@ -71,6 +71,8 @@ test('/metrics counts connections, channels, messages, bytes, errors and closes 
   const closing = await clientOf(t, APPS[1], 1);
   closing.sendFrame({ opcode: OP.BINARY, payload: Buffer.from([1, 2, 3]) }); // closed 1003
   assert.equal((await closing.waitForClose()).code, 1003);
+  const refused = await triggerEvent(port, { name: 'e', channels: ['not a channel name'], data: 'd' }, as(APPS[1]));
+  assert.equal(refused.status, 400, 'an invalid REST publish of app two');
   await ws.sync();
   const [c0, i0, o0, s0, b0, bi0, ch0, e0, x0] = before[APPS[1].id];
   let now;
@@ -81,7 +83,7 @@ test('/metrics counts connections, channels, messages, bytes, errors and closes 
     // closed connection is gone again
     return conns === c0 + 1 && msgsIn > i0 && msgsOut >= o0 + 4 && subs === s0 + 1 && bytesOut > b0 &&
       bytesIn > bi0 && channels === ch0 + 1 && (errors.bad_message ?? 0) === (e0.bad_message ?? 0) + 1 &&
-      (errors.bad_frame ?? 0) === (e0.bad_frame ?? 0) + 1 && (closes['1003'] ?? 0) === (x0['1003'] ?? 0) + 1;
+      (errors.bad_frame ?? 0) === (e0.bad_frame ?? 0) + 1 && (errors.rest_invalid ?? 0) === (e0.rest_invalid ?? 0) + 1 && (closes['1003'] ?? 0) === (x0['1003'] ?? 0) + 1;
   }, 'app-two\'s counters to move');
   assert.deepEqual(now[APPS[0].id], before[APPS[0].id], 'app-one\'s counters stay');
 });
