@@ -969,12 +969,15 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop, atomic_int *reload)
             rtm_log(RTM_LOG_ERROR, "event=poll_failed error=\"%s\"", zmq_strerror(err));
             return -err;
         }
+        /* peers first: a node may already route by a peer's heartbeat that
+         * waits here too (a peer leaving), so take it in before judging what
+         * the node sent */
+        if (items[2].revents & ZMQ_POLLIN)
+            s_drain_peers(b);
         if (items[0].revents & ZMQ_POLLIN)
             s_drain_ingress(b);
         if (items[1].revents & ZMQ_POLLIN)
             s_drain_subscriptions(b);
-        if (items[2].revents & ZMQ_POLLIN)
-            s_drain_peers(b);
         rtm_webhooks_service(b->webhooks, items + 3, hooks_n, s_now_ms());
         if (b->metrics)
             rtm_metrics_http_service(b->metrics, items + 3 + hooks_n, zap_at - 3 - hooks_n,

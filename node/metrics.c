@@ -32,6 +32,9 @@ static const s_family_t s_families[] = {
     S_F("rtmesh_rest_requests_total", "counter", rest_requests_total, "HTTP API requests."),
     S_F("rtmesh_events_published_total", "counter", events_published,
         "Events accepted by a shard."),
+    S_F("rtmesh_rest_publishes_rerouted_total", "counter", rest_rerouted,
+        "REST publishes sent again because a shard answered that another owns some of their "
+        "channels (owners moving)."),
     S_F("rtmesh_events_received_total", "counter", events_received, "Events from shards."),
     S_F("rtmesh_broker_list_mismatches_total", "counter", broker_list_mismatches,
         "Times a broker's heartbeat told a broker list other than this node's, per worker."),

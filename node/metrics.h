@@ -104,6 +104,7 @@ typedef struct {
     uint64_t bytes_out_total;        /* bytes queued to sockets */
     uint64_t rest_requests_total;    /* HTTP requests other than upgrades */
     uint64_t events_published;       /* REST events every owning shard accepted */
+    uint64_t rest_rerouted;          /* REST publishes sent again: a shard said another owns */
     uint64_t events_received;        /* events received from shards */
     uint64_t broker_list_mismatches; /* times a broker's list started to differ from ours */
     uint64_t channels_unreachable;   /* channels given up on: their new owner never confirmed */

@@ -7,7 +7,14 @@
  * replied: a publish that cannot reach a live owner is refused with 503,
  * never acknowledged and lost, and a query that misses a shard is 503, never
  * a partial answer dressed as complete. While a request waits the connection
- * reads nothing more, so pipelined requests are answered in order. */
+ * reads nothing more, so pipelined requests are answered in order.
+ *
+ * Owners move (a broker joins, leaves or dies) and the two ends of the move
+ * learn of it from different sockets, so a shard may answer that another owns
+ * a channel (RTM_ENOTOWNER: it published nothing of that request) to a node
+ * that already routes by the newer view, or the other way round. Such
+ * channels are sent again, to their owner as of then, at the next tick, for
+ * as long as S_MOVING_MS; only then is the publish refused. */
 #include "rest_session.h"
 
 #include "http_session.h"
@@ -15,6 +22,7 @@
 #include "rtm_error.h"
 #include "rtm_http.h"
 #include "rtm_rest.h"
+#include "rtm_wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +30,19 @@
 #include <time.h>
 #include <uv.h>
 
+/* A shard's view of the live brokers may lag ours by about one heartbeat
+ * period plus scheduling; a publish follows moving owners this long. */
+#define S_MOVING_MS RTM_WIRE_DEAD_MS
+#define S_UNSENT    (-1) /* s_publish_t.owner: still to be sent (again) */
+
 typedef enum { S_PUBLISH, S_QUERY_LIST, S_QUERY_ONE } s_call_kind_t;
+
+/* A publish's events, kept until every channel's owner accepted them. */
+typedef struct {
+    rtm_rest_trigger_t t;
+    int owner[RTM_REST_MAX_BATCH][RTM_REST_MAX_CHANNELS]; /* shard sent to, or S_UNSENT */
+    uint64_t first_ms;                                    /* loop time of the first send */
+} s_publish_t;
 
 struct rtm_rest_call {
     rtm_session_t *s;     /* NULL once the connection is gone */
@@ -33,14 +53,46 @@ struct rtm_rest_call {
     uint64_t events;  /* publish: events accepted once every shard answered */
     rtm_str_t *parts; /* queries: each shard's answer (owned copies) */
     size_t n_parts;
-    uint64_t started_ns; /* publish: when its parsed request was sent on (uv_hrtime) */
+    uint64_t started_ns;         /* publish: when its parsed request was sent on (uv_hrtime) */
+    s_publish_t *publish;        /* publish: owned */
+    bool moved;                  /* publish: a shard said another owns some channels: send again */
+    rtm_rest_call_t *next_moved; /* in the sessions' queue of calls to send again */
 };
+
+/* What one PUBLISH request carried: event `event`'s channels sent to `shard`. */
+typedef struct {
+    rtm_rest_call_t *call;
+    uint32_t event;
+    int shard;
+} s_part_t;
+
+static void s_free_call(rtm_rest_call_t *call)
+{
+    for (size_t i = 0; i < call->n_parts; i++)
+        free((char *)call->parts[i].p);
+    free(call->parts);
+    if (call->publish) {
+        rtm_rest_trigger_clear(&call->publish->t);
+        free(call->publish);
+    }
+    free(call);
+}
 
 void rtm_rest_session_detach(rtm_session_t *s)
 {
-    if (s->rest)
-        s->rest->s = NULL;
+    rtm_rest_call_t *call = s->rest;
     s->rest = NULL;
+    if (!call)
+        return;
+    call->s = NULL;
+    if (!call->moved || call->outstanding)
+        return; /* freed when its last reply comes */
+    for (rtm_rest_call_t **at = &s->ctx->moved; *at; at = &(*at)->next_moved)
+        if (*at == call) {
+            *at = call->next_moved;
+            break;
+        }
+    s_free_call(call);
 }
 
 /* Keeps a copy of a shard's answer: one channel's info, or a fragment of the
@@ -90,15 +142,36 @@ static void s_on_reply(void *arg, int status, rtm_str_t json)
     if (--call->outstanding > 0)
         return;
     rtm_session_t *s = call->s;
+    if (s && call->moved && !call->status) { /* sent again at the next tick */
+        call->next_moved = s->ctx->moved;
+        s->ctx->moved = call;
+        return;
+    }
     if (s) {
         s->rest = NULL;
         s_answer(s, call);
         rtm_conn_resume(&s->conn); /* pipelined requests: at the next flush, not in here */
     }
-    for (size_t i = 0; i < call->n_parts; i++)
-        free((char *)call->parts[i].p);
-    free(call->parts);
-    free(call);
+    s_free_call(call);
+}
+
+/* A PUBLISH's answer: channels another shard owns are marked to be sent again. */
+static void s_on_published(void *arg, int status, rtm_str_t json)
+{
+    s_part_t part = *(s_part_t *)arg;
+    free(arg);
+    rtm_rest_call_t *call = part.call;
+    s_publish_t *pub = call->publish;
+    if (status == RTM_ENOTOWNER && call->s &&
+        uv_now(call->s->ctx->loop) - pub->first_ms < S_MOVING_MS) {
+        rtm_rest_event_t *ev = &pub->t.events[part.event];
+        for (size_t i = 0; i < ev->n_channels; i++)
+            if (pub->owner[part.event][i] == part.shard)
+                pub->owner[part.event][i] = S_UNSENT;
+        call->moved = true;
+        status = 0;
+    }
+    s_on_reply(call, status, json);
 }
 
 /* A call held open until every request is sent: requests may not complete
@@ -123,59 +196,98 @@ static void s_request(rtm_session_t *s, rtm_rest_call_t *call, uint32_t shard, r
     rtm_upstream_request(s->ctx->up, shard, msg, s_on_reply, call);
 }
 
-/* Sends each event to the owners of its channels, one PUBLISH per shard. */
-static void s_publish(rtm_session_t *s, const rtm_app_t *app, const rtm_rest_trigger_t *t)
+/* Sends the channels still unsent to their owners as of now, one PUBLISH per
+ * event and shard, or, when one of them has no live owner, nothing (the call
+ * fails: 503); then releases the hold the caller took on the call. */
+static void s_send_unsent(rtm_session_t *s, rtm_rest_call_t *call)
 {
     rtm_upstream_t *up = s->ctx->up;
-    int owner[RTM_REST_MAX_BATCH][RTM_REST_MAX_CHANNELS];
-    for (size_t e = 0; e < t->n; e++) {
-        for (size_t i = 0; i < t->events[e].n_channels; i++) {
-            owner[e][i] = rtm_upstream_owner(up, rtm_str_cstr(app->id), t->events[e].channels[i]);
-            if (owner[e][i] < 0) {
-                RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_UPSTREAM);
-                rtm_http_respond_error(s, 503, "No live shard, retry later");
+    s_publish_t *pub = call->publish;
+    rtm_str_t app = rtm_str_cstr(call->app->id);
+    int to[RTM_REST_MAX_BATCH][RTM_REST_MAX_CHANNELS]; /* owner now, or -1: sent before */
+    for (size_t e = 0; e < pub->t.n; e++)
+        for (size_t i = 0; i < pub->t.events[e].n_channels; i++) {
+            to[e][i] = -1;
+            if (pub->owner[e][i] == S_UNSENT &&
+                (to[e][i] = rtm_upstream_owner(up, app, pub->t.events[e].channels[i])) < 0) {
+                call->status = RTM_EUNAVAIL;
+                s_on_reply(call, 0, rtm_str(NULL, 0));
                 return;
             }
         }
-    }
-    rtm_rest_call_t *call = s_call(s, app, S_PUBLISH);
-    call->events = t->n;
-    call->started_ns = uv_hrtime();
-    for (size_t e = 0; e < t->n; e++) {
-        const rtm_rest_event_t *ev = &t->events[e];
+    call->moved = false;
+    for (uint32_t e = 0; e < pub->t.n; e++) {
+        const rtm_rest_event_t *ev = &pub->t.events[e];
         for (uint32_t shard = 0; shard < up->n_shards; shard++) {
             rtm_wire_msg_t msg = {.type = RTM_WIRE_PUBLISH,
-                                  .app = rtm_str_cstr(app->id),
+                                  .app = app,
                                   .name = ev->name,
                                   .data = ev->data,
                                   .exclude = ev->socket_id};
             for (size_t i = 0; i < ev->n_channels; i++)
-                if (owner[e][i] == (int)shard)
+                if (to[e][i] == (int)shard) {
+                    pub->owner[e][i] = (int)shard;
                     msg.channels[msg.n_channels++] = ev->channels[i];
-            if (msg.n_channels)
-                s_request(s, call, shard, &msg);
+                }
+            if (!msg.n_channels)
+                continue;
+            s_part_t *part = malloc(sizeof *part);
+            if (!part)
+                abort();
+            *part = (s_part_t){.call = call, .event = e, .shard = (int)shard};
+            call->outstanding++;
+            rtm_upstream_request(up, shard, &msg, s_on_published, part);
         }
     }
     s_on_reply(call, 0, rtm_str(NULL, 0)); /* releases the hold */
+}
+
+static void s_publish(rtm_session_t *s, const rtm_app_t *app, s_publish_t *pub)
+{
+    rtm_rest_call_t *call = s_call(s, app, S_PUBLISH);
+    call->publish = pub;
+    call->events = pub->t.n;
+    call->started_ns = uv_hrtime();
+    pub->first_ms = rtm_session_now(s);
+    for (size_t e = 0; e < pub->t.n; e++)
+        for (size_t i = 0; i < pub->t.events[e].n_channels; i++)
+            pub->owner[e][i] = S_UNSENT;
+    s_send_unsent(s, call); /* releases the hold s_call took */
 }
 
 static void s_trigger(rtm_session_t *s, const rtm_app_t *app, rtm_str_t body, bool batch)
 {
     rtm_rest_limits_t lim = RTM_REST_LIMITS_DEFAULT;
     lim.max_data = app->max_event_payload;
-    rtm_rest_trigger_t t;
+    s_publish_t *pub = malloc(sizeof *pub);
+    if (!pub)
+        abort();
     char err[512];
-    int rc = rtm_rest_parse_trigger(body, &lim, batch, &t, err, sizeof err);
+    int rc = rtm_rest_parse_trigger(body, &lim, batch, &pub->t, err, sizeof err);
     if (rc < 0) {
         RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_REST_INVALID);
         rtm_http_respond_error(s, rc == RTM_ETOOBIG ? 413 : 400, err);
-        return;
-    }
-    if (t.n)
-        s_publish(s, app, &t);
-    else
+        free(pub);
+    } else if (pub->t.n) {
+        s_publish(s, app, pub);
+    } else {
         rtm_http_respond(s, 200, "application/json", "{}", 2);
-    rtm_rest_trigger_clear(&t);
+        rtm_rest_trigger_clear(&pub->t);
+        free(pub);
+    }
+}
+
+void rtm_rest_session_tick(rtm_sessions_t *ctx)
+{
+    rtm_rest_call_t *moved = ctx->moved;
+    ctx->moved = NULL;
+    while (moved) {
+        rtm_rest_call_t *call = moved;
+        moved = call->next_moved;
+        RTM_COUNT(ctx->metrics, rest_rerouted, 1);
+        call->outstanding++; /* the hold */
+        s_send_unsent(call->s, call);
+    }
 }
 
 /* Pusher's rules for which info attributes a query may ask for; NULL = ok. */

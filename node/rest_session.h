@@ -13,6 +13,10 @@
 void rtm_rest_session_handle(rtm_session_t *s, const rtm_http_request_t *req, rtm_str_t app_id,
                              rtm_str_t route);
 
+/* The worker's tick: publishes a shard refused because another owns some of
+ * their channels (owners moving) are sent to the owners as of now. */
+void rtm_rest_session_tick(rtm_sessions_t *ctx);
+
 /* The connection is closing: its waiting call, if any, answers nobody. */
 void rtm_rest_session_detach(rtm_session_t *s);
 

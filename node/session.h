@@ -32,6 +32,7 @@ typedef struct {
     rtm_channels_t *channels; /* this worker's channel table */
     uint64_t sid_prefix;      /* random first half of this worker's socket ids */
     uint64_t sid_next;        /* counter for the second half */
+    rtm_rest_call_t *moved;   /* REST publishes to send again at the next tick (owners moved) */
 } rtm_sessions_t;
 
 typedef enum { RTM_SESSION_HTTP, RTM_SESSION_WS } rtm_session_kind_t;

@@ -17,6 +17,7 @@
 
 #include "channels.h"
 #include "conn.h"
+#include "rest_session.h"
 #include "rtm_error.h"
 #include "rtm_log.h"
 #include "rtm_pusher.h"
@@ -174,6 +175,7 @@ static void s_on_tick(uv_timer_t *t)
     uint64_t now = uv_now(&w->loop);
     s_take_brokers(w);
     rtm_upstream_tick(&w->up);
+    rtm_rest_session_tick(&w->sessions);
     rtm_channels_tick(w->channels, now);
     s_report_shares(w);
     s_report_pending(w);

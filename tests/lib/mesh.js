@@ -152,13 +152,14 @@ function describeExit(exit) {
 }
 
 function processArgs(mesh, kind, index) {
+  const list = mesh.options.brokersFor ? mesh.options.brokersFor(kind, index, mesh.brokerList) : mesh.brokerList;
   if (kind === 'broker') {
-    const args = ['--shard', String(index), '--brokers', mesh.brokerList];
+    const args = ['--shard', String(index), '--brokers', list];
     if (mesh.appsFile) args.push('--apps', mesh.appsFile); // webhooks are per app
     if (mesh.brokerMetricsPorts) args.push('--metrics-port', String(mesh.brokerMetricsPorts[index]));
     return args;
   }
-  const args = ['--port', String(mesh.nodePorts[index]), '--brokers', mesh.brokerList];
+  const args = ['--port', String(mesh.nodePorts[index]), '--brokers', list];
   args.push('--workers', String(mesh.options.workers));
   if (mesh.appsFile) args.push('--apps', mesh.appsFile);
   return args;
@@ -337,7 +338,9 @@ class Mesh {
 // brokerEnv and nodeEnv: for brokers or nodes only, e.g. their CURVE keys),
 // apps (array of {id, key, secret}, or an async function returning one: written to a file
 // passed as --apps to brokers and nodes instead of the RTMESH_APP_* environment), brokerMetrics
-// (true: every broker serves GET /metrics on a port of its own, mesh.brokerMetricsPort(i)). Resolves to a Mesh; on failure nothing is left running.
+// (true: every broker serves GET /metrics on a port of its own, mesh.brokerMetricsPort(i)),
+// brokersFor ((kind, index, list) → the --brokers list that process is given; default: list,
+// every broker). Resolves to a Mesh; on failure nothing is left running.
 async function startMesh(options = {}) {
   const opts = { shards: 2, nodes: 2, workers: 2, env: {}, ...options };
   const mesh = new Mesh(opts);
