@@ -47,11 +47,26 @@ fi
 
 # One test file at a time: every file starts its own mesh. Node versions without
 # --test-concurrency (Debian 12 ships 18.x) get the files one by one instead.
-if node --test-concurrency=1 --version >/dev/null 2>&1; then
-  exec node --test --test-concurrency=1 "$suite/"
-fi
+run_suite() {
+  if node --test-concurrency=1 --version >/dev/null 2>&1; then
+    node --test --test-concurrency=1 "$suite/"
+    return
+  fi
+  local status=0
+  for file in "$suite"/*.test.js; do
+    node --test "$file" || status=1
+  done
+  return $status
+}
+
+# The output is long (a failed test prints every process's log), and what shows a CI failure
+# may be only its head and tail: a failure's reason is repeated last.
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 status=0
-for file in "$suite"/*.test.js; do
-  node --test "$file" || status=1
-done
-exit $status
+run_suite 2>&1 | tee "$out" || status=$? # pipefail: the suite's status
+if [[ $status -ne 0 ]]; then
+  echo "# the $suite suite failed; each failed test and its error:"
+  awk '/^ *not ok /{keep=1} keep && /^ *stack:/{skip=1} keep && !skip{print} /^ *\.\.\.$/{keep=0; skip=0}' "$out" | head -80
+fi
+exit "$status"
