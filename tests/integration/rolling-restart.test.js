@@ -21,6 +21,7 @@ const { waitLog } = require('../lib/multihost');
 const { startBalancer } = require('../lib/tcp-balancer');
 const { connectPusherJs, subscribe, waitForEvent } = require('../lib/pusher-clients');
 const { joinPresence, memberEvent } = require('../lib/presence');
+const { getMetrics, metricSum } = require('../lib/rest');
 
 const DRAIN_SECONDS = 1;
 const NODES = 2;
@@ -140,7 +141,8 @@ test('restarting every broker in turn under publish load refuses nothing, loses 
   const missing = () => witnesses.map((w) => acked.filter((p) => !w.inbox.seen(tick(p.n))).map((p) => p.n));
   await waitUntil(() => missing().every((m) => m.length === 0), 'every acknowledged publish at both witnesses', DEADLINE_MS).catch(() => {});
   const lost = missing();
-  console.log(`# broker rolling restart: ${publisher.statuses.length} published, ${refused.length} refused, lost at the witnesses: ${lost.map((l) => l.length).join(', ')}; each broker out of routing for ${outOfRouting.join(', ')} ms (SIGTERM to every node routing to it again)`);
+  const rerouted = metricSum((await getMetrics(mesh().nodePort(0))).samples, 'rtmesh_rest_publishes_rerouted_total');
+  console.log(`# broker rolling restart: ${publisher.statuses.length} published, ${refused.length} refused, ${rerouted} sent again (a broker said another owns), lost at the witnesses: ${lost.map((l) => l.length).join(', ')}; each broker out of routing for ${outOfRouting.join(', ')} ms (SIGTERM to every node routing to it again)`);
   assert.deepEqual(refused.map((p) => `${p.n}: HTTP ${p.status} ${p.text}`), [], 'no publish refused');
   assert.deepEqual(lost, witnesses.map(() => []), 'no acknowledged publish lost');
 
