@@ -37,15 +37,22 @@
 
 typedef enum { S_PUBLISH, S_QUERY_LIST, S_QUERY_ONE } s_call_kind_t;
 
+/* Spare publish buffers a worker keeps: a fresh one is large enough (about
+ * 21 KB) that malloc would consolidate its bins for every publish. */
+#define S_SPARES_MAX 16
+
 /* A publish's events, kept until every channel's owner accepted them. */
-typedef struct {
+typedef struct rtm_rest_publish s_publish_t;
+struct rtm_rest_publish {
     rtm_rest_trigger_t t;
     int owner[RTM_REST_MAX_BATCH][RTM_REST_MAX_CHANNELS]; /* shard sent to, or S_UNSENT */
     uint64_t first_ms;                                    /* loop time of the first send */
-} s_publish_t;
+    s_publish_t *next_spare;
+};
 
 struct rtm_rest_call {
     rtm_session_t *s;     /* NULL once the connection is gone */
+    rtm_sessions_t *ctx;  /* the worker's sessions (outlives s) */
     const rtm_app_t *app; /* the app whose request it is (the node's) */
     s_call_kind_t kind;
     int outstanding;  /* shard replies still expected */
@@ -66,6 +73,40 @@ typedef struct {
     int shard;
 } s_part_t;
 
+static s_publish_t *s_publish_take(rtm_sessions_t *ctx)
+{
+    s_publish_t *pub = ctx->spares;
+    if (pub) {
+        ctx->spares = pub->next_spare;
+        ctx->n_spares--;
+    } else if (!(pub = malloc(sizeof *pub))) {
+        abort();
+    }
+    return pub;
+}
+
+/* Gives back a publish buffer whose trigger holds nothing (parse failed, or cleared). */
+static void s_publish_give(rtm_sessions_t *ctx, s_publish_t *pub)
+{
+    if (ctx->n_spares >= S_SPARES_MAX) {
+        free(pub);
+        return;
+    }
+    pub->next_spare = ctx->spares;
+    ctx->spares = pub;
+    ctx->n_spares++;
+}
+
+void rtm_rest_session_free_spares(rtm_sessions_t *ctx)
+{
+    while (ctx->spares) {
+        s_publish_t *pub = ctx->spares;
+        ctx->spares = pub->next_spare;
+        free(pub);
+    }
+    ctx->n_spares = 0;
+}
+
 static void s_free_call(rtm_rest_call_t *call)
 {
     for (size_t i = 0; i < call->n_parts; i++)
@@ -73,7 +114,7 @@ static void s_free_call(rtm_rest_call_t *call)
     free(call->parts);
     if (call->publish) {
         rtm_rest_trigger_clear(&call->publish->t);
-        free(call->publish);
+        s_publish_give(call->ctx, call->publish);
     }
     free(call);
 }
@@ -87,7 +128,7 @@ void rtm_rest_session_detach(rtm_session_t *s)
     call->s = NULL;
     if (!call->moved || call->outstanding)
         return; /* freed when its last reply comes */
-    for (rtm_rest_call_t **at = &s->ctx->moved; *at; at = &(*at)->next_moved)
+    for (rtm_rest_call_t **at = &call->ctx->moved; *at; at = &(*at)->next_moved)
         if (*at == call) {
             *at = call->next_moved;
             break;
@@ -182,6 +223,7 @@ static rtm_rest_call_t *s_call(rtm_session_t *s, const rtm_app_t *app, s_call_ki
     if (!call)
         abort();
     call->s = s;
+    call->ctx = s->ctx;
     call->app = app;
     call->kind = kind;
     call->outstanding = 1;
@@ -259,21 +301,19 @@ static void s_trigger(rtm_session_t *s, const rtm_app_t *app, rtm_str_t body, bo
 {
     rtm_rest_limits_t lim = RTM_REST_LIMITS_DEFAULT;
     lim.max_data = app->max_event_payload;
-    s_publish_t *pub = malloc(sizeof *pub);
-    if (!pub)
-        abort();
+    s_publish_t *pub = s_publish_take(s->ctx);
     char err[512];
     int rc = rtm_rest_parse_trigger(body, &lim, batch, &pub->t, err, sizeof err);
     if (rc < 0) {
         RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_REST_INVALID);
         rtm_http_respond_error(s, rc == RTM_ETOOBIG ? 413 : 400, err);
-        free(pub);
+        s_publish_give(s->ctx, pub);
     } else if (pub->t.n) {
         s_publish(s, app, pub);
     } else {
         rtm_http_respond(s, 200, "application/json", "{}", 2);
         rtm_rest_trigger_clear(&pub->t);
-        free(pub);
+        s_publish_give(s->ctx, pub);
     }
 }
 

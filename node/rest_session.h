@@ -17,6 +17,9 @@ void rtm_rest_session_handle(rtm_session_t *s, const rtm_http_request_t *req, rt
  * their channels (owners moving) are sent to the owners as of now. */
 void rtm_rest_session_tick(rtm_sessions_t *ctx);
 
+/* Frees the publish buffers kept for reuse: when the worker's loop is over. */
+void rtm_rest_session_free_spares(rtm_sessions_t *ctx);
+
 /* The connection is closing: its waiting call, if any, answers nobody. */
 void rtm_rest_session_detach(rtm_session_t *s);
 

@@ -22,17 +22,20 @@
 #include <uv.h>
 
 typedef struct rtm_rest_call rtm_rest_call_t;
+typedef struct rtm_rest_publish rtm_rest_publish_t;
 
 /* What one worker's sessions use, all borrowed from the worker. */
 typedef struct {
-    const rtm_node_t *node;   /* options, apps; other workers' metrics and readiness */
-    uv_loop_t *loop;          /* for the time */
-    rtm_metrics_t *metrics;   /* this worker's counters */
-    rtm_upstream_t *up;       /* links to the shards (REST, client events) */
-    rtm_channels_t *channels; /* this worker's channel table */
-    uint64_t sid_prefix;      /* random first half of this worker's socket ids */
-    uint64_t sid_next;        /* counter for the second half */
-    rtm_rest_call_t *moved;   /* REST publishes to send again at the next tick (owners moved) */
+    const rtm_node_t *node;     /* options, apps; other workers' metrics and readiness */
+    uv_loop_t *loop;            /* for the time */
+    rtm_metrics_t *metrics;     /* this worker's counters */
+    rtm_upstream_t *up;         /* links to the shards (REST, client events) */
+    rtm_channels_t *channels;   /* this worker's channel table */
+    uint64_t sid_prefix;        /* random first half of this worker's socket ids */
+    uint64_t sid_next;          /* counter for the second half */
+    rtm_rest_call_t *moved;     /* REST publishes to send again at the next tick (owners moved) */
+    rtm_rest_publish_t *spares; /* REST publish buffers to reuse (rest_session.c) */
+    uint32_t n_spares;
 } rtm_sessions_t;
 
 typedef enum { RTM_SESSION_HTTP, RTM_SESSION_WS } rtm_session_kind_t;

@@ -326,6 +326,7 @@ static void s_run(void *arg)
     uv_walk(&w->loop, s_close_handle, NULL); /* the unreferenced tick timer */
     uv_run(&w->loop, UV_RUN_DEFAULT);
     rtm_conns_release(&w->conns); /* frees connections closed while queued */
+    rtm_rest_session_free_spares(&w->sessions);
     rtm_channels_destroy(&w->channels);
     int rc = uv_loop_close(&w->loop);
     if (rc < 0)
