@@ -184,8 +184,8 @@ static void s_on_reply(void *arg, int status, rtm_str_t json)
         return;
     rtm_session_t *s = call->s;
     if (s && call->moved && !call->status) { /* sent again at the next tick */
-        call->next_moved = s->ctx->moved;
-        s->ctx->moved = call;
+        call->next_moved = call->ctx->moved;
+        call->ctx->moved = call;
         return;
     }
     if (s) {
@@ -204,7 +204,7 @@ static void s_on_published(void *arg, int status, rtm_str_t json)
     rtm_rest_call_t *call = part.call;
     s_publish_t *pub = call->publish;
     if (status == RTM_ENOTOWNER && call->s &&
-        uv_now(call->s->ctx->loop) - pub->first_ms < S_MOVING_MS) {
+        uv_now(call->ctx->loop) - pub->first_ms < S_MOVING_MS) {
         rtm_rest_event_t *ev = &pub->t.events[part.event];
         for (size_t i = 0; i < ev->n_channels; i++)
             if (pub->owner[part.event][i] == part.shard)

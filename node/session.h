@@ -24,7 +24,8 @@
 typedef struct rtm_rest_call rtm_rest_call_t;
 typedef struct rtm_rest_publish rtm_rest_publish_t;
 
-/* What one worker's sessions use, all borrowed from the worker. */
+/* What one worker's sessions share: borrowed from the worker, but for the
+ * socket id counter and rest_session's queue and spares, which are theirs. */
 typedef struct {
     const rtm_node_t *node;     /* options, apps; other workers' metrics and readiness */
     uv_loop_t *loop;            /* for the time */
