@@ -20,8 +20,6 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const { available } = require('../lib/netns');
 const { harness, logTime, waitLog, stop, kill, jsonLines, printReport, assertNothingLost, assertRecovered, WAIT_MS } = require('../lib/multihost');
 const { sleep, waitUntil } = require('../lib/util');
@@ -36,11 +34,8 @@ if (skip) console.log(`# multi-host asymmetric test skipped: ${skip}`);
 test('multi-host: a node cut from one broker, a node killed with presence members, every original broker killed; nothing acknowledged is lost silently', { skip: skip || false, timeout: 180000 }, async (t) => {
   const h = harness(t, HOSTS);
   const { net, procs } = h;
-  const brokersFile = path.join(h.dir, 'brokers.txt');
-  const writeBrokers = (bs) => fs.writeFileSync(brokersFile, `${bs.map(BROKER).join('\n')}\n`);
+  const { writeBrokers, fileBroker: broker, fileNode: node } = h;
   writeBrokers(['b0', 'b1']);
-  const broker = (b) => h.broker(b, ['--brokers-file', brokersFile]);
-  const node = (n) => h.node(n, ['--brokers-file', brokersFile]);
   broker('b0');
   broker('b1');
   node('n0');

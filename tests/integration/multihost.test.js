@@ -26,8 +26,6 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const { available } = require('../lib/netns');
 const { harness, logTime, waitLog, stop, kill, printReport, assertNothingLost } = require('../lib/multihost');
 const { sleep } = require('../lib/util');
@@ -50,11 +48,8 @@ function checkReport(result, timings) {
 test('multi-host: brokers join, vanish behind a partition, leave and die under load; nothing acknowledged is lost', { skip: skip || false, timeout: 180000 }, async (t) => {
   const h = harness(t, HOSTS);
   const { net, procs } = h;
-  const brokersFile = path.join(h.dir, 'brokers.txt');
-  const writeBrokers = (hosts) => fs.writeFileSync(brokersFile, `# the broker tier\n${hosts.map(BROKER).join('\n')}\n`);
+  const { writeBrokers, fileBroker: broker, fileNode: node } = h;
   writeBrokers(['b0', 'b1']);
-  const broker = (b) => h.broker(b, ['--brokers-file', brokersFile]);
-  const node = (n) => h.node(n, ['--brokers-file', brokersFile]);
   broker('b0');
   broker('b1');
   node('n0');
