@@ -319,6 +319,41 @@ def ingest_table(res):
     return lines
 
 
+def publish_cpu_section(res):
+    """Issue 14: the server CPU of one REST publish in (b), split by perf samples, and the
+    ratio rtmesh could reach if nothing but its writes to client sockets cost anything."""
+    rows = [(t, res.get((t, "publish-cpu"))) for t in TARGETS]
+    if not any(r for _, r in rows):
+        return []
+    L = ["## Where a REST publish's server CPU goes (b, sampled by perf)", "",
+         "Scenario (b) run again while `perf record -a -g` samples the machine "
+         "(bench/perf_split.py). The CPU per publish is the run's own, from /proc; perf's "
+         "samples of the server processes split it. *Client writes* are the samples inside "
+         "`tcp_sendmsg` outside ZeroMQ's threads: the WebSocket deliveries and the HTTP "
+         "answers. On loopback the kernel runs the reader's TCP input and its wake-up inside "
+         "the writer's call, so this is what a write costs on this machine with the "
+         "generator on it, for any server.", "",
+         "| servers | server CPU per publish (us) | client writes | ZeroMQ I/O threads | "
+         "the rest | samples |", "|---|---:|---:|---:|---:|---:|"]
+    for t, r in rows:
+        if r:
+            L.append(f"| {NAMES[t]} | {r['cpu_us_per_publish']:.1f} | "
+                     f"{r['client_write_us_per_publish']:.1f} | {r['zmq_io_us_per_publish']:.1f} | "
+                     f"{r['rest_us_per_publish']:.1f} | {r['perf_samples']:,} |")
+    so = res.get(("soketi", "publish-cpu"))
+    if so:
+        L.append("")
+        for t in ("rtmesh1", "rtmesh2"):
+            r = res.get((t, "publish-cpu"))
+            if r and r["client_write_us_per_publish"]:
+                L.append(f"* **{NAMES[t]}**: even if everything but its client writes cost "
+                         f"nothing, a publish would cost {r['client_write_us_per_publish']:.1f} us "
+                         f"against soketi's {so['cpu_us_per_publish']:.1f} us: at most "
+                         f"{so['cpu_us_per_publish'] / r['client_write_us_per_publish']:.2f}x "
+                         "soketi on this machine (goal >= 3x).")
+    return L + [""]
+
+
 def chart(rows, png, workdir):
     """Advantage over soketi (higher is better for every metric) against the goal."""
     data = os.path.join(workdir, "chart.dat")
@@ -418,6 +453,7 @@ def main():
           "(`rtmesh-loadgen --brokers`), which skips HTTP, signing and JSON; server CPU counts "
           "every broker and node.", ""]
     L += ingest_table(res)
+    L += [""] + publish_cpu_section(res)
     L += ["", "## Raw figures", "",
           "Keys are the generator's (`rtmesh-loadgen --help`); `_us` microseconds, `_kb` KiB, "
           "`cpu_s` server CPU seconds over the measured phase, `server_cpu_util` CPU-s per "

@@ -8,7 +8,8 @@
 # Usage: bench/run.sh BUILD_DIR      (BUILD_DIR holds bench/rtmesh-loadgen,
 #                                     node/rtmesh-node, broker/rtmesh-broker)
 # Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi"),
-#              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels idle storm c100k"),
+#              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels channels-zmq
+#              channels-perf idle storm c100k"),
 #              BENCH_OUT (default bench/results), BENCH_PORT (default 6301),
 #              BENCH_C100K_CONNS (default 100000), BENCH_C100K_NODES (default 6),
 #              BENCH_C100K_GENS (default 6).
@@ -24,7 +25,7 @@ broker=$build/broker/rtmesh-broker
 out=${BENCH_OUT:-$here/results}
 port=${BENCH_PORT:-6301}
 targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi}
-scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq idle storm c100k}
+scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf idle storm c100k}
 c100k_conns=${BENCH_C100K_CONNS:-100000}
 c100k_nodes=${BENCH_C100K_NODES:-6}
 c100k_gens=${BENCH_C100K_GENS:-6}
@@ -98,6 +99,26 @@ gen() { # target scenario [loadgen flags...]
   "$loadgen" --port "$port" --pids "$server_pids" --label "$t/$s" --json "$results" "$@"
 }
 
+perf_period_ns=250000 # one sample per 250 us on each core
+
+profiled() { # target scenario [loadgen flags...]: gen, with perf sampling the servers for 5 s
+  local t=$1 s=$2; shift 2
+  local server_pids ready=$out/ready.$t data=$out/$t.perf
+  server_pids=$(IFS=,; echo "${pids[*]}")
+  rm -f "$ready"
+  gen "$t" "$s" --ready-file "$ready" "$@" &
+  local g=$!
+  while [[ ! -e $ready ]] && kill -0 "$g" 2>/dev/null; do sleep 0.1; done
+  sleep 3 # the generator's 1 s hold, then 2 s into the publishing
+  # the whole machine, filtered to the servers afterwards: perf attached to the processes
+  # would charge them for its own work at every context switch (rtmesh's path has several)
+  perf record -q -a -e cpu-clock -c "$perf_period_ns" -g -o "$data" -- sleep 5 2>>"$out/$t.log"
+  wait "$g"
+  perf script -i "$data" --pid "$server_pids" -F comm,tid,time,ip,sym 2>/dev/null |
+    python3 "$here/perf_split.py" "$t" "$results"
+  rm -f "$data" "$ready"
+}
+
 scenario() { # target scenario
   local t=$1 s=$2
   case $s in
@@ -109,6 +130,8 @@ scenario() { # target scenario
     gen "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 \
       --brokers "$brokers"
     ;;
+  channels-perf) # (b) again, sampled by perf: where a publish's server CPU goes
+    profiled "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 ;;
   idle) # two generator processes (20,000 open files each), 9,900 connections apiece
     gen "$t" "$s" --conns 9900 --channels 100 --publishers 0 --hold 10 --sources 8 &
     local g=$!
@@ -131,6 +154,10 @@ for s in $scenarios; do
   [[ $s == c100k ]] && ts=many
   for t in $ts; do
     [[ $s == channels-zmq && $t == soketi ]] && continue
+    if [[ $s == channels-perf ]] && ! command -v perf >/dev/null; then
+      echo "run.sh: no perf (bench/deps.sh installs linux-perf): $s skipped" >&2
+      continue
+    fi
     echo "== $t / $s" >&2
     start_target "$t" || { stop_servers; continue; }
     scenario "$t" "$s"

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Where the server CPU of one publish goes, from `perf record -a -g` while the many-channel
+load (b) runs (bench/run.sh, scenario channels-perf). Reads the servers' samples
+(`perf script --pid ... -F comm,tid,time,ip,sym`) on stdin and appends one JSON record
+labelled TARGET/publish-cpu to RESULTS_JSONL, next to the generator's, that splits the run's server CPU per publish (from /proc, as
+every other figure) in the proportions of the samples:
+
+* client writes: samples whose kernel stack is in tcp_sendmsg, outside ZeroMQ's threads —
+  the WebSocket deliveries and the HTTP answers. On loopback the kernel runs the receiving
+  end's TCP input and the wake-up of the reader inside that call, so this is what one write
+  costs on this machine with the generator on it.
+* ZeroMQ I/O threads (rtmesh only): everything libzmq's own threads spend (node and broker).
+* the rest: HTTP, signing, JSON, routing, framing, polling, the broker's main thread.
+
+Usage: perf script ... | bench/perf_split.py TARGET RESULTS_JSONL"""
+import json
+import sys
+
+
+def samples(lines):
+    """(comm, time, set of symbols on the stack) per sample."""
+    head, syms = None, set()
+    for line in lines:
+        if not line.strip():
+            if head:
+                yield head[0], head[1], syms
+            head, syms = None, set()
+        elif line[0] in " \t":
+            parts = line.split(None, 1)
+            if len(parts) == 2:
+                syms.add(parts[1].split("+")[0].strip())
+        else:
+            # "comm tid time:" — comm may hold spaces, the last two fields do not
+            fields = line.rsplit(None, 2)
+            head = (fields[0], float(fields[2].rstrip(":")))
+    if head:
+        yield head[0], head[1], syms
+
+
+def main():
+    target, results = sys.argv[1], sys.argv[2]
+    gen = [json.loads(line) for line in open(results)]
+    gen = [r for r in gen if r["label"] == f"{target}/channels-perf"]
+    if not gen:
+        sys.exit(f"perf_split.py: no {target}/channels-perf record in {results}")
+    n = {"all": 0, "client_write": 0, "zmq_io": 0}
+    kernel_seen = False
+    t0 = t1 = None
+    for comm, t, syms in samples(sys.stdin):
+        t0 = t if t0 is None else min(t0, t)
+        t1 = t if t1 is None else max(t1, t)
+        n["all"] += 1
+        kernel_seen = kernel_seen or "do_syscall_64" in syms
+        if comm.startswith("ZMQbg"):
+            n["zmq_io"] += 1
+        elif "tcp_sendmsg" in syms:
+            n["client_write"] += 1
+    if not n["all"] or not kernel_seen:
+        sys.exit("perf_split.py: no samples with kernel stacks (perf_event_paranoid?)")
+    per_publish = 1e6 / gen[-1]["publishes_per_cpu_s"]
+    us = {k: per_publish * v / n["all"] for k, v in n.items()}
+    rec = json.dumps({
+        "label": f"{target}/publish-cpu", "perf_window_s": round(t1 - t0, 3),
+        "perf_samples": n["all"], "cpu_us_per_publish": round(us["all"], 1),
+        "client_write_us_per_publish": round(us["client_write"], 1),
+        "zmq_io_us_per_publish": round(us["zmq_io"], 1),
+        "rest_us_per_publish": round(us["all"] - us["client_write"] - us["zmq_io"], 1)})
+    with open(results, "a") as f:
+        f.write(rec + "\n")
+
+
+if __name__ == "__main__":
+    main()
