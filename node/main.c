@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 #include <zmq.h>
 
 #define S_OPT(field) offsetof(rtm_node_options_t, field)
@@ -39,7 +40,8 @@ static const rtm_opt_t s_options[] = {
      "file listing the brokers' ingress tcp://host:port, one per line (blank lines and # "
      "comments ignored); re-read on SIGHUP. Wins over --brokers"},
     {"workers", "RTMESH_WORKERS", RTM_OPT_INT, S_OPT(workers), "0", 0, RTM_NODE_MAX_WORKERS,
-     "worker threads; 0 = one per core"},
+     "worker threads; 0 = one per CPU this process may run on (its affinity: taskset, a "
+     "container's cpuset)"},
     {"apps", "RTMESH_APPS_FILE", RTM_OPT_STRING, S_OPT(apps_file), NULL, 0, 0,
      "JSON file with an array of apps {id, key, secret, max_event_payload_kb}"},
     {"app-id", "RTMESH_APP_ID", RTM_OPT_STRING, S_OPT(app_id), "app-id", 0, 0,
@@ -141,10 +143,10 @@ static int s_configure(rtm_node_t *node, int argc, char **argv)
         return rc;
     }
     if (node->opt.workers == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        node->opt.workers = cores < 1                      ? 1
-                            : cores > RTM_NODE_MAX_WORKERS ? RTM_NODE_MAX_WORKERS
-                                                           : cores;
+        /* The CPUs the process may run on, not the machine's: a node pinned to 2 of 64 cores
+         * with more workers than that would only time-share them. At least 1. */
+        unsigned cpus = uv_available_parallelism();
+        node->opt.workers = cpus > RTM_NODE_MAX_WORKERS ? RTM_NODE_MAX_WORKERS : (int)cpus;
     }
     return 0;
 }

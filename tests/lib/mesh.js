@@ -180,7 +180,10 @@ function processEnv(mesh, kind) {
 
 function startProcess(mesh, kind, index) {
   const file = kind === 'broker' ? mesh.brokerBin : mesh.nodeBin;
-  return spawnProcess(mesh, kind, index, file, processArgs(mesh, kind, index), processEnv(mesh, kind));
+  const args = processArgs(mesh, kind, index);
+  const wrap = mesh.options.wrapFor ? mesh.options.wrapFor(kind, index) : null;
+  if (wrap) return spawnProcess(mesh, kind, index, wrap[0], [...wrap.slice(1), file, ...args], processEnv(mesh, kind));
+  return spawnProcess(mesh, kind, index, file, args, processEnv(mesh, kind));
 }
 
 // ---- readiness -----------------------------------------------------------------------------
@@ -340,7 +343,8 @@ class Mesh {
 // passed as --apps to brokers and nodes instead of the RTMESH_APP_* environment), brokerMetrics
 // (true: every broker serves GET /metrics on a port of its own, mesh.brokerMetricsPort(i)),
 // brokersFor ((kind, index, list) → the --brokers list that process is given; default: list,
-// every broker). Resolves to a Mesh; on failure nothing is left running.
+// every broker), wrapFor ((kind, index) → a command that execs the binary with its arguments,
+// e.g. ['taskset', '-c', '0'], or null). Resolves to a Mesh; on failure nothing is left running.
 async function startMesh(options = {}) {
   const opts = { shards: 2, nodes: 2, workers: 2, env: {}, ...options };
   const mesh = new Mesh(opts);
