@@ -7,32 +7,18 @@
 
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
-const { useMesh, killProcess, HOST } = require('../lib/mesh');
-const { launchBrowser, openPage, waitFor, screenshot, DESKTOP, PHONE } = require('../lib/browser');
-const { startDemo } = require('../lib/demo-server');
+const { killProcess, HOST } = require('../lib/mesh');
+const { openPage, waitFor, screenshot, DESKTOP, PHONE } = require('../lib/browser');
+const { useDemo } = require('../lib/demo-server');
 const page = require('../lib/demo-page');
 
 const APPS = [{ id: 'demo', key: 'demo-key', secret: 'demo-secret', enable_client_messages: true, enable_user_authentication: true }];
 
-let demo = null;
-let browser = null;
-const mesh = useMesh(
-  { apps: APPS },
-  {
-    setup: async (m) => {
-      demo = await startDemo(m);
-      browser = await launchBrowser();
-    },
-    teardown: async () => {
-      if (browser) await browser.close();
-      if (demo) await demo.stop();
-    },
-  },
-);
+const { mesh, demo, browser } = useDemo({ apps: APPS });
 
 test('two people chat, see who is online and typing, watch the chart, and one is notified', async () => {
-  const alice = await page.openChat(browser, demo.url);
-  const bob = await page.openChat(browser, demo.url, PHONE);
+  const alice = await page.openChat(browser(), demo().url);
+  const bob = await page.openChat(browser(), demo().url, PHONE);
   await page.rename(alice, 'Alice');
   await page.rename(bob, 'Bob');
   await page.waitOnline(alice, ['Alice', 'Bob']);
@@ -65,8 +51,8 @@ test('two people chat, see who is online and typing, watch the chart, and one is
 });
 
 test('the status page shows both nodes and both shards, and follows a shard and a node dying', async () => {
-  const status = await openPage(browser);
-  await status.goto(`${demo.url}status`);
+  const status = await openPage(browser());
+  await status.goto(`${demo().url}status`);
   const pids = [0, 1].map((i) => mesh().process('node', i).child.pid);
   const shards = mesh().brokerPorts.map((p) => `tcp://${HOST}:${p}`);
   const nodeUp = (pid, up) => waitFor(status, `node with pid ${pid} shown ${up ? 'up' : 'gone'}`, ([p, u]) => {

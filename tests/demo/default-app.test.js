@@ -7,30 +7,16 @@
 
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
-const { useMesh, APP } = require('../lib/mesh');
-const { launchBrowser, waitFor, PHONE } = require('../lib/browser');
-const { startDemo } = require('../lib/demo-server');
+const { APP } = require('../lib/mesh');
+const { waitFor, PHONE } = require('../lib/browser');
+const { useDemo } = require('../lib/demo-server');
 const page = require('../lib/demo-page');
 
-let demo = null;
-let browser = null;
-useMesh(
-  {},
-  {
-    setup: async (m) => {
-      demo = await startDemo(m);
-      browser = await launchBrowser();
-    },
-    teardown: async () => {
-      if (browser) await browser.close();
-      if (demo) await demo.stop();
-    },
-  },
-);
+const { demo, browser } = useDemo({});
 
 test('with the default app: chat, chart and notifications work, typing is explained', async () => {
-  const carol = await page.openChat(browser, demo.url, PHONE);
-  const dave = await page.openChat(browser, demo.url);
+  const carol = await page.openChat(browser(), demo().url, PHONE);
+  const dave = await page.openChat(browser(), demo().url);
   await page.rename(carol, 'Carol');
   await page.rename(dave, 'Dave');
   await page.waitOnline(carol, ['Carol', 'Dave']);
@@ -52,7 +38,7 @@ test('with the default app: chat, chart and notifications work, typing is explai
 });
 
 test('the app server refuses bad requests with a clear error and counts them; the page never has the secret', async () => {
-  const base = demo.url;
+  const base = demo().url;
   const first = await fetch(base);
   const cookie = first.headers.get('set-cookie').split(';')[0];
   const html = await first.text();

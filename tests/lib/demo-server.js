@@ -1,11 +1,14 @@
 'use strict';
 // Starts the demo app server (examples/demo/server.js) against a test mesh, as `make run` does
 // but on an ephemeral port, scraping each node's own /metrics and ticking fast so tests do not
-// wait long for the next reading. stop() fails unless it exits 0 on SIGTERM.
+// wait long for the next reading. stop() fails unless it exits 0 on SIGTERM. useDemo gives a
+// test file its mesh, the demo server on it and a Chromium.
 
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { APP, HOST, withTimeout } = require('./util');
+const { useMesh } = require('./mesh');
+const { launchBrowser } = require('./browser');
 
 const SERVER = path.join(__dirname, '..', '..', 'examples', 'demo', 'server.js');
 const START_MS = 10000;
@@ -62,4 +65,22 @@ async function startDemo(mesh, env = {}) {
   };
 }
 
-module.exports = { startDemo };
+// One mesh (meshOptions, as useMesh), the demo server on it and one browser for a test file,
+// started before its first test and stopped after its last. Returns getters.
+function useDemo(meshOptions) {
+  let demo = null;
+  let browser = null;
+  const mesh = useMesh(meshOptions, {
+    setup: async (m) => {
+      demo = await startDemo(m);
+      browser = await launchBrowser();
+    },
+    teardown: async () => {
+      if (browser) await browser.close();
+      if (demo) await demo.stop();
+    },
+  });
+  return { mesh, demo: () => demo, browser: () => browser };
+}
+
+module.exports = { useDemo };
