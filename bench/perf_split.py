@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Where the server CPU of one publish goes, from `perf record -a -g` while the many-channel
 load (b) runs (bench/run.sh, scenario channels-perf). Reads the servers' samples
-(`perf script --pid ... -F comm,tid,time,ip,sym`) on stdin and appends one JSON record
-labelled TARGET/publish-cpu to RESULTS_JSONL, next to the generator's, that splits the run's server CPU per publish (from /proc, as
-every other figure) in the proportions of the samples:
+(`perf script --pid ... -F comm,tid,time,ip,sym`) on stdin and appends to RESULTS_JSONL, next
+to the generator's record, one labelled TARGET/publish-cpu: the run's server CPU per publish
+(from /proc, as every other figure) split in the proportions of the samples:
 
 * client writes: samples whose kernel stack is in tcp_sendmsg, outside ZeroMQ's threads —
   the WebSocket deliveries and the HTTP answers. On loopback the kernel runs the receiving

@@ -180,10 +180,9 @@ function processEnv(mesh, kind) {
 
 function startProcess(mesh, kind, index) {
   const file = kind === 'broker' ? mesh.brokerBin : mesh.nodeBin;
-  const args = processArgs(mesh, kind, index);
-  const wrap = mesh.options.wrapFor ? mesh.options.wrapFor(kind, index) : null;
-  if (wrap) return spawnProcess(mesh, kind, index, wrap[0], [...wrap.slice(1), file, ...args], processEnv(mesh, kind));
-  return spawnProcess(mesh, kind, index, file, args, processEnv(mesh, kind));
+  const wrap = (mesh.options.wrapFor && mesh.options.wrapFor(kind, index)) || [];
+  const [command, ...args] = [...wrap, file, ...processArgs(mesh, kind, index)];
+  return spawnProcess(mesh, kind, index, command, args, processEnv(mesh, kind));
 }
 
 // ---- readiness -----------------------------------------------------------------------------
