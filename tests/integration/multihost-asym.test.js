@@ -25,7 +25,6 @@ const { harness, logTime, waitLog, stop, kill, jsonLines, printReport, assertNot
 const { sleep, waitUntil } = require('../lib/util');
 
 const HOSTS = { b0: '10.214.0.10', b1: '10.214.0.11', b2: '10.214.0.12', n0: '10.214.0.20', n1: '10.214.0.21', c: '10.214.0.30' };
-const BROKER = (b) => `tcp://${HOSTS[b]}:7000`;
 const MEMBERS = 3;
 
 const skip = available();
@@ -34,25 +33,25 @@ if (skip) console.log(`# multi-host asymmetric test skipped: ${skip}`);
 test('multi-host: a node cut from one broker, a node killed with presence members, every original broker killed; nothing acknowledged is lost silently', { skip: skip || false, timeout: 180000 }, async (t) => {
   const h = harness(t, HOSTS);
   const { net, procs } = h;
-  const { writeBrokers, fileBroker: broker, fileNode: node } = h;
+  const { writeBrokers, fileBroker: broker, fileNode: node, brokerId } = h;
   writeBrokers(['b0', 'b1']);
   broker('b0');
   broker('b1');
   node('n0');
   node('n1');
   const nodes = ['n0', 'n1'];
-  await h.startLoadWhenRouted('c', nodes, [BROKER('b0'), BROKER('b1')]);
+  await h.startLoadWhenRouted('c', nodes, [brokerId('b0'), brokerId('b1')]);
   const timings = {};
 
   // asym: n0 loses b1; everybody else keeps it
   let t0 = await h.phase('asym');
   net.partitionBetween('n0', 'b1', true);
-  const detected = await waitLog(procs.n0, ['event=shard_down', `broker=${BROKER('b1')}`], t0, 'n0 to lose b1');
+  const detected = await waitLog(procs.n0, ['event=shard_down', `broker=${brokerId('b1')}`], t0, 'n0 to lose b1');
   const noticed = await waitLog(procs.n0, ['event=owner_unreachable'], t0, 'n0 to give up on b1\'s channels');
   await sleep(1000);
   const healed = Date.now();
   net.partitionBetween('n0', 'b1', false);
-  const back = await waitLog(procs.n0, ['event=shard_up', `broker=${BROKER('b1')}`], healed, 'n0 to route to b1 again');
+  const back = await waitLog(procs.n0, ['event=shard_up', `broker=${brokerId('b1')}`], healed, 'n0 to route to b1 again');
   timings.asym = { detect_ms: detected - t0 };
   const n1Lost = logTime(procs.n1, ['event=shard_down'], t0) !== null; // only under a starved CPU
   console.log(`# asym: n0 lost b1 after ${detected - t0} ms, told b1's subscribers to reconnect after ${noticed - t0} ms; healed, b1 routed again after ${back - healed} ms${n1Lost ? ' (n1 also lost a broker meanwhile)' : ''}`);
@@ -72,8 +71,8 @@ test('multi-host: a node cut from one broker, a node killed with presence member
   presence.child.stdin.write('end\n');
   const restarted = Date.now();
   node('n0');
-  await h.nodesLog(['n0'], ['event=shard_up', `broker=${BROKER('b0')}`], restarted, 'b0 up at the restarted n0');
-  await h.nodesLog(['n0'], ['event=shard_up', `broker=${BROKER('b1')}`], restarted, 'b1 up at the restarted n0');
+  await h.nodesLog(['n0'], ['event=shard_up', `broker=${brokerId('b0')}`], restarted, 'b0 up at the restarted n0');
+  await h.nodesLog(['n0'], ['event=shard_up', `broker=${brokerId('b1')}`], restarted, 'b1 up at the restarted n0');
   await h.loadSubscribed(); // n0's load client is back
   assert.deepEqual(await presence.exited, { code: 0, signal: null });
   await sleep(2000);
@@ -82,19 +81,19 @@ test('multi-host: a node cut from one broker, a node killed with presence member
   t0 = await h.phase('add');
   writeBrokers(['b0', 'b1', 'b2']);
   broker('b2');
-  await waitLog(procs.b2, ['event=shard_up', `broker=${BROKER('b0')}`], t0, 'b2 to hear b0');
+  await waitLog(procs.b2, ['event=shard_up', `broker=${brokerId('b0')}`], t0, 'b2 to hear b0');
   for (const n of nodes) procs[n].child.kill('SIGHUP');
-  const up = await h.nodesLog(nodes, ['event=shard_up', `broker=${BROKER('b2')}`], t0, 'b2 up');
+  const up = await h.nodesLog(nodes, ['event=shard_up', `broker=${brokerId('b2')}`], t0, 'b2 up');
   timings.add = { detect_ms: Math.max(...up) - t0 };
   procs.b0.child.kill('SIGHUP');
   procs.b1.child.kill('SIGHUP');
-  await waitLog(procs.b0, ['event=broker_listed', `broker=${BROKER('b2')}`], t0, 'b0 to list b2');
+  await waitLog(procs.b0, ['event=broker_listed', `broker=${brokerId('b2')}`], t0, 'b0 to list b2');
   await sleep(2000);
 
   // kill-orig: every broker there was at the start dies at once
   t0 = await h.phase('kill-orig');
   await Promise.all([kill(procs.b0), kill(procs.b1)]);
-  const dead = await Promise.all(['b0', 'b1'].map((b) => h.nodesLog(nodes, ['event=shard_down', `broker=${BROKER(b)}`], t0, `${b} down`)));
+  const dead = await Promise.all(['b0', 'b1'].map((b) => h.nodesLog(nodes, ['event=shard_down', `broker=${brokerId(b)}`], t0, `${b} down`)));
   timings['kill-orig'] = { detect_ms: Math.max(...dead.flat()) - t0 };
   await sleep(3000);
   await h.phase('alone');

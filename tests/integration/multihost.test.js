@@ -31,7 +31,6 @@ const { harness, logTime, waitLog, stop, kill, printReport, assertNothingLost } 
 const { sleep } = require('../lib/util');
 
 const HOSTS = { b0: '10.213.0.10', b1: '10.213.0.11', b2: '10.213.0.12', n0: '10.213.0.20', n1: '10.213.0.21', c: '10.213.0.30' };
-const BROKER = (h) => `tcp://${HOSTS[h]}:7000`;
 const NODES = ['n0', 'n1'];
 
 const skip = available();
@@ -48,7 +47,7 @@ function checkReport(result, timings) {
 test('multi-host: brokers join, vanish behind a partition, leave and die under load; nothing acknowledged is lost', { skip: skip || false, timeout: 180000 }, async (t) => {
   const h = harness(t, HOSTS);
   const { net, procs } = h;
-  const { writeBrokers, fileBroker: broker, fileNode: node } = h;
+  const { writeBrokers, fileBroker: broker, fileNode: node, brokerId } = h;
   writeBrokers(['b0', 'b1']);
   broker('b0');
   broker('b1');
@@ -56,7 +55,7 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   node('n1');
   const nodes = [procs.n0, procs.n1];
   const allNodesLog = (needles, since, what) => h.nodesLog(NODES, needles, since, what);
-  await h.startLoadWhenRouted('c', NODES, [BROKER('b0'), BROKER('b1')]);
+  await h.startLoadWhenRouted('c', NODES, [brokerId('b0'), brokerId('b1')]);
   const phase = h.phase;
   const timings = {};
 
@@ -64,24 +63,24 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   let t0 = await phase('add');
   writeBrokers(['b0', 'b1', 'b2']);
   broker('b2');
-  await waitLog(procs.b2, ['event=shard_up', `broker=${BROKER('b0')}`], t0, 'b2 to hear b0');
+  await waitLog(procs.b2, ['event=shard_up', `broker=${brokerId('b0')}`], t0, 'b2 to hear b0');
   for (const n of nodes) n.child.kill('SIGHUP');
-  await allNodesLog(['event=shard_up', `broker=${BROKER('b2')}`], t0, 'b2 up');
+  await allNodesLog(['event=shard_up', `broker=${brokerId('b2')}`], t0, 'b2 up');
   procs.b0.child.kill('SIGHUP');
   procs.b1.child.kill('SIGHUP');
-  await waitLog(procs.b0, ['event=broker_listed', `broker=${BROKER('b2')}`], t0, 'b0 to list b2');
-  timings.add = { detect_ms: Math.max(...nodes.map((n) => logTime(n, ['event=shard_up', `broker=${BROKER('b2')}`], t0))) - t0 };
+  await waitLog(procs.b0, ['event=broker_listed', `broker=${brokerId('b2')}`], t0, 'b0 to list b2');
+  timings.add = { detect_ms: Math.max(...nodes.map((n) => logTime(n, ['event=shard_up', `broker=${brokerId('b2')}`], t0))) - t0 };
   await sleep(2000);
 
   // partition: b1's host vanishes without a FIN, then returns
   t0 = await phase('partition');
   net.partition('b1', true);
-  const down = await allNodesLog(['event=shard_down', `broker=${BROKER('b1')}`], t0, 'b1 down');
+  const down = await allNodesLog(['event=shard_down', `broker=${brokerId('b1')}`], t0, 'b1 down');
   timings.partition = { detect_ms: Math.max(...down) - t0 };
   await sleep(Math.max(0, 4000 - (Date.now() - t0)));
   const healed = Date.now();
   net.partition('b1', false);
-  const up = await allNodesLog(['event=shard_up', `broker=${BROKER('b1')}`], healed, 'b1 up after the partition');
+  const up = await allNodesLog(['event=shard_up', `broker=${brokerId('b1')}`], healed, 'b1 up after the partition');
   timings.partition.rejoin_ms = Math.max(...up) - healed;
   await sleep(1500);
 
@@ -90,9 +89,9 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   writeBrokers(['b0', 'b2']);
   procs.b0.child.kill('SIGHUP');
   procs.b2.child.kill('SIGHUP');
-  await waitLog(procs.b2, ['event=broker_unlisted', `broker=${BROKER('b1')}`], t0, 'b2 to unlist b1');
+  await waitLog(procs.b2, ['event=broker_unlisted', `broker=${brokerId('b1')}`], t0, 'b2 to unlist b1');
   for (const n of nodes) n.child.kill('SIGHUP');
-  await allNodesLog(['event=broker_unlisted', `broker=${BROKER('b1')}`], t0, 'b1 unlisted');
+  await allNodesLog(['event=broker_unlisted', `broker=${brokerId('b1')}`], t0, 'b1 unlisted');
   timings.remove = { detect_ms: 0 };
   await sleep(500);
   const b1exit = await stop(procs.b1);
@@ -105,7 +104,7 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
     const since = Date.now();
     assert.deepEqual(await stop(procs[b]), { code: 0, signal: null }, `${b} stops cleanly`);
     broker(b);
-    await allNodesLog(['event=shard_up', `broker=${BROKER(b)}`], since, `${b} up after its restart`);
+    await allNodesLog(['event=shard_up', `broker=${brokerId(b)}`], since, `${b} up after its restart`);
     await sleep(1000);
   }
   timings.rolling = { detect_ms: 0 };
@@ -113,7 +112,7 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   // kill: b0 dies; b2 is left alone
   t0 = await phase('kill');
   kill(procs.b0);
-  const dead = await allNodesLog(['event=shard_down', `broker=${BROKER('b0')}`], t0, 'b0 down');
+  const dead = await allNodesLog(['event=shard_down', `broker=${brokerId('b0')}`], t0, 'b0 down');
   timings.kill = { detect_ms: Math.max(...dead) - t0 };
   await sleep(3000);
   await phase('alone');
@@ -122,12 +121,12 @@ test('multi-host: brokers join, vanish behind a partition, leave and die under l
   // back: the killed broker returns; then the other one dies, and it serves alone
   t0 = await phase('back');
   broker('b0');
-  const back = await allNodesLog(['event=shard_up', `broker=${BROKER('b0')}`], t0, 'b0 up after its restart');
+  const back = await allNodesLog(['event=shard_up', `broker=${brokerId('b0')}`], t0, 'b0 up after its restart');
   timings.back = { detect_ms: Math.max(...back) - t0 };
   await sleep(1500);
   t0 = await phase('kill2');
   kill(procs.b2);
-  const dead2 = await allNodesLog(['event=shard_down', `broker=${BROKER('b2')}`], t0, 'b2 down');
+  const dead2 = await allNodesLog(['event=shard_down', `broker=${brokerId('b2')}`], t0, 'b2 down');
   timings.kill2 = { detect_ms: Math.max(...dead2) - t0 };
   await sleep(3000);
 
