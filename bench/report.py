@@ -394,6 +394,33 @@ plot "{data}" using 2:xtic(1) title "rtmesh 1 node + 1 shard" lc rgb "#1f77b4", 
     return True
 
 
+def publish_cost_section(res):
+    """Issue 18: system calls and context switches per REST publish in (b), every server
+    thread counted by perf stat, and where they go by thread."""
+    rows = [(t, res.get((t, "publish-cost"))) for t in TARGETS]
+    if not any(r for _, r in rows):
+        return []
+    L = ["## System calls and context switches per REST publish (b, counted by perf)", "",
+         f"Scenario (b) run again while `perf stat --per-thread` counts `raw_syscalls:sys_enter` "
+         "and `context-switches` in every thread of the server processes (bench/perf_cost.py); "
+         "each publish is delivered to 10 subscribers. Targets (issue 18, the `make run` mesh): "
+         "≤ 40 system calls and ≤ 6 context switches.", "",
+         "| servers | system calls per publish | context switches per publish | publishes counted |",
+         "|---|---:|---:|---:|"]
+    for t, r in rows:
+        if r:
+            L.append(f"| {NAMES[t]} | {r['syscalls_per_publish']:.1f} | "
+                     f"{r['cs_per_publish']:.2f} | {r['publishes_in_window']:,} |")
+    L += ["", "By thread (threads of one name summed; `rtm-worker-N` are node workers, "
+          "`rtmesh-broker` a broker's loop, `ZMQbg/*` libzmq's threads):", ""]
+    for t, r in rows:
+        if r:
+            per = "; ".join(f"{n} {v['syscalls']:.1f} / {v['cs']:.2f}"
+                            for n, v in r["per_thread"].items())
+            L.append(f"* {NAMES[t]} (system calls / context switches): {per}")
+    return L + [""]
+
+
 def main():
     rdir, out_md = sys.argv[1], sys.argv[2]
     png = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(out_md),
@@ -456,6 +483,7 @@ def main():
           "every broker and node.", ""]
     L += ingest_table(res)
     L += [""] + publish_cpu_section(res)
+    L += publish_cost_section(res)
     L += ["", "## Raw figures", "",
           "Keys are the generator's (`rtmesh-loadgen --help`); `_us` microseconds, `_kb` KiB, "
           "`cpu_s` server CPU seconds over the measured phase, `server_cpu_util` CPU-s per "

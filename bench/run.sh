@@ -9,7 +9,7 @@
 #                                     node/rtmesh-node, broker/rtmesh-broker)
 # Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi"),
 #              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels channels-zmq
-#              channels-perf idle storm c100k"),
+#              channels-perf channels-cost idle storm c100k"),
 #              BENCH_OUT (default bench/results), BENCH_PORT (default 6301),
 #              BENCH_C100K_CONNS (default 100000), BENCH_C100K_NODES (default 6),
 #              BENCH_C100K_GENS (default 6).
@@ -25,7 +25,7 @@ broker=$build/broker/rtmesh-broker
 out=${BENCH_OUT:-$here/results}
 port=${BENCH_PORT:-6301}
 targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi}
-scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf idle storm c100k}
+scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf channels-cost idle storm c100k}
 c100k_conns=${BENCH_C100K_CONNS:-100000}
 c100k_nodes=${BENCH_C100K_NODES:-6}
 c100k_gens=${BENCH_C100K_GENS:-6}
@@ -101,22 +101,50 @@ gen() { # target scenario [loadgen flags...]
 
 perf_period_ns=250000 # one sample per 250 us on each core
 
-profiled() { # target scenario [loadgen flags...]: gen, with perf sampling the servers for 5 s
-  local t=$1 s=$2; shift 2
-  local server_pids ready=$out/ready.$t data=$out/$t.perf
-  server_pids=$(IFS=,; echo "${pids[*]}")
+perf_window_s=5
+
+during_load() { # target scenario measure [loadgen flags...]: gen, with `measure TARGET` run
+  # once the publishing is 2 s in; it takes perf_window_s
+  local t=$1 s=$2 measure=$3; shift 3
+  local ready=$out/ready.$t
   rm -f "$ready"
   gen "$t" "$s" --ready-file "$ready" "$@" &
   local g=$!
   while [[ ! -e $ready ]] && kill -0 "$g" 2>/dev/null; do sleep 0.1; done
   sleep 3 # the generator's 1 s hold, then 2 s into the publishing
+  "$measure" "$t"
+  wait "$g"
+  rm -f "$ready"
+}
+
+perf_sample() { # target
   # the whole machine, filtered to the servers afterwards: perf attached to the processes
   # would charge them for its own work at every context switch (rtmesh's path has several)
-  perf record -q -a -e cpu-clock -c "$perf_period_ns" -g -o "$data" -- sleep 5 2>>"$out/$t.log"
-  wait "$g"
-  perf script -i "$data" --pid "$server_pids" -F comm,tid,time,ip,sym 2>/dev/null |
+  perf record -q -a -e cpu-clock -c "$perf_period_ns" -g -o "$out/$1.perf" -- \
+    sleep "$perf_window_s" 2>>"$out/$1.log"
+}
+
+perf_count() { # target: system calls and context switches of every server thread
+  local server_pids
+  server_pids=$(IFS=,; echo "${pids[*]}")
+  perf stat -x, --per-thread -e raw_syscalls:sys_enter,context-switches -p "$server_pids" \
+    -o "$out/$1.stat" -- sleep "$perf_window_s" 2>>"$out/$1.log"
+}
+
+profiled() { # target scenario [loadgen flags...]: where the servers' CPU goes
+  local t=$1 s=$2 server_pids
+  server_pids=$(IFS=,; echo "${pids[*]}")
+  during_load "$t" "$s" perf_sample "${@:3}"
+  perf script -i "$out/$t.perf" --pid "$server_pids" -F comm,tid,time,ip,sym 2>/dev/null |
     python3 "$here/perf_split.py" "$t" "$results"
-  rm -f "$data" "$ready"
+  rm -f "$out/$t.perf"
+}
+
+costed() { # target scenario [loadgen flags...]: system calls and context switches per publish
+  local t=$1 s=$2
+  during_load "$t" "$s" perf_count "${@:3}"
+  python3 "$here/perf_cost.py" "$t" "$out/$t.stat" "$perf_window_s" "$results"
+  rm -f "$out/$t.stat"
 }
 
 scenario() { # target scenario
@@ -132,6 +160,8 @@ scenario() { # target scenario
     ;;
   channels-perf) # (b) again, sampled by perf: where a publish's server CPU goes
     profiled "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 ;;
+  channels-cost) # (b) again, counted by perf: system calls and context switches per publish
+    costed "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 ;;
   idle) # two generator processes (20,000 open files each), 9,900 connections apiece
     gen "$t" "$s" --conns 9900 --channels 100 --publishers 0 --hold 10 --sources 8 &
     local g=$!
@@ -154,7 +184,7 @@ for s in $scenarios; do
   [[ $s == c100k ]] && ts=many
   for t in $ts; do
     [[ $s == channels-zmq && $t == soketi ]] && continue
-    if [[ $s == channels-perf ]] && ! command -v perf >/dev/null; then
+    if [[ $s == channels-perf || $s == channels-cost ]] && ! command -v perf >/dev/null; then
       echo "run.sh: no perf (bench/deps.sh installs linux-perf): $s skipped" >&2
       continue
     fi
