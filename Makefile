@@ -17,8 +17,10 @@ build: deps
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF >/dev/null
 	cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-cli
 
+# LOG=info or LOG=debug shows every process's log lines on the terminal (default: warnings
+# and errors; the full logs are in $(RELEASE)/logs/).
 run: build
-	scripts/run-mesh.sh $(RELEASE)
+	@scripts/run-mesh.sh $(RELEASE) $(LOG)
 
 build-debug: deps
 	cmake -S . -B $(DEBUG) -DCMAKE_BUILD_TYPE=Debug -DRTM_SANITIZE=ON >/dev/null
