@@ -13,9 +13,11 @@ deps:
 deps-browser:
 	@scripts/deps.sh --with-node --with-browser
 
+# Says nothing when there is nothing to build: no "Built target" line per target, and no
+# "Entering directory" lines (cmake's make would see itself as our sub-make).
 build: deps
-	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF >/dev/null
-	cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-cli
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF -DCMAKE_TARGET_MESSAGES=OFF >/dev/null
+	@unset MAKELEVEL; cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-cli
 
 # LOG=info or LOG=debug shows every process's log lines on the terminal (default: warnings
 # and errors; the full logs are in $(RELEASE)/logs/).

@@ -234,25 +234,40 @@ exit_status() {
 }
 
 stopped=() # the kinds of the processes that stopped when told to
-while ((${#pids[@]})); do
-  unset exited
-  wait -n -p exited "${pids[@]}" 2>/dev/null # not bash's own "Killed" line: ours follows
-  status=$?
-  [ -n "${exited:-}" ] || continue # a signal woke the wait: on_signal ran
+# reaped PID STATUS: process PID exited with STATUS; reports it unless it was told to stop.
+reaped() {
+  local i log
   for i in "${!pids[@]}"; do
-    [ "${pids[$i]}" = "$exited" ] || continue
+    [ "${pids[$i]}" = "$1" ] || continue
     log="$logs/${names[$i]}.log"
-    if ((stopping && status == 0)); then
+    if ((stopping && $2 == 0)); then
       stopped+=("${kinds[$i]}")
     elif ((stopping)); then
-      echo "${names[$i]} $(exit_status $status) while stopping; its log: $log" >&2
+      echo "${names[$i]} $(exit_status "$2") while stopping; its log: $log" >&2
       failed=1
     else
-      echo "${names[$i]} $(exit_status $status); the rest keep running. Its log: $log. To start it again:" >&2
+      echo "${names[$i]} $(exit_status "$2"); the rest keep running. Its log: $log. To start it again:" >&2
       echo "  ${commands[$i]}" >&2
       failed=1
     fi
     unset "pids[$i]" "names[$i]" "kinds[$i]" "commands[$i]"
+  done
+}
+
+while ((${#pids[@]})); do
+  unset exited
+  wait -n -p exited "${pids[@]}" 2>/dev/null # not bash's own "Killed" line: ours follows
+  status=$?
+  if [ -n "${exited:-}" ]; then
+    reaped "$exited" "$status"
+    continue
+  fi
+  # A signal woke the wait (on_signal ran), and bash may have reaped some meanwhile (a
+  # wait in on_signal does): wait -n no longer sees those, wait PID still has their status.
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && continue
+    wait "$pid" 2>/dev/null
+    reaped "$pid" $?
   done
 done
 
