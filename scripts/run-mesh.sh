@@ -42,6 +42,7 @@ export RTMESH_DRAIN_SECONDS=${RTMESH_DRAIN_SECONDS:-0}
 # The processes, by index: pids[i] runs commands[i] (how to start it again),
 # is called names[i] (its log is $logs/names[i].log) and is a kinds[i].
 pids=() names=() kinds=() commands=()
+stopped=() # the kinds of the processes that stopped when told to
 stopping=0 failed=0 follower=
 tmp=$(mktemp -d)
 mkdir -p "$logs" || exit 1
@@ -133,9 +134,42 @@ track() {
   pids+=("$launched") names+=("$1") kinds+=("$2") commands+=("$relaunch")
 }
 
-running() {
-  local pid
-  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || return 1; done
+exit_status() {
+  if (($1 > 128)); then echo "was killed by SIG$(kill -l $(($1 - 128)))"; else echo "exited with status $1"; fi
+}
+
+# reaped PID STATUS: process PID exited with STATUS; reports it unless it was told to stop.
+reaped() {
+  local i log
+  for i in "${!pids[@]}"; do
+    [ "${pids[$i]}" = "$1" ] || continue
+    log="$logs/${names[$i]}.log"
+    if ((stopping && $2 == 0)); then
+      stopped+=("${kinds[$i]}")
+    elif ((stopping)); then
+      echo "${names[$i]} $(exit_status "$2") while stopping; its log: $log" >&2
+      failed=1
+    else
+      echo "${names[$i]} $(exit_status "$2"); the rest keep running. Its log: $log. To start it again:" >&2
+      echo "  ${commands[$i]}" >&2
+      failed=1
+    fi
+    unset "pids[$i]" "names[$i]" "kinds[$i]" "commands[$i]"
+  done
+}
+
+# Collects the processes that are gone; returns 1 if there were none. wait -n
+# does not see those bash has reaped and forgotten on its own (it does when it
+# starts another process, or waits for one); wait PID still has their status.
+reap_gone() {
+  local pid gone=1
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && continue
+    wait "$pid" 2>/dev/null
+    reaped "$pid" $?
+    gone=0
+  done
+  return $gone
 }
 
 shards=$(tr ',' '\n' <<<"$brokers" | wc -l)
@@ -168,12 +202,15 @@ for i in 0 1; do
   track "node-$i" node
 done
 
+ready=0
 for _ in $(seq 50); do
   ((stopping)) && break
-  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-  running || break # the loop at the end reports it
+  curl -fs --max-time 1 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && ready=1 && break
+  reap_gone # one that failed to start
+  ((${#pids[@]} == shards + 2)) || break
   sleep 0.2
 done
+((stopping)) || reap_gone
 
 # The demo needs Node.js and its npm packages (installed once with npm ci); the
 # mesh runs without it, and a demo that cannot start leaves the mesh running.
@@ -208,6 +245,8 @@ start_demo() {
 }
 ((stopping)) || start_demo
 
+state="is running"
+((ready)) || state="is not ready (its nodes do not answer /readyz; see above)"
 case $show in
   warn) shown="warnings and errors (make run LOG=info: every line; LOG=debug: debug lines too)" ;;
   error) shown="errors only (LOG=error)" ;;
@@ -215,7 +254,7 @@ case $show in
 esac
 ((stopping)) || cat <<MSG
 
-rtmesh is running: $shards broker shards, 2 edge nodes on port $port.
+rtmesh $state: $shards broker shards, 2 edge nodes on port $port.
   demo       $demo
   WebSocket  ws://127.0.0.1:$port/app/$app_key   (pusher-js: wsHost 127.0.0.1, wsPort $port,
                                                        forceTLS false, enabledTransports ['ws'], cluster 'mt1')
@@ -229,46 +268,14 @@ MSG
 
 # ---- until every process has exited ----------------------------------------
 
-exit_status() {
-  if (($1 > 128)); then echo "was killed by SIG$(kill -l $(($1 - 128)))"; else echo "exited with status $1"; fi
-}
-
-stopped=() # the kinds of the processes that stopped when told to
-# reaped PID STATUS: process PID exited with STATUS; reports it unless it was told to stop.
-reaped() {
-  local i log
-  for i in "${!pids[@]}"; do
-    [ "${pids[$i]}" = "$1" ] || continue
-    log="$logs/${names[$i]}.log"
-    if ((stopping && $2 == 0)); then
-      stopped+=("${kinds[$i]}")
-    elif ((stopping)); then
-      echo "${names[$i]} $(exit_status "$2") while stopping; its log: $log" >&2
-      failed=1
-    else
-      echo "${names[$i]} $(exit_status "$2"); the rest keep running. Its log: $log. To start it again:" >&2
-      echo "  ${commands[$i]}" >&2
-      failed=1
-    fi
-    unset "pids[$i]" "names[$i]" "kinds[$i]" "commands[$i]"
-  done
-}
-
+# wait -n sees a process that dies from the moment reap_gone last looked at it:
+# a pass that found none started nothing.
 while ((${#pids[@]})); do
+  reap_gone && continue
   unset exited
   wait -n -p exited "${pids[@]}" 2>/dev/null # not bash's own "Killed" line: ours follows
   status=$?
-  if [ -n "${exited:-}" ]; then
-    reaped "$exited" "$status"
-    continue
-  fi
-  # A signal woke the wait (on_signal ran), and bash may have reaped some meanwhile (a
-  # wait in on_signal does): wait -n no longer sees those, wait PID still has their status.
-  for pid in "${pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null && continue
-    wait "$pid" 2>/dev/null
-    reaped "$pid" $?
-  done
+  [ -n "${exited:-}" ] && reaped "$exited" "$status" # else a signal woke it: on_signal ran
 done
 
 if ((!stopping)); then

@@ -4,13 +4,13 @@
 // nothing else while it serves (the processes' full logs go to files); Ctrl-C (SIGINT to the
 // group, as a terminal sends it) stops every process and prints one line, exit 0. A broker
 // killed on its own is reported with a command that starts it again, which works (its log
-// follows on the terminal again), and the script then exits 1.
+// follows on the terminal again), and the script then exits 1. A bad level to show is refused.
 //
 // The demo runs too: its npm packages must be installed (tests/run-node-suite.sh does it).
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -31,6 +31,17 @@ function buildDir() {
   assert.equal(path.resolve(process.env.RTMESH_NODE_BIN), path.join(dir, 'node', 'rtmesh-node'),
     'RTMESH_BROKER_BIN and RTMESH_NODE_BIN come from one build directory');
   return dir;
+}
+
+function shown(run) {
+  return run.lines.map((l) => `  | ${l}`).join('\n');
+}
+
+// Waits for the next line matching pred; a failure shows all the output so far.
+function nextLine(run, pred, what, ms) {
+  return run.inbox.next(pred, what, ms).catch((err) => {
+    throw new Error(`${err.message}\n${shown(run)}`);
+  });
 }
 
 // Starts run-mesh.sh as `make run` would, on free ports, with its logs in a fresh directory.
@@ -69,18 +80,16 @@ async function runMesh(t) {
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGKILL');
   });
-  await run.inbox.next((l) => l === 'Ctrl-C stops it.', 'the end of the banner', BANNER_MS);
+  await nextLine(run, (l) => l === 'Ctrl-C stops it.', 'the end of the banner', BANNER_MS);
   run.inbox.clear(); // tests wait for what follows
   return run;
 }
 
-function shown(run) {
-  return run.lines.map((l) => `  | ${l}`).join('\n');
-}
-
 async function interrupt(run) {
   process.kill(-run.child.pid, 'SIGINT');
-  return withTimeout(run.closed, STOP_MS, 'run-mesh.sh to exit after SIGINT');
+  return withTimeout(run.closed, STOP_MS, 'run-mesh.sh to exit after SIGINT').catch((err) => {
+    throw new Error(`${err.message}\n${shown(run)}`);
+  });
 }
 
 // pid of the broker shard that is process `pid` or one it started.
@@ -119,11 +128,12 @@ test('a broker killed on its own is reported with a command that starts it again
   const run = await runMesh(t);
   const broker = brokerPid(run.child.pid, 1);
   process.kill(broker, 'SIGKILL');
-  await run.inbox.next(
+  await nextLine(
+    run,
     (l) => l.startsWith(`broker-1 was killed by SIGKILL; the rest keep running. Its log: ${run.logDir}/broker-1.log.`),
     'the report of the killed broker',
   );
-  const command = await run.inbox.next((l) => l.startsWith('  '), 'the command that starts it again');
+  const command = await nextLine(run, (l) => l.startsWith('  '), 'the command that starts it again');
   assert.match(command, /rtmesh-broker --shard 1 --brokers /);
 
   // Run as given (from the directory `make run` runs in), it starts the broker again, and its
@@ -134,11 +144,17 @@ test('a broker killed on its own is reported with a command that starts it again
   t.after(() => {
     if (restarted.exitCode === null && restarted.signalCode === null) process.kill(-restarted.pid, 'SIGKILL');
   });
-  await run.inbox.next((l) => /^broker-1: level=warn event=unauthenticated /.test(l), 'the restarted broker\'s warning');
+  await nextLine(run, (l) => /^broker-1: level=warn event=unauthenticated /.test(l), 'the restarted broker\'s warning');
   process.kill(brokerPid(restarted.pid, 1), 'SIGTERM'); // bash, if it forked, exits with its status
   assert.deepEqual(await withTimeout(restartedExit, STOP_MS, 'the restarted broker to stop'), { code: 0, signal: null });
 
   const exit = await interrupt(run);
   assert.deepEqual(exit, { code: 1, signal: null }, shown(run));
   assert.equal(run.lines.at(-1), 'stopped: 1 broker, 2 nodes, demo', shown(run));
+});
+
+test('a level to show that is not debug, info, warn or error is refused before anything starts', () => {
+  const run = spawnSync(SCRIPT, [buildDir(), 'loud'], { encoding: 'utf8', timeout: 10000 });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stderr, /^usage: run-mesh\.sh BUILD_DIR \[debug\|info\|warn\|error\]$/m);
 });
