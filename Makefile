@@ -19,8 +19,8 @@ build: deps
 	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF -DCMAKE_TARGET_MESSAGES=OFF >/dev/null
 	@unset MAKELEVEL; cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-cli
 
-# LOG=info or LOG=debug shows every process's log lines on the terminal (default: warnings
-# and errors; the full logs are in $(RELEASE)/logs/).
+# The terminal shows the processes' warnings and errors; LOG=info shows every line of their
+# logs (in $(RELEASE)/logs/), LOG=debug also has them log at debug, LOG=error only errors.
 run: build
 	@scripts/run-mesh.sh $(RELEASE) $(LOG)
 

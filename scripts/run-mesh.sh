@@ -248,7 +248,7 @@ start_demo() {
 state="is running"
 ((ready)) || state="is not ready (its nodes do not answer /readyz; see above)"
 case $show in
-  warn) shown="warnings and errors (make run LOG=info: every line; LOG=debug: debug lines too)" ;;
+  warn) shown="warnings and errors (make run LOG=info shows every line)" ;;
   error) shown="errors only (LOG=error)" ;;
   *) shown="every line at $show and above (LOG=$show)" ;;
 esac
