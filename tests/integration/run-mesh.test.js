@@ -4,7 +4,8 @@
 // nothing else while it serves (the processes' full logs go to files); Ctrl-C (SIGINT to the
 // group, as a terminal sends it) stops every process and prints one line, exit 0. A broker
 // killed on its own is reported with a command that starts it again, which works (its log
-// follows on the terminal again), and the script then exits 1. A bad level to show is refused.
+// follows on the terminal again), and the script then exits 1. SIGTERM to the script alone stops
+// everything too; a bad level to show is refused.
 //
 // The demo runs too: its npm packages must be installed (tests/run-node-suite.sh does it).
 
@@ -85,9 +86,10 @@ async function runMesh(t) {
   return run;
 }
 
-async function interrupt(run) {
-  process.kill(-run.child.pid, 'SIGINT');
-  return withTimeout(run.closed, STOP_MS, 'run-mesh.sh to exit after SIGINT').catch((err) => {
+// Ctrl-C: SIGINT to the whole process group. Otherwise `signal` to the script alone.
+async function interrupt(run, signal = 'SIGINT') {
+  process.kill(signal === 'SIGINT' ? -run.child.pid : run.child.pid, signal);
+  return withTimeout(run.closed, STOP_MS, `run-mesh.sh to exit after ${signal}`).catch((err) => {
     throw new Error(`${err.message}\n${shown(run)}`);
   });
 }
@@ -122,6 +124,13 @@ test('Ctrl-C stops every process with one line and exit 0; the terminal shows on
   for (const name of ['broker-0', 'broker-1']) assert.match(log(name), /level=info event=stop broker=/, name);
   for (const name of ['node-0', 'node-1']) assert.match(log(name), /level=info event=stopping signal=2/, name);
   assert.match(log('demo'), /event=stopping signal=SIGINT/);
+});
+
+test('SIGTERM to the script alone stops every process it started, exit 0', async (t) => {
+  const run = await runMesh(t);
+  const exit = await interrupt(run, 'SIGTERM');
+  assert.deepEqual(exit, { code: 0, signal: null }, shown(run));
+  assert.equal(run.lines.at(-1), 'stopped: 2 brokers, 2 nodes, demo', shown(run));
 });
 
 test('a broker killed on its own is reported with a command that starts it again', async (t) => {
