@@ -13,12 +13,16 @@ deps:
 deps-browser:
 	@scripts/deps.sh --with-node --with-browser
 
+# Says nothing when there is nothing to build: no "Built target" line per target, and no
+# "Entering directory" lines (cmake's make would see itself as our sub-make).
 build: deps
-	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF >/dev/null
-	cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-cli
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF -DCMAKE_TARGET_MESSAGES=OFF >/dev/null
+	@unset MAKELEVEL; cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-cli
 
+# The terminal shows the processes' warnings and errors; LOG=info shows every line of their
+# logs (in $(RELEASE)/logs/), LOG=debug also has them log at debug, LOG=error only errors.
 run: build
-	scripts/run-mesh.sh $(RELEASE)
+	@scripts/run-mesh.sh $(RELEASE) $(LOG)
 
 build-debug: deps
 	cmake -S . -B $(DEBUG) -DCMAKE_BUILD_TYPE=Debug -DRTM_SANITIZE=ON >/dev/null

@@ -1,37 +1,95 @@
 #!/usr/bin/env bash
 # Starts a local mesh in the foreground: 2 broker shards and 2 edge nodes
 # sharing one port (SO_REUSEPORT), serving the default app and the demo app,
-# and the demo app server (examples/demo) beside them. Ctrl-C or SIGTERM
-# stops every process it started. A process that dies (say a shard killed to
-# watch the failover on the demo's status page) is reported with the command
-# that restarts it; the rest keep running.
+# and the demo app server (examples/demo) beside them.
+#
+# Usage: run-mesh.sh BUILD_DIR [LEVEL]
+#
+# The terminal is for a person: the banner, the processes' warnings and errors
+# (LEVEL, default warn, is the least level shown; debug also makes the
+# processes log at debug), anything they print that is not a log line (a crash,
+# a usage error), and one report per process that dies on its own, with the
+# command that starts it again. Each process's full log goes to
+# RTMESH_LOG_DIR (default BUILD_DIR/logs), one file per process, emptied at
+# each start.
+#
+# Ctrl-C (SIGINT to the process group), SIGTERM or SIGHUP stop every process
+# and print one line ("stopped: 2 brokers, 2 nodes, demo"); a second one kills
+# what is still running. Exits 0, or 1 if a process died on its own (or did not
+# stop cleanly).
 #
 # Without RTMESH_APPS_FILE the nodes get a generated apps file: the default app
 # (RTMESH_APP_ID/_KEY/_SECRET, unchanged behaviour for plain clients) and the
 # demo's app "demo", which allows client events (typing indicators) and
 # requires user authentication. RTMESH_DEMO_APP picks another app for the demo.
 set -uo pipefail
-bin=${1:?usage: run-mesh.sh BUILD_DIR}
+usage="usage: run-mesh.sh BUILD_DIR [debug|info|warn|error]"
+bin=${1:?$usage}
+show=${2:-warn}
+declare -A rank=([debug]=0 [info]=1 [warn]=2 [error]=3)
+[ -n "${rank[$show]:-}" ] || { echo "$usage" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 port=${RTMESH_PORT:-6001}
 demo_port=${RTMESH_DEMO_PORT:-8080}
 brokers=${RTMESH_BROKERS:-tcp://127.0.0.1:7100,tcp://127.0.0.1:7102}
 app_id=${RTMESH_APP_ID:-app-id} app_key=${RTMESH_APP_KEY:-app-key}
 app_secret=${RTMESH_APP_SECRET:-app-secret}
+logs=${RTMESH_LOG_DIR:-$bin/logs}
 # Ctrl-C here means now: no drain period (it is for load balancers, docs/operations.md).
 export RTMESH_DRAIN_SECONDS=${RTMESH_DRAIN_SECONDS:-0}
+[ "$show" = debug ] && export RTMESH_LOG_LEVEL=${RTMESH_LOG_LEVEL:-debug}
 
-pids=()
-commands=() # commands[i] started pids[i]
+# The processes, by index: pids[i] runs commands[i] (how to start it again),
+# is called names[i] (its log is $logs/names[i].log) and is a kinds[i].
+pids=() names=() kinds=() commands=()
+stopped=() # the kinds of the processes that stopped when told to
+stopping=0 failed=0 follower=
 tmp=$(mktemp -d)
-stop() {
-  trap - INT TERM EXIT
-  [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null
-  wait
-  rm -rf "$tmp"
+mkdir -p "$logs" || exit 1
+
+# ---- the terminal ----------------------------------------------------------
+
+# Reads `tail -F` of the log files and prints, after its process's name, each
+# line that is not a log line and each log line at $show or above (a log line
+# without a level, like the demo's, counts as info). The time stamps stay in
+# the files.
+show_lines() {
+  local name='' line level
+  while IFS= read -r line; do
+    case $line in
+      '==> '*' <==') name=${line%.log <==} name=${name##*/} ;;
+      '') ;;
+      ts=*)
+        level=info
+        [[ $line =~ \ level=([a-z]+)\  ]] && level=${BASH_REMATCH[1]}
+        ((${rank[$level]:-1} >= ${rank[$show]})) && printf '%s: %s\n' "$name" "${line#ts=* }"
+        ;;
+      *) printf '%s: %s\n' "$name" "$line" ;;
+    esac
+  done
 }
-trap 'stop; exit 0' INT TERM
-trap stop EXIT
+
+# Starts following every process's log file on the terminal (stderr).
+follow_logs() {
+  local files=("$@")
+  mkfifo "$tmp/terminal"
+  show_lines <"$tmp/terminal" >&2 &
+  follower=$!
+  tail -F -n +1 "${files[@]/#/$logs/}" >"$tmp/terminal" 2>/dev/null &
+  follower="$follower $!"
+}
+
+# Stops following, after what was already read is printed: once a stop has
+# begun, what the processes log about it is news to no one.
+stop_following() {
+  [ -n "$follower" ] || return
+  local shower=${follower%% *} tail=${follower#* }
+  follower=
+  kill "$tail" 2>/dev/null
+  wait "$tail" "$shower" 2>/dev/null
+}
+
+# ---- the processes ---------------------------------------------------------
 
 json_str() {
   local s=${1//\\/\\\\}
@@ -48,30 +106,117 @@ if [ -z "${RTMESH_APPS_FILE:-}" ]; then
 JSON
 fi
 
-shards=$(tr ',' '\n' <<<"$brokers" | wc -l)
-started() {
-  pids+=("$1")
-  commands+=("$2")
+# launch NAME OUT COMMAND...: runs COMMAND in the background, its stdout
+# appended to the file OUT and its stderr to NAME's log; sets launched to its
+# pid and relaunch to the shell command that starts it again from another
+# terminal (with the environment it needs, all its output to its log).
+launch() {
+  local name=$1 out=$2 var env=()
+  shift 2
+  "$@" >>"$out" 2>>"$logs/$name.log" &
+  launched=$!
+  for var in RTMESH_APPS_FILE RTMESH_LOG_LEVEL; do
+    [ -n "${!var:-}" ] && env+=("$var=${!var}")
+  done
+  relaunch="$(shell_words "${env[@]}" "$@")>>$(shell_words "$logs/$name.log")2>&1"
 }
+
+# Prints each argument as a shell word and a space, quoted only if it must be.
+shell_words() {
+  local word
+  for word in "$@"; do
+    if [[ $word =~ ^[A-Za-z0-9_./:,=@%+-]+$ ]]; then printf '%s ' "$word"; else printf '%q ' "$word"; fi
+  done
+}
+
+# track NAME KIND: from now on launched is one of the mesh's processes.
+track() {
+  pids+=("$launched") names+=("$1") kinds+=("$2") commands+=("$relaunch")
+}
+
+exit_status() {
+  if (($1 > 128)); then echo "was killed by SIG$(kill -l $(($1 - 128)))"; else echo "exited with status $1"; fi
+}
+
+# reaped PID STATUS: process PID exited with STATUS; reports it unless it was told to stop.
+reaped() {
+  local i log
+  for i in "${!pids[@]}"; do
+    [ "${pids[$i]}" = "$1" ] || continue
+    log="$logs/${names[$i]}.log"
+    if ((stopping && $2 == 0)); then
+      stopped+=("${kinds[$i]}")
+    elif ((stopping)); then
+      echo "${names[$i]} $(exit_status "$2") while stopping; its log: $log" >&2
+      failed=1
+    else
+      echo "${names[$i]} $(exit_status "$2"); the rest keep running. Its log: $log. To start it again:" >&2
+      echo "  ${commands[$i]}" >&2
+      failed=1
+    fi
+    unset "pids[$i]" "names[$i]" "kinds[$i]" "commands[$i]"
+  done
+}
+
+# Collects the processes that are gone; returns 1 if there were none. wait -n
+# does not see those bash has reaped and forgotten on its own (it does when it
+# starts another process, or waits for one); wait PID still has their status.
+reap_gone() {
+  local pid gone=1
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && continue
+    wait "$pid" 2>/dev/null
+    reaped "$pid" $?
+    gone=0
+  done
+  return $gone
+}
+
+shards=$(tr ',' '\n' <<<"$brokers" | wc -l)
+files=()
+for ((i = 0; i < shards; i++)); do files+=("broker-$i.log"); done
+files+=(node-0.log node-1.log demo.log)
+for f in "${files[@]}"; do : >"$logs/$f"; done
+follow_logs "${files[@]}"
+
+# The first signal stops every process (the loop at the end collects them),
+# a second kills what is left.
+# shellcheck disable=SC2317 # run by trap
+on_signal() {
+  local signal=TERM
+  ((stopping)) && signal=KILL
+  stopping=1
+  stop_following
+  ((${#pids[@]})) && kill -"$signal" "${pids[@]}" 2>/dev/null
+}
+trap on_signal INT TERM HUP
+# Whatever ends the script ends what it started.
+trap 'stop_following; ((${#pids[@]})) && kill -KILL "${pids[@]}" 2>/dev/null; rm -rf "$tmp"' EXIT
+
 for ((i = 0; i < shards; i++)); do
-  "$bin/broker/rtmesh-broker" --shard "$i" --brokers "$brokers" &
-  started $! "RTMESH_APPS_FILE=$RTMESH_APPS_FILE $bin/broker/rtmesh-broker --shard $i --brokers $brokers"
+  launch "broker-$i" "$logs/broker-$i.log" "$bin/broker/rtmesh-broker" --shard "$i" --brokers "$brokers"
+  track "broker-$i" broker
 done
-for i in 1 2; do
-  "$bin/node/rtmesh-node" --port "$port" --brokers "$brokers" &
-  started $! "RTMESH_APPS_FILE=$RTMESH_APPS_FILE $bin/node/rtmesh-node --port $port --brokers $brokers"
+for i in 0 1; do
+  launch "node-$i" "$logs/node-$i.log" "$bin/node/rtmesh-node" --port "$port" --brokers "$brokers"
+  track "node-$i" node
 done
 
+ready=0
 for _ in $(seq 50); do
-  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  ((stopping)) && break
+  curl -fs --max-time 1 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && ready=1 && break
+  reap_gone # one that failed to start
+  ((${#pids[@]} == shards + 2)) || break
   sleep 0.2
 done
+((stopping)) || reap_gone
 
 # The demo needs Node.js and its npm packages (installed once with npm ci); the
 # mesh runs without it, and a demo that cannot start leaves the mesh running.
 demo=
 start_demo() {
-  local dir=$root/examples/demo pid
+  local dir=$root/examples/demo
   command -v node >/dev/null || { demo="not started: Node.js is not installed"; return; }
   if [[ ! -d $dir/node_modules || $dir/node_modules -ot $dir/package-lock.json ]]; then
     echo "installing the demo's npm packages (npm ci)…" >&2
@@ -80,45 +225,75 @@ start_demo() {
       return
     fi
   fi
-  RTMESH_DEMO_PORT=$demo_port RTMESH_DEMO_MESH=http://127.0.0.1:$port \
-    node "$dir/server.js" >"$tmp/demo.out" & pid=$!
+  # Its address is on stdout, its log on stderr.
+  launch demo "$tmp/demo.out" env RTMESH_DEMO_APP="${RTMESH_DEMO_APP:-}" \
+    RTMESH_DEMO_PORT="$demo_port" RTMESH_DEMO_MESH="http://127.0.0.1:$port" node "$dir/server.js"
   for _ in $(seq 50); do
+    ((stopping)) && break
     demo=$(sed -n 's/^demo listening on //p' "$tmp/demo.out")
     if [ -n "$demo" ]; then
-      started "$pid" "RTMESH_APPS_FILE=$RTMESH_APPS_FILE RTMESH_DEMO_APP=${RTMESH_DEMO_APP:-} RTMESH_DEMO_PORT=$demo_port RTMESH_DEMO_MESH=http://127.0.0.1:$port node $dir/server.js"
+      track demo demo
       demo="$demo   chat, dashboard, notifications; mesh status at /status"
       return
     fi
-    kill -0 "$pid" 2>/dev/null || break
+    kill -0 "$launched" 2>/dev/null || break
     sleep 0.2
   done
-  kill "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
+  kill "$launched" 2>/dev/null
+  wait "$launched" 2>/dev/null
   demo="not started (its error is above)"
 }
-start_demo
+((stopping)) || start_demo
 
-cat <<MSG
+state="is running"
+((ready)) || state="is not ready (its nodes do not answer /readyz; see above)"
+case $show in
+  warn) shown="warnings and errors (make run LOG=info shows every line)" ;;
+  error) shown="errors only (LOG=error)" ;;
+  *) shown="every line at $show and above (LOG=$show)" ;;
+esac
+((stopping)) || cat <<MSG
 
-rtmesh is running: $shards broker shards, 2 edge nodes on port $port.
+rtmesh $state: $shards broker shards, 2 edge nodes on port $port.
   demo       $demo
   WebSocket  ws://127.0.0.1:$port/app/$app_key   (pusher-js: wsHost 127.0.0.1, wsPort $port,
                                                        forceTLS false, enabledTransports ['ws'], cluster 'mt1')
   REST API   http://127.0.0.1:$port/apps/$app_id/events  (app id $app_id, key $app_key,
                                                        secret $app_secret)
   metrics    http://127.0.0.1:$port/metrics
+  logs       $logs/  (${files[*]})
+             shown here: $shown
 Ctrl-C stops it.
 MSG
-# Until every process has exited: report each one that does, and how to start it again.
-while [ ${#pids[@]} -gt 0 ]; do
-  wait -n -p exited
+
+# ---- until every process has exited ----------------------------------------
+
+# wait -n sees a process that dies from the moment reap_gone last looked at it:
+# a pass that found none started nothing.
+while ((${#pids[@]})); do
+  reap_gone && continue
+  unset exited
+  wait -n -p exited "${pids[@]}" 2>/dev/null # not bash's own "Killed" line: ours follows
   status=$?
-  for i in "${!pids[@]}"; do
-    [ "${pids[$i]}" = "$exited" ] || continue
-    echo "exited with status $status; the rest keep running (Ctrl-C stops them). To start it again:" >&2
-    echo "  ${commands[$i]}" >&2
-    unset "pids[$i]" "commands[$i]"
-  done
+  [ -n "${exited:-}" ] && reaped "$exited" "$status" # else a signal woke it: on_signal ran
 done
-echo "every process exited" >&2
-exit 1
+
+if ((!stopping)); then
+  stop_following
+  echo "every process exited" >&2
+  exit 1
+fi
+# "stopped: 2 brokers, 2 nodes, demo"
+stopped_summary() {
+  local kind k n part text=
+  for kind in broker node demo; do
+    n=0
+    for k in "${stopped[@]}"; do [ "$k" = "$kind" ] && n=$((n + 1)); done
+    ((n)) || continue
+    if [ "$kind" = demo ]; then part=demo; elif ((n == 1)); then part="1 $kind"; else part="$n ${kind}s"; fi
+    text+=${text:+, }$part
+  done
+  echo "${text:-nothing}"
+}
+echo "stopped: $(stopped_summary)"
+exit "$failed"

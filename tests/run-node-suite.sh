@@ -2,7 +2,8 @@
 # Runs one Node.js test suite (integration, e2e or demo) against the real binaries.
 # Usage: tests/run-node-suite.sh <integration|e2e|demo> <path/to/rtmesh-broker> <path/to/rtmesh-node>
 # Installs the pinned npm packages (npm ci) when node_modules is missing or older than
-# package-lock.json (for demo also examples/demo's), then runs the suite's test files one at
+# package-lock.json (for integration and demo also examples/demo's: run-mesh.test.js and the
+# browser tests start the demo), then runs the suite's test files one at
 # a time; exits with its status. The demo suite drives Debian's Chromium (/usr/bin/chromium).
 set -euo pipefail
 
@@ -37,8 +38,8 @@ npm_ci() {
   fi
 }
 npm_ci .
+[[ $suite == e2e ]] || npm_ci ../examples/demo
 if [[ $suite == demo ]]; then
-  npm_ci ../examples/demo
   if [[ ! -x ${RTMESH_CHROMIUM:-/usr/bin/chromium} ]]; then
     echo "$0: the demo suite needs Debian's chromium: scripts/deps.sh --with-browser" >&2
     exit 2

@@ -410,6 +410,7 @@ function useMesh(options, { setup, teardown } = {}) {
 module.exports = {
   ProcessLog,
   startMesh,
+  reservePorts,
   killProcess,
   restartProcess,
   useMesh,
