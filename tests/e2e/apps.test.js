@@ -8,7 +8,10 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, startMesh, uniqueChannel, waitUntil, connectClient, openWebSocket, APP } = require('../lib/mesh');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { useMesh, assertRefusesToStart, uniqueChannel, waitUntil, connectClient, openWebSocket, APP } = require('../lib/mesh');
 const { subscribe, waitForEvent, receivedRaw, createPusherJs, rejection } = require('../lib/pusher-clients');
 const { sdkFor, connectApp, nextMessage, messages, trackCount, countsReach, query, queryOk, closedByServer } = require('../lib/features');
 
@@ -196,6 +199,20 @@ test('max_event_payload_kb: an app publishes up to its own limit, 413 above it',
   assert.equal((await sdk(0, ONE).trigger(name, 'fits', 'x'.repeat(2048))).status, 200);
 });
 
-test('an apps file with an unknown key is refused at start-up', async () => {
-  await assert.rejects(startMesh({ shards: 1, nodes: 1, workers: 1, apps: [{ ...APP, enable_everything: true }] }), /exited during start-up/);
+test('an apps file with an unknown key is refused at start-up by the node and the broker, naming it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtmesh-apps-'));
+  try {
+    const file = path.join(dir, 'apps.json');
+    fs.writeFileSync(file, JSON.stringify([{ ...APP, enable_everything: true }]));
+    const runs = [
+      [process.env.RTMESH_NODE_BIN, ['--apps', file, '--brokers', 'tcp://127.0.0.1:1']],
+      [process.env.RTMESH_BROKER_BIN, ['--shard', '0', '--brokers', 'tcp://127.0.0.1:1', '--apps', file]],
+    ];
+    for (const [bin, args] of runs) {
+      const stderr = assertRefusesToStart(bin, args, 2);
+      assert.ok(stderr.includes(`app #0 '${APP.id}': unknown key 'enable_everything'`), stderr);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
