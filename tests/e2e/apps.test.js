@@ -122,10 +122,14 @@ test('channel queries answer for their app only', async (t) => {
   await subscribe(await connectApp(port(0), t, { app: ONE }), a);
   await subscribe(await connectApp(port(1), t, { app: ONE }), b);
   await subscribe(await connectApp(port(1), t, { app: TWO }), c);
-  await waitUntil(async () => {
-    const res = await query(sdk(0, ONE), '/channels', { filter_by_prefix: prefix });
-    return res.status === 200 && Object.keys(res.body.channels).length === 2;
-  }, "app one's two channels listed");
+  // Occupancy reaches the shards asynchronously (each node announces it at its next tick):
+  // wait until each app lists as many channels as it occupies, then check which.
+  for (const [app, count] of [[ONE, 2], [TWO, 1]]) {
+    await waitUntil(async () => {
+      const res = await query(sdk(0, app), '/channels', { filter_by_prefix: prefix });
+      return res.status === 200 && Object.keys(res.body.channels).length === count;
+    }, `app ${app.id}'s ${count} channel(s) listed`);
+  }
   assert.deepEqual(Object.keys((await queryOk(sdk(1, ONE), '/channels', { filter_by_prefix: prefix })).channels).sort(), [a, b]);
   assert.deepEqual(await queryOk(sdk(0, TWO), '/channels', { filter_by_prefix: prefix }), { channels: { [c]: {} } });
   assert.deepEqual(await queryOk(sdk(0, ONE), `/channels/${c}`), { occupied: false });
