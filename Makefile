@@ -42,13 +42,14 @@ fuzz:
 image-test: deps
 	deploy/ci-image.sh
 
-# Side-by-side benchmark against soketi 1.6.1 (bench/RESULTS.md); ~10 minutes.
+# Side-by-side benchmark against soketi 1.6.1: records in bench/records/, rendered into
+# bench/RESULTS.md; each scenario behind a verdict runs 3 times (BENCH_RUNS).
 bench: deps
 	bench/deps.sh
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF >/dev/null
 	cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-loadgen
 	bench/run.sh $(RELEASE)
-	bench/report.py bench/results bench/RESULTS.md
+	bench/report.py bench/records bench/RESULTS.md
 
 SOURCES = $(shell git ls-files '*.c' '*.h')
 format:

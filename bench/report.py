@@ -1,21 +1,27 @@
 #!/usr/bin/env python3
-"""Writes bench/RESULTS.md (and bench/results-chart.png) from the JSON records
-bench/run.sh collected: raw figures per scenario and server, the rtmesh/soketi
-ratios against the issue #4 targets, the scale-out comparison, the machine,
-the date and the exact generator commands. Profile notes kept by hand in
-bench/PROFILE.md are appended.
+"""Writes bench/RESULTS.md (and bench/results-chart.png) from the records bench/run.sh
+collected in RECORDS_DIR, and from nothing else: the generator records of each round
+(run-K.jsonl), the probes taken when the run began (probes.json: date, commit, machine,
+limits, versions) and the generator commands (commands.txt). So the same records render the
+same report, on any machine, at any time. Shown: the rtmesh/soketi ratios against the issue
+#4 and #14 targets, each as min / median / max over the rounds with the verdict on the
+median (no verdict from fewer than 3 rounds), the raw figures (medians), the scale-out
+comparison, the many-connection run and the exact commands. Profile notes and their history
+stay in bench/PROFILE.md, which the report links to and does not copy.
 
-Usage: bench/report.py RESULTS_DIR OUT_MD [CHART_PNG]"""
-import datetime
+Usage: bench/report.py RECORDS_DIR OUT_MD [CHART_PNG]"""
+import glob
 import json
 import os
-import platform
+import re
+import statistics
 import subprocess
 import sys
 
 TARGETS = ["rtmesh1", "rtmesh2", "soketi"]
 NAMES = {"rtmesh1": "rtmesh 1 node + 1 shard", "rtmesh2": "rtmesh 2 nodes + 2 shards",
-         "soketi": "soketi 1.6.1"}
+         "soketi": "soketi"}
+MIN_ROUNDS = 3  # a verdict needs at least this many ratios
 SCEN = {
     "fanout10": "(a) fan-out 5,000 subs, 1 channel, 10 publishes/s, 1 publisher, 20 s",
     "fanout1": "(a) fan-out 5,000 subs, 1 channel, flat out, 1 publisher, 10 s",
@@ -87,7 +93,8 @@ def merge_many(rs):
     return m
 
 
-def load(path):
+def load_round(path):
+    """One round's records: {(target, scenario): record}, several generators merged."""
     recs = {}
     for line in open(path):
         r = json.loads(line)
@@ -114,18 +121,49 @@ def load(path):
     return out
 
 
-def sh(cmd):
-    try:
-        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return ""
+def load_rounds(rdir):
+    """Every round's records, in round order (run-1.jsonl, run-2.jsonl, ...)."""
+    paths = glob.glob(os.path.join(rdir, "run-*.jsonl"))
+    paths.sort(key=lambda p: int(re.search(r"run-(\d+)\.jsonl$", p).group(1)))
+    if not paths:
+        sys.exit(f"report.py: no run-*.jsonl records in {rdir}")
+    return [load_round(p) for p in paths]
 
 
-def machine():
-    cpu = sh("lscpu | sed -n 's/^Model name: *//p'") or platform.processor()
-    mem = sh("free -g | awk '/Mem:/ {print $2}'")
-    return (f"{cpu}, {os.cpu_count()} cores, {mem} GiB RAM, Linux {platform.release()}, "
-            f"open-file limit {sh('ulimit -n')} per process")
+def median_res(rounds):
+    """{(target, scenario): record} whose numbers are the medians over the rounds that have
+    the figure (other fields from the first round)."""
+    out = {}
+    for key in {k for r in rounds for k in r}:
+        recs = [r[key] for r in rounds if key in r]
+        m = dict(recs[0])
+        for field, v in recs[0].items():
+            vals = [x.get(field) for x in recs]
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and None not in vals:
+                m[field] = statistics.median(vals)
+        m["rounds"] = len(recs)
+        out[key] = m
+    return out
+
+
+def first_with(rounds, key):
+    """The record of the first round that has key (scenarios that run once)."""
+    return next((r[key] for r in rounds if key in r), None)
+
+
+def machine(p):
+    mem = f"{p['mem_total_kb'] / 1024 / 1024:.0f} GiB RAM" if p.get("mem_total_kb") else "RAM ?"
+    return (f"{p.get('cpu_model') or '?'}, {p.get('cpus') or '?'} CPUs, {mem}, "
+            f"Linux {p.get('kernel') or '?'}, open-file limit {p.get('nofile_soft') or '?'} "
+            f"(hard {p.get('nofile_hard') or '?'}) per process")
+
+
+def versions(p):
+    v = p.get("versions", {})
+    q = lambda k: v.get(k) or "?"  # noqa: E731
+    return (f"soketi {q('soketi')} under Node {q('soketi_node')} with uWebSockets.js "
+            f"{q('uws')}; rtmesh with libzmq {q('libzmq')}, libuv {q('libuv')}, built by "
+            f"{q('cc')}")
 
 
 def fmt(v, key=""):
@@ -172,33 +210,45 @@ def raw_tables(res):
     return lines
 
 
-def goal_rows(res):
+def ratio_of(rtm, so, key):
+    v, w = rtm.get(key) if rtm else None, so.get(key) if so else None
+    return v / w if v is not None and w else None
+
+
+def goal_rows(rounds, res):
+    """Per goal: the soketi median and, per rtmesh topology, the median figure, the ratios of
+    each round (rtmesh's round k against soketi's round k) and the verdict on their median."""
     rows = []
     for key, s, desc, higher, target in GOALS:
-        so = res.get(("soketi", s), {}).get(key)
-        row = [desc, so]
+        row = {"soketi": res.get(("soketi", s), {}).get(key)}
         for t in ("rtmesh1", "rtmesh2"):
-            v = res.get((t, s), {}).get(key)
-            ratio = v / so if v is not None and so else None
+            ratios = [r for r in (ratio_of(rd.get((t, s)), rd.get(("soketi", s)), key)
+                                  for rd in rounds) if r is not None]
+            med = statistics.median(ratios) if ratios else None
             ok = None
-            if ratio is not None:
-                ok = ratio >= target if higher else ratio <= target
+            if len(ratios) >= MIN_ROUNDS:
+                ok = med >= target if higher else med <= target
                 if key == "rss_per_conn_b":
-                    ok = ok and v <= 1024
-            row += [v, ratio, ok]
+                    ok = ok and res[(t, s)][key] <= 1024
+            row[t] = {"value": res.get((t, s), {}).get(key), "ratios": ratios, "median": med,
+                      "ok": ok}
         rows.append((key, s, desc, higher, target, row))
     return rows
 
 
 def goals_table(rows):
-    lines = ["| target | soketi | rtmesh 1+1 | ratio | met? | rtmesh 2+2 | ratio | met? | goal |",
+    lines = ["| target | soketi | rtmesh 1+1 | ratio min / median / max | met? | rtmesh 2+2 | "
+             "ratio min / median / max | met? | goal |",
              "|---|---:|---:|---:|:---:|---:|---:|:---:|---|"]
     for key, s, desc, higher, target, row in rows:
-        cells = [desc, fmt(row[1])]
-        for i in (2, 5):
-            v, ratio, ok = row[i], row[i + 1], row[i + 2]
-            cells += [fmt(v), f"{ratio:.2f}x" if ratio is not None else "–",
-                      "–" if ok is None else ("yes" if ok else "**no**")]
+        cells = [desc, fmt(row["soketi"])]
+        for t in ("rtmesh1", "rtmesh2"):
+            c = row[t]
+            rs = c["ratios"]
+            spread = (f"{min(rs):.2f}x / **{c['median']:.2f}x** / {max(rs):.2f}x" if rs else "–")
+            verdict = ("–" if not rs else f"– ({len(rs)} rounds, {MIN_ROUNDS} needed)"
+                       if c["ok"] is None else "yes" if c["ok"] else "**no**")
+            cells += [fmt(c["value"]), spread, verdict]
         goal = (f">= {target:.1f}x" if higher else f"<= {target:.2f}x")
         if key == "rss_per_conn_b":
             goal += " and <= 1 KiB"
@@ -221,13 +271,6 @@ def scale_table(res):
     return lines
 
 
-def proc_int(path):
-    try:
-        return int(open(path).read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def conntrack_line(ct_max, subs):
     if not ct_max:
         return "* **Connection tracking**: not loaded on this machine."
@@ -236,20 +279,18 @@ def conntrack_line(ct_max, subs):
             "the machine); past it new connections are dropped.")
 
 
-def many_section(res):
-    """(f): the c100k scenario, rtmesh only (one soketi process may hold 20,000 files)."""
-    m = res.get(("many", "c100k"))
+def many_section(rounds, probes):
+    """(f): the c100k scenario, rtmesh only (one soketi process may hold 20,000 files); it
+    runs once. The limits are the probes' of the run."""
+    m = first_with(rounds, ("many", "c100k"))
     if not m:
         return []
-    pub = res.get(("many", "c100k-publisher"), {})
+    pub = first_with(rounds, ("many", "c100k-publisher")) or {}
     nodes = m["server_procs"] - 1
-    try:
-        lo, hi = (int(x) for x in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
-    except (OSError, ValueError):
-        lo, hi = 32768, 60999
-    nofile = int(sh("ulimit -n") or 0) or None
-    ct_max = proc_int("/proc/sys/net/netfilter/nf_conntrack_max")
-    mem_kb = int(sh("awk '/MemTotal/ {print $2}' /proc/meminfo") or 0)
+    lo, hi = probes.get("ip_local_port_range") or (0, -1)
+    nofile = probes.get("nofile_soft")
+    ct_max = probes.get("nf_conntrack_max")
+    mem_kb = probes.get("mem_total_kb") or 0
     subs = max(1, m["subscribed"])
     rows = [
         ("connections asked / held", f"{m['conns']:,} / {m['subscribed']:,}"),
@@ -319,9 +360,11 @@ def ingest_table(res):
     return lines
 
 
-def publish_cpu_section(res):
+def publish_cpu_section(rounds):
     """Issue 14: the server CPU of one REST publish in (b), split by perf samples, and the
-    ratio rtmesh could reach if nothing but its writes to client sockets cost anything."""
+    ratio rtmesh could reach if nothing but its writes to client sockets cost anything (one
+    round: channels-perf runs once)."""
+    res = {(t, "publish-cpu"): first_with(rounds, (t, "publish-cpu")) for t in TARGETS}
     rows = [(t, res.get((t, "publish-cpu"))) for t in TARGETS]
     if not any(r for _, r in rows):
         return []
@@ -360,15 +403,15 @@ def chart(rows, png, workdir):
     with open(data, "w") as f:
         for key, s, desc, higher, target, row in rows:
             adv = []
-            for i in (3, 6):
-                r = row[i]
+            for t in ("rtmesh1", "rtmesh2"):
+                r = row[t]["median"]
                 adv.append((r if higher else 1 / r) if r else 0)
             goal = target if higher else 1 / target
             f.write(f'"{s}\\n{key}" {adv[0]:.4f} {adv[1]:.4f} {goal:.4f}\n')
     script = f"""
 set terminal pngcairo size 1100,560 font ",10"
 set output "{png}"
-set title "rtmesh advantage over soketi 1.6.1 (x times better; higher is better), same machine, same run"
+set title "rtmesh advantage over soketi (median of the rounds; x times better, higher is better), same machine, same run"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -394,31 +437,49 @@ plot "{data}" using 2:xtic(1) title "rtmesh 1 node + 1 shard" lc rgb "#1f77b4", 
     return True
 
 
+def delivery_lines(rounds):
+    """delivered / expected per target and scenario, summed over the rounds, with the worst
+    round's ratio."""
+    lines = []
+    for key in sorted({k for r in rounds for k in r}):
+        recs = [r[key] for r in rounds if key in r and r[key].get("expected")]
+        if not recs:
+            continue
+        got, want = sum(r["delivered"] for r in recs), sum(r["expected"] for r in recs)
+        worst = min(r["delivered"] / r["expected"] for r in recs)
+        lines.append(f"* {key[0]}/{key[1]}: {got:,} / {want:,} = {got / want:.4f} over "
+                     f"{len(recs)} round(s); worst round {worst:.4f}")
+    return lines
+
+
 def main():
     rdir, out_md = sys.argv[1], sys.argv[2]
     png = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(out_md),
                                                              "results-chart.png")
-    res = load(os.path.join(rdir, "results.jsonl"))
-    rows = goal_rows(res)
+    probes = json.load(open(os.path.join(rdir, "probes.json")))
+    rounds = load_rounds(rdir)
+    res = median_res(rounds)
+    rows = goal_rows(rounds, res)
     have_chart = chart(rows, png, rdir)
-    here = os.path.dirname(os.path.abspath(__file__))
-    # run.sh noted the commit when the run began: the tree then, not after this script
-    # rewrote its own outputs.
-    measured = open(os.path.join(rdir, "commit.txt")).read().split()
-    # when the run began (run.sh wrote commit.txt then), also for a report written again later
-    began = datetime.datetime.fromtimestamp(os.path.getmtime(os.path.join(rdir, "commit.txt")))
-    commit = measured[0] if measured else "?"
-    dirty = " (with uncommitted changes)" if "dirty" in measured else ""
+    dirty = " (with uncommitted changes)" if probes.get("dirty") else ""
+    cpus = probes.get("cpus") or "?"
     cmds = open(os.path.join(rdir, "commands.txt")).read().strip().splitlines()
     L = ["# rtmesh benchmarks: side by side with soketi", "",
-         "Generated by `make bench` (bench/run.sh, then bench/report.py) — do not edit by hand;",
-         "profile notes come from bench/PROFILE.md.", "",
-         f"* **Date**: {began.strftime('%Y-%m-%d %H:%M')} (the run began)",
-         f"* **Machine**: {machine()}",
-         f"* **rtmesh**: commit {commit}{dirty}, Release build; soketi 1.6.1 under Debian's "
-         "Node 18.20.4 with uWebSockets.js v20.10 (npm `@trufflesuite/uws-js-unofficial`)",
+         "Generated by `make bench` (bench/run.sh, then bench/report.py) from the records of "
+         "one run, committed in bench/records/ (`bench/report.py bench/records "
+         "bench/RESULTS.md` renders them again) — do not edit by hand. Everything below was "
+         "measured or probed by that run; profile notes and their history, with dates and "
+         "commits, are in [PROFILE.md](PROFILE.md).", "",
+         f"* **Date**: {probes.get('began_utc') or '?'} (the run began)",
+         f"* **Machine**: {machine(probes)}",
+         f"* **rtmesh**: commit {probes.get('commit') or '?'}{dirty}, "
+         f"{probes.get('build') or '?'} build",
+         f"* **Versions**: {versions(probes)}",
+         f"* **Rounds**: {len(rounds)}; each ratio is shown as min / median / max over the "
+         f"rounds (round k of rtmesh against round k of soketi) and judged on the median, "
+         f"with no verdict from fewer than {MIN_ROUNDS} rounds; figures are medians.",
          "* **Load**: `rtmesh-loadgen` (bench/, C + libuv) on the same machine. **The generator "
-         "shares the 2 cores with the servers; nothing is pinned.** So absolute rates are "
+         f"shares the {cpus} CPUs with the servers; nothing is pinned.** So absolute rates are "
          "bounded by the generator too: compare the per-server-CPU-second figures and the "
          "ratios, which come from /proc CPU time of the server processes only (all brokers + "
          "nodes for rtmesh).",
@@ -426,14 +487,11 @@ def main():
          "in the event data (same clock). Publishing uses the signed REST API; soketi answers "
          "every REST call with `Connection: close`, so its publishers reconnect per publish "
          "(`pub_reconnects`), as any SDK client must.",
-         "* Scaled for this 2-core box: idle holds 19,800 connections (one server process may "
-         "hold 20,000 open files; two generator processes of 9,900); the storm is 10,000 "
-         "connections. Flat-out publishers pause while more than 32 publishes are undelivered, "
-         "so neither server is pushed into dropping slow subscribers.", "",
-         ""]
-    note = os.path.join(rdir, "note.txt")
-    if os.path.exists(note):
-        L += ["**Note on this run**: " + open(note).read().strip(), ""]
+         "* Sizes (see the commands at the end): idle holds 19,800 connections (one server "
+         f"process may hold {probes.get('nofile_soft') or '?'} open files; two generator "
+         "processes of 9,900); the storm is 10,000 connections. Flat-out publishers pause "
+         "while more than 32 publishes are undelivered, so neither server is pushed into "
+         "dropping slow subscribers.", ""]
     L += ["## Targets (issues #4, #14): rtmesh ÷ soketi, same run", ""]
     L += goals_table(rows)
     L += [""]
@@ -441,34 +499,28 @@ def main():
         L += [f"![rtmesh advantage over soketi]({os.path.basename(png)})", ""]
     L += ["## Delivery check", "",
           "delivered / expected over every run with publishing (1.0 = every event arrived):", ""]
-    for (t, s), r in sorted(res.items()):
-        if r.get("expected"):
-            L.append(f"* {t}/{s}: {r['delivered']:,} / {r['expected']:,} = "
-                     f"{r['delivered'] / r['expected']:.4f}")
+    L += delivery_lines(rounds)
     L += ["", "## Scale-out (e): the same load on 1 node + 1 shard and on 2 nodes + 2 shards", "",
-          "On 2 cores, two nodes + two shards cannot add CPU; this shows the cost of the extra "
-          "hop and processes, not a speed-up.", ""]
+          f"On {cpus} CPUs shared with the generator, two nodes + two shards cannot add much "
+          "CPU; this shows the cost of the extra hop and processes more than a speed-up.", ""]
     L += scale_table(res)
-    L += [""] + many_section(res)
+    L += [""] + many_section(rounds, probes)
     L += ["## Publishing over ZeroMQ (librtmesh) beside REST", "",
           "The many-channel load (b) once through the REST API and once through librtmesh "
           "(`rtmesh-loadgen --brokers`), which skips HTTP, signing and JSON; server CPU counts "
           "every broker and node.", ""]
     L += ingest_table(res)
-    L += [""] + publish_cpu_section(res)
-    L += ["", "## Raw figures", "",
+    L += [""] + publish_cpu_section(rounds)
+    L += ["", "## Raw figures (medians over the rounds)", "",
           "Keys are the generator's (`rtmesh-loadgen --help`); `_us` microseconds, `_kb` KiB, "
           "`cpu_s` server CPU seconds over the measured phase, `server_cpu_util` CPU-s per "
-          "wall second (2.0 = both cores).", ""]
+          "wall second. Every round's figures are in bench/records/run-K.jsonl.", ""]
     L += raw_tables(res)
     L += ["## Commands", "", "```", "make bench      # = bench/run.sh build/release && "
-          "bench/report.py bench/results bench/RESULTS.md", "# generator runs, in order "
+          "bench/report.py bench/records bench/RESULTS.md", "# generator runs, in order "
           "(each also gets --port and --pids of the servers under test, --json):"]
     L += cmds
     L += ["```", ""]
-    prof = os.path.join(here, "PROFILE.md")
-    if os.path.exists(prof):
-        L += [open(prof).read().rstrip(), ""]
     open(out_md, "w").write("\n".join(L))
 
 

@@ -2,18 +2,27 @@
 # The side-by-side benchmark: the same scenarios against rtmesh (one node + one
 # shard, and the `make run` topology of two nodes + two shards) and against
 # soketi 1.6.1, on this machine, in one run. Each scenario gets freshly
-# started servers. Every generator run appends one JSON record to
-# $BENCH_OUT/results.jsonl; bench/report.py turns them into bench/RESULTS.md.
+# started servers. The scenarios behind a verdict run BENCH_RUNS times (default
+# 3), one round of every scenario and server after the other, so that
+# bench/report.py decides on the median of at least three ratios; c100k and
+# channels-perf run once, in the first round. Round k's generator records go
+# to $BENCH_OUT/run-k.jsonl; what the run ran on and with is probed first
+# (bench/probes.py: probes.json), and the generator commands are kept
+# (commands.txt). Those records are committed (bench/records/), and
+# bench/report.py turns them into bench/RESULTS.md. Server logs go to
+# $BENCH_OUT/logs/ (not committed). A scenario that fails (servers not ready,
+# a generator's connection failed or was lost, a generator error) stops the
+# run with the scenario, the round and where to look, and exit status 1.
 #
 # Usage: bench/run.sh BUILD_DIR      (BUILD_DIR holds bench/rtmesh-loadgen,
 #                                     node/rtmesh-node, broker/rtmesh-broker)
 # Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi"),
 #              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels channels-zmq
-#              channels-perf idle storm c100k"),
-#              BENCH_OUT (default bench/results), BENCH_PORT (default 6301),
+#              channels-perf idle storm c100k"), BENCH_RUNS (default 3),
+#              BENCH_OUT (default bench/records), BENCH_PORT (default 6301),
 #              BENCH_C100K_CONNS (default 100000), BENCH_C100K_NODES (default 6),
 #              BENCH_C100K_GENS (default 6).
-# c100k runs once, against its own topology "many": BENCH_C100K_NODES node processes
+# c100k runs against its own topology "many": BENCH_C100K_NODES node processes
 # sharing the port (SO_REUSEPORT) and one broker shard (bench/many.sh drives it).
 # The generator shares the machine's cores with the servers; nothing is pinned.
 set -uo pipefail
@@ -22,22 +31,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 loadgen=$build/bench/rtmesh-loadgen
 node=$build/node/rtmesh-node
 broker=$build/broker/rtmesh-broker
-out=${BENCH_OUT:-$here/results}
+out=${BENCH_OUT:-$here/records}
 port=${BENCH_PORT:-6301}
 targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi}
 scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf idle storm c100k}
+runs=${BENCH_RUNS:-3}
 c100k_conns=${BENCH_C100K_CONNS:-100000}
 c100k_nodes=${BENCH_C100K_NODES:-6}
 c100k_gens=${BENCH_C100K_GENS:-6}
-mkdir -p "$out"
-results=$out/results.jsonl
-: >"$results"
+logs=$out/logs
+mkdir -p "$logs"
+rm -f "$out"/run-*.jsonl "$logs"/*.log
 : >"$out/commands.txt"
-# What is measured: the commit, and whether the tree differed from it when the run began.
-{
-  git -C "$here" rev-parse --short HEAD
-  git -C "$here" status --porcelain -- .. | grep -q . && echo dirty
-} >"$out/commit.txt" 2>/dev/null
+python3 "$here/probes.py" "$out" Release || { echo "run.sh: bench/probes.py failed" >&2; exit 1; }
 
 pids=()
 stop_servers() {
@@ -61,30 +67,30 @@ start_target() { # target; sets pids
   case $t in
   rtmesh1)
     brokers="tcp://127.0.0.1:$b0"
-    "$broker" --shard 0 --brokers "tcp://127.0.0.1:$b0" 2>>"$out/$t.log" & pids+=($!)
-    "$node" --port "$port" --brokers "tcp://127.0.0.1:$b0" 2>>"$out/$t.log" & pids+=($!)
+    "$broker" --shard 0 --brokers "tcp://127.0.0.1:$b0" 2>>"$logs/$t.log" & pids+=($!)
+    "$node" --port "$port" --brokers "tcp://127.0.0.1:$b0" 2>>"$logs/$t.log" & pids+=($!)
     wait_ready "http://127.0.0.1:$port/readyz"
     ;;
   rtmesh2)
     local list="tcp://127.0.0.1:$b0,tcp://127.0.0.1:$b1"
     brokers=$list
     for i in 0 1; do
-      "$broker" --shard "$i" --brokers "$list" 2>>"$out/$t.log" & pids+=($!)
+      "$broker" --shard "$i" --brokers "$list" 2>>"$logs/$t.log" & pids+=($!)
     done
     for i in 0 1; do
-      "$node" --port "$port" --brokers "$list" 2>>"$out/$t.log" & pids+=($!)
+      "$node" --port "$port" --brokers "$list" 2>>"$logs/$t.log" & pids+=($!)
     done
     wait_ready "http://127.0.0.1:$port/readyz"
     ;;
   many) # one open-file limit per process: the connections spread over several nodes
-    "$broker" --shard 0 --brokers "tcp://127.0.0.1:$b0" 2>>"$out/$t.log" & pids+=($!)
+    "$broker" --shard 0 --brokers "tcp://127.0.0.1:$b0" 2>>"$logs/$t.log" & pids+=($!)
     for ((i = 0; i < c100k_nodes; i++)); do
-      "$node" --port "$port" --brokers "tcp://127.0.0.1:$b0" 2>>"$out/$t.log" & pids+=($!)
+      "$node" --port "$port" --brokers "tcp://127.0.0.1:$b0" 2>>"$logs/$t.log" & pids+=($!)
     done
     wait_ready "http://127.0.0.1:$port/readyz"
     ;;
   soketi)
-    "$here/soketi/soketi.sh" "$port" >>"$out/$t.log" 2>&1 & pids+=($!)
+    "$here/soketi/soketi.sh" "$port" >>"$logs/$t.log" 2>&1 & pids+=($!)
     wait_ready "http://127.0.0.1:$port/ready"
     ;;
   esac
@@ -99,11 +105,17 @@ gen() { # target scenario [loadgen flags...]
   "$loadgen" --port "$port" --pids "$server_pids" --label "$t/$s" --json "$results" "$@"
 }
 
+fail() { # target scenario what
+  echo "run.sh: $1/$2 (round $round of $runs) failed: $3; server logs in $logs/$1.log" >&2
+  echo "run.sh: stopped; the records so far are in $out, not a report" >&2
+  exit 1
+}
+
 perf_period_ns=250000 # one sample per 250 us on each core
 
 profiled() { # target scenario [loadgen flags...]: gen, with perf sampling the servers for 5 s
   local t=$1 s=$2; shift 2
-  local server_pids ready=$out/ready.$t data=$out/$t.perf
+  local server_pids ready=$logs/ready.$t data=$logs/$t.perf
   server_pids=$(IFS=,; echo "${pids[*]}")
   rm -f "$ready"
   gen "$t" "$s" --ready-file "$ready" "$@" &
@@ -112,10 +124,10 @@ profiled() { # target scenario [loadgen flags...]: gen, with perf sampling the s
   sleep 3 # the generator's 1 s hold, then 2 s into the publishing
   # the whole machine, filtered to the servers afterwards: perf attached to the processes
   # would charge them for its own work at every context switch (rtmesh's path has several)
-  perf record -q -a -e cpu-clock -c "$perf_period_ns" -g -o "$data" -- sleep 5 2>>"$out/$t.log"
-  wait "$g"
+  perf record -q -a -e cpu-clock -c "$perf_period_ns" -g -o "$data" -- sleep 5 2>>"$logs/$t.log"
+  wait "$g" || return 1
   perf script -i "$data" --pid "$server_pids" -F comm,tid,time,ip,sym 2>/dev/null |
-    python3 "$here/perf_split.py" "$t" "$results"
+    python3 "$here/perf_split.py" "$t" "$results" || return 1
   rm -f "$data" "$ready"
 }
 
@@ -137,7 +149,8 @@ scenario() { # target scenario
     local g=$!
     gen "$t" "$s" --conns 9900 --channels 100 --channel-base 100 --publishers 0 --hold 10 \
       --sources 8
-    wait "$g"
+    local second=$?
+    wait "$g" && [[ $second -eq 0 ]]
     ;;
   storm) gen "$t" "$s" --conns 10000 --channels 100 --publishers 0 --hold 0 --concurrency 500 ;;
   c100k)
@@ -149,19 +162,25 @@ scenario() { # target scenario
   esac
 }
 
-for s in $scenarios; do
-  ts=$targets
-  [[ $s == c100k ]] && ts=many
-  for t in $ts; do
-    [[ $s == channels-zmq && $t == soketi ]] && continue
-    if [[ $s == channels-perf ]] && ! command -v perf >/dev/null; then
-      echo "run.sh: no perf (bench/deps.sh installs linux-perf): $s skipped" >&2
-      continue
-    fi
-    echo "== $t / $s" >&2
-    start_target "$t" || { stop_servers; continue; }
-    scenario "$t" "$s"
-    stop_servers
+for ((round = 1; round <= runs; round++)); do
+  results=$out/run-$round.jsonl
+  : >"$results"
+  echo "# round $round" >>"$out/commands.txt"
+  for s in $scenarios; do
+    [[ $round -gt 1 && ($s == c100k || $s == channels-perf) ]] && continue # once, in round 1
+    ts=$targets
+    [[ $s == c100k ]] && ts=many
+    for t in $ts; do
+      [[ $s == channels-zmq && $t == soketi ]] && continue
+      if [[ $s == channels-perf ]] && ! command -v perf >/dev/null; then
+        echo "run.sh: no perf (bench/deps.sh installs linux-perf): $s skipped" >&2
+        continue
+      fi
+      echo "== round $round of $runs: $t / $s" >&2
+      start_target "$t" || fail "$t" "$s" "the servers did not become ready"
+      scenario "$t" "$s" || fail "$t" "$s" "a generator failed (a connection did not subscribe or was lost, or an error; its message is above)"
+      stop_servers
+    done
   done
 done
-echo "run.sh: results in $results" >&2
+echo "run.sh: records in $out (bench/report.py $out bench/RESULTS.md renders them)" >&2

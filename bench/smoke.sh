@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# bench-smoke: proves the load generator works against a real mesh (CI, ~20 s).
+# bench-smoke: proves the load generator and the report work against a real mesh (CI, ~20 s).
 # Usage: bench/smoke.sh <rtmesh-loadgen> <rtmesh-broker> <rtmesh-node>
 # Starts 2 broker shards and 2 edge nodes sharing one port (the `make run`
-# topology) on free ports, then runs four light loads through them: 200
+# topology) on free ports, probes the machine as `make bench` does
+# (bench/probes.py), then runs four light loads through them: 200
 # subscribers on 8 channels at 20 publishes/s for 12 s, 3 s flat out with
 # 4 publishers, 3 s of 20/s through librtmesh (--brokers, the channels-zmq
 # way), and the c100k scenario of `make bench` at 2,000 connections
-# (bench/many.sh: 2 generator processes, one event to all). Fails only when a
-# connection does not subscribe or an event does not arrive (delivered !=
-# expected, or nothing published); no timing is asserted.
+# (bench/many.sh: 2 generator processes, one event to all). Their records are
+# laid out as one round of bench/run.sh, and bench/report.py renders them. Fails
+# when a connection does not subscribe, an event does not arrive (delivered !=
+# expected, or nothing published), or the report cannot be rendered from the
+# records; no timing is asserted.
 set -euo pipefail
 if [[ $# -ne 3 ]]; then
   echo "usage: $0 <rtmesh-loadgen> <rtmesh-broker> <rtmesh-node>" >&2
@@ -59,12 +62,16 @@ if [[ $ready -ne 1 ]]; then
   exit 1
 fi
 server_pids=$(IFS=,; echo "${pids[*]}")
+python3 "$(dirname "$0")/probes.py" "$work" smoke
+records=$work/run-1.jsonl commands=$work/commands.txt
 
 run() { # label, extra loadgen flags...
   local label=$1; shift
+  local flags=(--conns 200 --channels 8 --sources 4 --hold 1 "$@")
   echo "bench-smoke: $label" >&2
-  if ! "$loadgen" --port "$port" --pids "$server_pids" --label "$label" --json "$work/out.json" \
-      --conns 200 --channels 8 --sources 4 --hold 1 "$@"; then
+  echo "rtmesh-loadgen --label smoke/$label ${flags[*]}" >>"$commands"
+  if ! "$loadgen" --port "$port" --pids "$server_pids" --label "smoke/$label" --json "$records" \
+      "${flags[@]}"; then
     echo "bench-smoke: $label: loadgen failed (a connection did not subscribe or was lost)" >&2
     return 1
   fi
@@ -73,24 +80,41 @@ run steady --publishers 2 --rate 20 --duration 12
 run flat-out --publishers 4 --rate 0 --duration 3
 run zmq --publishers 2 --rate 20 --duration 3 --brokers "$brokers" # librtmesh, the channels-zmq way
 echo "bench-smoke: many (2,000 connections, 2 generator processes)" >&2
-if ! BENCH_MANY_WAIT_MS=60000 "$(dirname "$0")/many.sh" "$loadgen" "$port" "$server_pids" "$work/out.json" many 2000 2; then
+if ! BENCH_MANY_WAIT_MS=60000 "$(dirname "$0")/many.sh" "$loadgen" "$port" "$server_pids" \
+  "$records" many/c100k 2000 2 "$commands"; then
   echo "bench-smoke: many: a generator failed (a connection did not subscribe or was lost)" >&2
   exit 1
 fi
 
-python3 - "$work/out.json" <<'PY'
+python3 - "$records" <<'PY'
 import json, sys
 bad = 0
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    if r["label"] == "many-publisher":  # the one event of the many run
+    if r["label"] == "many/c100k-publisher":  # the one event of the many run
         ok = r["publish_ok"] == 1
     else:  # a many generator publishes nothing: it awaits that event on every connection
         ok = (r["publish_ok"] > 0 or r["expect"] > 0) and r["expected"] > 0 \
             and r["delivered"] == r["expected"] and r["subscribed"] == r["conns"]
-    print("bench-smoke: %-8s subscribed=%d/%d published=%d delivered=%d/%d %s" % (
+    print("bench-smoke: %-20s subscribed=%d/%d published=%d delivered=%d/%d %s" % (
         r["label"], r["subscribed"], r["conns"], r["publish_ok"], r["delivered"], r["expected"],
         "ok" if ok else "FAILED"))
     bad += not ok
 sys.exit(1 if bad else 0)
 PY
+
+# The report renders from the records alone, and shows what they hold.
+report=$work/RESULTS.md
+if ! python3 "$(dirname "$0")/report.py" "$work" "$report" "$work/chart.png"; then
+  echo "bench-smoke: bench/report.py failed on the smoke records" >&2
+  exit 1
+fi
+for want in "smoke/steady: " "smoke/flat-out: " "smoke/zmq: " "many/c100k: " \
+  "## Many connections on one machine" "| connections asked / held | 2,000 / 2,000 |"; do
+  if ! grep -qF -- "$want" "$report"; then
+    echo "bench-smoke: the report lacks '$want':" >&2
+    cat "$report" >&2
+    exit 1
+  fi
+done
+echo "bench-smoke: report rendered from the records ($(wc -l <"$report") lines)" >&2

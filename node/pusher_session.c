@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_CLIENT_EVENTS_SEC 10 /* Pusher's client event rate per connection */
-
 static void s_refuse(rtm_session_t *s, rtm_str_t channel, const char *type, const char *message,
                      int status)
 {
@@ -152,12 +150,7 @@ static const char *s_client_event_refusal(rtm_session_t *s, const rtm_pusher_msg
     *sub = rtm_channels_find(&s->sub, m->channel);
     if (!*sub || (*sub)->state != RTM_SUB_ACTIVE)
         return "Client event rejected - not subscribed to the channel";
-    uint32_t second = (uint32_t)(rtm_session_now(s) / 1000);
-    if (second != s->client_event_second) {
-        s->client_event_second = second;
-        s->client_events = 0;
-    }
-    if (++s->client_events > S_CLIENT_EVENTS_SEC) {
+    if (!rtm_event_rate_allow(&s->client_events, rtm_session_now(s))) {
         *code = RTM_PUSHER_RATE_LIMITED;
         return "Client event rejected - rate limit exceeded";
     }

@@ -11,6 +11,7 @@
 
 #include "channels.h"
 #include "conn.h"
+#include "event_rate.h"
 #include "metrics.h"
 #include "node.h"
 #include "quota.h"
@@ -50,18 +51,17 @@ typedef struct {
     rtm_rest_call_t *rest; /* REST request waiting for shard answers; reads paused */
     uint8_t *msg;          /* fragmented WebSocket message being assembled */
     uint32_t msg_len;
-    uint8_t kind;                 /* rtm_session_kind_t */
-    uint8_t addr_len;             /* bytes of addr: 4 or 16; 0 = no slot taken */
-    uint8_t addr[16];             /* the peer's address, for its connection slot */
-    bool keep_alive;              /* HTTP: keep the connection after the response */
-    bool served;                  /* HTTP: a whole request arrived (the handshake is over) */
-    bool counted;                 /* counted as a WebSocket connection (gauge, quota) */
-    bool pinged;                  /* we sent pusher:ping and wait for any input */
-    uint64_t opened_ms;           /* accepted at (loop time) */
-    uint64_t ping_sent_ms;        /* when we pinged: any input after it is the reply */
-    uint64_t signin_deadline_ms;  /* apps requiring sign-in: close 4009 after this; 0 = none */
-    uint32_t client_event_second; /* rate limit window (loop time in s) */
-    uint8_t client_events;        /* client events sent in that second */
+    uint8_t kind;                   /* rtm_session_kind_t */
+    uint8_t addr_len;               /* bytes of addr: 4 or 16; 0 = no slot taken */
+    uint8_t addr[16];               /* the peer's address, for its connection slot */
+    bool keep_alive;                /* HTTP: keep the connection after the response */
+    bool served;                    /* HTTP: a whole request arrived (the handshake is over) */
+    bool counted;                   /* counted as a WebSocket connection (gauge, quota) */
+    bool pinged;                    /* we sent pusher:ping and wait for any input */
+    uint64_t opened_ms;             /* accepted at (loop time) */
+    uint64_t ping_sent_ms;          /* when we pinged: any input after it is the reply */
+    uint64_t signin_deadline_ms;    /* apps requiring sign-in: close 4009 after this; 0 = none */
+    rtm_event_rate_t client_events; /* the client events it sent lately (rate limit) */
 } rtm_session_t;
 
 static inline rtm_session_t *rtm_session_of(rtm_conn_t *c)

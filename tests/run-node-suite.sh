@@ -3,8 +3,9 @@
 # Usage: tests/run-node-suite.sh <integration|e2e|demo> <path/to/rtmesh-broker> <path/to/rtmesh-node>
 # Installs the pinned npm packages (npm ci) when node_modules is missing or older than
 # package-lock.json (for integration and demo also examples/demo's: run-mesh.test.js and the
-# browser tests start the demo), then runs the suite's test files one at
-# a time; exits with its status. The demo suite drives Debian's Chromium (/usr/bin/chromium).
+# browser tests start the demo), then runs the suite's test files one at a time; lists every
+# skipped test and why; exits with the suite's status, which a skip fails in CI (CI=true) as
+# root. The demo suite drives Debian's Chromium (/usr/bin/chromium).
 set -euo pipefail
 
 if [[ $# -ne 3 ]]; then
@@ -66,8 +67,22 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 status=0
 run_suite 2>&1 | tee "$out" || status=$? # pipefail: the suite's status
+
+# Skips are loud: every skipped test is listed with its reason. In CI (CI=true) as root, where
+# every test can run (network namespaces included), a skip fails the suite.
+skipped=$(grep -E '^ *ok [0-9]+ - .* # SKIP' "$out" | sed -E 's/^ *ok [0-9]+ - //' || true)
+skip_failure=
+if [[ -n $skipped ]]; then
+  echo "# the $suite suite skipped $(wc -l <<<"$skipped") test(s), each with its reason after # SKIP:"
+  sed 's/^/#   /' <<<"$skipped"
+  if [[ ${CI:-} == true && $(id -u) -eq 0 ]]; then
+    skip_failure="a test skipped in CI as root (CI=true), where every test must run"
+    status=1
+  fi
+fi
 if [[ $status -ne 0 ]]; then
   echo "# the $suite suite failed; each failed test and its error:"
   awk '/^ *not ok /{keep=1} keep && /^ *stack:/{skip=1} keep && !skip{print} /^ *\.\.\.$/{keep=0; skip=0}' "$out" | head -80
+  if [[ -n $skip_failure ]]; then echo "# $skip_failure"; fi
 fi
 exit "$status"

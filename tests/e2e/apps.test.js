@@ -8,7 +8,10 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, startMesh, uniqueChannel, waitUntil, connectClient, openWebSocket, APP } = require('../lib/mesh');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { useMesh, assertRefusesToStart, uniqueChannel, waitUntil, connectClient, openWebSocket, APP } = require('../lib/mesh');
 const { subscribe, waitForEvent, receivedRaw, createPusherJs, rejection } = require('../lib/pusher-clients');
 const { sdkFor, connectApp, nextMessage, messages, trackCount, countsReach, query, queryOk, closedByServer } = require('../lib/features');
 
@@ -119,10 +122,14 @@ test('channel queries answer for their app only', async (t) => {
   await subscribe(await connectApp(port(0), t, { app: ONE }), a);
   await subscribe(await connectApp(port(1), t, { app: ONE }), b);
   await subscribe(await connectApp(port(1), t, { app: TWO }), c);
-  await waitUntil(async () => {
-    const res = await query(sdk(0, ONE), '/channels', { filter_by_prefix: prefix });
-    return res.status === 200 && Object.keys(res.body.channels).length === 2;
-  }, "app one's two channels listed");
+  // Occupancy reaches the shards asynchronously (each node announces it at its next tick):
+  // wait until each app lists as many channels as it occupies, then check which.
+  for (const [app, count] of [[ONE, 2], [TWO, 1]]) {
+    await waitUntil(async () => {
+      const res = await query(sdk(0, app), '/channels', { filter_by_prefix: prefix });
+      return res.status === 200 && Object.keys(res.body.channels).length === count;
+    }, `app ${app.id}'s ${count} channel(s) listed`);
+  }
   assert.deepEqual(Object.keys((await queryOk(sdk(1, ONE), '/channels', { filter_by_prefix: prefix })).channels).sort(), [a, b]);
   assert.deepEqual(await queryOk(sdk(0, TWO), '/channels', { filter_by_prefix: prefix }), { channels: { [c]: {} } });
   assert.deepEqual(await queryOk(sdk(0, ONE), `/channels/${c}`), { occupied: false });
@@ -196,6 +203,20 @@ test('max_event_payload_kb: an app publishes up to its own limit, 413 above it',
   assert.equal((await sdk(0, ONE).trigger(name, 'fits', 'x'.repeat(2048))).status, 200);
 });
 
-test('an apps file with an unknown key is refused at start-up', async () => {
-  await assert.rejects(startMesh({ shards: 1, nodes: 1, workers: 1, apps: [{ ...APP, enable_everything: true }] }), /exited during start-up/);
+test('an apps file with an unknown key is refused at start-up by the node and the broker, naming it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtmesh-apps-'));
+  try {
+    const file = path.join(dir, 'apps.json');
+    fs.writeFileSync(file, JSON.stringify([{ ...APP, enable_everything: true }]));
+    const runs = [
+      [process.env.RTMESH_NODE_BIN, ['--apps', file, '--brokers', 'tcp://127.0.0.1:1']],
+      [process.env.RTMESH_BROKER_BIN, ['--shard', '0', '--brokers', 'tcp://127.0.0.1:1', '--apps', file]],
+    ];
+    for (const [bin, args] of runs) {
+      const stderr = assertRefusesToStart(bin, args, 2);
+      assert.ok(stderr.includes(`app #0 '${APP.id}': unknown key 'enable_everything'`), stderr);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

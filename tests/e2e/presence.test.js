@@ -12,7 +12,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, uniqueChannel, waitUntil, sleep, hmac, APP } = require('../lib/mesh');
+const { useMesh, uniqueChannel, waitUntil, hmac, APP } = require('../lib/mesh');
 const { subscribe } = require('../lib/pusher-clients');
 const {
   sdkFor,
@@ -27,6 +27,7 @@ const {
   assertUsable,
   signIn,
   triggerMarker,
+  queryOk,
 } = require('../lib/features');
 
 const SMALL_APP = Object.freeze({ id: 'small-app', key: 'small-key', secret: 'small-secret' });
@@ -34,7 +35,7 @@ const mesh = useMesh({
   shards: 2,
   nodes: 2,
   workers: 2,
-  apps: [{ ...APP }, { ...SMALL_APP, max_presence_members: 2 }],
+  apps: [{ ...APP, subscription_count: true }, { ...SMALL_APP, max_presence_members: 2 }],
 });
 const port = (node) => mesh().nodePort(node);
 const sdk = (node, app) => sdkFor(port(node), app);
@@ -144,9 +145,14 @@ test('one user connected on both nodes is one member until the last connection l
   assert.deepEqual(memberEvents(dave, 'member_removed', channel, 'carol'), [], 'carol removed while still connected on node 1');
   assert.equal(memberEvents(dave, 'member_added', channel, 'carol').length, 1, 'carol announced again');
 
-  // carolA disconnects: carol stays (her connection on node 1 remains).
+  // carolA disconnects: carol stays (her connection on node 1 remains). Node 0 sends her leave
+  // to the shard before the drop in its subscription count, so once the shard counts 2
+  // connections it has handled the leave, and a marker orders any member_removed.
   carolA.disconnect();
-  await sleep(1500); // settle: give the node time to tell the shard
+  await waitUntil(
+    async () => (await queryOk(sdk(1), `/channels/${channel}`, { info: 'subscription_count' })).subscription_count === 2,
+    "the shard to count dave's and carolB's connections only",
+  );
   await marker(channel, [dave, carolB]);
   assert.deepEqual(memberEvents(dave, 'member_removed', channel, 'carol'), [], 'carol removed at her first disconnect');
 

@@ -8,12 +8,11 @@
 
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { useMesh, uniqueChannel, waitUntil, getMetrics, httpRequest, HOST, APP } = require('../lib/mesh');
+const { useMesh, assertRefusesToStart, uniqueChannel, waitUntil, getMetrics, httpRequest, HOST, APP } = require('../lib/mesh');
 const { subscribe } = require('../lib/pusher-clients');
 const { connectApp, sdkFor } = require('../lib/features');
 const { WebhookReceiver } = require('../lib/webhook-receiver');
@@ -225,9 +224,8 @@ test('a bad webhook configuration is refused at start, naming the app and key', 
     for (const [hook, says] of cases) {
       const file = path.join(dir, 'apps.json');
       fs.writeFileSync(file, JSON.stringify([{ id: 'bad-app', key: 'k', secret: 's', webhooks: [hook] }]));
-      const run = spawnSync(process.env.RTMESH_BROKER_BIN, ['--shard', '0', '--brokers', 'tcp://127.0.0.1:1', '--apps', file], { encoding: 'utf8', timeout: 10000 });
-      assert.equal(run.status, 2, run.stderr);
-      assert.ok(run.stderr.includes("app #0 'bad-app'") && run.stderr.includes(says), run.stderr);
+      const stderr = assertRefusesToStart(process.env.RTMESH_BROKER_BIN, ['--shard', '0', '--brokers', 'tcp://127.0.0.1:1', '--apps', file], 2);
+      assert.ok(stderr.includes("app #0 'bad-app'") && stderr.includes(says), stderr);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

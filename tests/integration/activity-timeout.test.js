@@ -2,7 +2,8 @@
 // Server-side liveness (reference §1.4): with RTMESH_ACTIVITY_TIMEOUT=1 the node announces
 // activity_timeout 1, pings a client idle for that long with pusher:ping, and closes it with
 // 4201 when nothing arrives within RTMESH_PONG_TIMEOUT=1 more second. A client that answers
-// stays connected. Deadlines are generous; durations are never asserted.
+// stays connected. Deadlines are generous; durations are never asserted: what a client that
+// is not silent gets is judged against a silent client's ping and close.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -11,6 +12,7 @@ const { useMesh, connectClient } = require('../lib/mesh');
 const mesh = useMesh({ shards: 1, nodes: 1, workers: 2, env: { RTMESH_ACTIVITY_TIMEOUT: '1', RTMESH_PONG_TIMEOUT: '1' } });
 const DEADLINE_MS = 10000;
 const PINGS_ANSWERED = 3;
+const TALK_EVERY_MS = 100; // a tenth of RTMESH_ACTIVITY_TIMEOUT: 0.9 s of margin before a ping
 
 async function client(t, opts) {
   const ws = await connectClient(mesh().nodePort(0), opts);
@@ -49,12 +51,20 @@ test('a silent client is pinged, then closed with 4201; a client that answers st
 });
 
 test('any message from the client counts as activity', async (t) => {
-  // A client that keeps talking (its own pusher:ping) but never answers the server's pings is
-  // not closed for lack of a pong while it is active.
+  // A client that keeps talking (its own pusher:ping, every tenth of the activity timeout) but
+  // never answers the server's pings is never pinged, so never closed for lack of a pong. It
+  // talks until a silent client connected after it has been pinged and closed: were talking
+  // not activity, the talker would have been pinged a pong timeout before that close.
   const chatty = await client(t, { respondToPings: false });
-  for (let i = 0; i < 6; i++) {
+  const silent = await client(t, { respondToPings: false });
+  let silenced = false;
+  const closed = silent.waitForClose(DEADLINE_MS).finally(() => (silenced = true));
+  while (!silenced) {
     await chatty.sync();
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await new Promise((resolve) => setTimeout(resolve, TALK_EVERY_MS));
   }
+  assert.equal((await closed)?.code, 4201, 'the silent client was closed with 4201');
+  assert.equal(chatty.received('pusher:ping'), false, 'the talking client was pinged');
   assert.equal(chatty.closeFrame, null, `closed with ${JSON.stringify(chatty.closeFrame)}`);
+  await chatty.sync();
 });

@@ -5,7 +5,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, connectClient, openTcp, errorCount, waitUntil } = require('../lib/mesh');
+const { useMesh, connectClient, errorCount, waitUntil } = require('../lib/mesh');
 
 const PER_IP = 3;
 const MAX = 40;
@@ -13,25 +13,28 @@ const mesh = useMesh({
   shards: 1,
   nodes: 1,
   workers: 2,
-  env: { RTMESH_MAX_CONNECTIONS_PER_IP: String(PER_IP), RTMESH_MAX_CONNECTIONS: String(MAX), RTMESH_HANDSHAKE_TIMEOUT: '600' },
+  env: { RTMESH_MAX_CONNECTIONS_PER_IP: String(PER_IP), RTMESH_MAX_CONNECTIONS: String(MAX) },
 });
 const port = () => mesh().nodePort(0);
 
 const errorsOf = (kind) => errorCount(port(), kind);
 
-// Opens a connection from addr; resolves whether the node kept it (still open after a
-// round trip through another connection) or closed it at accept.
+// Opens a Pusher connection from addr; resolves whether the node kept it (the handshake
+// completed: connection_established) or closed it at accept (closed before any answer).
 async function holds(addr) {
-  const c = openTcp(port(), { localAddress: addr });
-  await c.connected;
-  const closed = await Promise.race([c.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
-  return { c, kept: !closed };
+  try {
+    const ws = await connectClient(port(), { localAddress: addr });
+    return { close: () => ws.destroy(), kept: true };
+  } catch (err) {
+    if (!/connection closed before the upgrade response/.test(err.message)) throw err;
+    return { close: () => {}, kept: false };
+  }
 }
 
 test('connections from one address beyond the limit are closed at accept; others are not disturbed', async (t) => {
   const before = await errorsOf('address_connection_limit');
   const held = [];
-  t.after(() => held.forEach((h) => h.c.socket.destroy()));
+  t.after(() => held.forEach((h) => h.close()));
   for (let i = 0; i < PER_IP; i++) {
     const h = await holds('127.0.5.1');
     held.push(h);
@@ -45,7 +48,7 @@ test('connections from one address beyond the limit are closed at accept; others
   assert.ok(other.kept, 'a connection from another address was refused');
   assert.equal(await errorsOf('address_connection_limit'), before + 1);
   // freeing a slot makes room again
-  held[0].c.socket.destroy();
+  held[0].close();
   await waitUntil(async () => (await holds('127.0.5.1').then((h) => (held.push(h), h.kept))), 'a freed per-address slot to be usable');
   const ws = await connectClient(port());
   ws.destroy();
@@ -53,7 +56,7 @@ test('connections from one address beyond the limit are closed at accept; others
 
 test('connections beyond the node limit are closed at accept until some leave', async (t) => {
   const held = [];
-  t.after(() => held.forEach((h) => h.c.socket.destroy()));
+  t.after(() => held.forEach((h) => h.close()));
   const before = await errorsOf('node_connection_limit');
   // fill the node from many addresses (each under its own limit)
   for (let i = 0; held.filter((h) => h.kept).length < MAX && i < MAX * 2; i++) {
@@ -65,13 +68,13 @@ test('connections beyond the node limit are closed at accept until some leave', 
   const over = await holds('127.0.7.1');
   held.push(over);
   assert.equal(over.kept, false, 'a connection over the node limit stayed open');
-  for (const h of kept.slice(0, 5)) h.c.socket.destroy();
+  for (const h of kept.slice(0, 5)) h.close();
   await waitUntil(async () => {
     const h = await holds('127.0.7.2');
     held.push(h);
     return h.kept;
   }, 'a freed node slot to be usable');
-  for (const h of held) h.c.socket.destroy();
+  for (const h of held) h.close();
   held.length = 0;
   await waitUntil(async () => (await errorsOf('node_connection_limit').catch(() => -1)) >= before + 1, 'the refusal to be counted');
   const ws = await connectClient(port());

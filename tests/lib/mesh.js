@@ -10,7 +10,8 @@
 //
 // The binaries come from RTMESH_BROKER_BIN and RTMESH_NODE_BIN (run-node-suite.sh sets them).
 
-const { spawn } = require('node:child_process');
+const assert = require('node:assert/strict');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -59,6 +60,18 @@ class ProcessLog {
   tail(lines = 200) {
     return this.text.split('\n').slice(-lines).join('\n');
   }
+}
+
+// Runs `file` with `args`, which must refuse to start: fails unless it exits with exactly
+// `status` (2: a configuration error; 1: a start that failed) within READY_TIMEOUT_MS, killed
+// by no signal, having printed no sanitizer report. Returns its stderr, for the message.
+function assertRefusesToStart(file, args, status, env = {}) {
+  const run = spawnSync(file, args, { encoding: 'utf8', timeout: READY_TIMEOUT_MS, env: { ...process.env, ...env } });
+  const what = `${path.basename(file)} ${args.join(' ')}`;
+  assert.deepEqual({ status: run.status, signal: run.signal }, { status, signal: null }, `${what} exit; stderr:\n${run.stderr}`);
+  const report = SANITIZER_MARKERS.find((m) => run.stderr.includes(m) || run.stdout.includes(m));
+  assert.equal(report, undefined, `${what} printed a sanitizer report:\n${run.stderr}`);
+  return run.stderr;
 }
 
 // ---- ports ---------------------------------------------------------------------------------
@@ -409,6 +422,7 @@ function useMesh(options, { setup, teardown } = {}) {
 
 module.exports = {
   ProcessLog,
+  assertRefusesToStart,
   startMesh,
   reservePorts,
   killProcess,

@@ -3,7 +3,8 @@
 // that lets a test wait for "the next message matching X" without racing the network.
 //
 // Waits are always bounded (default 5 s) and fail with a message naming what was awaited;
-// tests never assert on how long something took.
+// tests never assert that something was quick (at most a lower bound the server enforces, such
+// as a back-off, which a slow machine only lengthens).
 
 const crypto = require('node:crypto');
 

@@ -2,7 +2,8 @@
 // A real HTTP server that receives webhooks, as an app server would: every request is recorded
 // with its headers and exact body, and checked with the `pusher` SDK's own webhook verification
 // (pusher.webhook({headers, rawBody}).isValid()). Each path can be told how to answer: a fixed
-// status, or a status for the first N requests and 200 after.
+// status, or a status for the first N requests and 200 after; instead of a status, 'reset'
+// (the connection is reset, no answer) or 'hang' (no answer, ever: the sender must time out).
 
 const http = require('node:http');
 const PusherServer = require('pusher');
@@ -12,7 +13,7 @@ class WebhookReceiver {
   constructor(app) {
     this.app = app;
     this.sdk = new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: HOST, useTLS: false });
-    this.requests = []; // {path, headers, rawBody, data, valid, status}
+    this.requests = []; // {path, headers, rawBody, data, valid, status, at (ms, when answered)}
     this.behaviour = new Map(); // path -> {status, first, then}
     this.seen = new Map(); // path -> requests so far
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -25,14 +26,17 @@ class WebhookReceiver {
   }
 
   stop() {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections(); // hung requests too
+    return closed;
   }
 
   url(path) {
     return `http://${HOST}:${this.port}${path}`;
   }
 
-  // Answer `status` to the first `first` requests on path (all of them if first is undefined).
+  // Answer `status` (an HTTP status, 'reset' or 'hang') to the first `first` requests on path
+  // (all of them if first is undefined).
   answer(path, status, first) {
     this.behaviour.set(path, { status, first });
   }
@@ -48,9 +52,11 @@ class WebhookReceiver {
       const status = b && (b.first === undefined || n <= b.first) ? b.status : 200;
       const webhook = this.sdk.webhook({ headers: req.headers, rawBody });
       const valid = webhook.isValid();
-      this.requests.push({ path: req.url, headers: req.headers, rawBody, data: valid ? webhook.getData() : null, valid, status });
+      this.requests.push({ path: req.url, headers: req.headers, rawBody, data: valid ? webhook.getData() : null, valid, status, at: Date.now() });
+      if (status === 'reset') return req.socket.resetAndDestroy();
+      if (status === 'hang') return undefined;
       res.writeHead(status, { 'Content-Type': 'text/plain' });
-      res.end(String(status));
+      return res.end(String(status));
     });
   }
 

@@ -289,11 +289,12 @@ class RawWebSocket {
   }
 }
 
-// Opens a TCP connection, sends the upgrade request for `path` and resolves once the response
-// head has arrived, whatever its status (ws.status; ws.body collects a refusal's body).
-function openWebSocket(port, { path = `/app/${APP.key}${DEFAULT_QUERY}`, headers = {}, respondToPings, ms = WAIT_MS } = {}) {
+// Opens a TCP connection (from localAddress, if given), sends the upgrade request for `path`
+// and resolves once the response head has arrived, whatever its status (ws.status; ws.body
+// collects a refusal's body).
+function openWebSocket(port, { path = `/app/${APP.key}${DEFAULT_QUERY}`, headers = {}, respondToPings, localAddress, ms = WAIT_MS } = {}) {
   const key = crypto.randomBytes(16).toString('base64');
-  const socket = net.connect({ host: HOST, port });
+  const socket = net.connect({ host: HOST, port, localAddress });
   const ws = new RawWebSocket(socket, key, { respondToPings });
   const handshake = new Promise((resolve, reject) => {
     ws.handshakeDone = () => resolve(ws);

@@ -1,6 +1,8 @@
 /* Tests for the edge node's pure parts: the presence member mirror, the
- * mesh-wide connection quota, the /metrics text and the text frames. */
+ * mesh-wide connection quota, the client event rate, the /metrics text and
+ * the text frames. */
 #include "addr_limit.h"
+#include "event_rate.h"
 #include "frame.h"
 #include "member_mirror.h"
 #include "metrics.h"
@@ -184,6 +186,44 @@ static void test_addr_limit(void **state)
     rtm_addr_limit_destroy(&l);
 }
 
+/* ---- client event rate -------------------------------------------------- */
+
+static void test_event_rate(void **state)
+{
+    (void)state;
+    rtm_event_rate_t r = {0};
+    /* a burst at one instant: 10 go, the 11th and later do not */
+    for (int i = 0; i < RTM_EVENT_RATE_MAX; i++)
+        assert_true(rtm_event_rate_allow(&r, 5000));
+    assert_false(rtm_event_rate_allow(&r, 5000));
+    assert_false(rtm_event_rate_allow(&r, 5999)); /* the window is not over */
+    for (int i = 0; i < RTM_EVENT_RATE_MAX; i++)  /* a whole window later: all left it */
+        assert_true(rtm_event_rate_allow(&r, 6000));
+    assert_false(rtm_event_rate_allow(&r, 6000));
+
+    /* spread over a calendar second's end: still 10 in any 1000 ms, not 20 */
+    rtm_event_rate_t s = {0};
+    for (int i = 0; i < RTM_EVENT_RATE_MAX; i++)
+        assert_true(rtm_event_rate_allow(&s, 1990 + (uint64_t)i)); /* 1990..1999 */
+    for (uint64_t t = 2000; t < 2990; t += 10)
+        assert_false(rtm_event_rate_allow(&s, t));
+    for (int i = 0; i < RTM_EVENT_RATE_MAX; i++)
+        assert_true(rtm_event_rate_allow(&s, 2990 + (uint64_t)i)); /* one per freed slot */
+    assert_false(rtm_event_rate_allow(&s, 2999));
+
+    /* one a tenth of a second goes on for ever; refusals do not use the budget */
+    rtm_event_rate_t p = {0};
+    for (uint64_t t = 0; t < 5000; t += 100)
+        assert_true(rtm_event_rate_allow(&p, t));
+    /* loop time past 2^32 ms: differences wrap */
+    rtm_event_rate_t w = {0};
+    uint64_t base = UINT32_MAX - 4;
+    for (int i = 0; i < RTM_EVENT_RATE_MAX; i++)
+        assert_true(rtm_event_rate_allow(&w, base + (uint64_t)i));
+    assert_false(rtm_event_rate_allow(&w, base + 999));
+    assert_true(rtm_event_rate_allow(&w, base + 1000));
+}
+
 /* ---- metrics text ------------------------------------------------------ */
 
 static void test_metrics_render(void **state)
@@ -333,9 +373,10 @@ static void test_text_frames(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mirror),      cmocka_unit_test(test_quota),
-        cmocka_unit_test(test_addr_limit),  cmocka_unit_test(test_metrics_render),
-        cmocka_unit_test(test_text_frames), cmocka_unit_test(test_close_index),
+        cmocka_unit_test(test_mirror),         cmocka_unit_test(test_quota),
+        cmocka_unit_test(test_addr_limit),     cmocka_unit_test(test_event_rate),
+        cmocka_unit_test(test_metrics_render), cmocka_unit_test(test_text_frames),
+        cmocka_unit_test(test_close_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
