@@ -43,7 +43,8 @@ export RTMESH_DRAIN_SECONDS=${RTMESH_DRAIN_SECONDS:-0}
 # is called names[i] (its log is $logs/names[i].log) and is a kinds[i].
 pids=() names=() kinds=() commands=()
 stopped=() # the kinds of the processes that stopped when told to
-stopping=0 failed=0 follower=
+stopping=0 failed=0
+tailer='' shower='' # the two halves of the terminal: tail -F, and show_lines reading it
 tmp=$(mktemp -d)
 mkdir -p "$logs" || exit 1
 
@@ -74,19 +75,18 @@ follow_logs() {
   local files=("$@")
   mkfifo "$tmp/terminal"
   show_lines <"$tmp/terminal" >&2 &
-  follower=$!
+  shower=$!
   tail -F -n +1 "${files[@]/#/$logs/}" >"$tmp/terminal" 2>/dev/null &
-  follower="$follower $!"
+  tailer=$!
 }
 
 # Stops following, after what was already read is printed: once a stop has
 # begun, what the processes log about it is news to no one.
 stop_following() {
-  [ -n "$follower" ] || return
-  local shower=${follower%% *} tail=${follower#* }
-  follower=
-  kill "$tail" 2>/dev/null
-  wait "$tail" "$shower" 2>/dev/null
+  [ -n "$tailer" ] || return
+  kill "$tailer" 2>/dev/null
+  wait "$tailer" "$shower" 2>/dev/null
+  tailer='' shower=''
 }
 
 # ---- the processes ---------------------------------------------------------
