@@ -227,11 +227,12 @@ static void s_log_replica(const rtm_broker_t *b, const char *event)
             " track_refused=%" PRIu64 " unheard=%" PRIu64 " beliefs=%" PRIu64 " settling=%" PRIu64
             " believed_users=%" PRIu64 " applied=%" PRIu64 " belief_refused=%" PRIu64
             " takeovers=%" PRIu64 " settled=%" PRIu64 " settle_vacated=%" PRIu64
-            " settle_removed=%" PRIu64 " suppressed=%" PRIu64 " malformed=%" PRIu64,
+            " settle_removed=%" PRIu64 " suppressed=%" PRIu64 " overridden=%" PRIu64
+            " malformed=%" PRIu64,
             event, b->self, r.out.channels, r.out.marked, r.out.sent, r.out.forgets, r.out.handed,
             r.out.retried, r.out.refused, r.unheard, r.in.channels, r.in.settling, r.in.users,
             r.in.applied, r.in.refused, r.in.takeovers, r.in.settled, r.in.vacated, r.in.removed,
-            r.in.suppressed, r.malformed);
+            r.in.suppressed, r.in.overridden, r.malformed);
 }
 
 /* GET /metrics: the webhook counters per app, the replica's, the peers'
