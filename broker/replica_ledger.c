@@ -106,14 +106,19 @@ static size_t s_key(char *out, rtm_str_t app, rtm_str_t channel)
     return app.len + 1 + channel.len;
 }
 
+/* The key of (app, channel) in out; 0 when it is too long to be held. */
+static size_t s_lookup_key(char out[RTM_WIRE_MAX_TOPIC], rtm_str_t app, rtm_str_t channel)
+{
+    return app.len + 1 + channel.len > RTM_WIRE_MAX_TOPIC ? 0 : s_key(out, app, channel);
+}
+
 static s_belief_t *s_find(const rtm_replica_ledger_t *l, rtm_str_t app, rtm_str_t channel)
 {
     char key[RTM_WIRE_MAX_TOPIC];
-    if (app.len + 1 + channel.len > sizeof key)
-        return NULL;
-    size_t n = s_key(key, app, channel);
-    s_belief_t *b;
-    HASH_FIND(hh, l->beliefs, key, n, b);
+    size_t n = s_lookup_key(key, app, channel);
+    s_belief_t *b = NULL;
+    if (n)
+        HASH_FIND(hh, l->beliefs, key, n, b);
     return b;
 }
 
@@ -122,11 +127,10 @@ static s_belief_t *s_find(const rtm_replica_ledger_t *l, rtm_str_t app, rtm_str_
 static s_recent_t *s_recent_find(const rtm_replica_ledger_t *l, rtm_str_t app, rtm_str_t channel)
 {
     char key[RTM_WIRE_MAX_TOPIC];
-    if (app.len + 1 + channel.len > sizeof key)
-        return NULL;
-    size_t n = s_key(key, app, channel);
-    s_recent_t *r;
-    HASH_FIND(hh, l->recent, key, n, r);
+    size_t n = s_lookup_key(key, app, channel);
+    s_recent_t *r = NULL;
+    if (n)
+        HASH_FIND(hh, l->recent, key, n, r);
     return r;
 }
 
