@@ -49,8 +49,9 @@ static int s_parse(rtm_str_t text, const char *id_key, bool numeric_ok, size_t m
         memchr(user_id.p, '\0', user_id.len)) {
         rc = RTM_EINVAL;
     } else {
-        json_t *info = json_object_get(root, "user_info");
-        char *info_text = info ? json_dumps(info, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_t *info = json_object_get(root, "user_info"); /* null: none */
+        char *info_text =
+            info && !json_is_null(info) ? json_dumps(info, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
         rtm_str_t info_str = rtm_str_cstr(info_text);
         if (info_str.len > max_info)
             rc = RTM_ETOOBIG;

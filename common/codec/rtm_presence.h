@@ -24,7 +24,7 @@ typedef struct {
 } rtm_presence_t;
 
 /* Reads a presence subscription's channel_data: a JSON object with user_id (a
- * string or an integer) and optional user_info. Returns 0 with *out (caller
+ * string or an integer) and optional user_info (null: none). Returns 0 with *out (caller
  * owns; free with rtm_presence_free); RTM_EINVAL when malformed, or the id is
  * empty, holds a NUL or is longer than RTM_PUSHER_MAX_USER_ID bytes;
  * RTM_ETOOBIG when user_info is longer than max_info bytes. *out is NULL on

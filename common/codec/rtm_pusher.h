@@ -65,8 +65,9 @@ typedef struct {
  *   RTM_EPROTO  invalid JSON, not an object, "event" missing or not a string;
  *   RTM_EINVAL  pusher:subscribe / pusher:unsubscribe whose data (an object,
  *               or a string holding a JSON object) lacks a string "channel",
- *               or has a non-string "auth" or "channel_data"; pusher:signin
- *               whose data lacks a string "auth" or a string "user_data".
+ *               or has an "auth" or "channel_data" that is neither a string
+ *               nor null (null counts as absent); pusher:signin whose data
+ *               lacks a string "auth" or a string "user_data".
  * Other events are not checked beyond the envelope. */
 int rtm_pusher_parse(const char *text, size_t len, rtm_pusher_msg_t *msg);
 

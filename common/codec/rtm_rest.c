@@ -322,6 +322,10 @@ static int s_parse_channels(json_t *obj, const rtm_rest_limits_t *lim, rtm_rest_
 {
     json_t *list = json_object_get(obj, "channels");
     json_t *one = json_object_get(obj, "channel");
+    if (json_is_null(list)) /* null counts as absent, as for every optional member */
+        list = NULL;
+    if (json_is_null(one))
+        one = NULL;
     if (!list && !one)
         return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO, "%schannels: required (or channel)",
                              c->at);

@@ -99,8 +99,8 @@ typedef rtm_publish_limits_t rtm_rest_limits_t;
  * batch false — POST /events: {"name","data","channels":[...] | "channel",
  * "socket_id"?, "info"?}. batch true — POST /batch_events:
  * {"batch":[{"channel" | "channels","name","data","socket_id"?,"info"?},...]}.
- * data must be a string (may be ""); socket_id null counts as absent; other
- * members are ignored. lim NULL means RTM_REST_LIMITS_DEFAULT.
+ * data must be a string (may be ""); null counts as absent for channels,
+ * channel, socket_id and info; other members are ignored. lim NULL means RTM_REST_LIMITS_DEFAULT.
  * Returns 0 with out filled (caller must rtm_rest_trigger_clear it), or, with
  * a message naming the field in err (NUL-terminated, truncated to err_len;
  * err may be NULL when err_len is 0) and out owning nothing:

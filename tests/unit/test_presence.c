@@ -34,6 +34,11 @@ static void test_parse_channel_data(void **state)
     assert_string_equal(p->user_id, "42");
     assert_null(p->user_info);
     rtm_presence_free(&p);
+    /* user_info null is no user_info */
+    assert_int_equal(rtm_presence_parse(S("{\"user_id\":\"u\",\"user_info\":null}"), 64, &p), 0);
+    assert_null(p->user_info);
+    assert_int_equal(p->info_len, 0);
+    rtm_presence_free(&p);
     /* limits: exactly RTM_PUSHER_MAX_USER_ID bytes, and one over */
     char data[512], id[RTM_PUSHER_MAX_USER_ID + 2];
     memset(id, 'u', sizeof id - 1);

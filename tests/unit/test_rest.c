@@ -355,6 +355,25 @@ static void test_trigger_events(void **state)
     assert_null(t.events[0].socket_id.p);
     rtm_rest_trigger_clear(&t);
 
+    /* null is absent for every optional member: channels or channel, info */
+    assert_int_equal(trigger("{\"name\":\"e\",\"data\":\"d\",\"channels\":null,\"channel\":\"c\","
+                             "\"info\":null}",
+                             false, &t, err),
+                     0);
+    assert_str(t.events[0].channels[0], "c");
+    assert_null(t.events[0].info.p);
+    rtm_rest_trigger_clear(&t);
+    assert_int_equal(
+        trigger("{\"name\":\"e\",\"data\":\"d\",\"channels\":[\"a\"],\"channel\":null}", false, &t,
+                err),
+        0);
+    assert_str(t.events[0].channels[0], "a");
+    rtm_rest_trigger_clear(&t);
+    assert_int_equal(trigger("{\"name\":\"e\",\"data\":\"d\",\"channels\":null,\"channel\":null}",
+                             false, &t, err),
+                     RTM_EPROTO);
+    assert_non_null(strstr(err, "channels: required"));
+
     assert_int_equal(
         trigger("{\"name\":\"e\",\"data\":\"d\",\"channels\":[\"#server-to-user-42\"]}", false, &t,
                 err),
