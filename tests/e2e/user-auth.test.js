@@ -146,6 +146,11 @@ test('terminateUserConnections closes every connection of the user on both nodes
   }
   const close = await raw.waitForClose();
   assert.equal(close && close.code, 4009, `close frame ${JSON.stringify(close)}`);
+  assert.deepEqual(raw.errorBeforeClose(), {
+    event: 'pusher:error',
+    data: { code: 4009, message: close.reason },
+  });
+  for (const client of pusherJs) assert.equal(messages(client, 'pusher:error').at(-1).data.code, 4009);
 
   assert.equal(bystander.connection.state, 'connected');
   const still = userEvent(bystander, 'still-here');
