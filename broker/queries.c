@@ -13,6 +13,7 @@
 #include "rtm_channel.h"
 #include "rtm_error.h"
 #include "rtm_json.h"
+#include "rtm_presence.h"
 #include "rtm_rest.h"
 
 #include <stdbool.h>
@@ -111,14 +112,13 @@ static void s_channel(const rtm_channel_state_t *cs, s_query_t *s)
     rtm_json_put_lit(s->w, "}");
 }
 
-/* Kind 3, one user: {"id":U}. */
-static void s_user_one(void *ctx, rtm_str_t user_id, rtm_str_t user_info)
+/* Kind 3, one user: {"id":U}, U as the app gave it (a string or a number). */
+static void s_user_one(void *ctx, const rtm_wire_member_t *member)
 {
-    (void)user_info;
     s_query_t *s = ctx;
     s_sep(s->w, &s->first);
     rtm_json_put_lit(s->w, "{\"id\":");
-    s_put_str(s->w, user_id);
+    rtm_presence_put_id(s->w, member->user_id, member->user_num);
     rtm_json_put_lit(s->w, "}");
 }
 

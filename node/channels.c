@@ -369,6 +369,7 @@ static void s_join(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_subscription_t 
                           .channel = name,
                           .user_id = join->user_id,
                           .user_info = rtm_presence_info(p),
+                          .user_num = p->id_num,
                           .exclude = join->socket_id,
                           .limit = ch->app->max_presence_members};
     chs->route->request(chs->route->ctx, &msg, s_on_join_ack, join);
@@ -576,11 +577,12 @@ static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg
 static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg)
 {
     if (!ch->presence || !ch->synced ||
-        !rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_info, msg->added))
+        !rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_num, msg->user_info,
+                                 msg->added))
         return;
     size_t len;
-    char *json =
-        rtm_presence_render_member(s_name(ch), msg->added, msg->user_id, msg->user_info, &len);
+    char *json = rtm_presence_render_member(s_name(ch), msg->added, msg->user_id, msg->user_num,
+                                            msg->user_info, &len);
     rtm_frame_t *f = rtm_frame_text(json, len);
     free(json);
     s_fan_out(chs, ch, f, msg->exclude);
@@ -735,6 +737,7 @@ void rtm_channels_owners_changed(rtm_channels_t *chs)
                                   .channel = s_name(ch),
                                   .user_id = rtm_presence_id(sub->presence),
                                   .user_info = rtm_presence_info(sub->presence),
+                                  .user_num = sub->presence->id_num,
                                   .exclude = s_socket_id(s)};
             s_send_owner(chs, &msg);
         }

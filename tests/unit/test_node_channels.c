@@ -213,7 +213,7 @@ static void s_sync(s_fix_t *f, const char *channel, const char *const *members, 
 {
     rtm_wire_member_t mb[8];
     for (uint32_t i = 0; i < n; i++)
-        mb[i] = (rtm_wire_member_t){rtm_str_cstr(members[i]), rtm_str(NULL, 0)};
+        mb[i] = (rtm_wire_member_t){rtm_str_cstr(members[i]), rtm_str(NULL, 0), false};
     rtm_wire_msg_t msg = {.type = RTM_WIRE_SYNC,
                           .channel = rtm_str_cstr(channel),
                           .cache_json = rtm_str_cstr(cache),

@@ -32,6 +32,7 @@ static void test_parse_channel_data(void **state)
     assert_null(p);
     assert_int_equal(rtm_presence_parse(S("{\"user_id\":42}"), 64, &p), 0);
     assert_string_equal(p->user_id, "42");
+    assert_true(p->id_num);
     assert_null(p->user_info);
     rtm_presence_free(&p);
     /* user_info null is no user_info */
@@ -74,13 +75,27 @@ static void test_parse_user_data(void **state)
     assert_int_equal(rtm_presence_parse_user(S("{\"id\":\"u1\",\"user_info\":{\"n\":\"x\"}}"), &p),
                      0);
     assert_string_equal(p->user_id, "u1");
+    assert_false(p->id_num);
     rtm_presence_free(&p);
-    assert_int_equal(rtm_presence_parse_user(S("{\"id\":7}"), &p), RTM_EINVAL); /* a string */
-    assert_int_equal(rtm_presence_parse_user(S("{\"user_id\":\"u1\"}"), &p), RTM_EINVAL);
+    /* Laravel's shape: an integer id, known by its string form */
+    assert_int_equal(
+        rtm_presence_parse_user(S("{\"id\":7,\"name\":\"Taylor\",\"user_info\":{\"n\":1}}"), &p),
+        0);
+    assert_string_equal(p->user_id, "7");
+    assert_true(p->id_num);
+    rtm_presence_t *copy = rtm_presence_copy(p);
+    assert_true(copy->id_num);
+    rtm_presence_free(&copy);
+    rtm_presence_free(&p);
+    static const char *const bad[] = {"{\"id\":7.5}", "{\"id\":true}", "{\"id\":null}",
+                                      "{\"id\":\"\"}", "{\"user_id\":\"u1\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(rtm_presence_parse_user(rtm_str_cstr(bad[i]), &p), RTM_EINVAL);
 }
 
 typedef struct {
     const char *id, *info;
+    bool num; /* the id is a number */
 } s_member_t;
 
 typedef struct {
@@ -94,7 +109,7 @@ static void s_each(const void *set, rtm_presence_visit_fn visit, void *arg)
     s_set_t *s = (s_set_t *)set;
     s->walks++;
     for (size_t i = 0; i < s->n; i++)
-        visit(arg, rtm_str_cstr(s->m[i].id), rtm_str_cstr(s->m[i].info));
+        visit(arg, rtm_str_cstr(s->m[i].id), s->m[i].num, rtm_str_cstr(s->m[i].info));
 }
 
 static void test_render_succeeded(void **state)
@@ -104,7 +119,8 @@ static void test_render_succeeded(void **state)
     assert_int_equal(
         rtm_presence_parse(S("{\"user_id\":\"me\",\"user_info\":{\"n\":1}}"), 64, &self), 0);
     /* self first; a member with self's id (another connection of mine) once */
-    static const s_member_t members[] = {{"bob", "{\"n\":2}"}, {"me", "{\"n\":1}"}, {"\"q\"", ""}};
+    static const s_member_t members[] = {
+        {"bob", "{\"n\":2}", false}, {"me", "{\"n\":1}", false}, {"\"q\"", "", false}};
     s_set_t set = {members, 3, 0};
     size_t len;
     char *json = rtm_presence_render_succeeded(S("presence-r"), self, s_each, &set, &len);
@@ -123,21 +139,47 @@ static void test_render_succeeded(void **state)
     assert_non_null(strstr(json, "\\\"count\\\":1}"));
     free(json);
     rtm_presence_free(&self);
+    /* integer ids: numbers in "ids", strings as "hash" keys (JSON keys are strings) */
+    assert_int_equal(rtm_presence_parse(S("{\"user_id\":1}"), 64, &self), 0);
+    static const s_member_t numeric[] = {{"2", "", true}, {"1", "", false}, {"x", "", false}};
+    s_set_t nset = {numeric, 3, 0};
+    json = rtm_presence_render_succeeded(S("presence-r"), self, s_each, &nset, &len);
+    want =
+        "{\"event\":\"pusher_internal:subscription_succeeded\",\"channel\":\"presence-r\",\"data\":"
+        "\"{\\\"presence\\\":{\\\"ids\\\":[1,2,\\\"x\\\"],"
+        "\\\"hash\\\":{\\\"1\\\":null,\\\"2\\\":null,\\\"x\\\":null},\\\"count\\\":3}}\"}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+    rtm_presence_free(&self);
 }
 
 static void test_render_member(void **state)
 {
     (void)state;
     size_t len;
-    char *json = rtm_presence_render_member(S("presence-r"), true, S("u1"), S(""), &len);
+    char *json = rtm_presence_render_member(S("presence-r"), true, S("u1"), false, S(""), &len);
     const char *want = "{\"event\":\"pusher_internal:member_added\",\"channel\":\"presence-r\","
                        "\"data\":\"{\\\"user_id\\\":\\\"u1\\\",\\\"user_info\\\":null}\"}";
     assert_int_equal(len, strlen(want));
     assert_memory_equal(json, want, len);
     free(json);
-    json = rtm_presence_render_member(S("presence-r"), false, S("u1"), S("{\"x\":1}"), &len);
+    json = rtm_presence_render_member(S("presence-r"), false, S("u1"), false, S("{\"x\":1}"), &len);
     want = "{\"event\":\"pusher_internal:member_removed\",\"channel\":\"presence-r\","
            "\"data\":\"{\\\"user_id\\\":\\\"u1\\\"}\"}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+    /* an integer id is handed back as a number */
+    json = rtm_presence_render_member(S("presence-r"), true, S("42"), true, S("{\"x\":1}"), &len);
+    want = "{\"event\":\"pusher_internal:member_added\",\"channel\":\"presence-r\","
+           "\"data\":\"{\\\"user_id\\\":42,\\\"user_info\\\":{\\\"x\\\":1}}\"}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+    json = rtm_presence_render_member(S("presence-r"), false, S("42"), true, S(""), &len);
+    want = "{\"event\":\"pusher_internal:member_removed\",\"channel\":\"presence-r\","
+           "\"data\":\"{\\\"user_id\\\":42}\"}";
     assert_int_equal(len, strlen(want));
     assert_memory_equal(json, want, len);
     free(json);
