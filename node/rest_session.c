@@ -459,7 +459,13 @@ void rtm_rest_session_handle(rtm_session_t *s, const rtm_http_request_t *req, rt
         rtm_http_respond_error(s, 400, "Malformed query string");
         return;
     }
-    if (s_authenticated(s, app, req, &q))
+    if (!s_authenticated(s, app, req, &q)) {
+        /* refused and answered */
+    } else if (!rtm_app_enabled(app)) {
+        RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_APP_DISABLED);
+        rtm_http_respond_error(s, 403, "Application is disabled");
+    } else {
         s_dispatch(s, app, req, &q, route);
+    }
     rtm_query_free(&q);
 }

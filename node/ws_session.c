@@ -95,6 +95,10 @@ void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key, rtm_str_t query)
         s_refuse(s, RTM_ERR_UNKNOWN_APP, RTM_PUSHER_APP_UNKNOWN, "Application does not exist");
         return;
     }
+    if (!rtm_app_enabled(s->app)) {
+        s_refuse(s, RTM_ERR_APP_DISABLED, RTM_PUSHER_APP_DISABLED, "Application is disabled");
+        return;
+    }
     if (!rtm_quota_take(node->quota, s->app)) {
         s_refuse(s, RTM_ERR_OVER_QUOTA, RTM_PUSHER_OVER_QUOTA,
                  "Application is over connection quota");

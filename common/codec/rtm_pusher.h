@@ -24,6 +24,7 @@
  * refuse one message and keep the connection. */
 typedef enum {
     RTM_PUSHER_APP_UNKNOWN = 4001,   /* no app with that key */
+    RTM_PUSHER_APP_DISABLED = 4003,  /* the app is disabled */
     RTM_PUSHER_OVER_QUOTA = 4004,    /* the app is over its connection quota */
     RTM_PUSHER_BAD_VERSION = 4006,   /* the protocol parameter is not a version number */
     RTM_PUSHER_UNSUPPORTED = 4007,   /* a protocol version this server does not speak */
