@@ -487,6 +487,53 @@ unsigned rtm_rest_info(rtm_str_t info)
     return want;
 }
 
+typedef struct {
+    const rtm_rest_trigger_t *t;
+    bool batch;
+    char *(*attrs)[RTM_REST_MAX_CHANNELS];
+} s_trigger_info_t;
+
+static void s_put_attrs(rtm_json_out_t *w, const char *attrs)
+{
+    if (attrs)
+        rtm_json_put(w, attrs, strlen(attrs));
+    else
+        rtm_json_put_lit(w, "{}");
+}
+
+static void s_build_trigger_info(rtm_json_out_t *w, const void *ctx)
+{
+    const s_trigger_info_t *ti = ctx;
+    if (ti->batch) {
+        rtm_json_put_lit(w, "{\"batch\":[");
+        for (size_t e = 0; e < ti->t->n; e++) {
+            if (e)
+                rtm_json_put_lit(w, ",");
+            s_put_attrs(w, ti->attrs[e][0]);
+        }
+        rtm_json_put_lit(w, "]}");
+        return;
+    }
+    const rtm_rest_event_t *ev = &ti->t->events[0];
+    rtm_json_put_lit(w, "{\"channels\":{");
+    for (size_t i = 0; ti->t->n && i < ev->n_channels; i++) {
+        if (i)
+            rtm_json_put_lit(w, ",");
+        rtm_json_put_lit(w, "\"");
+        rtm_json_put_esc(w, ev->channels[i].p, ev->channels[i].len);
+        rtm_json_put_lit(w, "\":");
+        s_put_attrs(w, ti->attrs[0][i]);
+    }
+    rtm_json_put_lit(w, "}}");
+}
+
+char *rtm_rest_render_trigger_info(const rtm_rest_trigger_t *t, bool batch,
+                                   char *(*attrs)[RTM_REST_MAX_CHANNELS], size_t *len)
+{
+    s_trigger_info_t ti = {t, batch, attrs};
+    return rtm_json_build(s_build_trigger_info, &ti, len);
+}
+
 static void s_build_error(rtm_json_out_t *w, const char *message)
 {
     rtm_json_put_lit(w, "{\"error\":\"");

@@ -126,6 +126,16 @@ enum {
 };
 unsigned rtm_rest_info(rtm_str_t info);
 
+/* The answer to a trigger that asked for "info": attrs[e][i] is the
+ * attributes object (JSON text, NUL-terminated; NULL renders {}) of channel i
+ * of event e, as the channel's owner answered it. batch false:
+ * {"channels":{"<channel>":{...},...}} over the channels of events[0]; batch
+ * true: {"batch":[{...},...]}, one object per event (its first channel's:
+ * Pusher's batch events name one channel each). Returns the text (caller
+ * frees; never NULL) with its length in *len. Aborts on OOM. */
+char *rtm_rest_render_trigger_info(const rtm_rest_trigger_t *t, bool batch,
+                                   char *(*attrs)[RTM_REST_MAX_CHANNELS], size_t *len);
+
 /* {"error":"<message>"}: every REST refusal's body. message is NUL-terminated
  * and may quote the client's request (it is escaped). */
 int rtm_rest_render_error(char *out, size_t cap, const char *message);

@@ -81,7 +81,7 @@ static int s_check_publish(const rtm_wire_msg_t *m)
     for (uint32_t i = 0; i < m->n_channels; i++)
         if (!s_str_ok(m->channels[i]))
             return RTM_EINVAL;
-    return m->user_id.len > 0 ? 9 : 8;
+    return 8 + (m->user_id.len > 0) + (m->info.len > 0);
 }
 
 static int s_check_sync(const rtm_wire_msg_t *m)
@@ -139,6 +139,8 @@ static void s_pack_publish(const rtm_wire_msg_t *m, msgpack_packer *pk)
     s_pack_str(pk, "exclude", m->exclude);
     if (m->user_id.len > 0)
         s_pack_str(pk, "user_id", m->user_id);
+    if (m->info.len > 0)
+        s_pack_str(pk, "info", m->info);
 }
 
 static void s_pack_members(const rtm_wire_msg_t *m, msgpack_packer *pk)

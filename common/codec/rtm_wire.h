@@ -139,7 +139,8 @@ typedef struct rtm_wire_msg {
     rtm_str_t cache_json; /* SYNC: rendered client JSON of the cached event; empty = none */
     uint64_t ttl_ms;      /* SYNC: the cached event's remaining life; written only when > 0
                              (0 with a cache: a sender that predates the field, full life) */
-    rtm_str_t info;       /* QUERY: the REST "info" parameter as sent; may be empty */
+    rtm_str_t info;       /* QUERY, PUBLISH (optional: the ACK's json then answers it, see
+                             docs/wire.md): the REST "info" parameter as sent; may be empty */
     uint64_t count;       /* SYNC: mesh-wide subscription count; SUB_COUNT: this peer's
                              absolute local subscriber count (0 removes); REPLICA: 1 when
                              the channel was announced occupied, else 0; SHARD_HB: the
@@ -169,7 +170,8 @@ typedef struct {
  * over RTM_WIRE_MAX_MEMBERS or members NULL with n_members > 0 for SYNC, an
  * empty member user_id, a NULL slice with a non-zero length) or RTM_ETOOBIG
  * past INT_MAX bytes. Every field of the type is written (docs/wire.md lists
- * them) except PUBLISH "user_id" and ACK "json" and "reason", written only when non-empty,
+ * them) except PUBLISH "user_id" and "info" and ACK "json" and "reason", written only when
+ * non-empty,
  * and "user_num" (MEMBER, PRESENCE_JOIN) and a member's third element, written only when
  * true, so that bodies of the earlier format stay byte-identical. */
 int rtm_wire_encoded_len(const rtm_wire_msg_t *msg);

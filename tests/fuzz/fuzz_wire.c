@@ -23,8 +23,7 @@ static rtm_wire_msg_t s_project(const rtm_wire_msg_t *m)
     switch (m->type) {
     case RTM_WIRE_PUBLISH:
         p = *m;
-        p.status = 0,
-        p.node = p.user_info = p.channel = p.json = p.cache_json = p.info = rtm_str(NULL, 0);
+        p.status = 0, p.node = p.user_info = p.channel = p.json = p.cache_json = rtm_str(NULL, 0);
         p.shard = 0, p.epoch = p.count = 0, p.limit = p.kind = p.n_members = 0;
         p.added = p.notify = p.user_num = false;
         p.members_raw = rtm_str(NULL, 0);

@@ -381,6 +381,38 @@ static void test_trigger_events(void **state)
     rtm_rest_trigger_clear(&t);
 }
 
+/* The answers to triggers that asked for "info", from each channel's attributes. */
+static void test_render_trigger_info(void **state)
+{
+    (void)state;
+    rtm_rest_trigger_t t;
+    char err[256];
+    assert_int_equal(trigger("{\"name\":\"e\",\"data\":\"d\",\"channels\":[\"a=q\",\"presence-b\"],"
+                             "\"info\":\"user_count\"}",
+                             false, &t, err),
+                     0);
+    char *attrs[RTM_REST_MAX_BATCH][RTM_REST_MAX_CHANNELS] = {{NULL, "{\"user_count\":2}"}};
+    size_t len;
+    char *json = rtm_rest_render_trigger_info(&t, false, attrs, &len);
+    const char *want = "{\"channels\":{\"a=q\":{},\"presence-b\":{\"user_count\":2}}}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+    rtm_rest_trigger_clear(&t);
+    assert_int_equal(trigger("{\"batch\":[{\"channel\":\"c\",\"name\":\"e\",\"data\":\"\"},"
+                             "{\"channel\":\"d\",\"name\":\"e\",\"data\":\"\",\"info\":\"x\"}]}",
+                             true, &t, err),
+                     0);
+    char *battrs[RTM_REST_MAX_BATCH][RTM_REST_MAX_CHANNELS] = {{NULL},
+                                                               {"{\"subscription_count\":1}"}};
+    json = rtm_rest_render_trigger_info(&t, true, battrs, &len);
+    want = "{\"batch\":[{},{\"subscription_count\":1}]}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+    rtm_rest_trigger_clear(&t);
+}
+
 static void test_trigger_batch(void **state)
 {
     (void)state;
@@ -633,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_verify_error_buffer),
         cmocka_unit_test(test_trigger_events),
         cmocka_unit_test(test_trigger_batch),
+        cmocka_unit_test(test_render_trigger_info),
         cmocka_unit_test(test_trigger_malformed),
         cmocka_unit_test(test_trigger_every_truncation),
         cmocka_unit_test(test_trigger_limits),

@@ -153,6 +153,9 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
     p.id = 0;
     p.user_id = S("42");
     v[n++] = p;
+    p = s_publish();
+    p.info = S("subscription_count,user_count"); /* a trigger with info */
+    v[n++] = p;
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_ACK, .id = 9, .json = S("{\"occupied\":true}")};
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_ACK,
                               .id = 10,
@@ -526,6 +529,8 @@ static void test_exact_bytes_issue3(void **state)
     int plain = rtm_wire_encoded_len(&m);
     m.user_id = S("u");
     assert_int_equal(rtm_wire_encoded_len(&m), plain + 8 + 2); /* a7 "user_id" a1 'u' */
+    m.info = S("u");
+    assert_int_equal(rtm_wire_encoded_len(&m), plain + 10 + 5 + 2); /* a4 "info" a1 'u' */
 
     /* A numeric user id: the same SYNC member with a third element, true. */
     static const unsigned char sync_num_tail[] = {0x91, 0x93, 0xa1, '7', 0xa0, 0xc3};
