@@ -239,11 +239,26 @@ static void s_inherit(rtm_channel_state_t *cs, const rtm_channel_rec_t *r, rtm_w
     sink->hook(sink->hook_ctx, &h);
 }
 
+/* A user's own channel gained its first or lost its last connection: the user
+ * came online or went offline. A SYNC with the new total tells the nodes of
+ * those who watch the user (rtm_channels_watch). */
+static void s_user_status(rtm_channel_state_t *cs, const rtm_channel_rec_t *r,
+                          const rtm_channel_sink_t *sink)
+{
+    rtm_wire_msg_t m = {
+        .type = RTM_WIRE_SYNC, .channel = rtm_channel_rec_name(r), .count = r->total};
+    sink->control(sink->ctx, rtm_channel_rec_app(r), rtm_channel_rec_name(r), &m);
+    cs->st.syncs++;
+}
+
 /* The total went from `before` to r->total: occupied or vacated? An
  * occupation without an open mark is a re-announcement taken over. */
 static void s_occupancy(rtm_channel_state_t *cs, rtm_channel_rec_t *r, uint64_t before,
                         const rtm_channel_sink_t *sink)
 {
+    if ((before == 0) != (r->total == 0) &&
+        rtm_channel_type(rtm_channel_rec_name(r)) == RTM_CH_USER)
+        s_user_status(cs, r, sink);
     if (before == 0 && r->total > 0) {
         if (r->opening)
             s_hook(cs, r, RTM_WEBHOOK_CHANNEL_OCCUPIED, NULL, sink);

@@ -70,6 +70,7 @@ static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
     [RTM_ERR_ACCEPT_PAUSED] = "accept_paused",
     [RTM_ERR_DRAINING] = "draining",
     [RTM_ERR_APP_DISABLED] = "app_disabled",
+    [RTM_ERR_WATCHLIST_LIMIT] = "watchlist_limit",
 };
 
 /* Seconds: a publish is acknowledged in well under a millisecond on a LAN, and

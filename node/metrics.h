@@ -42,6 +42,7 @@ typedef enum {
     RTM_ERR_ACCEPT_PAUSED,     /* out of file descriptors: accepting paused for a moment */
     RTM_ERR_DRAINING,          /* WebSocket upgrade refused (503): the node is draining */
     RTM_ERR_APP_DISABLED,      /* connection (4003) or REST call (403) of a disabled app */
+    RTM_ERR_WATCHLIST_LIMIT,   /* sign-in watchlist over 100 user ids (pusher:error 4302) */
     RTM_ERR_KIND_COUNT
 } rtm_err_kind_t;
 

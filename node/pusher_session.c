@@ -82,7 +82,7 @@ static void s_subscribe(rtm_session_t *s, const rtm_pusher_msg_t *m)
         s_refuse(s, ch, "InvalidChannel", "Invalid channel name", RTM_PUSHER_UNAUTHORIZED);
         return;
     }
-    if (s->sub.n_subs >= (uint32_t)s->ctx->node->opt.max_channels) {
+    if (s->sub.n_subs - s->sub.n_watches >= (uint32_t)s->ctx->node->opt.max_channels) {
         RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_CHANNEL_LIMIT);
         s_refuse(s, ch, "LimitReached", "Too many channels on one connection",
                  RTM_PUSHER_UNAUTHORIZED);
@@ -96,6 +96,28 @@ static void s_subscribe(rtm_session_t *s, const rtm_pusher_msg_t *m)
         char msg[300];
         snprintf(msg, sizeof msg, "Existing subscription to channel %.*s", (int)ch.len, ch.p);
         rtm_ws_session_error(s, 0, msg, ch);
+    }
+}
+
+/* The watchlist of the user_data s signed in with: each user watched (but s's
+ * own), and pusher:error 4302 when the list is over Pusher's limit. */
+static void s_watch(rtm_session_t *s, rtm_str_t user_data)
+{
+    char **ids;
+    size_t n;
+    size_t given = rtm_presence_parse_watchlist(user_data, &ids, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ids[i], s->user->user_id) != 0)
+            rtm_channels_watch(s->ctx->channels, &s->sub, s->app, rtm_str_cstr(ids[i]),
+                               rtm_session_now(s));
+        free(ids[i]);
+    }
+    free(ids);
+    if (given > RTM_WATCHLIST_MAX) {
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_WATCHLIST_LIMIT);
+        rtm_ws_session_error(s, RTM_PUSHER_WATCHLIST_LIMIT,
+                             "Watchlist limit exceeded: only the first 100 user ids are watched",
+                             rtm_str(NULL, 0));
     }
 }
 
@@ -121,7 +143,8 @@ static void s_signin(rtm_session_t *s, const rtm_pusher_msg_t *m)
         rtm_presence_free(&user);
         return;
     }
-    if (!s->user) {
+    bool first = !s->user;
+    if (first) {
         s->user = user;
         user = NULL;
         rtm_channels_subscribe(s->ctx->channels, &s->sub, s->app, rtm_str(channel, (size_t)n), NULL,
@@ -136,6 +159,8 @@ static void s_signin(rtm_session_t *s, const rtm_pusher_msg_t *m)
     rtm_pusher_render_signin_success(buf, len, m->user_data);
     rtm_session_send_text(s, buf, len);
     free(buf);
+    if (first) /* after signin_success: the statuses follow it */
+        s_watch(s, m->user_data);
 }
 
 /* Why a client event may not be relayed, or NULL when it may. */

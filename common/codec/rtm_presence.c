@@ -73,6 +73,56 @@ int rtm_presence_parse_user(rtm_str_t user_data, rtm_presence_t **out)
     return s_parse(user_data, "id", SIZE_MAX, out);
 }
 
+/* One watchlist entry's string form into buf, or 0 when it names no user. */
+static size_t s_watch_id(const json_t *v, char buf[RTM_PUSHER_MAX_USER_ID + 1])
+{
+    int n = 0;
+    if (json_is_integer(v))
+        n = snprintf(buf, RTM_PUSHER_MAX_USER_ID + 1, "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(v));
+    else if (json_is_string(v) && json_string_length(v) <= RTM_PUSHER_MAX_USER_ID &&
+             !memchr(json_string_value(v), '\0', json_string_length(v)))
+        n = snprintf(buf, RTM_PUSHER_MAX_USER_ID + 1, "%s", json_string_value(v));
+    return n > 0 && n <= RTM_PUSHER_MAX_USER_ID ? (size_t)n : 0;
+}
+
+size_t rtm_presence_parse_watchlist(rtm_str_t user_data, char ***ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    json_t *root = json_loadb(user_data.p, user_data.len, 0, NULL);
+    json_t *list = json_is_object(root) ? json_object_get(root, "watchlist") : NULL;
+    size_t given = json_is_array(list) ? json_array_size(list) : 0;
+    for (size_t i = 0; i < given && *n < RTM_WATCHLIST_MAX; i++) {
+        char buf[RTM_PUSHER_MAX_USER_ID + 1];
+        if (!s_watch_id(json_array_get(list, i), buf))
+            continue;
+        if (!*ids && !(*ids = calloc(RTM_WATCHLIST_MAX, sizeof **ids)))
+            abort();
+        if (!((*ids)[(*n)++] = strdup(buf)))
+            abort();
+    }
+    json_decref(root);
+    return given;
+}
+
+typedef struct {
+    bool online;
+    rtm_str_t user_id;
+} s_watch_event_t;
+
+/* {"events":[{"name":"online","user_ids":["<id>"]}]} */
+static void s_watch_event_object(rtm_json_out_t *o, const void *ctx)
+{
+    const s_watch_event_t *ev = ctx;
+    if (ev->online)
+        rtm_json_put_lit(o, "{\"events\":[{\"name\":\"online\",\"user_ids\":[");
+    else
+        rtm_json_put_lit(o, "{\"events\":[{\"name\":\"offline\",\"user_ids\":[");
+    rtm_presence_put_id(o, ev->user_id, false);
+    rtm_json_put_lit(o, "]}]}");
+}
+
 rtm_presence_t *rtm_presence_copy(const rtm_presence_t *p)
 {
     return s_new(rtm_presence_id(p), p->id_num, rtm_presence_info(p));
@@ -198,6 +248,13 @@ char *rtm_presence_render_succeeded(rtm_str_t channel, const rtm_presence_t *sel
 {
     s_succeeded_t ctx = {channel, self, each, set};
     return s_event("pusher_internal:subscription_succeeded", channel, s_presence_object, &ctx, len);
+}
+
+char *rtm_presence_render_watchlist_event(bool online, rtm_str_t user_id, size_t *len)
+{
+    s_watch_event_t ctx = {online, user_id};
+    return s_event("pusher_internal:watchlist_events", rtm_str(NULL, 0), s_watch_event_object, &ctx,
+                   len);
 }
 
 char *rtm_presence_render_member(rtm_str_t channel, bool added, rtm_str_t user_id, bool id_num,

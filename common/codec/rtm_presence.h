@@ -41,6 +41,23 @@ int rtm_presence_parse(rtm_str_t channel_data, size_t max_info, rtm_presence_t *
  * limit. */
 int rtm_presence_parse_user(rtm_str_t user_data, rtm_presence_t **out);
 
+/* Most user ids one connection watches (Pusher's limit; error 4302 beyond). */
+#define RTM_WATCHLIST_MAX 100
+
+/* The "watchlist" of sign-in user_data: the first RTM_WATCHLIST_MAX user ids
+ * it names (strings, or integers in their decimal form; empty, over-long or
+ * other entries are skipped), as NUL-terminated strings in *ids (caller
+ * frees each and the array; NULL when none) and their number in *n. Returns
+ * how many entries the list had (more than RTM_WATCHLIST_MAX: the rest were
+ * dropped); 0 when user_data has no watchlist, or one that is null or not an
+ * array. */
+size_t rtm_presence_parse_watchlist(rtm_str_t user_data, char ***ids, size_t *n);
+
+/* pusher_internal:watchlist_events telling that user_id came online (or went
+ * offline): {"events":[{"name":"online","user_ids":["<id>"]}]}, data
+ * string-encoded, no channel. Newly allocated (*len bytes, caller frees). */
+char *rtm_presence_render_watchlist_event(bool online, rtm_str_t user_id, size_t *len);
+
 /* A copy of p (caller owns). */
 rtm_presence_t *rtm_presence_copy(const rtm_presence_t *p);
 

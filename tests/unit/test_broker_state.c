@@ -812,6 +812,31 @@ static void test_numeric_user_ids(void **state)
     s_fix_free(f);
 }
 
+/* A user's channel crossing zero connections: a SYNC with its total tells the
+ * nodes of the user's watchers; other changes of it publish nothing. */
+static void test_user_status(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix(NULL);
+    const char *user = "#server-to-user-u";
+    assert_int_equal(s_count(f, 1, user, 1, false, 0), 0);
+    s_out_t o = s_take1(f);
+    assert_true(o.control);
+    assert_int_equal(o.type, RTM_WIRE_SYNC);
+    assert_string_equal(o.channel, user);
+    assert_int_equal(o.count, 1);
+    assert_int_equal(s_count(f, 2, user, 2, false, 0), 0); /* still online */
+    assert_int_equal(s_count(f, 1, user, 0, false, 0), 0);
+    s_none(f);
+    assert_int_equal(s_count(f, 2, user, 0, false, 0), 0); /* offline */
+    o = s_take1(f);
+    assert_int_equal(o.type, RTM_WIRE_SYNC);
+    assert_int_equal(o.count, 0);
+    assert_int_equal(s_count(f, 1, "chat", 1, false, 0), 0); /* not a user's: nothing */
+    s_none(f);
+    s_fix_free(f);
+}
+
 /* A PUBLISH with "info": each channel's attributes as Pusher defines them. */
 static void test_publish_info(void **state)
 {
@@ -962,6 +987,7 @@ int main(void)
         cmocka_unit_test(test_query_channel_and_users),
         cmocka_unit_test(test_numeric_user_ids),
         cmocka_unit_test(test_publish_info),
+        cmocka_unit_test(test_user_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,6 +93,51 @@ static void test_parse_user_data(void **state)
         assert_int_equal(rtm_presence_parse_user(rtm_str_cstr(bad[i]), &p), RTM_EINVAL);
 }
 
+static void test_watchlist(void **state)
+{
+    (void)state;
+    char **ids;
+    size_t n;
+    assert_int_equal(
+        rtm_presence_parse_watchlist(S("{\"id\":\"me\",\"watchlist\":[\"a\",7,\"\",true,"
+                                       "{},\"b\"]}"),
+                                     &ids, &n),
+        6);
+    assert_int_equal(n, 3); /* empty, boolean and object entries are no user */
+    assert_string_equal(ids[0], "a");
+    assert_string_equal(ids[1], "7");
+    assert_string_equal(ids[2], "b");
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    static const char *const none[] = {"{\"id\":\"me\"}", "{\"id\":\"me\",\"watchlist\":null}",
+                                       "{\"id\":\"me\",\"watchlist\":\"a\"}", "not json"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        assert_int_equal(rtm_presence_parse_watchlist(rtm_str_cstr(none[i]), &ids, &n), 0);
+        assert_null(ids);
+        assert_int_equal(n, 0);
+    }
+    /* exactly at the limit, and one over: the first RTM_WATCHLIST_MAX kept */
+    char text[2048] = "{\"watchlist\":[";
+    for (int i = 0; i <= RTM_WATCHLIST_MAX; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%s%d", i ? "," : "", i);
+    strcat(text, "]}");
+    assert_int_equal(rtm_presence_parse_watchlist(rtm_str_cstr(text), &ids, &n),
+                     RTM_WATCHLIST_MAX + 1);
+    assert_int_equal(n, RTM_WATCHLIST_MAX);
+    assert_string_equal(ids[RTM_WATCHLIST_MAX - 1], "99");
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    size_t len;
+    char *json = rtm_presence_render_watchlist_event(true, S("u\"1"), &len);
+    const char *want = "{\"event\":\"pusher_internal:watchlist_events\",\"data\":\"{\\\"events\\\":"
+                       "[{\\\"name\\\":\\\"online\\\",\\\"user_ids\\\":[\\\"u\\\\\\\"1\\\"]}]}\"}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+}
+
 typedef struct {
     const char *id, *info;
     bool num; /* the id is a number */
@@ -188,9 +233,8 @@ static void test_render_member(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_channel_data),
-        cmocka_unit_test(test_parse_user_data),
-        cmocka_unit_test(test_render_succeeded),
+        cmocka_unit_test(test_parse_channel_data), cmocka_unit_test(test_parse_user_data),
+        cmocka_unit_test(test_watchlist),          cmocka_unit_test(test_render_succeeded),
         cmocka_unit_test(test_render_member),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
