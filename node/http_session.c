@@ -119,7 +119,7 @@ static void s_route(rtm_session_t *s, const rtm_http_request_t *req)
     bool head = rtm_str_eq_cstr(req->method, "HEAD");
     if (rtm_http_path_segment(req->path, "/apps/", &seg, &rest)) {
         rtm_rest_session_handle(s, req, seg, rest);
-    } else if ((get || head) && rtm_str_eq_cstr(req->path, "/")) {
+    } else if ((get || head) && !req->is_upgrade && rtm_str_eq_cstr(req->path, "/")) {
         /* what load balancers probe by default (soketi answers it too) */
         static const char root[] = "OK: rtmesh-node (Pusher Channels protocol 7)\n";
         s_respond(s, 200, "text/plain", root, sizeof root - 1, head);

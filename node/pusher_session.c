@@ -257,8 +257,9 @@ void rtm_pusher_session_sweep(rtm_session_t *s, uint64_t now_ms)
 {
     const rtm_node_options_t *opt = &s->ctx->node->opt;
     if (s->pinged && s->conn.last_rx_ms >= s->ping_sent_ms)
-        s->pinged = false;                                        /* any input answers our ping */
-    if (s->app && !s->conn.closing && !rtm_app_enabled(s->app)) { /* disabled by a reload */
+        s->pinged = false; /* any input answers our ping */
+    /* an app disabled by a reload of the apps file closes its connections */
+    if (s->app && !s->conn.closing && !rtm_app_enabled(s->app)) {
         RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_APP_DISABLED);
         rtm_ws_session_close(s, RTM_PUSHER_APP_DISABLED, "Application is disabled");
     } else if (!s->pinged &&

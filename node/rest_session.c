@@ -210,17 +210,19 @@ static void s_on_reply(void *arg, int status, rtm_str_t json)
     s_free_call(call);
 }
 
-/* Keeps the attributes the owner answered for the channels of event `event`
- * it was sent (json: an array, one object per channel, in the order sent). */
+/* Keeps the attributes the owner answered for the channels of the part's
+ * event it was sent (json: an array, one object per channel, in the order
+ * sent). Channels with attributes already were answered by an earlier PUBLISH
+ * to the same shard (sent again after an owner moved), so were not in this one. */
 static void s_keep_attrs(s_publish_t *pub, const s_part_t *part, rtm_str_t json)
 {
     json_t *list = json_loadb(json.p, json.len, 0, NULL);
     size_t k = 0;
     for (size_t i = 0; json_is_array(list) && i < pub->t.events[part->event].n_channels; i++) {
-        if (pub->owner[part->event][i] != part->shard)
+        if (pub->owner[part->event][i] != part->shard || pub->attrs[part->event][i])
             continue;
         json_t *attrs = json_array_get(list, k++);
-        if (json_is_object(attrs) && !pub->attrs[part->event][i])
+        if (json_is_object(attrs))
             pub->attrs[part->event][i] = json_dumps(attrs, JSON_COMPACT);
     }
     json_decref(list);
