@@ -55,6 +55,7 @@ struct rtm_channel {
     bool presence;               /* presence- channel */
     bool is_cache;               /* one of the cache- channel kinds */
     bool announce;               /* subscriber count changed since the last tick */
+    bool online;                 /* user channels: the owner's last SYNC counted a connection */
     uint16_t name_off;           /* channel name starts at topic + name_off */
     uint16_t topic_len;          /* bytes of topic including the NUL terminator */
     char topic[];                /* "<app>\x1F<channel>\0" */
@@ -292,9 +293,26 @@ static void s_send_succeeded(rtm_channels_t *chs, rtm_subscriber_t *s,
         s_send_cache(chs, s, ch, now_ms);
 }
 
+/* Tells a watching subscriber whether the user of ch is online. */
+static void s_send_watch(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_channel_t *ch)
+{
+    rtm_str_t name = s_name(ch);
+    size_t prefix = sizeof RTM_CHANNEL_USER_PREFIX - 1;
+    size_t len;
+    char *json = rtm_presence_render_watchlist_event(
+        ch->online, rtm_str(name.p + prefix, name.len - prefix), &len);
+    s_send_text(chs, s, json, len);
+    free(json);
+}
+
 static void s_activate(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_subscription_t *sub,
                        uint64_t now_ms)
 {
+    if (sub->watch) { /* not a subscriber: told the user's status, nothing else */
+        sub->state = RTM_SUB_ACTIVE;
+        s_send_watch(chs, s, sub->channel);
+        return;
+    }
     sub->state = RTM_SUB_ACTIVE;
     sub->channel->subs[sub->slot].active = true;
     /* counted only now: a count event the shard sends for it then reaches
@@ -369,6 +387,7 @@ static void s_join(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_subscription_t 
                           .channel = name,
                           .user_id = join->user_id,
                           .user_info = rtm_presence_info(p),
+                          .user_num = p->id_num,
                           .exclude = join->socket_id,
                           .limit = ch->app->max_presence_members};
     chs->route->request(chs->route->ctx, &msg, s_on_join_ack, join);
@@ -415,15 +434,15 @@ rtm_subscription_t *rtm_channels_find(const rtm_subscriber_t *s, rtm_str_t chann
     return NULL;
 }
 
-int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
-                           rtm_str_t channel, rtm_presence_t *presence, bool silent,
-                           uint64_t now_ms)
+static int s_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
+                       rtm_str_t channel, rtm_presence_t *presence, bool silent, bool watch,
+                       uint64_t now_ms)
 {
     chs->now_ms = now_ms;
     rtm_subscription_t *existing = rtm_channels_find(s, channel);
     if (existing) {
         rtm_presence_free(&presence);
-        if (!existing->silent || silent)
+        if (!existing->silent || existing->watch || silent)
             return RTM_EINVAL;
         existing->silent = false;
         if (existing->state == RTM_SUB_ACTIVE)
@@ -445,9 +464,10 @@ int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_a
         s->subs = s_grow(s->subs, &s->cap_subs, 1, sizeof *s->subs);
     ch->subs[ch->n_subs] = (s_sub_t){s, s->n_subs, false};
     rtm_subscription_t *sub = &s->subs[s->n_subs];
-    *sub = (rtm_subscription_t){ch, ch->n_subs, RTM_SUB_PENDING, silent, presence, NULL};
+    *sub = (rtm_subscription_t){ch, ch->n_subs, RTM_SUB_PENDING, silent, watch, presence, NULL};
     ch->n_subs++;
     s->n_subs++;
+    s->n_watches += watch;
     chs->attention = true;
     RTM_COUNT(chs->metrics, subscriptions, 1);
     RTM_COUNT_APP(chs->metrics, app, subscriptions, 1);
@@ -456,6 +476,24 @@ int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_a
     else if (!ch->sync_req_ms)
         s_request_sync(chs, ch, now_ms);
     return 0;
+}
+
+int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
+                           rtm_str_t channel, rtm_presence_t *presence, bool silent,
+                           uint64_t now_ms)
+{
+    return s_subscribe(chs, s, app, channel, presence, silent, false, now_ms);
+}
+
+int rtm_channels_watch(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
+                       rtm_str_t user_id, uint64_t now_ms)
+{
+    char name[RTM_WIRE_MAX_TOPIC];
+    int n =
+        snprintf(name, sizeof name, RTM_CHANNEL_USER_PREFIX "%.*s", (int)user_id.len, user_id.p);
+    if (n <= 0 || (size_t)n >= sizeof name)
+        return RTM_EINVAL;
+    return s_subscribe(chs, s, app, rtm_str(name, (size_t)n), NULL, true, true, now_ms);
 }
 
 /* Removes subscription `slot` of s, in both directions. */
@@ -468,10 +506,11 @@ static void s_remove(rtm_channels_t *chs, rtm_subscriber_t *s, uint32_t slot)
     else if (gone.presence && gone.state == RTM_SUB_ACTIVE)
         s_leave(chs, ch->app, s_name(ch), rtm_presence_id(gone.presence), s_socket_id(s));
     rtm_presence_free(&gone.presence);
-    if (gone.state == RTM_SUB_ACTIVE) {
+    if (gone.state == RTM_SUB_ACTIVE && !gone.watch) {
         ch->n_active--;
         ch->announce = true;
     }
+    s->n_watches -= gone.watch;
     chs->attention = true;
     s_sub_t last_sub = ch->subs[--ch->n_subs];
     if (gone.slot != ch->n_subs) {
@@ -562,25 +601,30 @@ static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg
         rtm_frame_unref(&f);
     }
     bool first = !ch->synced;
+    bool moved = ch->online != (msg->count > 0); /* a user came online or went offline */
+    ch->online = msg->count > 0;
     ch->synced = true;
     if (first)
         ch->owner = s_owner(chs, ch);
-    for (uint32_t i = 0; first && i < ch->n_subs; i++) {
+    for (uint32_t i = 0; (first || moved) && i < ch->n_subs; i++) {
         rtm_subscriber_t *s = ch->subs[i].s;
         rtm_subscription_t *sub = &s->subs[ch->subs[i].slot];
-        if (sub->state == RTM_SUB_PENDING)
+        if (first && sub->state == RTM_SUB_PENDING)
             s_advance(chs, s, sub, now_ms);
+        else if (moved && sub->watch && sub->state == RTM_SUB_ACTIVE) /* watchers: the news */
+            s_send_watch(chs, s, ch);
     }
 }
 
 static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg)
 {
     if (!ch->presence || !ch->synced ||
-        !rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_info, msg->added))
+        !rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_num, msg->user_info,
+                                 msg->added))
         return;
     size_t len;
-    char *json =
-        rtm_presence_render_member(s_name(ch), msg->added, msg->user_id, msg->user_info, &len);
+    char *json = rtm_presence_render_member(s_name(ch), msg->added, msg->user_id, msg->user_num,
+                                            msg->user_info, &len);
     rtm_frame_t *f = rtm_frame_text(json, len);
     free(json);
     s_fan_out(chs, ch, f, msg->exclude);
@@ -588,16 +632,18 @@ static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_m
 }
 
 /* Calls close (the sink's terminate or reconnect) for every subscriber of
- * ch. Closing unsubscribes, which reorders ch->subs: work from a copy. */
+ * ch (watchers too when `watchers`). Closing unsubscribes, which reorders
+ * ch->subs: work from a copy. */
 static void s_close_all(rtm_channels_t *chs, rtm_channel_t *ch,
-                        void (*close)(void *ctx, rtm_subscriber_t *s))
+                        void (*close)(void *ctx, rtm_subscriber_t *s), bool watchers)
 {
-    uint32_t n = ch->n_subs;
-    rtm_subscriber_t **who = malloc((n ? n : 1) * sizeof *who);
+    uint32_t n = 0;
+    rtm_subscriber_t **who = malloc((ch->n_subs ? ch->n_subs : 1) * sizeof *who);
     if (!who)
         abort();
-    for (uint32_t i = 0; i < n; i++)
-        who[i] = ch->subs[i].s;
+    for (uint32_t i = 0; i < ch->n_subs; i++)
+        if (watchers || !ch->subs[i].s->subs[ch->subs[i].slot].watch)
+            who[n++] = ch->subs[i].s;
     for (uint32_t i = 0; i < n; i++)
         close(chs->sink->ctx, who[i]);
     free(who);
@@ -617,7 +663,7 @@ void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, 
     switch (msg.type) {
     case RTM_WIRE_SYNC: s_on_sync(chs, ch, &msg, now_ms); break;
     case RTM_WIRE_MEMBER: s_on_member(chs, ch, &msg); break;
-    case RTM_WIRE_TERMINATE: s_close_all(chs, ch, chs->sink->terminate); break;
+    case RTM_WIRE_TERMINATE: s_close_all(chs, ch, chs->sink->terminate, false); break;
     default: RTM_COUNT_ERR(chs->metrics, RTM_ERR_UPSTREAM_BAD);
     }
 }
@@ -688,7 +734,7 @@ static void s_doubt_tick(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms
     ch->owner = 0;
     ch->sync_req_ms = 0;
     RTM_COUNT(chs->metrics, channels_unreachable, 1);
-    s_close_all(chs, ch, chs->sink->reconnect);
+    s_close_all(chs, ch, chs->sink->reconnect, true);
 }
 
 void rtm_channels_tick(rtm_channels_t *chs, uint64_t now_ms)
@@ -735,6 +781,7 @@ void rtm_channels_owners_changed(rtm_channels_t *chs)
                                   .channel = s_name(ch),
                                   .user_id = rtm_presence_id(sub->presence),
                                   .user_info = rtm_presence_info(sub->presence),
+                                  .user_num = sub->presence->id_num,
                                   .exclude = s_socket_id(s)};
             s_send_owner(chs, &msg);
         }

@@ -59,6 +59,8 @@ typedef struct {
     uint32_t slot;            /* our index in the channel's subscriber array */
     uint8_t state;            /* rtm_sub_state_t */
     bool silent;              /* made by sign-in: no subscription_succeeded until asked */
+    bool watch;               /* a watchlist's: on a user channel, told only whether that user
+                               * is online (rtm_channels_watch) */
     rtm_presence_t *presence; /* presence channels: who the connection is (owned) */
     rtm_join_t *join;         /* the PRESENCE_JOIN awaiting its answer, or NULL */
 } rtm_subscription_t;
@@ -68,6 +70,7 @@ typedef struct {
 typedef struct {
     rtm_subscription_t *subs; /* unordered */
     uint32_t n_subs, cap_subs;
+    uint32_t n_watches; /* of n_subs, those of the watchlist */
     uint8_t socket_id_len;
     char socket_id[31]; /* "<worker prefix>.<counter>" */
 } rtm_subscriber_t;
@@ -104,6 +107,17 @@ void rtm_channels_destroy(rtm_channels_t **chs);
 int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
                            rtm_str_t channel, rtm_presence_t *presence, bool silent,
                            uint64_t now_ms);
+
+/* Watches user_id of app for s (its sign-in's watchlist): s gets
+ * pusher_internal:watchlist_events "online" or "offline" once the user's
+ * channel (#server-to-user-<user_id>) is in sync, then whenever the user
+ * gains its first or loses its last signed-in connection in the mesh. A
+ * watch receives none of the channel's events, is not counted as a
+ * subscriber, and is not closed by the user's termination. Returns 0;
+ * RTM_EINVAL when the channel makes no valid topic or s is subscribed to it
+ * already. */
+int rtm_channels_watch(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
+                       rtm_str_t user_id, uint64_t now_ms);
 
 /* Unsubscribes s (leaving presence as it must). Returns 0, or RTM_ENOTFOUND
  * when s was not subscribed. Pusher sends no reply. */

@@ -101,8 +101,28 @@ static int s_brokers(rtm_node_t *node, char *err, size_t err_len)
     return rc < 0 ? rc : 0;
 }
 
-/* Waits for a stopping signal; SIGHUP re-reads the brokers file meanwhile
- * (the workers take the new list at their next tick). */
+/* SIGHUP: re-reads the brokers file (the workers take the new list at their
+ * next tick) and takes the apps file's "enabled" flags (the workers see them
+ * at once: connections of an app disabled now are closed at their next sweep). */
+static void s_reload(rtm_node_t *node)
+{
+    rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
+    rtm_roster_reload(node->roster);
+    if (!node->opt.apps_file)
+        return;
+    rtm_apps_t fresh;
+    char err[512];
+    if (rtm_apps_load_file(&fresh, node->opt.apps_file, err, sizeof err) < 0) {
+        rtm_log(RTM_LOG_ERROR, "event=apps_reload_failed reason=\"%s\"", err);
+        return;
+    }
+    size_t changed = rtm_apps_take_enabled(&node->apps, &fresh);
+    rtm_apps_free(&fresh);
+    rtm_log(RTM_LOG_INFO, "event=apps_reload file=\"%s\" enabled_changed=%zu", node->opt.apps_file,
+            changed);
+}
+
+/* Waits for a stopping signal, reloading on SIGHUP meanwhile. */
 static int s_wait(rtm_node_t *node, const sigset_t *signals)
 {
     while (1) {
@@ -110,8 +130,7 @@ static int s_wait(rtm_node_t *node, const sigset_t *signals)
         sigwait(signals, &sig);
         if (sig != SIGHUP)
             return sig;
-        rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
-        rtm_roster_reload(node->roster);
+        s_reload(node);
     }
 }
 
@@ -189,8 +208,7 @@ static void s_drain(rtm_node_t *node, rtm_worker_t **workers, const sigset_t *st
         struct timespec left = {.tv_sec = ns / 1000000000L, .tv_nsec = ns % 1000000000L};
         int got = sigtimedwait(stop, NULL, &left);
         if (got == SIGHUP) { /* still serving while draining: the list may change */
-            rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
-            rtm_roster_reload(node->roster);
+            s_reload(node);
             continue;
         }
         if (got > 0)

@@ -69,6 +69,8 @@ static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
     [RTM_ERR_BAD_PROTOCOL] = "bad_protocol_version",
     [RTM_ERR_ACCEPT_PAUSED] = "accept_paused",
     [RTM_ERR_DRAINING] = "draining",
+    [RTM_ERR_APP_DISABLED] = "app_disabled",
+    [RTM_ERR_WATCHLIST_LIMIT] = "watchlist_limit",
 };
 
 /* Seconds: a publish is acknowledged in well under a millisecond on a LAN, and
@@ -171,7 +173,7 @@ static const int s_close_codes[] = {
     RTM_WS_CLOSE_BAD_DATA,   RTM_WS_CLOSE_TOO_BIG,     RTM_PUSHER_APP_UNKNOWN,
     RTM_PUSHER_OVER_QUOTA,   RTM_PUSHER_BAD_VERSION,   RTM_PUSHER_UNSUPPORTED,
     RTM_PUSHER_UNAUTHORIZED, RTM_PUSHER_OVER_CAPACITY, RTM_PUSHER_RECONNECT,
-    RTM_PUSHER_PONG_TIMEOUT, RTM_PUSHER_RATE_LIMITED,
+    RTM_PUSHER_PONG_TIMEOUT, RTM_PUSHER_RATE_LIMITED,  RTM_PUSHER_APP_DISABLED,
 };
 _Static_assert(sizeof s_close_codes / sizeof s_close_codes[0] == RTM_METRICS_CLOSE_CODES - 1,
                "one index per code, then other");

@@ -41,6 +41,8 @@ typedef enum {
     RTM_ERR_BAD_PROTOCOL,      /* malformed (4006) or unsupported (4007) protocol version */
     RTM_ERR_ACCEPT_PAUSED,     /* out of file descriptors: accepting paused for a moment */
     RTM_ERR_DRAINING,          /* WebSocket upgrade refused (503): the node is draining */
+    RTM_ERR_APP_DISABLED,      /* connection (4003) or REST call (403) of a disabled app */
+    RTM_ERR_WATCHLIST_LIMIT,   /* sign-in watchlist over 100 user ids (pusher:error 4302) */
     RTM_ERR_KIND_COUNT
 } rtm_err_kind_t;
 
@@ -74,7 +76,7 @@ static inline void rtm_metrics_per_broker_set(rtm_metrics_per_broker_t *b, size_
 /* Close codes the node sends that rtmesh_app_closes_total tells apart: the
  * Pusher codes of rtm_pusher.h and the RFC 6455 codes of rtm_ws.h; any other
  * (the echo of a client's own code) is counted as "other", the last index. */
-#define RTM_METRICS_CLOSE_CODES 15
+#define RTM_METRICS_CLOSE_CODES 16
 
 /* Index of close code `code` in rtm_metrics_app_t.closes (the last one for a
  * code outside the table). */

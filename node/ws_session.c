@@ -38,6 +38,8 @@ void rtm_ws_session_close(rtm_session_t *s, uint16_t code, const char *reason)
 {
     if (s->conn.closing)
         return;
+    if (code >= 4000 && code < 5000) /* Pusher codes: tell pusher-js why first */
+        rtm_ws_session_error(s, code, reason, rtm_str(NULL, 0));
     rtm_frame_t *f = rtm_frame_new(RTM_WS_MAX_HEADER + RTM_WS_CLOSE_FRAME_SIZE);
     f->len = (uint32_t)rtm_ws_encode_close(f->data, RTM_WS_MAX_HEADER + RTM_WS_CLOSE_FRAME_SIZE,
                                            code, reason ? reason : "");
@@ -47,11 +49,10 @@ void rtm_ws_session_close(rtm_session_t *s, uint16_t code, const char *reason)
     rtm_conn_close(&s->conn);
 }
 
-/* A Pusher refusal at connection time: pusher:error, then the close. */
+/* A Pusher refusal at connection time: counted, then pusher:error and the close. */
 static void s_refuse(rtm_session_t *s, rtm_err_kind_t kind, uint16_t code, const char *message)
 {
     RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, kind);
-    rtm_ws_session_error(s, code, message, rtm_str(NULL, 0));
     rtm_ws_session_close(s, code, message);
 }
 
@@ -92,6 +93,10 @@ void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key, rtm_str_t query)
     s->app = rtm_apps_by_key(&node->apps, app_key);
     if (!s->app) {
         s_refuse(s, RTM_ERR_UNKNOWN_APP, RTM_PUSHER_APP_UNKNOWN, "Application does not exist");
+        return;
+    }
+    if (!rtm_app_enabled(s->app)) {
+        s_refuse(s, RTM_ERR_APP_DISABLED, RTM_PUSHER_APP_DISABLED, "Application is disabled");
         return;
     }
     if (!rtm_quota_take(node->quota, s->app)) {

@@ -21,7 +21,8 @@ void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key, rtm_str_t query);
 int rtm_ws_session_feed(rtm_session_t *s, uint8_t *data, size_t len);
 
 /* Closes with a WebSocket close frame carrying code and reason (queued
- * frames are written first). Idempotent. */
+ * frames are written first); a Pusher code (4000-4999) is preceded by
+ * pusher:error with the same code and reason as message. Idempotent. */
 void rtm_ws_session_close(rtm_session_t *s, uint16_t code, const char *reason);
 
 /* Sends pusher:error with a code (0 renders null) and an optional channel. */

@@ -438,6 +438,14 @@ static int s_load_entry(rtm_apps_t *apps, json_t *entry, size_t index, const cha
         }
         if (!strcmp(k, "webhooks") || !strcmp(k, "publishers"))
             continue; /* below, once the rest is known good: they allocate */
+        if (!strcmp(k, "enabled")) {
+            if (!json_is_boolean(v)) {
+                snprintf(err, err_len, "%s: enabled must be true or false", where);
+                return RTM_EINVAL;
+            }
+            app.disabled = json_is_false(v);
+            continue;
+        }
         size_t i = 0;
         while (i < S_N_OPTIONS && strcmp(s_options[i].name, k))
             i++;
@@ -498,6 +506,20 @@ int rtm_apps_load_text(rtm_apps_t *apps, rtm_str_t text, const char *name, char 
 {
     json_error_t jerr;
     return s_load_root(apps, json_loadb(text.p, text.len, 0, &jerr), &jerr, name, err, err_len);
+}
+
+size_t rtm_apps_take_enabled(rtm_apps_t *live, const rtm_apps_t *fresh)
+{
+    size_t changed = 0;
+    for (size_t i = 0; i < live->n; i++) {
+        rtm_app_t *app = &live->apps[i];
+        const rtm_app_t *now = rtm_apps_by_id(fresh, rtm_str_cstr(app->id));
+        if (now && now->disabled != app->disabled) {
+            __atomic_store_n(&app->disabled, now->disabled, __ATOMIC_RELAXED);
+            changed++;
+        }
+    }
+    return changed;
 }
 
 const rtm_app_t *rtm_apps_by_key(const rtm_apps_t *apps, rtm_str_t key)

@@ -220,6 +220,15 @@ class RawWebSocket {
     return withTimeout(this.closed, ms, 'the server to close the connection');
   }
 
+  // The pusher:error message received just before the server's close frame (its JSON), or
+  // undefined: the node precedes every close with a Pusher code (4000-4999) with one.
+  errorBeforeClose() {
+    const h = this.inbox.history;
+    const i = h.findIndex((m) => m.type === 'close');
+    const before = i > 0 ? h[i - 1] : undefined;
+    return before && before.type === 'text' && before.json.event === 'pusher:error' ? before.json : undefined;
+  }
+
   // True if a text message with this event (and channel) was ever received.
   received(event, channel) {
     return this.inbox.seen((m) => isEvent(m, event, channel));

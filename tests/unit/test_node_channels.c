@@ -213,7 +213,7 @@ static void s_sync(s_fix_t *f, const char *channel, const char *const *members, 
 {
     rtm_wire_member_t mb[8];
     for (uint32_t i = 0; i < n; i++)
-        mb[i] = (rtm_wire_member_t){rtm_str_cstr(members[i]), rtm_str(NULL, 0)};
+        mb[i] = (rtm_wire_member_t){rtm_str_cstr(members[i]), rtm_str(NULL, 0), false};
     rtm_wire_msg_t msg = {.type = RTM_WIRE_SYNC,
                           .channel = rtm_str_cstr(channel),
                           .cache_json = rtm_str_cstr(cache),
@@ -703,17 +703,31 @@ static void test_remove_from_the_middle(void **state)
     s_fix_free(f);
 }
 
+/* Subscriber `who` signs in: the silent subscription to its user channel. */
+static void s_sign_in(s_fix_t *f, int who, const char *user_channel)
+{
+    assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[who], f->app,
+                                            rtm_str_cstr(user_channel), NULL, true, 0),
+                     0);
+}
+
+/* The owner's TERMINATE of user u1 on user_channel. */
+static void s_terminate(s_fix_t *f, const char *user_channel)
+{
+    rtm_wire_msg_t term = {.type = RTM_WIRE_TERMINATE, .app = S("app1"), .user_id = S("u1")};
+    char body[256], topic[512];
+    int len = rtm_wire_encode(&term, body, sizeof body);
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, user_channel),
+                         rtm_str(body, (size_t)len), 0);
+}
+
 static void test_terminate_and_silent(void **state)
 {
     (void)state;
     s_fix_t *f = s_fix();
     const char *user_channel = "#server-to-user-u1";
-    assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[0], f->app, rtm_str_cstr(user_channel),
-                                            NULL, true, 0),
-                     0);
-    assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[1], f->app, rtm_str_cstr(user_channel),
-                                            NULL, true, 0),
-                     0);
+    s_sign_in(f, 0, user_channel);
+    s_sign_in(f, 1, user_channel);
     s_sync(f, user_channel, NULL, 0, NULL, 0, 0);
     assert_int_equal(f->sink_rec.n_frames, 0); /* silent: sign-in answers on its own */
     /* asking for it later makes it visible, once */
@@ -724,14 +738,61 @@ static void test_terminate_and_silent(void **state)
     assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[0], f->app, rtm_str_cstr(user_channel),
                                             NULL, false, 0),
                      RTM_EINVAL);
-    rtm_wire_msg_t term = {.type = RTM_WIRE_TERMINATE, .app = S("app1"), .user_id = S("u1")};
-    char body[256], topic[512];
-    int len = rtm_wire_encode(&term, body, sizeof body);
-    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, user_channel),
-                         rtm_str(body, (size_t)len), 0);
+    s_terminate(f, user_channel);
     assert_int_equal(f->sink_rec.n_terminated, 2);
     assert_int_equal(f->subs[0].n_subs, 0);
     assert_int_equal(f->subs[1].n_subs, 0);
+    s_fix_free(f);
+}
+
+/* The owner's SYNC of a user channel with its total (what it sends when the
+ * user comes online or goes offline). */
+static void s_user_sync(s_fix_t *f, const char *channel, uint64_t count)
+{
+    rtm_wire_msg_t msg = {.type = RTM_WIRE_SYNC, .channel = rtm_str_cstr(channel), .count = count};
+    char body[512], topic[512];
+    int len = rtm_wire_encode(&msg, body, sizeof body);
+    assert_true(len > 0);
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, channel), rtm_str(body, (size_t)len),
+                         0);
+}
+
+#define WATCH_EVENT(name, id)                                                                      \
+    "{\"event\":\"pusher_internal:watchlist_events\",\"data\":\"{\\\"events\\\":[{\\\"name\\\":"   \
+    "\\\"" name "\\\",\\\"user_ids\\\":[\\\"" id "\\\"]}]}\"}"
+
+static void test_watch(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    const char *user_channel = "#server-to-user-u1";
+    s_sign_in(f, 0, user_channel);
+    assert_int_equal(rtm_channels_watch(f->chs, &f->subs[1], f->app, S("u1"), 0), 0);
+    assert_int_equal(rtm_channels_watch(f->chs, &f->subs[1], f->app, S("u1"), 0), RTM_EINVAL);
+    assert_int_equal(f->subs[1].n_watches, 1);
+    /* in sync: the watcher is told the status, the signed-in connection nothing */
+    s_user_sync(f, user_channel, 0);
+    assert_string_equal(s_read(f, 1), WATCH_EVENT("offline", "u1"));
+    assert_string_equal(s_read(f, 0), "");
+    /* the watcher is no subscriber: the count announced is the signed-in one */
+    rtm_channels_tick(f->chs, 100);
+    assert_int_equal(s_last_sent(f, RTM_WIRE_SUB_COUNT)->count, 1);
+    s_user_sync(f, user_channel, 1);
+    assert_string_equal(s_read(f, 1), WATCH_EVENT("online", "u1"));
+    s_user_sync(f, user_channel, 2); /* still online: no news */
+    assert_string_equal(s_read(f, 1), "");
+    /* the user's events are not the watcher's */
+    s_event(f, user_channel, "{\"event\":\"private\"}", "", 0);
+    assert_string_equal(s_read(f, 0), "{\"event\":\"private\"}");
+    assert_string_equal(s_read(f, 1), "");
+    /* terminating the user closes its connection only */
+    s_terminate(f, user_channel);
+    assert_int_equal(f->sink_rec.n_terminated, 1);
+    assert_int_equal(f->subs[1].n_subs, 1);
+    s_user_sync(f, user_channel, 0);
+    assert_string_equal(s_read(f, 1), WATCH_EVENT("offline", "u1"));
+    rtm_channels_unsubscribe_all(f->chs, &f->subs[1]);
+    assert_int_equal(f->subs[1].n_watches, 0);
     s_fix_free(f);
 }
 
@@ -771,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_cached_event_and_its_life),
         cmocka_unit_test(test_remove_from_the_middle),
         cmocka_unit_test(test_terminate_and_silent),
+        cmocka_unit_test(test_watch),
         cmocka_unit_test(test_malformed_control_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
