@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bytes of the largest client message, as sent or once inflated. */
+#define RTM_WS_SESSION_MAX_MESSAGE (64 * 1024)
+
 /* After the 101 response: assigns the socket id and greets the client, or
  * refuses a malformed (4006) or unsupported (4007) "protocol" in query (a
  * missing one is accepted, as Pusher does), an unknown app key (4001) or an
