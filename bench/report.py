@@ -24,7 +24,14 @@ SCEN = {
     "channels-zmq": "(b') the same, published through librtmesh over ZeroMQ (rtmesh only)",
     "idle": "(c) idle: 19,800 subscribed conns on 200 channels (2 generator processes)",
     "storm": "(d) connection storm: 10,000 connect + subscribe, 500 in flight",
+    "deflate-2k": "(g) 2 KB dashboard event to 5,000 subs offering permessage-deflate, 20/s, 10 s",
+    "plain-2k": "(g) the same, subscribers not offering it",
+    "deflate-200": "(g) 200 B chat event to 5,000 subs offering permessage-deflate, 20/s, 10 s",
+    "plain-200": "(g) the same, subscribers not offering it",
 }
+DEFLATE_ROWS = ["subscribed", "publish_ok", "delivery_ratio", "compressed",
+                "wire_bytes_per_delivery", "cpu_us_per_delivery", "deliveries_per_cpu_s",
+                "lat_p50_us", "lat_p99_us"]
 # metric key, scenario, description, higher is better, target (ratio rtmesh/soketi), bound
 GOALS = [
     ("deliveries_per_cpu_s", "fanout1", "deliveries per server CPU-s, 1 publisher", True, 1.6),
@@ -155,6 +162,8 @@ ROWS = {
              "rss_per_conn_b"],
     "storm": ["subscribed", "conn_failed", "connect_s", "connect_rate", "connect_server_cpu_s",
               "connects_per_cpu_s"],
+    "deflate-2k": DEFLATE_ROWS, "plain-2k": DEFLATE_ROWS,
+    "deflate-200": DEFLATE_ROWS, "plain-200": DEFLATE_ROWS,
 }
 
 
@@ -319,6 +328,43 @@ def ingest_table(res):
     return lines
 
 
+def deflate_section(res):
+    """Issue 21: permessage-deflate, compressed once per event. Bytes on the wire and server CPU
+    per delivery with subscribers offering it and not, against soketi (which declines it)."""
+    if not any((t, s) in res for t in TARGETS for s in ("deflate-2k", "deflate-200")):
+        return []
+    L = ["## Compression (g): permessage-deflate, compressed once per event", "",
+         "Subscribers offer permessage-deflate as browsers do (`deflate-*`) or not (`plain-*`); "
+         "bytes on the wire are what the subscribers read per delivery (frames included), CPU "
+         "is the servers' per delivery. soketi declines the offer, so it sends plain frames "
+         "either way.", "",
+         "| event | servers | bytes/delivery offered | not offered | CPU us/delivery offered | "
+         "not offered | offered / not |", "|---|---|---:|---:|---:|---:|---:|"]
+    for size in ("2k", "200"):
+        for t in TARGETS:
+            on, off = res.get((t, f"deflate-{size}"), {}), res.get((t, f"plain-{size}"), {})
+            cpu_on, cpu_off = on.get("cpu_us_per_delivery"), off.get("cpu_us_per_delivery")
+            ratio = f"{cpu_on / cpu_off:.2f}x" if cpu_on and cpu_off else "–"
+            L.append(f"| {size} B | {NAMES[t]} | {fmt(on.get('wire_bytes_per_delivery'))} | "
+                     f"{fmt(off.get('wire_bytes_per_delivery'))} | {fmt(cpu_on)} | "
+                     f"{fmt(cpu_off)} | {ratio} |")
+    so = res.get(("soketi", "plain-2k"), {})
+    L += ["", "Targets (issue #21), 2 KB event: bytes per delivery <= 1/3 of soketi's; CPU per "
+          "delivery offered <= 1.1x not offered; deliveries per CPU-s offered >= soketi's "
+          "plain.", ""]
+    for t in ("rtmesh1", "rtmesh2"):
+        on, off = res.get((t, "deflate-2k"), {}), res.get((t, "plain-2k"), {})
+        b, sb = on.get("wire_bytes_per_delivery"), so.get("wire_bytes_per_delivery")
+        c, co = on.get("cpu_us_per_delivery"), off.get("cpu_us_per_delivery")
+        d, sd = on.get("deliveries_per_cpu_s"), so.get("deliveries_per_cpu_s")
+        if b and sb and c and co and d and sd:
+            L.append(f"* **{NAMES[t]}**: bytes {b / sb:.2f}x soketi's "
+                     f"({'met' if b * 3 <= sb else '**not met**'}); CPU {c / co:.2f}x "
+                     f"({'met' if c <= 1.1 * co else '**not met**'}); deliveries per CPU-s "
+                     f"{d / sd:.2f}x soketi's ({'met' if d >= sd else '**not met**'}).")
+    return L + [""]
+
+
 def publish_cpu_section(res):
     """Issue 14: the server CPU of one REST publish in (b), split by perf samples, and the
     ratio rtmesh could reach if nothing but its writes to client sockets cost anything."""
@@ -456,6 +502,7 @@ def main():
           "every broker and node.", ""]
     L += ingest_table(res)
     L += [""] + publish_cpu_section(res)
+    L += deflate_section(res)
     L += ["", "## Raw figures", "",
           "Keys are the generator's (`rtmesh-loadgen --help`); `_us` microseconds, `_kb` KiB, "
           "`cpu_s` server CPU seconds over the measured phase, `server_cpu_util` CPU-s per "
