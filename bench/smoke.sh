@@ -5,7 +5,8 @@
 # topology) on free ports, then runs four light loads through them: 200
 # subscribers on 8 channels at 20 publishes/s for 12 s, 3 s flat out with
 # 4 publishers, 3 s of 20/s through librtmesh (--brokers, the channels-zmq
-# way), and the c100k scenario of `make bench` at 2,000 connections
+# way), 3 s of 2 KB dashboard events to subscribers that offer
+# permessage-deflate (every one must arrive compressed), and the c100k scenario of `make bench` at 2,000 connections
 # (bench/many.sh: 2 generator processes, one event to all). Fails only when a
 # connection does not subscribe or an event does not arrive (delivered !=
 # expected, or nothing published); no timing is asserted.
@@ -72,6 +73,7 @@ run() { # label, extra loadgen flags...
 run steady --publishers 2 --rate 20 --duration 12
 run flat-out --publishers 4 --rate 0 --duration 3
 run zmq --publishers 2 --rate 20 --duration 3 --brokers "$brokers" # librtmesh, the channels-zmq way
+run deflate --publishers 1 --rate 20 --duration 3 --shape dashboard --deflate 1
 echo "bench-smoke: many (2,000 connections, 2 generator processes)" >&2
 if ! BENCH_MANY_WAIT_MS=60000 "$(dirname "$0")/many.sh" "$loadgen" "$port" "$server_pids" "$work/out.json" many 2000 2; then
   echo "bench-smoke: many: a generator failed (a connection did not subscribe or was lost)" >&2
@@ -88,6 +90,8 @@ for line in open(sys.argv[1]):
     else:  # a many generator publishes nothing: it awaits that event on every connection
         ok = (r["publish_ok"] > 0 or r["expect"] > 0) and r["expected"] > 0 \
             and r["delivered"] == r["expected"] and r["subscribed"] == r["conns"]
+        if r["label"] == "deflate":  # every event compressed, each read in far fewer bytes
+            ok = ok and r["compressed"] == r["delivered"] and r["wire_bytes_per_delivery"] < 1000
     print("bench-smoke: %-8s subscribed=%d/%d published=%d delivered=%d/%d %s" % (
         r["label"], r["subscribed"], r["conns"], r["publish_ok"], r["delivered"], r["expected"],
         "ok" if ok else "FAILED"))
