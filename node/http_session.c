@@ -87,7 +87,7 @@ static void s_upgrade(rtm_session_t *s, const rtm_http_request_t *req, rtm_str_t
     memcpy(f->data, buf, (size_t)n);
     rtm_conn_send(&s->conn, f);
     rtm_frame_unref(&f);
-    rtm_ws_session_open(s, key, req->query);
+    rtm_ws_session_open(s, app, req->query);
 }
 
 bool rtm_http_path_segment(rtm_str_t path, const char *prefix, rtm_str_t *seg, rtm_str_t *rest)

@@ -81,7 +81,7 @@ static int s_protocol_refusal(rtm_str_t query)
     return version >= S_PROTOCOL_MIN && version <= S_PROTOCOL_MAX ? 0 : RTM_PUSHER_UNSUPPORTED;
 }
 
-void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key, rtm_str_t query)
+void rtm_ws_session_open(rtm_session_t *s, const rtm_app_t *app, rtm_str_t query)
 {
     rtm_sessions_t *ctx = s->ctx;
     const rtm_node_t *node = ctx->node;
@@ -93,7 +93,7 @@ void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key, rtm_str_t query)
                                                    : "Unsupported protocol version");
         return;
     }
-    s->app = rtm_apps_by_key(&node->apps, app_key);
+    s->app = app;
     if (!s->app) {
         s_refuse(s, RTM_ERR_UNKNOWN_APP, RTM_PUSHER_APP_UNKNOWN, "Application does not exist");
         return;
