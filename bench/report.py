@@ -340,12 +340,12 @@ def deflate_section(res):
          "either way.", "",
          "| event | servers | bytes/delivery offered | not offered | CPU us/delivery offered | "
          "not offered | offered / not |", "|---|---|---:|---:|---:|---:|---:|"]
-    for size in ("2k", "200"):
+    for size, event in (("2k", "2 KB"), ("200", "200 B")):
         for t in TARGETS:
             on, off = res.get((t, f"deflate-{size}"), {}), res.get((t, f"plain-{size}"), {})
             cpu_on, cpu_off = on.get("cpu_us_per_delivery"), off.get("cpu_us_per_delivery")
             ratio = f"{cpu_on / cpu_off:.2f}x" if cpu_on and cpu_off else "–"
-            L.append(f"| {size} B | {NAMES[t]} | {fmt(on.get('wire_bytes_per_delivery'))} | "
+            L.append(f"| {event} | {NAMES[t]} | {fmt(on.get('wire_bytes_per_delivery'))} | "
                      f"{fmt(off.get('wire_bytes_per_delivery'))} | {fmt(cpu_on)} | "
                      f"{fmt(cpu_off)} | {ratio} |")
     so = res.get(("soketi", "plain-2k"), {})
