@@ -30,6 +30,15 @@
 #define S_DOUBT_MS     (2 * RTM_WIRE_DEAD_MS)
 #define S_CACHE_TTL_MS (30ULL * 60 * 1000) /* Pusher keeps a cache channel's event 30 min */
 
+/* One message for many subscribers: its plain frame and its compressed twin,
+ * made when the first subscriber that negotiated permessage-deflate needs it
+ * (so once per event, and never when nobody negotiated it). */
+typedef struct {
+    rtm_frame_t *plain;    /* NULL: no message */
+    rtm_frame_t *deflated; /* the twin; NULL: not made yet, or not worth it */
+    bool tried;            /* the twin was asked for: deflated is final */
+} s_frames_t;
+
 typedef struct {
     rtm_subscriber_t *s; /* subscriber */
     uint32_t slot;       /* this channel's index in s->subs */
@@ -43,7 +52,7 @@ struct rtm_channel {
     uint32_t n_subs, cap_subs;
     uint32_t n_active;           /* subscribers whose subscription succeeded: the count announced */
     rtm_member_mirror_t members; /* presence: mesh-wide members, mirrored */
-    rtm_frame_t *cache;          /* cache channels: last server event, framed; NULL = none */
+    s_frames_t cache;            /* cache channels: last server event, framed; plain NULL = none */
     uint64_t cache_expires_ms;   /* its end of life */
     uint64_t sync_req_ms;        /* last SYNC_REQ sent; 0 = never */
     uint64_t owner;              /* route's token of the owner last known to serve us; 0 = none */
@@ -66,6 +75,7 @@ struct rtm_channels {
     const rtm_route_t *route;
     const rtm_channels_sink_t *sink;
     rtm_metrics_t *metrics;
+    rtm_deflate_t *deflate;       /* compresses twins */
     rtm_channels_share_t *shares; /* channels per owner, unordered */
     size_t n_shares, cap_shares;
     bool attention;  /* some channel needs the tick (count, sync, free) */
@@ -121,6 +131,37 @@ static void s_send(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_frame_t *f)
     chs->sink->send(chs->sink->ctx, s, f);
     RTM_COUNT(chs->metrics, messages_out_total, 1);
     RTM_COUNT(chs->metrics, bytes_out_total, f->len);
+}
+
+/* A message's frames around plain (steals the reference; may be NULL). */
+static s_frames_t s_frames(rtm_frame_t *plain)
+{
+    return (s_frames_t){.plain = plain};
+}
+
+static void s_frames_release(s_frames_t *fr)
+{
+    rtm_frame_unref(&fr->plain);
+    rtm_frame_unref(&fr->deflated);
+    fr->tried = false;
+}
+
+/* The frame of fr that s gets: the compressed twin when s negotiated
+ * permessage-deflate and compressing pays, else the plain one. */
+static rtm_frame_t *s_frame_for(rtm_channels_t *chs, s_frames_t *fr, const rtm_subscriber_t *s)
+{
+    if (!s->deflate)
+        return fr->plain;
+    if (!fr->tried) {
+        fr->tried = true;
+        fr->deflated = rtm_frame_deflate(chs->deflate, fr->plain);
+        if (fr->deflated) {
+            RTM_COUNT(chs->metrics, deflated, 1);
+            RTM_COUNT(chs->metrics, deflate_in_bytes, fr->plain->len);
+            RTM_COUNT(chs->metrics, deflate_out_bytes, fr->deflated->len);
+        }
+    }
+    return fr->deflated ? fr->deflated : fr->plain;
 }
 
 static void s_send_text(rtm_channels_t *chs, rtm_subscriber_t *s, const char *text, size_t len)
@@ -250,7 +291,7 @@ static void s_free(rtm_channels_t *chs, rtm_channel_t *ch, bool unsubscribe)
     HASH_DEL(chs->channels, ch);
     s_share(chs, ch->share_owner, -1);
     rtm_member_mirror_clear(&ch->members);
-    rtm_frame_unref(&ch->cache);
+    s_frames_release(&ch->cache);
     free(ch->subs);
     free(ch);
 }
@@ -258,8 +299,10 @@ static void s_free(rtm_channels_t *chs, rtm_channel_t *ch, bool unsubscribe)
 static void s_send_cache(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_channel_t *ch,
                          uint64_t now_ms)
 {
-    if (ch->cache && now_ms < ch->cache_expires_ms) {
-        s_send(chs, s, ch->cache);
+    if (ch->cache.plain && now_ms < ch->cache_expires_ms) {
+        rtm_frame_t *f = s_frame_for(chs, &ch->cache, s);
+        s_send(chs, s, f);
+        RTM_COUNT(chs->metrics, deflated_out, f != ch->cache.plain);
         return;
     }
     char buf[RTM_WIRE_MAX_TOPIC + 64];
@@ -403,7 +446,7 @@ static void s_advance(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_subscription
 }
 
 rtm_channels_t *rtm_channels_new(const rtm_route_t *route, const rtm_channels_sink_t *sink,
-                                 rtm_metrics_t *metrics)
+                                 rtm_metrics_t *metrics, rtm_deflate_t *deflate)
 {
     rtm_channels_t *chs = calloc(1, sizeof *chs);
     if (!chs)
@@ -411,6 +454,7 @@ rtm_channels_t *rtm_channels_new(const rtm_route_t *route, const rtm_channels_si
     chs->route = route;
     chs->sink = sink;
     chs->metrics = metrics;
+    chs->deflate = deflate;
     return chs;
 }
 
@@ -544,19 +588,24 @@ void rtm_channels_unsubscribe_all(rtm_channels_t *chs, rtm_subscriber_t *s)
     s->cap_subs = 0;
 }
 
-/* Queues f to every active subscriber but the excluded socket. */
-static void s_fan_out(rtm_channels_t *chs, rtm_channel_t *ch, rtm_frame_t *f, rtm_str_t exclude)
+/* Queues fr to every active subscriber but the excluded socket, each in the
+ * form it negotiated. */
+static void s_fan_out(rtm_channels_t *chs, rtm_channel_t *ch, s_frames_t *fr, rtm_str_t exclude)
 {
-    uint64_t sent = 0;
+    uint64_t sent = 0, deflated = 0, bytes = 0;
     for (uint32_t i = 0; i < ch->n_subs; i++) {
         rtm_subscriber_t *s = ch->subs[i].s;
         if (!ch->subs[i].active || (exclude.len && rtm_str_eq(exclude, s_socket_id(s))))
             continue;
+        rtm_frame_t *f = s_frame_for(chs, fr, s);
         chs->sink->send(chs->sink->ctx, s, f);
         sent++;
+        deflated += f != fr->plain;
+        bytes += f->len;
     }
     RTM_COUNT(chs->metrics, messages_out_total, sent);
-    RTM_COUNT(chs->metrics, bytes_out_total, sent * f->len);
+    RTM_COUNT(chs->metrics, bytes_out_total, bytes);
+    RTM_COUNT(chs->metrics, deflated_out, deflated);
 }
 
 /* Only events an app server published are cached: not client events, not
@@ -568,10 +617,15 @@ static bool s_cacheable(rtm_str_t json)
            !rtm_str_has_prefix(json, "{\"event\":\"pusher_internal:");
 }
 
-static void s_keep_cache(rtm_channel_t *ch, rtm_frame_t *f, uint64_t expires_ms)
+/* Keeps fr (both forms: a referenced copy) as ch's cache; plain NULL: none. */
+static void s_keep_cache(rtm_channel_t *ch, const s_frames_t *fr, uint64_t expires_ms)
 {
-    rtm_frame_unref(&ch->cache);
-    ch->cache = f ? rtm_frame_ref(f) : NULL;
+    s_frames_release(&ch->cache);
+    ch->cache = *fr;
+    if (fr->plain)
+        rtm_frame_ref(fr->plain);
+    if (fr->deflated)
+        rtm_frame_ref(fr->deflated);
     ch->cache_expires_ms = expires_ms;
 }
 
@@ -582,11 +636,11 @@ void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude,
     rtm_channel_t *ch = s_find(chs, topic.p, topic.len);
     if (!ch)
         return; /* unsubscribed while the event was in flight */
-    rtm_frame_t *f = rtm_frame_text(json.p, json.len);
-    s_fan_out(chs, ch, f, exclude);
+    s_frames_t fr = s_frames(rtm_frame_text(json.p, json.len));
+    s_fan_out(chs, ch, &fr, exclude);
     if (ch->is_cache && s_cacheable(json))
-        s_keep_cache(ch, f, now_ms + S_CACHE_TTL_MS);
-    rtm_frame_unref(&f);
+        s_keep_cache(ch, &fr, now_ms + S_CACHE_TTL_MS);
+    s_frames_release(&fr);
 }
 
 static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg,
@@ -595,10 +649,10 @@ static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg
     if (ch->presence)
         rtm_member_mirror_reset(&ch->members, msg);
     if (ch->is_cache) {
-        rtm_frame_t *f =
-            msg->cache_json.len ? rtm_frame_text(msg->cache_json.p, msg->cache_json.len) : NULL;
-        s_keep_cache(ch, f, now_ms + (msg->ttl_ms ? msg->ttl_ms : S_CACHE_TTL_MS));
-        rtm_frame_unref(&f);
+        s_frames_t fr = s_frames(
+            msg->cache_json.len ? rtm_frame_text(msg->cache_json.p, msg->cache_json.len) : NULL);
+        s_keep_cache(ch, &fr, now_ms + (msg->ttl_ms ? msg->ttl_ms : S_CACHE_TTL_MS));
+        s_frames_release(&fr);
     }
     bool first = !ch->synced;
     bool moved = ch->online != (msg->count > 0); /* a user came online or went offline */
@@ -625,10 +679,10 @@ static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_m
     size_t len;
     char *json = rtm_presence_render_member(s_name(ch), msg->added, msg->user_id, msg->user_num,
                                             msg->user_info, &len);
-    rtm_frame_t *f = rtm_frame_text(json, len);
+    s_frames_t fr = s_frames(rtm_frame_text(json, len));
     free(json);
-    s_fan_out(chs, ch, f, msg->exclude);
-    rtm_frame_unref(&f);
+    s_fan_out(chs, ch, &fr, msg->exclude);
+    s_frames_release(&fr);
 }
 
 /* Calls close (the sink's terminate or reconnect) for every subscriber of

@@ -73,6 +73,7 @@ typedef struct {
     uint32_t n_watches; /* of n_subs, those of the watchlist */
     uint8_t socket_id_len;
     char socket_id[31]; /* "<worker prefix>.<counter>" */
+    bool deflate;       /* negotiated permessage-deflate: gets broadcasts compressed */
 } rtm_subscriber_t;
 
 typedef struct {
@@ -89,10 +90,12 @@ typedef struct {
     void (*reconnect)(void *ctx, rtm_subscriber_t *s);
 } rtm_channels_sink_t;
 
-/* An empty table whose outputs go to route and sink and whose counters go to
- * metrics (all borrowed for the table's life). Caller owns; aborts on OOM. */
+/* An empty table whose outputs go to route and sink, whose counters go to
+ * metrics, and which compresses broadcasts with deflate for the subscribers
+ * that negotiated permessage-deflate (all borrowed for the table's life).
+ * Caller owns; aborts on OOM. */
 rtm_channels_t *rtm_channels_new(const rtm_route_t *route, const rtm_channels_sink_t *sink,
-                                 rtm_metrics_t *metrics);
+                                 rtm_metrics_t *metrics, rtm_deflate_t *deflate);
 
 /* Frees the table (no subscriber may be left, or their subscriptions
  * dangle) and sets *chs to NULL. Sends nothing. Safe on NULL. */
@@ -137,9 +140,10 @@ rtm_subscription_t *rtm_channels_find(const rtm_subscriber_t *s, rtm_str_t chann
 void rtm_channels_refuse(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t channel,
                          const char *type, const char *message, int status);
 
-/* An event from a shard: frames json once and queues it to every active
+/* An event from a shard: frames json once (and compresses it once, when a
+ * subscriber negotiated permessage-deflate) and queues it to every active
  * local subscriber of the topic except the socket id exclude; a cache
- * channel keeps a server event as its cache. */
+ * channel keeps a server event, in both forms, as its cache. */
 void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json,
                         uint64_t now_ms);
 

@@ -8,6 +8,7 @@
 #include "rtm_error.h"
 #include "rtm_http.h"
 #include "rtm_rest.h"
+#include "rtm_ws_ext.h"
 #include "ws_session.h"
 
 #include <stdio.h>
@@ -83,13 +84,18 @@ static void s_upgrade(rtm_session_t *s, const rtm_http_request_t *req, rtm_str_t
         rtm_http_respond_error(s, 400, "WebSocket version 13 and a key are required");
         return;
     }
+    const rtm_node_t *node = s->ctx->node;
+    const rtm_app_t *app = rtm_apps_by_key(&node->apps, key); /* unknown: refused once open */
+    s->sub.deflate = node->opt.compression && app && app->compression &&
+                     rtm_ws_ext_accept_deflate(req->ws_extensions);
     char buf[256];
-    int n = rtm_http_write_upgrade(buf, sizeof buf, req->ws_key);
+    int n = rtm_http_write_upgrade(buf, sizeof buf, req->ws_key,
+                                   s->sub.deflate ? RTM_WS_EXT_DEFLATE_RESPONSE : NULL);
     rtm_frame_t *f = rtm_frame_new((size_t)n);
     memcpy(f->data, buf, (size_t)n);
     rtm_conn_send(&s->conn, f);
     rtm_frame_unref(&f);
-    rtm_ws_session_open(s, key, req->query);
+    rtm_ws_session_open(s, app, req->query);
 }
 
 bool rtm_http_path_segment(rtm_str_t path, const char *prefix, rtm_str_t *seg, rtm_str_t *rest)

@@ -77,6 +77,9 @@ static const rtm_opt_t s_options[] = {
     {"drain-seconds", "RTMESH_DRAIN_SECONDS", RTM_OPT_INT, S_OPT(drain_s), "5", 0, 3600,
      "after SIGTERM: seconds of /readyz 503 and REST service, WebSockets told to reconnect "
      "(4200) and new ones refused, before the node stops; a second signal stops at once"},
+    {"compression", "RTMESH_COMPRESSION", RTM_OPT_INT, S_OPT(compression), "1", 0, 1,
+     "1: permessage-deflate (RFC 7692) for clients that offer it, each broadcast compressed "
+     "once (an app's \"compression\": false turns it off for that app); 0: off for every app"},
     {"log-level", "RTMESH_LOG_LEVEL", RTM_OPT_STRING, S_OPT(log_level), "info", 0, 0,
      "least level logged: debug, info, warn or error"},
     {"curve-secret", "RTMESH_CURVE_SECRET", RTM_OPT_STRING, S_OPT(curve_secret), NULL, 0, 0,

@@ -41,6 +41,15 @@ static const s_family_t s_families[] = {
     S_F("rtmesh_channels_unreachable_total", "counter", channels_unreachable,
         "Channels whose new owner never confirmed them (this node cannot hear a broker the "
         "mesh routes to): their subscribers were told to reconnect."),
+    S_F("rtmesh_deflated_total", "counter", deflated,
+        "Broadcast messages compressed for permessage-deflate clients (once per event per "
+        "worker, whatever the number of subscribers)."),
+    S_F("rtmesh_deflate_in_bytes_total", "counter", deflate_in_bytes,
+        "Frame bytes of those messages before compression."),
+    S_F("rtmesh_deflate_out_bytes_total", "counter", deflate_out_bytes,
+        "Frame bytes of those messages after compression."),
+    S_F("rtmesh_deflated_out_total", "counter", deflated_out,
+        "Compressed frames queued to clients (deliveries; in rtmesh_messages_out_total too)."),
 };
 
 static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
@@ -71,6 +80,8 @@ static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
     [RTM_ERR_DRAINING] = "draining",
     [RTM_ERR_APP_DISABLED] = "app_disabled",
     [RTM_ERR_WATCHLIST_LIMIT] = "watchlist_limit",
+    [RTM_ERR_BAD_DEFLATE] = "bad_deflate",
+    [RTM_ERR_INFLATE_LIMIT] = "inflate_limit",
 };
 
 /* Seconds: a publish is acknowledged in well under a millisecond on a LAN, and

@@ -43,6 +43,8 @@ typedef enum {
     RTM_ERR_DRAINING,          /* WebSocket upgrade refused (503): the node is draining */
     RTM_ERR_APP_DISABLED,      /* connection (4003) or REST call (403) of a disabled app */
     RTM_ERR_WATCHLIST_LIMIT,   /* sign-in watchlist over 100 user ids (pusher:error 4302) */
+    RTM_ERR_BAD_DEFLATE,       /* RSV1 without permessage-deflate, or bad compressed data */
+    RTM_ERR_INFLATE_LIMIT,     /* compressed message inflating past the message limit */
     RTM_ERR_KIND_COUNT
 } rtm_err_kind_t;
 
@@ -110,6 +112,10 @@ typedef struct {
     uint64_t events_received;        /* events received from shards */
     uint64_t broker_list_mismatches; /* times a broker's list started to differ from ours */
     uint64_t channels_unreachable;   /* channels given up on: their new owner never confirmed */
+    uint64_t deflated;               /* broadcasts compressed (once per event per worker) */
+    uint64_t deflate_in_bytes;       /* their frame bytes before compression */
+    uint64_t deflate_out_bytes;      /* and after */
+    uint64_t deflated_out;           /* compressed frames queued to clients (deliveries) */
     uint64_t errors[RTM_ERR_KIND_COUNT];
     uint64_t publish_buckets[RTM_METRICS_PUBLISH_BOUNDS + 1]; /* acknowledged REST publishes by
                                                                * latency bucket (non-cumulative) */

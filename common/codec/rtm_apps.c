@@ -32,7 +32,8 @@ static rtm_app_t s_defaults(void)
 {
     return (rtm_app_t){.max_event_payload = 10 * 1024,
                        .max_presence_member_size = 1024,
-                       .max_presence_members = 100};
+                       .max_presence_members = 100,
+                       .compression = true};
 }
 
 static int s_add(rtm_apps_t *apps, rtm_app_t app, const char *where, char *err, size_t err_len)
@@ -386,6 +387,7 @@ static const s_option_t s_options[] = {
     S_BOOL("enable_client_messages", enable_client_messages),
     S_BOOL("enable_user_authentication", enable_user_authentication),
     S_BOOL("subscription_count", subscription_count),
+    S_BOOL("compression", compression),
 };
 #define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
 

@@ -58,12 +58,13 @@ typedef struct {
     bool enable_user_authentication; /* connections must sign in (default false) */
     bool subscription_count;         /* pusher_internal:subscription_count sent (default false) */
     bool disabled;                   /* "enabled": false; changes on reload: rtm_app_enabled */
-    char (*publishers)[41];          /* n_publishers CURVE public keys (Z85) of the services
-                                      * that may publish to this app, owned; NULL when none */
-    size_t n_publishers;             /* entries of publishers */
-    rtm_webhook_t *webhooks;         /* n_webhooks entries, owned; NULL when none */
-    size_t n_webhooks;               /* entries of webhooks */
-    size_t index;                    /* position in the table (per-app counters) */
+    bool compression;        /* permessage-deflate for clients that offer it (default true) */
+    char (*publishers)[41];  /* n_publishers CURVE public keys (Z85) of the services
+                              * that may publish to this app, owned; NULL when none */
+    size_t n_publishers;     /* entries of publishers */
+    rtm_webhook_t *webhooks; /* n_webhooks entries, owned; NULL when none */
+    size_t n_webhooks;       /* entries of webhooks */
+    size_t index;            /* position in the table (per-app counters) */
 } rtm_app_t;
 
 typedef struct {

@@ -49,6 +49,20 @@ static void test_service_keys_limited_to_their_apps(void **state)
     rtm_apps_free(&apps);
 }
 
+/* "compression" is on unless an app turns it off; it must be a boolean. */
+static void test_compression_option(void **state)
+{
+    (void)state;
+    rtm_apps_t apps =
+        s_load("[{\"id\":\"a\",\"key\":\"ka\",\"secret\":\"s\"},"
+               "{\"id\":\"b\",\"key\":\"kb\",\"secret\":\"s\",\"compression\":false}]",
+               0);
+    assert_true(rtm_apps_by_id(&apps, rtm_str_cstr("a"))->compression);
+    assert_false(rtm_apps_by_id(&apps, rtm_str_cstr("b"))->compression);
+    rtm_apps_free(&apps);
+    s_load("[{\"id\":\"a\",\"key\":\"ka\",\"secret\":\"s\",\"compression\":\"no\"}]", RTM_EINVAL);
+}
+
 static void test_bad_publishers_refused(void **state)
 {
     (void)state;
@@ -104,6 +118,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_service_keys_limited_to_their_apps),
+        cmocka_unit_test(test_compression_option),
         cmocka_unit_test(test_bad_publishers_refused),
         cmocka_unit_test(test_enabled_and_its_reload),
     };

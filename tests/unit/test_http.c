@@ -22,6 +22,8 @@
     "Connection: Upgrade\r\n"                                                                      \
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"                                              \
     "Sec-WebSocket-Version: 13\r\n"                                                                \
+    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"                     \
+    "Sec-WebSocket-Extensions: x-later\r\n"                                                        \
     "\r\n"
 
 #define EVENT_BODY "{\"name\":\"my-event\",\"channel\":\"my-channel\",\"data\":\"{}\"}"
@@ -83,6 +85,7 @@ static void test_pusher_handshake(void **state)
     s_assert_str(r.connection, "Upgrade");
     s_assert_str(r.ws_key, "dGhlIHNhbXBsZSBub25jZQ==");
     s_assert_str(r.ws_version, "13");
+    s_assert_str(r.ws_extensions, "permessage-deflate; client_max_window_bits"); /* the first */
     assert_int_equal(r.content_type.len, 0);
     assert_int_equal(r.body.len, 0);
     assert_true(r.is_upgrade);
@@ -375,9 +378,22 @@ static void test_write_upgrade(void **state)
     char *out = malloc(n);
     assert_non_null(out);
     rtm_str_t key = rtm_str_cstr("dGhlIHNhbXBsZSBub25jZQ==");
-    assert_int_equal(rtm_http_write_upgrade(out, n, key), (int)n);
+    assert_int_equal(rtm_http_write_upgrade(out, n, key, NULL), (int)n);
     assert_memory_equal(out, want, n);
-    assert_int_equal(rtm_http_write_upgrade(out, n - 1, key), RTM_ETOOBIG);
+    assert_int_equal(rtm_http_write_upgrade(out, n - 1, key, NULL), RTM_ETOOBIG);
+    free(out);
+    const char *ext = "HTTP/1.1 101 Switching Protocols\r\n"
+                      "Upgrade: websocket\r\n"
+                      "Connection: Upgrade\r\n"
+                      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                      "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+                      "\r\n";
+    n = strlen(ext);
+    out = malloc(n);
+    assert_non_null(out);
+    assert_int_equal(rtm_http_write_upgrade(out, n, key, "permessage-deflate"), (int)n);
+    assert_memory_equal(out, ext, n);
+    assert_int_equal(rtm_http_write_upgrade(out, n - 1, key, "permessage-deflate"), RTM_ETOOBIG);
     free(out);
 }
 
