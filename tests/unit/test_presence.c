@@ -16,6 +16,14 @@
 
 #define S(lit) rtm_str(lit, sizeof lit - 1)
 
+/* Compares a render's text (json, len bytes) with want, then frees json. */
+static void s_assert_rendered(char *json, size_t len, const char *want)
+{
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+}
+
 static void test_parse_channel_data(void **state)
 {
     (void)state;
@@ -133,9 +141,7 @@ static void test_watchlist(void **state)
     char *json = rtm_presence_render_watchlist_event(true, S("u\"1"), &len);
     const char *want = "{\"event\":\"pusher_internal:watchlist_events\",\"data\":\"{\\\"events\\\":"
                        "[{\\\"name\\\":\\\"online\\\",\\\"user_ids\\\":[\\\"u\\\\\\\"1\\\"]}]}\"}";
-    assert_int_equal(len, strlen(want));
-    assert_memory_equal(json, want, len);
-    free(json);
+    s_assert_rendered(json, len, want);
 }
 
 typedef struct {
@@ -175,9 +181,7 @@ static void test_render_succeeded(void **state)
         "\\\"hash\\\":{\\\"me\\\":{\\\"n\\\":1},\\\"bob\\\":{\\\"n\\\":2},"
         "\\\"\\\\\\\"q\\\\\\\"\\\":"
         "null},\\\"count\\\":3}}\"}";
-    assert_int_equal(len, strlen(want));
-    assert_memory_equal(json, want, len);
-    free(json);
+    s_assert_rendered(json, len, want);
     /* alone */
     s_set_t empty = {NULL, 0, 0};
     json = rtm_presence_render_succeeded(S("presence-r"), self, s_each, &empty, &len);
@@ -193,41 +197,35 @@ static void test_render_succeeded(void **state)
         "{\"event\":\"pusher_internal:subscription_succeeded\",\"channel\":\"presence-r\",\"data\":"
         "\"{\\\"presence\\\":{\\\"ids\\\":[1,2,\\\"x\\\"],"
         "\\\"hash\\\":{\\\"1\\\":null,\\\"2\\\":null,\\\"x\\\":null},\\\"count\\\":3}}\"}";
-    assert_int_equal(len, strlen(want));
-    assert_memory_equal(json, want, len);
-    free(json);
+    s_assert_rendered(json, len, want);
     rtm_presence_free(&self);
+}
+
+/* Renders a member_added (added) or member_removed of presence-r and
+ * compares it with want. */
+static void s_assert_member(bool added, rtm_str_t id, bool id_num, rtm_str_t info, const char *want)
+{
+    size_t len;
+    char *json = rtm_presence_render_member(S("presence-r"), added, id, id_num, info, &len);
+    s_assert_rendered(json, len, want);
 }
 
 static void test_render_member(void **state)
 {
     (void)state;
-    size_t len;
-    char *json = rtm_presence_render_member(S("presence-r"), true, S("u1"), false, S(""), &len);
-    const char *want = "{\"event\":\"pusher_internal:member_added\",\"channel\":\"presence-r\","
-                       "\"data\":\"{\\\"user_id\\\":\\\"u1\\\",\\\"user_info\\\":null}\"}";
-    assert_int_equal(len, strlen(want));
-    assert_memory_equal(json, want, len);
-    free(json);
-    json = rtm_presence_render_member(S("presence-r"), false, S("u1"), false, S("{\"x\":1}"), &len);
-    want = "{\"event\":\"pusher_internal:member_removed\",\"channel\":\"presence-r\","
-           "\"data\":\"{\\\"user_id\\\":\\\"u1\\\"}\"}";
-    assert_int_equal(len, strlen(want));
-    assert_memory_equal(json, want, len);
-    free(json);
+    s_assert_member(true, S("u1"), false, S(""),
+                    "{\"event\":\"pusher_internal:member_added\",\"channel\":\"presence-r\","
+                    "\"data\":\"{\\\"user_id\\\":\\\"u1\\\",\\\"user_info\\\":null}\"}");
+    s_assert_member(false, S("u1"), false, S("{\"x\":1}"),
+                    "{\"event\":\"pusher_internal:member_removed\",\"channel\":\"presence-r\","
+                    "\"data\":\"{\\\"user_id\\\":\\\"u1\\\"}\"}");
     /* an integer id is handed back as a number */
-    json = rtm_presence_render_member(S("presence-r"), true, S("42"), true, S("{\"x\":1}"), &len);
-    want = "{\"event\":\"pusher_internal:member_added\",\"channel\":\"presence-r\","
-           "\"data\":\"{\\\"user_id\\\":42,\\\"user_info\\\":{\\\"x\\\":1}}\"}";
-    assert_int_equal(len, strlen(want));
-    assert_memory_equal(json, want, len);
-    free(json);
-    json = rtm_presence_render_member(S("presence-r"), false, S("42"), true, S(""), &len);
-    want = "{\"event\":\"pusher_internal:member_removed\",\"channel\":\"presence-r\","
-           "\"data\":\"{\\\"user_id\\\":42}\"}";
-    assert_int_equal(len, strlen(want));
-    assert_memory_equal(json, want, len);
-    free(json);
+    s_assert_member(true, S("42"), true, S("{\"x\":1}"),
+                    "{\"event\":\"pusher_internal:member_added\",\"channel\":\"presence-r\","
+                    "\"data\":\"{\\\"user_id\\\":42,\\\"user_info\\\":{\\\"x\\\":1}}\"}");
+    s_assert_member(false, S("42"), true, S(""),
+                    "{\"event\":\"pusher_internal:member_removed\",\"channel\":\"presence-r\","
+                    "\"data\":\"{\\\"user_id\\\":42}\"}");
 }
 
 int main(void)
