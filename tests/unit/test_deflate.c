@@ -15,13 +15,13 @@
 
 #include <cmocka.h>
 
-#include "heap_copy.h"
+#include "exact_copy.h"
 
 /* Inflates a heap copy of in[0..len) with the given limit into a heap
  * buffer of exactly limit bytes; the result is at out (caller frees). */
 static int s_inflate(rtm_deflate_t *z, const uint8_t *in, size_t len, size_t limit, uint8_t **out)
 {
-    uint8_t *copy = heap_copy(in, len);
+    uint8_t *copy = exact_copy(in, len);
     *out = malloc(limit ? limit : 1);
     assert_non_null(*out);
     int rc = rtm_deflate_inflate(z, copy, len, *out, limit);
@@ -84,7 +84,7 @@ static void test_round_trip(void **state)
         uint8_t *in = s_json(n);
         const uint8_t *c;
         size_t clen = rtm_deflate_compress(z, in, n, &c);
-        uint8_t *copy = heap_copy(c, clen);
+        uint8_t *copy = exact_copy(c, clen);
         if (clen >= 4)
             assert_false(memcmp(copy + clen - 4, "\x00\x00\xff\xff", 4) == 0); /* tail removed */
         if (n >= 2048)
@@ -112,7 +112,7 @@ static void test_limit(void **state)
         uint8_t *in = s_json(n);
         const uint8_t *c;
         size_t clen = rtm_deflate_compress(z, in, n, &c);
-        uint8_t *copy = heap_copy(c, clen), *out;
+        uint8_t *copy = exact_copy(c, clen), *out;
         assert_int_equal(s_inflate(z, copy, clen, n, &out), (int)n);
         free(out);
         assert_int_equal(s_inflate(z, copy, clen, n - 1, &out), RTM_ETOOBIG);
@@ -126,7 +126,7 @@ static void test_limit(void **state)
     const uint8_t *c;
     size_t clen = rtm_deflate_compress(z, zeros, big, &c);
     assert_true(clen < big / 100);
-    uint8_t *bomb = heap_copy(c, clen), *out;
+    uint8_t *bomb = exact_copy(c, clen), *out;
     assert_int_equal(s_inflate(z, bomb, clen, 64 * 1024, &out), RTM_ETOOBIG);
     free(out);
     free(bomb);
@@ -177,7 +177,7 @@ static void test_truncated_every_offset(void **state)
     uint8_t *in = s_json(3000);
     const uint8_t *c;
     size_t clen = rtm_deflate_compress(z, in, 3000, &c);
-    uint8_t *whole = heap_copy(c, clen);
+    uint8_t *whole = exact_copy(c, clen);
     for (size_t cut = 0; cut < clen; cut++) {
         uint8_t *out;
         int rc = s_inflate(z, whole, cut, 3000, &out);

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "heap_copy.h"
+#include "exact_copy.h"
 
 #define HANDSHAKE                                                                                  \
     "GET /app/app-key?protocol=7&client=js&version=8.6.0&flash=false HTTP/1.1\r\n"                 \
@@ -52,7 +52,7 @@
 static int s_parse(const char *text, size_t len, size_t max_head, size_t max_body,
                    rtm_http_request_t *req, char **keep)
 {
-    char *b = heap_copy(text, len);
+    char *b = exact_copy(text, len);
     int rc = rtm_http_parse_request(b, len, max_head, max_body, req);
     *keep = b; /* slices point into it */
     return rc;
@@ -213,7 +213,7 @@ static void test_split_every_offset(void **state)
     for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
         size_t len = strlen(reqs[i]);
         for (size_t k = 0; k < len; k++) {
-            char *b = heap_copy(reqs[i], k);
+            char *b = exact_copy(reqs[i], k);
             rtm_http_request_t r = {0};
             int rc = rtm_http_parse_request(b, k, 8192, 1024, &r);
             if (rc != RTM_EAGAIN)
@@ -348,7 +348,7 @@ static void test_malformed(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t len = strlen(bad[i]);
-        char *b = heap_copy(bad[i], len);
+        char *b = exact_copy(bad[i], len);
         rtm_http_request_t r = {0};
         int rc = rtm_http_parse_request(b, len, 8192, 1024, &r);
         if (rc != RTM_EPROTO)
