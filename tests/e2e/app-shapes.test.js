@@ -72,8 +72,15 @@ test('a Laravel-shaped sign-in (integer id) is accepted; sendToUser and terminat
     assert.equal(success.data.user_data, JSON.stringify(laravel));
     clients.push(client);
   }
-  // pusher-js's own user facade wants a string id, so the event is read off the connection.
+  // pusher-js's own user facade wants a string id: it neither subscribes the user channel nor
+  // reads its events. The test subscribes it as pusher-js does for a string id; the node's
+  // subscription_succeeded says its own subscription (made at sign-in) is live, so the
+  // sendToUser below cannot pass it by. The event is read off the connection.
   const userChannel = `#server-to-user-${id}`;
+  for (const client of clients) {
+    client.send_event('pusher:subscribe', { auth: '', channel: userChannel });
+    await nextMessage(client, 'pusher_internal:subscription_succeeded', userChannel);
+  }
   const got = clients.map((c) => nextMessage(c, 'for-laravel', userChannel));
   await sdk(1).sendToUser(String(id), 'for-laravel', { ok: true });
   for (const message of await Promise.all(got)) assert.deepEqual(message.data, { ok: true });
