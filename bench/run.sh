@@ -18,8 +18,9 @@
 #                                     node/rtmesh-node, broker/rtmesh-broker)
 # Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi"),
 #              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels channels-zmq
-#              channels-perf channels-cost idle storm c100k"), BENCH_RUNS (default 3),
-#              BENCH_OUT (default bench/records), BENCH_PORT (default 6301),
+#              channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200
+#              c100k"), BENCH_RUNS (default 3), BENCH_OUT (default bench/records),
+#              BENCH_PORT (default 6301),
 #              BENCH_C100K_CONNS (default 100000), BENCH_C100K_NODES (default 6),
 #              BENCH_C100K_GENS (default 6).
 # c100k runs against its own topology "many": BENCH_C100K_NODES node processes
@@ -34,7 +35,7 @@ broker=$build/broker/rtmesh-broker
 out=${BENCH_OUT:-$here/records}
 port=${BENCH_PORT:-6301}
 targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi}
-scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf channels-cost idle storm c100k}
+scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200 c100k}
 runs=${BENCH_RUNS:-3}
 c100k_conns=${BENCH_C100K_CONNS:-100000}
 c100k_nodes=${BENCH_C100K_NODES:-6}
@@ -185,6 +186,15 @@ scenario() { # target scenario
     wait "$g" && [[ $second -eq 0 ]]
     ;;
   storm) gen "$t" "$s" --conns 10000 --channels 100 --publishers 0 --hold 0 --concurrency 500 ;;
+  # permessage-deflate: a 2 KB dashboard update and a 200 B chat line fanned out to 5,000
+  # subscribers that offer it as browsers do (deflate-*) or not (plain-*); soketi declines it
+  deflate-2k | plain-2k | deflate-200 | plain-200)
+    local shape=dashboard offer=0
+    [[ $s == *-200 ]] && shape=chat
+    [[ $s == deflate-* ]] && offer=1
+    gen "$t" "$s" --conns 5000 --channels 1 --publishers 1 --rate 20 --duration 10 \
+      --shape "$shape" --deflate "$offer"
+    ;;
   c100k)
     local server_pids
     server_pids=$(IFS=,; echo "${pids[*]}")

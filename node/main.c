@@ -76,6 +76,9 @@ static const rtm_opt_t s_options[] = {
     {"drain-seconds", "RTMESH_DRAIN_SECONDS", RTM_OPT_INT, S_OPT(drain_s), "5", 0, 3600,
      "after SIGTERM: seconds of /readyz 503 and REST service, WebSockets told to reconnect "
      "(4200) and new ones refused, before the node stops; a second signal stops at once"},
+    {"compression", "RTMESH_COMPRESSION", RTM_OPT_INT, S_OPT(compression), "1", 0, 1,
+     "1: permessage-deflate (RFC 7692) for clients that offer it, each broadcast compressed "
+     "once (an app's \"compression\": false turns it off for that app); 0: off for every app"},
     {"log-level", "RTMESH_LOG_LEVEL", RTM_OPT_STRING, S_OPT(log_level), "info", 0, 0,
      "least level logged: debug, info, warn or error"},
     {"curve-secret", "RTMESH_CURVE_SECRET", RTM_OPT_STRING, S_OPT(curve_secret), NULL, 0, 0,
@@ -100,8 +103,28 @@ static int s_brokers(rtm_node_t *node, char *err, size_t err_len)
     return rc < 0 ? rc : 0;
 }
 
-/* Waits for a stopping signal; SIGHUP re-reads the brokers file meanwhile
- * (the workers take the new list at their next tick). */
+/* SIGHUP: re-reads the brokers file (the workers take the new list at their
+ * next tick) and takes the apps file's "enabled" flags (the workers see them
+ * at once: connections of an app disabled now are closed at their next sweep). */
+static void s_reload(rtm_node_t *node)
+{
+    rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
+    rtm_roster_reload(node->roster);
+    if (!node->opt.apps_file)
+        return;
+    rtm_apps_t fresh;
+    char err[512];
+    if (rtm_apps_load_file(&fresh, node->opt.apps_file, err, sizeof err) < 0) {
+        rtm_log(RTM_LOG_ERROR, "event=apps_reload_failed reason=\"%s\"", err);
+        return;
+    }
+    size_t changed = rtm_apps_take_enabled(&node->apps, &fresh);
+    rtm_apps_free(&fresh);
+    rtm_log(RTM_LOG_INFO, "event=apps_reload file=\"%s\" enabled_changed=%zu", node->opt.apps_file,
+            changed);
+}
+
+/* Waits for a stopping signal, reloading on SIGHUP meanwhile. */
 static int s_wait(rtm_node_t *node, const sigset_t *signals)
 {
     while (1) {
@@ -109,8 +132,7 @@ static int s_wait(rtm_node_t *node, const sigset_t *signals)
         sigwait(signals, &sig);
         if (sig != SIGHUP)
             return sig;
-        rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
-        rtm_roster_reload(node->roster);
+        s_reload(node);
     }
 }
 
@@ -188,8 +210,7 @@ static void s_drain(rtm_node_t *node, rtm_worker_t **workers, const sigset_t *st
         struct timespec left = {.tv_sec = ns / 1000000000L, .tv_nsec = ns % 1000000000L};
         int got = sigtimedwait(stop, NULL, &left);
         if (got == SIGHUP) { /* still serving while draining: the list may change */
-            rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
-            rtm_roster_reload(node->roster);
+            s_reload(node);
             continue;
         }
         if (got > 0)
