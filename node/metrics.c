@@ -41,6 +41,10 @@ static const s_family_t s_families[] = {
     S_F("rtmesh_channels_unreachable_total", "counter", channels_unreachable,
         "Channels whose new owner never confirmed them (this node cannot hear a broker the "
         "mesh routes to): their subscribers were told to reconnect."),
+    S_F("rtmesh_tls_handshakes_total", "counter", tls_handshakes_total,
+        "TLS handshakes completed."),
+    S_F("rtmesh_tls_resumed_total", "counter", tls_resumed_total,
+        "TLS handshakes that resumed an earlier session with a ticket."),
 };
 
 static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
@@ -69,6 +73,7 @@ static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
     [RTM_ERR_BAD_PROTOCOL] = "bad_protocol_version",
     [RTM_ERR_ACCEPT_PAUSED] = "accept_paused",
     [RTM_ERR_DRAINING] = "draining",
+    [RTM_ERR_TLS] = "tls",
 };
 
 /* Seconds: a publish is acknowledged in well under a millisecond on a LAN, and

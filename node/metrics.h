@@ -41,6 +41,7 @@ typedef enum {
     RTM_ERR_BAD_PROTOCOL,      /* malformed (4006) or unsupported (4007) protocol version */
     RTM_ERR_ACCEPT_PAUSED,     /* out of file descriptors: accepting paused for a moment */
     RTM_ERR_DRAINING,          /* WebSocket upgrade refused (503): the node is draining */
+    RTM_ERR_TLS, /* TLS refused: a bad, truncated or refused handshake, a bad record */
     RTM_ERR_KIND_COUNT
 } rtm_err_kind_t;
 
@@ -108,6 +109,8 @@ typedef struct {
     uint64_t events_received;        /* events received from shards */
     uint64_t broker_list_mismatches; /* times a broker's list started to differ from ours */
     uint64_t channels_unreachable;   /* channels given up on: their new owner never confirmed */
+    uint64_t tls_handshakes_total;   /* TLS handshakes completed */
+    uint64_t tls_resumed_total;      /* of which resumed an earlier session (a ticket) */
     uint64_t errors[RTM_ERR_KIND_COUNT];
     uint64_t publish_buckets[RTM_METRICS_PUBLISH_BOUNDS + 1]; /* acknowledged REST publishes by
                                                                * latency bucket (non-cumulative) */
