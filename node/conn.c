@@ -49,13 +49,16 @@ static void s_release_pending(rtm_conn_t *c)
 }
 
 /* TLS: replaces the queued frames by the records that carry them, after
- * the handshake's. Returns 0 or RTM_EPROTO (the session cannot send). */
+ * the handshake's, and before close_notify once closing. Returns 0 or
+ * RTM_EPROTO (the session cannot send). */
 static int s_encrypt(rtm_conn_t *c)
 {
     int r = 0;
     for (uint8_t i = 0; i < c->n_pend && r == 0; i++)
         r = rtm_tls_conn_write(c->tls, c->pend[i]->data, c->pend[i]->len);
     s_release_pending(c);
+    if (c->closing)
+        rtm_tls_conn_shutdown(c->tls);
     rtm_frame_t *records = rtm_tls_conn_output(c->tls);
     if (records)
         c->pend[c->n_pend++] = records; /* takes its reference */
@@ -196,8 +199,6 @@ static void s_close(rtm_conn_t *c, int why)
     c->close_by_ms = uv_now(c->set->loop) + S_CLOSE_WAIT_MS;
     c->set->ev->closing(c, why);
     uv_read_stop((uv_stream_t *)&c->tcp);
-    if (c->tls)
-        rtm_tls_conn_shutdown(c->tls);
     if (c->fail || s_flush(c) < 0)
         s_release_pending(c);
     uv_shutdown_t *req = malloc(sizeof *req);

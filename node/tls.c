@@ -329,7 +329,8 @@ int rtm_tls_conn_write(rtm_tls_conn_t *t, const uint8_t *data, size_t len)
 
 void rtm_tls_conn_shutdown(rtm_tls_conn_t *t)
 {
-    if (t->failed || !SSL_is_init_finished(t->ssl))
+    if (t->failed || !SSL_is_init_finished(t->ssl) ||
+        (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
         return;
     SSL_shutdown(t->ssl); /* 0: our close_notify went out; the peer's is not awaited */
     ERR_clear_error();

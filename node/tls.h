@@ -78,7 +78,8 @@ int rtm_tls_conn_read(rtm_tls_conn_t *t, uint8_t *out, size_t cap);
 int rtm_tls_conn_write(rtm_tls_conn_t *t, const uint8_t *data, size_t len);
 
 /* Appends a close_notify alert to the output, once the handshake is done and
- * nothing failed; nothing otherwise. */
+ * nothing failed; nothing otherwise, or when it was sent already. Nothing
+ * can be written after it. */
 void rtm_tls_conn_shutdown(rtm_tls_conn_t *t);
 
 /* The records produced since the last call (handshake, data, alerts) as one
