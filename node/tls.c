@@ -149,10 +149,8 @@ static SSL_CTX *s_ctx_load(const rtm_tls_t *tls, char *err, size_t err_len)
     if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file) != 1)
         rc = s_fail(err, err_len, "cannot load the certificate chain", tls->cert_file);
     else if (SSL_CTX_use_PrivateKey_file(ctx, tls->key_file, SSL_FILETYPE_PEM) != 1)
-        rc = s_fail(err, err_len, "cannot load the private key", tls->key_file);
-    else if (SSL_CTX_check_private_key(ctx) != 1)
-        rc = s_fail(err, err_len, "the private key does not match the certificate in",
-                    tls->cert_file);
+        rc = s_fail(err, err_len, "cannot use with the certificate the private key",
+                    tls->key_file); /* unreadable, or another pair's */
     if (rc < 0) {
         SSL_CTX_free(ctx);
         return NULL;

@@ -80,7 +80,8 @@ function handshake(port, caFile, options = {}) {
 
 // pusher-js with forceTLS: true connecting to the node at port, trusting caFile, subscribed to
 // channels. Resolves once every channel is subscribed, with {inbox, stop()}: inbox receives the
-// child's lines (see pusher-js-tls-child.js); stop() disconnects it. Registers stop with t.
+// child's lines (see pusher-js-tls-child.js); stop() disconnects it. Registers stop with t
+// (a test context, or null: the caller stops it).
 async function pusherJsOverTls(t, port, caFile, channels) {
   const child = spawn(process.execPath, [path.join(__dirname, 'pusher-js-tls-child.js'), String(port), APP.key, ...channels], {
     env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
@@ -96,7 +97,7 @@ async function pusherJsOverTls(t, port, caFile, channels) {
     child.kill('SIGTERM');
     await exited;
   };
-  t.after(stop);
+  if (t) t.after(stop);
   for (const channel of channels) await inbox.next((m) => m.type === 'subscribed' && m.channel === channel, `subscribed to ${channel}`);
   return { inbox, stop };
 }
