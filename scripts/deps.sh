@@ -16,7 +16,7 @@ for flag in "$@"; do
   case "$flag" in
     --with-node) command -v npm >/dev/null || packages+=(nodejs npm) ;;
     --with-browser)
-      packages+=(chromium fonts-dejavu-core)
+      packages+=(chromium fonts-dejavu-core libnss3-tools) # certutil: a test CA in its trust store
       ;;
     --with-fuzz) packages+=(clang libclang-rt-14-dev) ;; # libFuzzer and its sanitizers
     *) echo "usage: $0 [--with-node] [--with-browser] [--with-fuzz]" >&2; exit 2 ;;

@@ -102,4 +102,18 @@ async function pusherJsOverTls(t, port, caFile, channels) {
   return { inbox, stop };
 }
 
-module.exports = { makeTestCa, installPair, handshake, pusherJsOverTls };
+// A HOME directory for a browser that trusts caFile as Chromium on Linux trusts a CA a user
+// added: its NSS database ($HOME/.pki/nssdb, made with certutil from libnss3-tools). Returns
+// the path (inside dir).
+function browserHomeTrusting(dir, caFile) {
+  const home = path.join(dir, 'browser-home');
+  const db = path.join(home, '.pki', 'nssdb');
+  fs.mkdirSync(db, { recursive: true });
+  for (const args of [['-N', '--empty-password'], ['-A', '-t', 'C,,', '-n', 'rtmesh test CA', '-i', caFile]]) {
+    const run = spawnSync('certutil', ['-d', `sql:${db}`, ...args], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`certutil ${args.join(' ')} failed (libnss3-tools): ${run.stderr || run.error}`);
+  }
+  return home;
+}
+
+module.exports = { makeTestCa, installPair, handshake, pusherJsOverTls, browserHomeTrusting };
