@@ -11,7 +11,7 @@ const https = require('node:https');
 const net = require('node:net');
 const tls = require('node:tls');
 const { spawnSync } = require('node:child_process');
-const { useMesh } = require('../lib/mesh');
+const { useMesh, assertRefusesToStart } = require('../lib/mesh');
 const { HOST, uniqueChannel, withTimeout, waitUntil, WAIT_MS } = require('../lib/util');
 const { connectPusherJs, subscribe, waitForEvent, serverSdk } = require('../lib/pusher-clients');
 const { errorCount, getMetrics, metricSum } = require('../lib/rest');
@@ -63,6 +63,15 @@ function captureClientHello() {
     });
   });
 }
+
+test('a node refuses to start with half a pair or a certificate it cannot load, naming it', () => {
+  const node = process.env.RTMESH_NODE_BIN;
+  assert.match(assertRefusesToStart(node, ['--tls-cert', pair.cert], 2), /--tls-cert\/RTMESH_TLS_CERT and --tls-key/);
+  assert.match(assertRefusesToStart(node, [], 2, { RTMESH_TLS_KEY: pair.key }), /go together/);
+  const missing = `${pair.cert}.missing`;
+  assert.match(assertRefusesToStart(node, ['--tls-cert', missing, '--tls-key', pair.key], 2), new RegExp(`certificate chain ${missing}`));
+  assert.match(assertRefusesToStart(node, ['--tls-cert', ca.caFile, '--tls-key', pair.key], 2), /private key/);
+});
 
 test('pusher-js with forceTLS gets what the pusher SDK with useTLS publishes on another node', async (t) => {
   const channel = uniqueChannel('tls');
