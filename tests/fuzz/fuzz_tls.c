@@ -4,48 +4,21 @@
  * and what the connection writes back is a whole frame; the node's own certificate (made at
  * start, an EC key signing itself) is loaded from files like the node's. */
 #include "rtm_error.h"
+#include "test_cert.h"
 #include "tls.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Writes a fresh self-signed P-256 certificate and its key to two temporary files. */
-static void s_make_pair(char *cert, char *key)
-{
-    EVP_PKEY *pkey = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                               (const unsigned char *)"fuzz", -1, -1, 0);
-    X509_set_issuer_name(x, X509_get_subject_name(x));
-    X509_set_pubkey(x, pkey);
-    X509_sign(x, pkey, EVP_sha256());
-    int fc = mkstemp(cert), fk = mkstemp(key);
-    FILE *c = fdopen(fc, "w"), *k = fdopen(fk, "w");
-    if (!pkey || !x || !c || !k || !PEM_write_X509(c, x) ||
-        !PEM_write_PrivateKey(k, pkey, NULL, NULL, 0, NULL, NULL))
-        abort();
-    fclose(c);
-    fclose(k);
-    X509_free(x);
-    EVP_PKEY_free(pkey);
-}
-
 static rtm_tls_t *s_tls(void)
 {
     static rtm_tls_t *tls;
     if (!tls) {
         char cert[] = "/tmp/fuzz_tls_crtXXXXXX", key[] = "/tmp/fuzz_tls_keyXXXXXX", err[256];
-        s_make_pair(cert, key);
+        rtm_test_cert_pair(cert, key, "fuzz", NULL);
         if (rtm_tls_new(cert, key, &tls, err, sizeof err) < 0)
             abort();
         unlink(cert);
