@@ -133,15 +133,42 @@ static const char *s_peer_cn(s_link_t *l, char *buf, size_t len)
     return buf;
 }
 
+/* The node's certificate "node-a" loaded, and an OpenSSL client context. */
+typedef struct {
+    s_pair_t pair;
+    rtm_tls_t *tls;
+    SSL_CTX *client;
+} s_fixture_t;
+
+static int s_setup(void **state)
+{
+    s_fixture_t *f = calloc(1, sizeof *f);
+    char err[256];
+    f->pair = s_pair("node-a");
+    if (rtm_tls_new(f->pair.cert, f->pair.key, &f->tls, err, sizeof err) < 0)
+        return -1;
+    f->client = s_client_ctx();
+    *state = f;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    s_fixture_t *f = *state;
+    SSL_CTX_free(f->client);
+    rtm_tls_destroy(&f->tls);
+    s_unlink(&f->pair);
+    free(f);
+    return 0;
+}
+
 /* ---- tests ------------------------------------------------------------- */
 
 static void test_handshake_byte_by_byte_alpn_and_data(void **state)
 {
-    s_pair_t pair = s_pair("node-a");
-    rtm_tls_t *tls;
-    char err[256];
-    assert_int_equal(rtm_tls_new(pair.cert, pair.key, &tls, err, sizeof err), 0);
-    SSL_CTX *client = s_client_ctx();
+    s_fixture_t *f = *state;
+    rtm_tls_t *tls = f->tls;
+    SSL_CTX *client = f->client;
     static const unsigned char alpn[] = "\x02h2\x08http/1.1";
     SSL_CTX_set_alpn_protos(client, alpn, sizeof alpn - 1);
     for (size_t piece = 1; piece <= 4096; piece *= 4) {
@@ -170,19 +197,13 @@ static void test_handshake_byte_by_byte_alpn_and_data(void **state)
         assert_memory_equal(got, "pong!", 5);
         s_link_free(l);
     }
-    SSL_CTX_free(client);
-    rtm_tls_destroy(&tls);
-    assert_null(tls);
-    s_unlink(&pair);
 }
 
 static void test_old_protocols_and_garbage_fail_for_good(void **state)
 {
-    s_pair_t pair = s_pair("node-a");
-    rtm_tls_t *tls;
-    char err[256];
-    assert_int_equal(rtm_tls_new(pair.cert, pair.key, &tls, err, sizeof err), 0);
-    SSL_CTX *client = s_client_ctx();
+    s_fixture_t *f = *state;
+    rtm_tls_t *tls = f->tls;
+    SSL_CTX *client = f->client;
     SSL_CTX_set_security_level(client, 0);
     SSL_CTX_set_min_proto_version(client, TLS1_VERSION);
     SSL_CTX_set_max_proto_version(client, TLS1_1_VERSION);
@@ -204,18 +225,13 @@ static void test_old_protocols_and_garbage_fail_for_good(void **state)
     assert_int_equal(rtm_tls_conn_read(t, out, sizeof out), RTM_EPROTO);
     assert_int_equal(rtm_tls_conn_write(t, (const uint8_t *)"x", 1), RTM_EPROTO);
     rtm_tls_conn_destroy(&t);
-    SSL_CTX_free(client);
-    rtm_tls_destroy(&tls);
-    s_unlink(&pair);
 }
 
 static void test_close_notify_both_ways(void **state)
 {
-    s_pair_t pair = s_pair("node-a");
-    rtm_tls_t *tls;
-    char err[256];
-    assert_int_equal(rtm_tls_new(pair.cert, pair.key, &tls, err, sizeof err), 0);
-    SSL_CTX *client = s_client_ctx();
+    s_fixture_t *f = *state;
+    rtm_tls_t *tls = f->tls;
+    SSL_CTX *client = f->client;
 
     s_link_t *l = s_link_new(tls, client); /* the server closes */
     assert_true(s_handshake(l, 4096));
@@ -235,9 +251,6 @@ static void test_close_notify_both_ways(void **state)
     s_to_server(l, 4096);
     assert_int_equal(l->last, UV_EOF);
     s_link_free(l);
-    SSL_CTX_free(client);
-    rtm_tls_destroy(&tls);
-    s_unlink(&pair);
 }
 
 static void test_loading_refusals_name_the_file(void **state)
@@ -276,12 +289,12 @@ static void s_replace(const char *path, const char *src)
 
 static void test_reload_new_certificate_old_kept_tickets_resume(void **state)
 {
-    s_pair_t live = s_pair("node-a"), next = s_pair("node-b");
-    rtm_tls_t *tls;
+    s_fixture_t *f = *state;
+    rtm_tls_t *tls = f->tls;
+    SSL_CTX *client = f->client;
+    const s_pair_t live = f->pair, next = s_pair("node-b");
     char err[512], cn[64];
-    assert_int_equal(rtm_tls_new(live.cert, live.key, &tls, err, sizeof err), 0);
     assert_false(rtm_tls_files_changed(tls));
-    SSL_CTX *client = s_client_ctx();
     SSL_CTX_set_max_proto_version(client, TLS1_2_VERSION); /* the session at once */
 
     s_link_t *before = s_link_new(tls, client);
@@ -324,20 +337,20 @@ static void test_reload_new_certificate_old_kept_tickets_resume(void **state)
     s_link_free(after);
     s_link_free(resumed);
     s_link_free(kept);
-    SSL_CTX_free(client);
-    rtm_tls_destroy(&tls);
-    s_unlink(&live);
     s_unlink(&next);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_handshake_byte_by_byte_alpn_and_data),
-        cmocka_unit_test(test_old_protocols_and_garbage_fail_for_good),
-        cmocka_unit_test(test_close_notify_both_ways),
+        cmocka_unit_test_setup_teardown(test_handshake_byte_by_byte_alpn_and_data, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_old_protocols_and_garbage_fail_for_good, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_close_notify_both_ways, s_setup, s_teardown),
         cmocka_unit_test(test_loading_refusals_name_the_file),
-        cmocka_unit_test(test_reload_new_certificate_old_kept_tickets_resume),
+        cmocka_unit_test_setup_teardown(test_reload_new_certificate_old_kept_tickets_resume,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
