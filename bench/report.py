@@ -465,6 +465,34 @@ def delivery_lines(rounds):
     return lines
 
 
+def publish_cost_section(rounds):
+    """Issue 18: system calls and context switches per REST publish in (b), every server
+    thread counted by perf stat, and where they go by thread (one round: channels-cost runs
+    once)."""
+    rows = [(t, first_with(rounds, (t, "publish-cost"))) for t in TARGETS]
+    if not any(r for _, r in rows):
+        return []
+    L = ["## System calls and context switches per REST publish (b, counted by perf)", "",
+         "Scenario (b) run again while `perf stat --per-thread` counts `raw_syscalls:sys_enter` "
+         "and `context-switches` in every thread of the server processes (bench/perf_cost.py); "
+         "each publish is delivered to 10 subscribers. Targets (issue 18, the `make run` mesh): "
+         "≤ 40 system calls and ≤ 6 context switches.", "",
+         "| servers | system calls per publish | context switches per publish | publishes counted |",
+         "|---|---:|---:|---:|"]
+    for t, r in rows:
+        if r:
+            L.append(f"| {NAMES[t]} | {r['syscalls_per_publish']:.1f} | "
+                     f"{r['cs_per_publish']:.2f} | {r['publishes_in_window']:,} |")
+    L += ["", "By thread (threads of one name summed; `rtm-worker-N` are node workers, "
+          "`rtmesh-broker` a broker's loop, `ZMQbg/*` libzmq's threads):", ""]
+    for t, r in rows:
+        if r:
+            per = "; ".join(f"{n} {v['syscalls']:.1f} / {v['cs']:.2f}"
+                            for n, v in r["per_thread"].items())
+            L.append(f"* {NAMES[t]} (system calls / context switches): {per}")
+    return L + [""]
+
+
 def main():
     rdir, out_md = sys.argv[1], sys.argv[2]
     png = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(out_md),
@@ -524,6 +552,7 @@ def main():
           "every broker and node.", ""]
     L += ingest_table(res)
     L += [""] + publish_cpu_section(rounds)
+    L += publish_cost_section(rounds)
     L += ["", "## Raw figures (medians over the rounds)", "",
           "Keys are the generator's (`rtmesh-loadgen --help`); `_us` microseconds, `_kb` KiB, "
           "`cpu_s` server CPU seconds over the measured phase, `server_cpu_util` CPU-s per "

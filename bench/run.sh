@@ -18,7 +18,8 @@
 #                                     node/rtmesh-node, broker/rtmesh-broker)
 # Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi"),
 #              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels channels-zmq
-#              channels-perf idle storm c100k tls-fanout tls-idle tls-storm"), BENCH_RUNS (default 3),
+#              channels-perf channels-cost idle storm c100k tls-fanout tls-idle tls-storm"),
+#              BENCH_RUNS (default 3),
 #              BENCH_OUT (default bench/records), BENCH_PORT (default 6301),
 #              BENCH_C100K_CONNS (default 100000), BENCH_C100K_NODES (default 6),
 #              BENCH_C100K_GENS (default 6).
@@ -37,7 +38,7 @@ broker=$build/broker/rtmesh-broker
 out=${BENCH_OUT:-$here/records}
 port=${BENCH_PORT:-6301}
 targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi}
-scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf idle storm c100k tls-fanout tls-idle tls-storm}
+scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf channels-cost idle storm c100k tls-fanout tls-idle tls-storm}
 runs=${BENCH_RUNS:-3}
 c100k_conns=${BENCH_C100K_CONNS:-100000}
 c100k_nodes=${BENCH_C100K_NODES:-6}
@@ -131,22 +132,52 @@ fail() { # target scenario what
 
 perf_period_ns=250000 # one sample per 250 us on each core
 
-profiled() { # target scenario [loadgen flags...]: gen, with perf sampling the servers for 5 s
-  local t=$1 s=$2; shift 2
-  local server_pids ready=$logs/ready.$t data=$logs/$t.perf
-  server_pids=$(IFS=,; echo "${pids[*]}")
+perf_window_s=5
+
+during_load() { # target scenario measure [loadgen flags...]: gen, with `measure TARGET` run
+  # once the publishing is 2 s in; it takes perf_window_s
+  local t=$1 s=$2 measure=$3; shift 3
+  local ready=$logs/ready.$t
   rm -f "$ready"
   gen "$t" "$s" --ready-file "$ready" "$@" &
   local g=$!
   while [[ ! -e $ready ]] && kill -0 "$g" 2>/dev/null; do sleep 0.1; done
   sleep 3 # the generator's 1 s hold, then 2 s into the publishing
+  "$measure" "$t"
+  local status=0
+  wait "$g" || status=1
+  rm -f "$ready"
+  return $status
+}
+
+perf_sample() { # target
   # the whole machine, filtered to the servers afterwards: perf attached to the processes
   # would charge them for its own work at every context switch (rtmesh's path has several)
-  perf record -q -a -e cpu-clock -c "$perf_period_ns" -g -o "$data" -- sleep 5 2>>"$logs/$t.log"
-  wait "$g" || return 1
-  perf script -i "$data" --pid "$server_pids" -F comm,tid,time,ip,sym 2>/dev/null |
+  perf record -q -a -e cpu-clock -c "$perf_period_ns" -g -o "$logs/$1.perf" -- \
+    sleep "$perf_window_s" 2>>"$logs/$1.log"
+}
+
+perf_count() { # target: system calls and context switches of every server thread
+  local server_pids
+  server_pids=$(IFS=,; echo "${pids[*]}")
+  perf stat -x, --per-thread -e raw_syscalls:sys_enter,context-switches -p "$server_pids" \
+    -o "$logs/$1.stat" -- sleep "$perf_window_s" 2>>"$logs/$1.log"
+}
+
+profiled() { # target scenario [loadgen flags...]: where the servers' CPU goes
+  local t=$1 s=$2 server_pids
+  server_pids=$(IFS=,; echo "${pids[*]}")
+  during_load "$t" "$s" perf_sample "${@:3}" || return 1
+  perf script -i "$logs/$t.perf" --pid "$server_pids" -F comm,tid,time,ip,sym 2>/dev/null |
     python3 "$here/perf_split.py" "$t" "$results" || return 1
-  rm -f "$data" "$ready"
+  rm -f "$logs/$t.perf"
+}
+
+costed() { # target scenario [loadgen flags...]: system calls and context switches per publish
+  local t=$1 s=$2
+  during_load "$t" "$s" perf_count "${@:3}" || return 1
+  python3 "$here/perf_cost.py" "$t" "$logs/$t.stat" "$perf_window_s" "$results" || return 1
+  rm -f "$logs/$t.stat"
 }
 
 idle() { # target scenario [loadgen flags...]: two generator processes (20,000 open files
@@ -174,6 +205,8 @@ scenario() { # target scenario
     ;;
   channels-perf) # (b) again, sampled by perf: where a publish's server CPU goes
     profiled "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 ;;
+  channels-cost) # (b) again, counted by perf: system calls and context switches per publish
+    costed "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 ;;
   idle) idle "$t" "$s" ;;
   storm) gen "$t" "$s" --conns 10000 --channels 100 --publishers 0 --hold 0 --concurrency 500 ;;
   tls-fanout) gen "$t" "$s" --tls 1 --conns 5000 --channels 1 --publishers 1 --rate 0 --duration 10 ;;
@@ -195,12 +228,12 @@ for ((round = 1; round <= runs; round++)); do
   : >"$results"
   echo "# round $round" >>"$out/commands.txt"
   for s in $scenarios; do
-    [[ $round -gt 1 && ($s == c100k || $s == channels-perf) ]] && continue # once, in round 1
+    [[ $round -gt 1 && ($s == c100k || $s == channels-perf || $s == channels-cost) ]] && continue # once, in round 1
     ts=$targets
     [[ $s == c100k ]] && ts=many
     for t in $ts; do
       [[ $s == channels-zmq && $t == soketi ]] && continue
-      if [[ $s == channels-perf ]] && ! command -v perf >/dev/null; then
+      if [[ $s == channels-perf || $s == channels-cost ]] && ! command -v perf >/dev/null; then
         echo "run.sh: no perf (bench/deps.sh installs linux-perf): $s skipped" >&2
         continue
       fi

@@ -1,10 +1,14 @@
 /* broker — see broker.h; docs/wire.md is the protocol it speaks.
  *
- * One thread, one zmq_poll loop over three sockets, with a 100 ms ceiling on
- * the wait so the stop flag and the 500 ms heartbeat are serviced even when no
- * traffic arrives (a signal may land on a ZeroMQ thread and not interrupt the
- * poll). Each socket is drained with a budget per turn so one busy socket
- * cannot starve the others or the timers.
+ * One thread, one zmq_poll loop, with a 100 ms ceiling on the wait so the
+ * stop flag and the 500 ms heartbeat are serviced even when no traffic
+ * arrives. The ingress ROUTER and the egress XPUB are ZMTP servers of our own
+ * (ingress.c, egress.c over zserver.c), read and written from this loop with
+ * no libzmq I/O thread between the network and the broker: a publish costs a
+ * read, a write of the ACK and a write per subscribed node, each turn's
+ * output written once at its end. Only the SUB to the other brokers' egress
+ * (heartbeats, replicas; not on the publish path) is a libzmq socket. The
+ * peers' SUB is drained with a budget per turn so it cannot starve the rest.
  *
  * Ownership is decided per request, against the liveness view at that
  * moment: if any channel of a PUBLISH belongs to another shard nothing is
@@ -15,8 +19,8 @@
  * PRESENCE_LEAVE, re-announced joins (id 0) — are applied wherever they land:
  * they have no reply to carry a refusal, and during a liveness disagreement
  * refusing them would lose state, while holding them at a non-owner costs
- * only a record that the ownership sweep drops. Each event is rendered once,
- * straight into the zmq_msg_t that is sent.
+ * only a record that the ownership sweep drops. Each event is rendered once
+ * and queued to every subscribed node.
  *
  * Channel state (counts, presence, cache) lives in channel_state, which is
  * pure and hands what must be published to the egress sink; answers to
@@ -31,9 +35,9 @@
  * sockets join the zmq_poll set as plain file descriptors, so sending never
  * blocks the loop.
  *
- * Every send is non-blocking where it can fail: XPUB runs with ZMQ_XPUB_NODROP
- * (egress.c); ROUTER runs with ZMQ_ROUTER_MANDATORY so a reply to a vanished
- * or stuck node fails visibly (counted) instead of silently. An "id" of 0
+ * Every send is non-blocking where it can fail: a subscriber whose queue is
+ * full misses the message, counted (egress.c); a reply to a vanished or stuck
+ * node fails visibly (counted) instead of silently (ingress.c). An "id" of 0
  * means "no reply wanted": such a request is never ACKed, not even with an
  * error. */
 #include "broker.h"
@@ -41,7 +45,9 @@
 #include "broker_metrics.h"
 #include "channel_state.h"
 #include "counters.h"
+#include "allow_list.h"
 #include "egress.h"
+#include "ingress.h"
 #include "metrics_http.h"
 #include "node_table.h"
 #include "queries.h"
@@ -53,10 +59,11 @@
 #include "rtm_publish.h"
 #include "rtm_roster.h"
 #include "rtm_wire.h"
+#include "rtm_zcurve.h"
 #include "shard_view.h"
 #include "sockets.h"
 #include "webhooks.h"
-#include "zap.h"
+#include "zserver.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -67,6 +74,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #define S_POLL_MS          100   /* longest wait in zmq_poll */
@@ -79,7 +87,6 @@
  * restart, counted RTM_WIRE_JOIN_MS + its grace after it is heard): wait for it
  * at most this long before leaving, since nodes may already route to it. */
 #define S_WAIT_PEER_MS (RTM_WIRE_JOIN_MS + 2000)
-#define S_ZAP_ITEMS    3 /* the ZAP handler and its two monitors */
 
 typedef struct {
     uint64_t acks;               /* ACKs sent, any status */
@@ -93,8 +100,8 @@ typedef struct {
     uint64_t terminates;         /* TERMINATE messages published */
     uint64_t stale_leaves;       /* PRESENCE_LEAVEs for connections not held (e.g. swept) */
     uint64_t swept;              /* records dropped because ownership moved */
-    uint64_t subscriptions;      /* subscribe messages read from XPUB */
-    uint64_t unsubscriptions;    /* unsubscribe messages read from XPUB */
+    uint64_t subscriptions;      /* topics the egress got a first subscriber for */
+    uint64_t unsubscriptions;    /* topics whose last subscriber left the egress */
     uint64_t hooks_elsewhere;    /* channel changes not reported: another shard owns the channel */
     uint64_t node_list_mismatch; /* NODE_HBs whose broker-list digest differs from ours */
     uint64_t list_reloads;       /* broker lists taken from the roster (start included) */
@@ -103,11 +110,11 @@ typedef struct {
 
 struct rtm_broker {
     const rtm_apps_t *apps;     /* the apps served; borrowed */
-    void *ctx;                  /* ZeroMQ context, owned */
-    rtm_zap_t *zap;             /* with CURVE: who may connect; NULL: plain text */
-    void *router;               /* ingress ROUTER, bound */
-    void *xpub;                 /* egress XPUB, bound */
-    rtm_egress_t egress;        /* framing and drop counts of xpub */
+    void *ctx;                  /* ZeroMQ context (for the peers' SUB), owned */
+    rtm_allow_list_t *allow;    /* with CURVE: who may connect; NULL: plain text */
+    rtm_ingress_t *ingress;     /* the ROUTER, bound */
+    rtm_egress_t *egress;       /* the XPUB, bound */
+    int linger_ms;              /* leaving: how long the egress may flush at exit */
     rtm_channel_sink_t sink;    /* channel_state's publications, into egress */
     rtm_channel_state_t *state; /* counts, presence, cache of the channels held */
     uint64_t view_gen;          /* shard view generation the state was last swept at */
@@ -125,7 +132,7 @@ struct rtm_broker {
     rtm_replica_t *replica;   /* what webhooks announced, kept at the successors */
     rtm_metrics_http_t *metrics; /* GET /metrics; NULL: off */
     uint64_t next_replica_ms;    /* monotonic time of the next replica tick */
-    zmq_pollitem_t *items;       /* poll set: 3 sockets, the webhooks' HTTP sockets, metrics' */
+    zmq_pollitem_t *items;       /* poll set: peers' SUB, the servers', webhooks', metrics' */
     size_t cap_items;            /* entries allocated */
     s_stats_t stats;             /* counters since start */
     uint64_t next_hb_ms;         /* monotonic time of the next heartbeat */
@@ -154,17 +161,19 @@ static void s_snapshot(const rtm_broker_t *b, uint64_t v[RTM_CTR_COUNT])
     const s_stats_t *s = &b->stats;
     const rtm_channel_state_stats_t *c = rtm_channel_state_stats(b->state);
     const uint64_t values[RTM_CTR_COUNT] = {
-        [RTM_CTR_PUBLISHED] = b->egress.published,
-        [RTM_CTR_CONTROLS] = b->egress.controls,
+        [RTM_CTR_PUBLISHED] = rtm_egress_stats(b->egress)->published,
+        [RTM_CTR_CONTROLS] = rtm_egress_stats(b->egress)->controls,
         [RTM_CTR_ACKS] = s->acks,
         [RTM_CTR_NOT_OWNER] = s->not_owner,
         [RTM_CTR_MALFORMED] = s->malformed,
         [RTM_CTR_UNKNOWN_APP] = s->unknown_app,
         [RTM_CTR_PUBLISH_REFUSED] = s->publish_refused,
         [RTM_CTR_APP_REFUSED] = s->app_refused,
-        [RTM_CTR_AUTH_REFUSED] = b->zap ? rtm_zap_stats(b->zap)->refused : 0,
-        [RTM_CTR_HANDSHAKE_FAILED] = b->zap ? rtm_zap_stats(b->zap)->handshake_failed : 0,
-        [RTM_CTR_EGRESS_DROPS] = b->egress.drops,
+        [RTM_CTR_AUTH_REFUSED] = b->allow ? rtm_allow_list_stats(b->allow)->refused : 0,
+        [RTM_CTR_HANDSHAKE_FAILED] =
+            rtm_zserver_stats(rtm_ingress_server(b->ingress))->handshake_failed +
+            rtm_zserver_stats(rtm_egress_server(b->egress))->handshake_failed,
+        [RTM_CTR_EGRESS_DROPS] = rtm_egress_stats(b->egress)->drops,
         [RTM_CTR_REPLY_DROPS] = s->reply_drops,
         [RTM_CTR_SUBSCRIPTIONS] = s->subscriptions,
         [RTM_CTR_UNSUBSCRIPTIONS] = s->unsubscriptions,
@@ -218,11 +227,12 @@ static void s_log_replica(const rtm_broker_t *b, const char *event)
             " track_refused=%" PRIu64 " unheard=%" PRIu64 " beliefs=%" PRIu64 " settling=%" PRIu64
             " believed_users=%" PRIu64 " applied=%" PRIu64 " belief_refused=%" PRIu64
             " takeovers=%" PRIu64 " settled=%" PRIu64 " settle_vacated=%" PRIu64
-            " settle_removed=%" PRIu64 " suppressed=%" PRIu64 " malformed=%" PRIu64,
+            " settle_removed=%" PRIu64 " suppressed=%" PRIu64 " overridden=%" PRIu64
+            " malformed=%" PRIu64,
             event, b->self, r.out.channels, r.out.marked, r.out.sent, r.out.forgets, r.out.handed,
             r.out.retried, r.out.refused, r.unheard, r.in.channels, r.in.settling, r.in.users,
             r.in.applied, r.in.refused, r.in.takeovers, r.in.settled, r.in.vacated, r.in.removed,
-            r.in.suppressed, r.malformed);
+            r.in.suppressed, r.in.overridden, r.malformed);
 }
 
 /* GET /metrics: the webhook counters per app, the replica's, the peers'
@@ -279,6 +289,9 @@ static void s_on_settled(void *ctx, const rtm_channel_hook_t *hook)
 }
 
 static void s_take_list(rtm_broker_t *b);
+static void s_on_ingress(void *arg, rtm_str_t peer, const rtm_str_t *frames, size_t n,
+                         const char *user_id);
+static void s_on_subscription(void *arg, const char *msg, size_t len);
 
 rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
 {
@@ -311,16 +324,28 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
                 "anyone who reaches the ingress can publish and the egress read "
                 "every channel\"",
                 cfg->self);
-    if (!(b->webhooks = rtm_webhooks_new(cfg->apps, &cfg->webhooks)) ||
-        (curve && !(b->zap = rtm_zap_new(b->ctx, cfg->keys, cfg->curve_allow))) ||
-        !(b->router = rtm_sockets_ingress(b->ctx, bind, port, cfg->keys, b->zap)) ||
-        !(b->xpub = rtm_sockets_egress(b->ctx, bind, port + 1, cfg->keys, b->zap)) ||
-        !(b->sub = rtm_sockets_peers(b->ctx, b->self, cfg->keys))) {
+    uint8_t pub[32], sec[32];
+    rtm_zserver_config_t server = {.max_frame = RTM_SOCKETS_MAX_BODY};
+    if (curve && (rtm_zcurve_key_z85(cfg->keys->public_key, pub) < 0 ||
+                  rtm_zcurve_key_z85(cfg->keys->secret_key, sec) < 0))
+        curve = false; /* rtm_tier_keys_load gave Z85 text: not reached */
+    if (curve)
+        server.public_key = pub, server.secret_key = sec;
+    bool made =
+        (b->webhooks = rtm_webhooks_new(cfg->apps, &cfg->webhooks)) &&
+        (!curve || (b->allow = rtm_allow_list_new(cfg->keys->public_key, cfg->curve_allow)));
+    server.allow = b->allow;
+    server.name = "ingress", server.max_out = RTM_SOCKETS_INGRESS_MAX_OUT;
+    made = made && (b->ingress = rtm_ingress_new(bind, port, &server, s_on_ingress, b));
+    server.name = "egress", server.max_out = RTM_SOCKETS_EGRESS_MAX_OUT;
+    made = made && (b->egress = rtm_egress_new(bind, port + 1, &server, s_on_subscription, b)) &&
+           (b->sub = rtm_sockets_peers(b->ctx, b->self, cfg->keys));
+    sodium_memzero(sec, sizeof sec);
+    if (!made) {
         rtm_broker_destroy(&b);
         return NULL;
     }
-    b->egress = (rtm_egress_t){.xpub = b->xpub};
-    b->sink = rtm_egress_sink(&b->egress);
+    b->sink = rtm_egress_sink(b->egress);
     b->sink.hook = s_on_hook;
     b->sink.hook_ctx = b;
     rtm_replica_ledger_limits_t ledger = rtm_replica_ledger_default_limits();
@@ -329,7 +354,7 @@ rtm_broker_t *rtm_broker_new(const rtm_broker_config_t *cfg)
                                .apps = cfg->apps,
                                .state = b->state,
                                .view = b->view,
-                               .egress = &b->egress,
+                               .egress = b->egress,
                                .ledger = ledger,
                                .max_channels = RTM_REPLICA_OUTBOX_MAX,
                                .deliver = s_on_settled,
@@ -365,11 +390,11 @@ void rtm_broker_destroy(rtm_broker_t **broker)
                 " bad=%" PRIu64,
                 m->requests, m->refused, m->timeouts, m->bad);
     }
-    void *socks[] = {b->router, b->xpub, b->sub};
-    for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
-        if (socks[i])
-            zmq_close(socks[i]);
-    rtm_zap_destroy(&b->zap); /* after the sockets it serves, before the context */
+    rtm_ingress_destroy(&b->ingress);
+    rtm_egress_destroy(&b->egress, b->linger_ms); /* what it acknowledged still goes out */
+    rtm_allow_list_destroy(&b->allow);
+    if (b->sub)
+        zmq_close(b->sub);
     if (b->ctx)
         zmq_ctx_term(b->ctx);
     rtm_metrics_http_destroy(&b->metrics);
@@ -386,28 +411,22 @@ void rtm_broker_destroy(rtm_broker_t **broker)
 
 /* ---- replies ---------------------------------------------------------- */
 
-/* Sends [peer identity][body of reply] on ROUTER; counts a failure. */
-static void s_reply(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *reply)
+/* Sends the reply to the peer `peer` (its routing id); counts a failure (peer
+ * gone, or its queue full). */
+static void s_reply(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *reply)
 {
-    int len = rtm_wire_encoded_len(reply);
+    char stack[16384], *buf;
+    int len = rtm_wire_encode_buf(reply, stack, sizeof stack, &buf);
     assert(len > 0); /* ACK and SHARD_HB are always encodable */
-    zmq_msg_t body;
-    if (zmq_msg_init_size(&body, (size_t)len) != 0)
-        abort();
-    rtm_wire_encode(reply, zmq_msg_data(&body), (size_t)len);
-    /* Only the first frame can fail (peer unknown: EHOSTUNREACH, or its pipe
-     * full: EAGAIN); once it is accepted ROUTER takes the rest of the message. */
-    if (zmq_send(b->router, zmq_msg_data(peer), zmq_msg_size(peer), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-            0 ||
-        zmq_msg_send(&body, b->router, 0) < 0) {
-        zmq_msg_close(&body);
+    if (rtm_ingress_reply(b->ingress, peer, rtm_str(buf, (size_t)len)) < 0)
         b->stats.reply_drops++;
-    }
+    if (buf != stack)
+        free(buf);
 }
 
 /* ACKs request `id` with status and (for queries) json or (for a refusal)
  * reason; id 0 wants none. */
-static void s_ack_full(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status, rtm_str_t json,
+static void s_ack_full(rtm_broker_t *b, rtm_str_t peer, uint64_t id, int status, rtm_str_t json,
                        const char *reason)
 {
     if (id == 0)
@@ -421,12 +440,12 @@ static void s_ack_full(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status
     b->stats.acks++;
 }
 
-static void s_ack_json(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status, rtm_str_t json)
+static void s_ack_json(rtm_broker_t *b, rtm_str_t peer, uint64_t id, int status, rtm_str_t json)
 {
     s_ack_full(b, peer, id, status, json, NULL);
 }
 
-static void s_ack(rtm_broker_t *b, zmq_msg_t *peer, uint64_t id, int status)
+static void s_ack(rtm_broker_t *b, rtm_str_t peer, uint64_t id, int status)
 {
     s_ack_json(b, peer, id, status, rtm_str(NULL, 0));
 }
@@ -452,10 +471,9 @@ static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel)
 
 /* The peer number of the sender, registering it if need be; false (warned)
  * when the node table refuses it. */
-static bool s_peer_no(rtm_broker_t *b, zmq_msg_t *peer, uint32_t *no)
+static bool s_peer_no(rtm_broker_t *b, rtm_str_t peer, uint32_t *no)
 {
-    rtm_str_t identity = rtm_str(zmq_msg_data(peer), zmq_msg_size(peer));
-    int rc = rtm_node_table_peer(b->nodes, identity, s_now_ms(), no);
+    int rc = rtm_node_table_peer(b->nodes, peer, s_now_ms(), no);
     if (rc < 0)
         s_warn(b, "event=peer_refused reason=\"%s\"", rtm_strerror(rc));
     return rc >= 0;
@@ -468,16 +486,17 @@ static bool s_peer_no(rtm_broker_t *b, zmq_msg_t *peer, uint32_t *no)
 static void s_emit(rtm_broker_t *b, rtm_str_t topic, const rtm_wire_msg_t *m, rtm_str_t channel)
 {
     size_t len = rtm_pusher_client_event_len(m->name, channel, m->data, m->user_id);
-    zmq_msg_t json;
-    if (zmq_msg_init_size(&json, len) != 0)
+    char stack[16384], *json = len <= sizeof stack ? stack : malloc(len);
+    if (!json)
         abort();
-    int n = rtm_pusher_render_client_event(zmq_msg_data(&json), len, m->name, channel, m->data,
-                                           m->user_id);
+    int n = rtm_pusher_render_client_event(json, len, m->name, channel, m->data, m->user_id);
     assert(n >= 0 && (size_t)n == len); /* the _len companion is exact */
     (void)n;
-    rtm_channel_state_cache(b->state, m->app, channel, m->name, m->data,
-                            rtm_str(zmq_msg_data(&json), len), s_now_ms());
-    rtm_egress_event(&b->egress, topic, m->exclude, &json);
+    rtm_channel_state_cache(b->state, m->app, channel, m->name, m->data, rtm_str(json, len),
+                            s_now_ms());
+    rtm_egress_event(b->egress, topic, m->exclude, rtm_str(json, len));
+    if (json != stack)
+        free(json);
     if (rtm_str_has_prefix(m->name, "client-")) /* a client event relayed by its node */
         rtm_webhooks_client_event(b->webhooks, m->app, channel, m->name, m->data, m->exclude,
                                   m->user_id, s_now_ms());
@@ -511,7 +530,7 @@ static int s_check_event(rtm_broker_t *b, const rtm_wire_msg_t *m, char *err, si
     return rtm_publish_check(&ev, &lim, NULL, err, err_len);
 }
 
-static void s_publish(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
+static void s_publish(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *m)
 {
     char err[256] = "";
     int status = s_check_event(b, m, err, sizeof err);
@@ -537,10 +556,9 @@ static void s_publish(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
     s_ack(b, peer, m->id, status);
 }
 
-static void s_node_hb(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
+static void s_node_hb(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *m)
 {
-    rtm_str_t identity = rtm_str(zmq_msg_data(peer), zmq_msg_size(peer));
-    rtm_node_table_seen(b->nodes, identity, m->node, s_now_ms());
+    rtm_node_table_seen(b->nodes, peer, m->node, s_now_ms());
     uint64_t digest = rtm_shard_view_list(b->view)->digest;
     if (m->digest && m->digest != digest) {
         b->stats.node_list_mismatch++;
@@ -564,7 +582,7 @@ static void s_sync_req(rtm_broker_t *b, const rtm_wire_msg_t *m)
         b->stats.malformed++;
 }
 
-static void s_join(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
+static void s_join(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *m)
 {
     uint32_t no;
     int rc;
@@ -582,7 +600,7 @@ static void s_join(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
     s_ack(b, peer, m->id, rc);
 }
 
-static void s_leave(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
+static void s_leave(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *m)
 {
     uint32_t no;
     if (!s_peer_no(b, peer, &no))
@@ -594,7 +612,7 @@ static void s_leave(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
         b->stats.malformed++;
 }
 
-static void s_sub_count(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
+static void s_sub_count(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *m)
 {
     uint32_t no;
     if (!s_peer_no(b, peer, &no))
@@ -603,7 +621,7 @@ static void s_sub_count(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *
         b->stats.malformed++;
 }
 
-static void s_query(rtm_broker_t *b, zmq_msg_t *peer, const rtm_wire_msg_t *m)
+static void s_query(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *m)
 {
     char *json;
     size_t len;
@@ -633,7 +651,7 @@ static void s_terminate(rtm_broker_t *b, const rtm_wire_msg_t *m)
         return;
     }
     rtm_wire_msg_t t = {.type = RTM_WIRE_TERMINATE, .app = m->app, .user_id = m->user_id};
-    if (rtm_egress_control(&b->egress, rtm_str(topic, (size_t)n), &t, false) == 0)
+    if (rtm_egress_control(b->egress, rtm_str(topic, (size_t)n), &t, false) == 0)
         b->stats.terminates++;
 }
 
@@ -655,20 +673,18 @@ static void s_cache_miss(rtm_broker_t *b, const rtm_wire_msg_t *m)
 
 /* ---- ingress ----------------------------------------------------------- */
 
-/* Handles one [identity][body] message from a node. */
-static void s_dispatch(rtm_broker_t *b, zmq_msg_t *peer, zmq_msg_t *body)
+/* Handles one body from the peer `peer`; key: with CURVE, the peer's public
+ * key (Z85), else NULL. */
+static void s_dispatch(rtm_broker_t *b, rtm_str_t peer, rtm_str_t body, const char *key)
 {
-    /* with CURVE, the peer's public key (our ZAP handler's User-Id) */
-    const char *key = b->zap ? zmq_msg_gets(body, "User-Id") : NULL;
     rtm_wire_msg_t m;
-    int rc = rtm_wire_decode(zmq_msg_data(body), zmq_msg_size(body), &m);
+    int rc = rtm_wire_decode(body.p, body.len, &m);
     if (rc < 0) {
         b->stats.malformed++;
         uint64_t id;
-        if (rtm_wire_peek_id(zmq_msg_data(body), zmq_msg_size(body), &id) == 0)
+        if (rtm_wire_peek_id(body.p, body.len, &id) == 0)
             s_ack(b, peer, id, rc); /* nothing for id 0 */
-        s_warn(b, "event=malformed_body size=%zu reason=\"%s\"", zmq_msg_size(body),
-               rtm_strerror(rc));
+        s_warn(b, "event=malformed_body size=%zu reason=\"%s\"", body.len, rtm_strerror(rc));
         return;
     }
     const rtm_app_t *app = m.type == RTM_WIRE_NODE_HB ? NULL : rtm_apps_by_id(b->apps, m.app);
@@ -729,46 +745,32 @@ static bool s_recv_frame(void *sock, zmq_msg_t *msg)
     return false;
 }
 
-static void s_drain_ingress(rtm_broker_t *b)
+/* A message from a node or service: exactly one body frame (no delimiter:
+ * DEALER to ROUTER), anything else is malformed. */
+static void s_on_ingress(void *arg, rtm_str_t peer, const rtm_str_t *frames, size_t n,
+                         const char *user_id)
 {
-    for (int i = 0; i < S_BUDGET; i++) {
-        zmq_msg_t peer, body;
-        if (!s_recv_frame(b->router, &peer))
-            return;
-        if (!zmq_msg_more(&peer) || !s_recv_frame(b->router, &body)) {
-            zmq_msg_close(&peer);
-            b->stats.malformed++;
-            continue;
-        }
-        if (zmq_msg_more(&body)) { /* one body frame per message, nothing else */
-            s_discard_rest(b->router, &body);
-            b->stats.malformed++;
-            s_warn(b, "event=malformed_frames reason=\"more than one body frame\"");
-        } else {
-            s_dispatch(b, &peer, &body);
-        }
-        zmq_msg_close(&body);
-        zmq_msg_close(&peer);
+    rtm_broker_t *b = arg;
+    if (n != 1) {
+        b->stats.malformed++;
+        s_warn(b, "event=malformed_frames frames=%zu reason=\"one body frame per message\"", n);
+        return;
     }
+    s_dispatch(b, peer, frames[0], b->allow ? user_id : NULL);
 }
 
 /* ---- egress subscriptions and peer heartbeats -------------------------- */
 
-static void s_drain_subscriptions(rtm_broker_t *b)
+/* A topic's first subscriber came or its last went (msg[0] 1 or 0). */
+static void s_on_subscription(void *arg, const char *msg, size_t len)
 {
-    for (int i = 0; i < S_BUDGET; i++) {
-        zmq_msg_t msg;
-        if (!s_recv_frame(b->xpub, &msg))
-            return;
-        const unsigned char *d = zmq_msg_data(&msg);
-        if (rtm_replica_subscription(b->replica, zmq_msg_data(&msg), zmq_msg_size(&msg)))
-            ; /* a peer shard's, for its replica: not a node's channel */
-        else if (zmq_msg_size(&msg) >= 1 && d[0] == 1)
-            b->stats.subscriptions++;
-        else if (zmq_msg_size(&msg) >= 1 && d[0] == 0)
-            b->stats.unsubscriptions++;
-        zmq_msg_close(&msg);
-    }
+    rtm_broker_t *b = arg;
+    if (rtm_replica_subscription(b->replica, msg, len))
+        ; /* a peer shard's, for its replica: not a node's channel */
+    else if (msg[0] == 1)
+        b->stats.subscriptions++;
+    else
+        b->stats.unsubscriptions++;
 }
 
 /* A peer's identity from its heartbeat; a broker that predates identities
@@ -850,7 +852,7 @@ static void s_drain_peers(rtm_broker_t *b)
 static void s_heartbeat(rtm_broker_t *b)
 {
     rtm_wire_msg_t hb = s_shard_hb(b);
-    rtm_egress_control(&b->egress, rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN), &hb, true);
+    rtm_egress_control(b->egress, rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN), &hb, true);
 }
 
 static void s_node_lost(void *ctx, uint32_t peer)
@@ -927,8 +929,7 @@ static bool s_stopping(rtm_broker_t *b)
     b->leave_at = now + S_LEAVE_MS;
     rtm_log(RTM_LOG_INFO, "event=leaving broker=%s in_ms=%d", b->self, S_LEAVE_MS);
     s_heartbeat(b);
-    int linger = S_LEAVE_MS;
-    zmq_setsockopt(b->xpub, ZMQ_LINGER, &linger, sizeof linger);
+    b->linger_ms = S_LEAVE_MS;
     return false;
 }
 
@@ -937,9 +938,11 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop, atomic_int *reload)
     uint64_t now = s_now_ms();
     b->next_hb_ms = now;
     b->next_stats_ms = now + S_STATS_EVERY_MS;
+    rtm_zserver_t *in = rtm_ingress_server(b->ingress), *out = rtm_egress_server(b->egress);
     while (!(atomic_load(stop) && s_stopping(b))) {
-        size_t need = 3 + rtm_webhooks_sockets(b->webhooks) +
-                      (b->metrics ? rtm_metrics_http_sockets(b->metrics) : 0) + S_ZAP_ITEMS;
+        size_t need = 1 + rtm_zserver_poll_count(in) + rtm_zserver_poll_count(out) +
+                      rtm_webhooks_sockets(b->webhooks) +
+                      (b->metrics ? rtm_metrics_http_sockets(b->metrics) : 0);
         if (need > b->cap_items) {
             b->cap_items = need * 2;
             b->items = realloc(b->items, b->cap_items * sizeof *b->items);
@@ -947,16 +950,16 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop, atomic_int *reload)
                 abort();
         }
         zmq_pollitem_t *items = b->items;
-        items[0] = (zmq_pollitem_t){b->router, 0, ZMQ_POLLIN, 0};
-        items[1] = (zmq_pollitem_t){b->xpub, 0, ZMQ_POLLIN, 0};
-        items[2] = (zmq_pollitem_t){b->sub, 0, ZMQ_POLLIN, 0};
-        size_t hooks_n = rtm_webhooks_pollitems(b->webhooks, items + 3, b->cap_items - 3);
-        size_t n = 3 + hooks_n;
+        items[0] = (zmq_pollitem_t){b->sub, 0, ZMQ_POLLIN, 0};
+        size_t in_at = 1, in_n = rtm_zserver_pollitems(in, items + in_at, b->cap_items - in_at);
+        size_t out_at = in_at + in_n;
+        size_t out_n = rtm_zserver_pollitems(out, items + out_at, b->cap_items - out_at);
+        size_t hooks_at = out_at + out_n;
+        size_t hooks_n =
+            rtm_webhooks_pollitems(b->webhooks, items + hooks_at, b->cap_items - hooks_at);
+        size_t n = hooks_at + hooks_n;
         if (b->metrics)
             n += rtm_metrics_http_pollitems(b->metrics, items + n, b->cap_items - n);
-        size_t zap_at = n; /* ZAP requests and monitor events: last */
-        if (b->zap)
-            n += rtm_zap_pollitems(b->zap, items + n, b->cap_items - n);
         now = s_now_ms();
         long wait = b->next_hb_ms <= now ? 0 : (long)(b->next_hb_ms - now);
         long hooks = rtm_webhooks_wait_ms(b->webhooks, now);
@@ -972,24 +975,23 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop, atomic_int *reload)
         /* peers first: a node may already route by a peer's heartbeat that
          * waits here too (a peer leaving), so take it in before judging what
          * the node sent */
-        if (items[2].revents & ZMQ_POLLIN)
-            s_drain_peers(b);
         if (items[0].revents & ZMQ_POLLIN)
-            s_drain_ingress(b);
-        if (items[1].revents & ZMQ_POLLIN)
-            s_drain_subscriptions(b);
-        rtm_webhooks_service(b->webhooks, items + 3, hooks_n, s_now_ms());
+            s_drain_peers(b);
+        now = s_now_ms();
+        rtm_zserver_service(in, items + in_at, in_n, now);
+        rtm_zserver_service(out, items + out_at, out_n, now);
+        rtm_webhooks_service(b->webhooks, items + hooks_at, hooks_n, s_now_ms());
         if (b->metrics)
-            rtm_metrics_http_service(b->metrics, items + 3 + hooks_n, zap_at - 3 - hooks_n,
+            rtm_metrics_http_service(b->metrics, items + hooks_at + hooks_n, n - hooks_at - hooks_n,
                                      s_now_ms());
-        if (b->zap)
-            rtm_zap_service(b->zap);
         if (atomic_exchange(reload, 0)) {
             rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(b->roster));
             rtm_roster_reload(b->roster);
         }
         s_take_list(b);
         s_timers(b, s_now_ms());
+        rtm_zserver_flush(in); /* the turn's replies and events: one write per peer */
+        rtm_zserver_flush(out);
     }
     return 0;
 }

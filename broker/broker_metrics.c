@@ -58,6 +58,8 @@ static const s_family_t s_replica_families[] = {
           "member_removed sent for users who left while their channel's owner was dead."),
     S_REP("rtmesh_webhook_suppressed_total", "counter", in.suppressed,
           "channel_occupied / member_added not sent again after a takeover."),
+    S_REP("rtmesh_webhook_overridden_total", "counter", in.overridden,
+          "Facts of a handed-over snapshot replaced by this shard's own later reports."),
 };
 
 static uint64_t s_at(const void *base, size_t offset)

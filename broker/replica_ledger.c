@@ -10,8 +10,16 @@
  * monotonic now, so appending keeps the order) and the tick stops at the
  * first one not due.
  *
+ * What this shard itself reported of a channel it owns is also remembered for
+ * settle_ms (a `recent` record: whether its last occupancy change was a
+ * vacate, and the users whose last change was a removal), on a list in
+ * expiry order. A snapshot from another shard that arrives meanwhile is older
+ * than those reports — the nodes moved the channel here before its old owner
+ * noticed and handed it over — so they override it: no second vacate or
+ * removal at settling, no held-back occupation the consumer was told ended.
+ *
  * Invariants: the gauges equal the sums over the beliefs; a belief is on the
- * settling list iff `settling`. */
+ * settling list iff `settling`; a recent record is on the expiry list. */
 #include "replica_ledger.h"
 
 #include "rtm_error.h"
@@ -42,11 +50,25 @@ typedef struct s_belief {
     char key[];                    /* key bytes */
 } s_belief_t;
 
+typedef struct s_recent {
+    UT_hash_handle hh;            /* in the ledger, by key */
+    struct s_recent *prev, *next; /* expiry list links */
+    uint64_t until_ms;            /* forgotten then: settle_ms after the last report */
+    bool vacated;                 /* the last occupancy change reported was a vacate */
+    rtm_str_t *gone;              /* users whose last reported change was a removal (owned) */
+    uint32_t n_gone, cap_gone;
+    uint16_t key_len;
+    char key[]; /* app 0x1F channel */
+} s_recent_t;
+
 struct rtm_replica_ledger {
     rtm_replica_ledger_limits_t lim; /* bounds */
     rtm_replica_ledger_stats_t st;   /* counters */
     s_belief_t *beliefs;             /* uthash by key */
     s_belief_t *settling;            /* settling list, deadline order */
+    s_recent_t *recent;              /* uthash by key */
+    s_recent_t *expiring;            /* the same records, expiry order */
+    uint32_t n_recent;
 };
 
 rtm_replica_ledger_limits_t rtm_replica_ledger_default_limits(void)
@@ -84,15 +106,105 @@ static size_t s_key(char *out, rtm_str_t app, rtm_str_t channel)
     return app.len + 1 + channel.len;
 }
 
+/* The key of (app, channel) in out; 0 when it is too long to be held. */
+static size_t s_lookup_key(char out[RTM_WIRE_MAX_TOPIC], rtm_str_t app, rtm_str_t channel)
+{
+    return app.len + 1 + channel.len > RTM_WIRE_MAX_TOPIC ? 0 : s_key(out, app, channel);
+}
+
 static s_belief_t *s_find(const rtm_replica_ledger_t *l, rtm_str_t app, rtm_str_t channel)
 {
     char key[RTM_WIRE_MAX_TOPIC];
-    if (app.len + 1 + channel.len > sizeof key)
-        return NULL;
-    size_t n = s_key(key, app, channel);
-    s_belief_t *b;
-    HASH_FIND(hh, l->beliefs, key, n, b);
+    size_t n = s_lookup_key(key, app, channel);
+    s_belief_t *b = NULL;
+    if (n)
+        HASH_FIND(hh, l->beliefs, key, n, b);
     return b;
+}
+
+/* ---- this shard's own recent reports ----------------------------------- */
+
+static s_recent_t *s_recent_find(const rtm_replica_ledger_t *l, rtm_str_t app, rtm_str_t channel)
+{
+    char key[RTM_WIRE_MAX_TOPIC];
+    size_t n = s_lookup_key(key, app, channel);
+    s_recent_t *r = NULL;
+    if (n)
+        HASH_FIND(hh, l->recent, key, n, r);
+    return r;
+}
+
+static void s_recent_free(rtm_replica_ledger_t *l, s_recent_t *r)
+{
+    HASH_DELETE(hh, l->recent, r);
+    DL_DELETE(l->expiring, r);
+    for (uint32_t i = 0; i < r->n_gone; i++)
+        free((char *)r->gone[i].p);
+    free(r->gone);
+    free(r);
+    l->n_recent--;
+}
+
+static int s_recent_gone_at(const s_recent_t *r, rtm_str_t user_id)
+{
+    for (uint32_t i = 0; i < r->n_gone; i++)
+        if (rtm_str_eq(r->gone[i], user_id))
+            return (int)i;
+    return -1;
+}
+
+/* Remembers a change this shard reported (hook) until now_ms + settle_ms;
+ * past max_channels records the change is not remembered (a snapshot that
+ * races it may then repeat it at settling). */
+static void s_recent_note(rtm_replica_ledger_t *l, const rtm_channel_hook_t *hook, uint64_t now_ms)
+{
+    s_recent_t *r = s_recent_find(l, hook->app, hook->channel);
+    if (!r) {
+        size_t klen = hook->app.len + 1 + hook->channel.len;
+        if (klen > RTM_WIRE_MAX_TOPIC || l->n_recent >= l->lim.max_channels)
+            return;
+        if (!(r = calloc(1, sizeof *r + klen)))
+            abort();
+        r->key_len = (uint16_t)s_key(r->key, hook->app, hook->channel);
+        HASH_ADD(hh, l->recent, key, r->key_len, r);
+        l->n_recent++;
+    } else {
+        DL_DELETE(l->expiring, r);
+    }
+    r->until_ms = now_ms + l->lim.settle_ms;
+    DL_APPEND(l->expiring, r); /* every expiry is now + settle_ms: the list stays in order */
+    int at;
+    switch (hook->kind) {
+    case RTM_WEBHOOK_CHANNEL_OCCUPIED: r->vacated = false; break;
+    case RTM_WEBHOOK_CHANNEL_VACATED: r->vacated = true; break;
+    case RTM_WEBHOOK_MEMBER_ADDED:
+        if ((at = s_recent_gone_at(r, hook->user_id)) >= 0) {
+            free((char *)r->gone[at].p);
+            r->gone[at] = r->gone[--r->n_gone];
+        }
+        break;
+    case RTM_WEBHOOK_MEMBER_REMOVED:
+        if (s_recent_gone_at(r, hook->user_id) >= 0)
+            break;
+        if (r->n_gone == r->cap_gone) {
+            r->cap_gone = r->cap_gone ? r->cap_gone * 2 : 4;
+            if (!(r->gone = realloc(r->gone, r->cap_gone * sizeof *r->gone)))
+                abort();
+        }
+        char *id = malloc(hook->user_id.len ? hook->user_id.len : 1);
+        if (!id)
+            abort();
+        memcpy(id, hook->user_id.p, hook->user_id.len);
+        r->gone[r->n_gone++] = rtm_str(id, hook->user_id.len);
+        break;
+    default: break;
+    }
+}
+
+static void s_recent_expire(rtm_replica_ledger_t *l, uint64_t now_ms)
+{
+    while (l->expiring && l->expiring->until_ms <= now_ms)
+        s_recent_free(l, l->expiring);
 }
 
 static void s_set_settling(rtm_replica_ledger_t *l, s_belief_t *b, bool on, uint64_t due_ms)
@@ -139,6 +251,8 @@ void rtm_replica_ledger_destroy(rtm_replica_ledger_t **lp)
     s_belief_t *b, *tmp;
     HASH_ITER(hh, l->beliefs, b, tmp)
     s_forget(l, b);
+    while (l->expiring)
+        s_recent_free(l, l->expiring);
     free(l);
     *lp = NULL;
 }
@@ -195,6 +309,44 @@ static size_t s_snapshot_bytes(const rtm_wire_msg_t *msg)
     return bytes;
 }
 
+static s_member_t *s_member(const s_belief_t *b, rtm_str_t user_id)
+{
+    size_t lo = 0, hi = b->n_members;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        rtm_str_t m = rtm_str(b->members[mid].p, b->members[mid].len);
+        int c = s_cmp(&m, &user_id);
+        if (c == 0)
+            return &b->members[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* What this shard reported itself lately is newer than b's snapshot. */
+static void s_override(rtm_replica_ledger_t *l, s_belief_t *b, uint64_t now_ms)
+{
+    s_recent_t *r = s_recent_find(l, s_app(b), s_channel(b));
+    if (!r || r->until_ms <= now_ms)
+        return;
+    if (r->vacated && b->occupied) {
+        b->occupied = false;
+        l->st.overridden++;
+    }
+    for (uint32_t i = 0; i < r->n_gone; i++) {
+        s_member_t *m = s_member(b, r->gone[i]);
+        if (m && !m->gone) {
+            m->gone = true;
+            b->n_present--;
+            l->st.users--;
+            l->st.overridden++;
+        }
+    }
+}
+
 int rtm_replica_ledger_apply(rtm_replica_ledger_t *l, const rtm_wire_msg_t *msg, uint64_t origin,
                              const rtm_replica_env_t *env, uint64_t now_ms)
 {
@@ -232,6 +384,7 @@ int rtm_replica_ledger_apply(rtm_replica_ledger_t *l, const rtm_wire_msg_t *msg,
     b->origin = origin;
     b->occupied = msg->count > 0;
     s_set_members(l, b, msg, bytes);
+    s_override(l, b, now_ms);
     if (env->owns(env->ctx, msg->app, msg->channel))
         s_set_settling(l, b, true, now_ms + l->lim.settle_ms);
     l->st.applied++;
@@ -254,31 +407,9 @@ void rtm_replica_ledger_moved(rtm_replica_ledger_t *l, const rtm_replica_env_t *
     }
 }
 
-static s_member_t *s_member(const s_belief_t *b, rtm_str_t user_id)
+/* Whether a settling belief b lets this shard report hook (updating b). */
+static bool s_filter(rtm_replica_ledger_t *l, s_belief_t *b, const rtm_channel_hook_t *hook)
 {
-    size_t lo = 0, hi = b->n_members;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        rtm_str_t m = rtm_str(b->members[mid].p, b->members[mid].len);
-        int c = s_cmp(&m, &user_id);
-        if (c == 0)
-            return &b->members[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-bool rtm_replica_ledger_filter(rtm_replica_ledger_t *l, const rtm_channel_hook_t *hook,
-                               const rtm_replica_env_t *env, uint64_t now_ms)
-{
-    s_belief_t *b = s_find(l, hook->app, hook->channel);
-    if (b && !b->settling && env->owns(env->ctx, hook->app, hook->channel))
-        s_set_settling(l, b, true, now_ms + l->lim.settle_ms);
-    if (!b || !b->settling)
-        return true;
     s_member_t *m = NULL;
     switch (hook->kind) {
     case RTM_WEBHOOK_CHANNEL_OCCUPIED:
@@ -308,6 +439,18 @@ bool rtm_replica_ledger_filter(rtm_replica_ledger_t *l, const rtm_channel_hook_t
     }
 }
 
+bool rtm_replica_ledger_filter(rtm_replica_ledger_t *l, const rtm_channel_hook_t *hook,
+                               const rtm_replica_env_t *env, uint64_t now_ms)
+{
+    s_belief_t *b = s_find(l, hook->app, hook->channel);
+    if (b && !b->settling && env->owns(env->ctx, hook->app, hook->channel))
+        s_set_settling(l, b, true, now_ms + l->lim.settle_ms);
+    if (b && b->settling && !s_filter(l, b, hook))
+        return false;
+    s_recent_note(l, hook, now_ms);
+    return true;
+}
+
 /* Reports what b's consumer was told is there and is not. */
 static void s_settle(rtm_replica_ledger_t *l, const s_belief_t *b, const rtm_replica_env_t *env)
 {
@@ -331,6 +474,7 @@ static void s_settle(rtm_replica_ledger_t *l, const s_belief_t *b, const rtm_rep
 
 void rtm_replica_ledger_tick(rtm_replica_ledger_t *l, const rtm_replica_env_t *env, uint64_t now_ms)
 {
+    s_recent_expire(l, now_ms);
     s_belief_t *b, *tmp;
     DL_FOREACH_SAFE(l->settling, b, tmp)
     {

@@ -57,6 +57,7 @@ typedef struct {
     uint64_t vacated;    /* channel_vacated reported by settling */
     uint64_t removed;    /* member_removed reported by settling */
     uint64_t suppressed; /* occupations and members not reported: already announced */
+    uint64_t overridden; /* snapshot facts this shard's own later reports replaced */
 } rtm_replica_ledger_stats_t;
 
 /* What settling needs from the shard. Called synchronously; pointer
@@ -87,7 +88,8 @@ void rtm_replica_ledger_destroy(rtm_replica_ledger_t **l);
 
 /* A REPLICA from the broker keyed `origin` (decoded: members are read with
  * rtm_wire_members_next). count > 0 or members: replaces the belief of the
- * channel with this snapshot, and starts settling it at now_ms when env
+ * channel with this snapshot — less what this shard reported itself in the
+ * last settle_ms (a vacate, removals), which is newer — and starts settling it at now_ms when env
  * says this shard owns the channel (a handover; a belief settling already
  * keeps its deadline). count 0 without members: forgets the channel's
  * belief if it came from that sender. Returns 0; RTM_EINVAL for a channel
@@ -104,8 +106,8 @@ void rtm_replica_ledger_moved(rtm_replica_ledger_t *l, const rtm_replica_env_t *
                               uint64_t now_ms);
 
 /* A change this shard's channel_state reports for a channel it owns, at
- * now_ms. A passive belief of the channel starts settling first (this shard
- * may have learnt that it owns the channel from this very change, before
+ * now_ms; what is reported is remembered for settle_ms. A passive belief of the channel starts
+ * settling first (this shard may have learnt that it owns the channel from this very change, before
  * rtm_replica_ledger_moved). While the belief settles: an occupation or
  * member_added the belief holds already returns false (do not report it
  * again); a vacate or member_removed updates the belief and returns true.

@@ -25,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
-#include <zmq.h>
 
 #define S_OPT(field) offsetof(rtm_node_options_t, field)
 static const rtm_opt_t s_options[] = {
@@ -270,7 +269,6 @@ int main(int argc, char **argv)
     gethostname(host, sizeof host - 1);
     snprintf(node.id, sizeof node.id, "%s/%ld", host, (long)getpid());
     rtm_process_raise_nofile("rtmesh-node");
-    node.zmq_ctx = zmq_ctx_new();
     node.quota = rtm_quota_new(&node.apps);
     node.addr_limit =
         rtm_addr_limit_new((uint32_t)node.opt.max_conns, (uint32_t)node.opt.max_conns_per_ip);
@@ -298,7 +296,6 @@ int main(int argc, char **argv)
             rtm_worker_stop(&workers[i]);
         }
     }
-    zmq_ctx_term(node.zmq_ctx);
     rtm_quota_destroy(&node.quota);
     rtm_addr_limit_destroy(&node.addr_limit);
     rtm_brokers_free(&node.brokers);

@@ -63,7 +63,6 @@ typedef struct {
     rtm_tier_keys_t keys;  /* CURVE keys toward the brokers; empty: plain text */
     rtm_tls_t *tls;        /* the clients' TLS certificate; NULL: clear text only; thread-safe */
     uint64_t brokers_gen;
-    void *zmq_ctx;                /* shared; thread-safe by ZeroMQ's contract */
     rtm_quota_t *quota;           /* mesh-wide connection limits; atomic */
     rtm_addr_limit_t *addr_limit; /* TCP connections per node and per address; locked */
     int n_workers;

@@ -15,14 +15,23 @@
 #include "rtm_rendezvous.h"
 #include "rtm_tier.h"
 
+#include "rtm_zcurve.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
-#include <zmq.h>
 
-#define S_REQUEST_MS   2000 /* a shard that has not acked by then is unavailable */
-#define S_DRAIN_BUDGET 64
-#define S_DEALER_HWM   10000
+#define S_REQUEST_MS 2000        /* a shard that has not acked by then is unavailable */
+#define S_MAX_FRAME  (64u << 20) /* bigger frames from a broker close the link */
+#define S_MAX_OUT    (16u << 20) /* bytes queued toward one broker before refusing */
+#define S_TOPIC_MAX  RTM_WIRE_MAX_TOPIC
+
+struct rtm_topic {
+    UT_hash_handle hh;
+    uint32_t refs; /* subscribe calls not yet dropped */
+    size_t len;
+    char topic[]; /* the key */
+};
 
 struct rtm_pending {
     UT_hash_handle hh;
@@ -80,20 +89,31 @@ static void s_expire(rtm_upstream_t *up, uint64_t now, bool all)
     }
 }
 
-/* Sends on the link's DEALER; the send may consume its watch's edge. */
+/* Queues msg on the link's DEALER for this loop turn's write. */
 static int s_send(rtm_shard_link_t *link, const rtm_wire_msg_t *msg)
 {
-    int rc = rtm_tier_send(link->sock, msg);
-    rtm_zmq_watch_touch(&link->watch);
+    char stack[16384], *buf; /* most bodies: no allocation */
+    int len = rtm_wire_encode_buf(msg, stack, sizeof stack, &buf);
+    if (len < 0)
+        return len;
+    rtm_str_t frame = rtm_str(buf, (size_t)len);
+    int rc = rtm_zlink_send(link->ingress, &frame, 1);
+    if (buf != stack)
+        free(buf);
     return rc;
 }
 
-/* After a zmq call on the SUB (connect, subscribe); before the start its
- * watch does not exist yet and checks once it does. */
-static void s_touch_sub(rtm_upstream_t *up)
+/* Sends a subscription (on) or its cancel for topic to one egress, as a
+ * ZMTP 3.0 SUB does: a message of 0x01 or 0x00 followed by the topic. */
+static void s_subscription(rtm_zlink_t *egress, const char *topic, size_t len, bool on)
 {
-    if (up->started)
-        rtm_zmq_watch_touch(&up->sub_watch);
+    char msg[S_TOPIC_MAX + 1];
+    if (len > S_TOPIC_MAX || !rtm_zlink_ready(egress))
+        return; /* not ready: sent with all the others once it is */
+    msg[0] = on ? 1 : 0;
+    memcpy(msg + 1, topic, len);
+    rtm_str_t frame = rtm_str(msg, len + 1);
+    rtm_zlink_send(egress, &frame, 1);
 }
 
 /* Reports when the live set or the list changed: owners may have moved. */
@@ -155,23 +175,13 @@ static void s_digest(rtm_upstream_t *up, rtm_shard_link_t *link, uint64_t digest
             (unsigned long long)digest, (unsigned long long)up->digest, up->id);
 }
 
-static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
+static void s_on_ingress(void *arg, rtm_zlink_t *zl, const rtm_str_t *frames, size_t n)
 {
     rtm_shard_link_t *link = arg;
     rtm_upstream_t *up = link->up;
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&m);
-        return;
-    }
     rtm_wire_msg_t msg;
-    bool more = zmq_msg_more(&m);
-    int rc = more ? RTM_EPROTO : rtm_wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &msg);
-    while (more) { /* a body is one frame: discard the rest of a malformed message */
-        zmq_msg_recv(&m, sock, ZMQ_DONTWAIT);
-        more = zmq_msg_more(&m);
-    }
+    /* a body is one frame: a message of any other shape is malformed */
+    int rc = n == 1 ? rtm_wire_decode(frames[0].p, frames[0].len, &msg) : RTM_EPROTO;
     if (rc < 0) {
         RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
     } else if (msg.type == RTM_WIRE_SHARD_HB) {
@@ -184,7 +194,6 @@ static void s_on_dealer(rtm_zmq_watch_t *watch, void *sock, void *arg)
         if (p)
             s_finish(up, p, msg.status, msg.json);
     }
-    zmq_msg_close(&m);
 }
 
 /* The link a heartbeat names: by identity, or for a broker that predates
@@ -242,28 +251,9 @@ static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
     s_digest(up, s, msg.digest);
 }
 
-static void s_on_sub(rtm_zmq_watch_t *watch, void *sock, void *arg)
+static void s_on_egress(void *arg, rtm_zlink_t *zl, const rtm_str_t *f, size_t n)
 {
-    rtm_upstream_t *up = arg;
-    zmq_msg_t parts[3];
-    int n = 0;
-    bool more = true;
-    while (more) {
-        zmq_msg_t *m = &parts[n < 3 ? n : 2];
-        if (n >= 3)
-            zmq_msg_close(m);
-        zmq_msg_init(m);
-        if (zmq_msg_recv(m, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(m);
-            break;
-        }
-        more = zmq_msg_more(m);
-        n++;
-    }
-    int kept = n < 3 ? n : 3;
-    rtm_str_t f[3] = {{0}};
-    for (int i = 0; i < kept; i++)
-        f[i] = rtm_str(zmq_msg_data(&parts[i]), zmq_msg_size(&parts[i]));
+    rtm_upstream_t *up = ((rtm_shard_link_t *)arg)->up;
     if (n == 2 && rtm_str_eq(f[0], rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN))) {
         s_on_shard_hb(up, f[1].p, f[1].len);
     } else if (n == 2) {
@@ -274,47 +264,33 @@ static void s_on_sub(rtm_zmq_watch_t *watch, void *sock, void *arg)
     } else {
         RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
     }
-    for (int i = 0; i < kept; i++)
-        zmq_msg_close(&parts[i]);
 }
 
-static void *s_socket(rtm_upstream_t *up, int type, const char *endpoint)
+/* Ingress and egress both: a ready egress gets every subscription again (a
+ * new connection starts with none); a lost link needs nothing, since
+ * liveness follows the heartbeats. */
+static void s_on_link_state(void *arg, rtm_zlink_t *zl, bool ready, int why)
 {
-    void *s = rtm_tier_socket(up->zmq_ctx, type); /* docs/wire.md §1: LINGER, heartbeats, ... */
-    if (!s)
-        abort();
-    rtm_tier_secure_client(s, up->keys);
-    int one = 1, hwm = S_DEALER_HWM;
-    if (type == ZMQ_DEALER) {
-        /* no queueing toward a shard that is not connected: fail fast (503) */
-        zmq_setsockopt(s, ZMQ_IMMEDIATE, &one, sizeof one);
-        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    } else {
-        /* SUB drops at RCVHWM; 0 = unbounded would let one slow worker grow
-         * without limit, so bound it generously */
-        int rcvhwm = 200000;
-        zmq_setsockopt(s, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
-    }
-    if (endpoint)
-        zmq_connect(s, endpoint);
-    return s;
+    rtm_shard_link_t *link = arg;
+    rtm_upstream_t *up = link->up;
+    rtm_log(RTM_LOG_DEBUG, "event=tier_link_%s broker=%s link=%s error=\"%s\" worker=%s",
+            ready ? "up" : "down", link->identity, zl == link->egress ? "egress" : "ingress",
+            ready ? "" : rtm_strerror(why), up->id);
+    if (!ready || zl != link->egress)
+        return;
+    s_subscription(zl, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN, true);
+    for (rtm_topic_t *t = up->topics; t; t = t->hh.next)
+        s_subscription(zl, t->topic, t->len, true);
 }
-
-static void s_on_link_closed(rtm_zmq_watch_t *watch);
 
 static void s_free_link(rtm_shard_link_t *link)
 {
     s_drop_requests(link->up, link, false);
-    zmq_close(link->sock);
+    rtm_zlink_close(&link->ingress);
+    rtm_zlink_close(&link->egress);
     free(link->identity);
-    free(link->egress);
+    free(link->egress_endpoint);
     free(link);
-}
-
-/* A removed link: its handles close, then it is freed. */
-static void s_on_removed_closed(rtm_zmq_watch_t *watch)
-{
-    s_free_link(watch->arg);
 }
 
 /* An unlisted broker may still acknowledge publishes that nodes which have
@@ -343,13 +319,6 @@ static rtm_shard_link_t *s_unretire(rtm_upstream_t *up, const char *identity)
     return NULL;
 }
 
-static void s_close_link(rtm_upstream_t *up, rtm_shard_link_t *link)
-{
-    zmq_disconnect(up->sub, link->egress);
-    s_touch_sub(up);
-    rtm_zmq_watch_close(&link->watch, s_on_removed_closed);
-}
-
 /* Closes the retired links whose broker is silent (or all of them). */
 static void s_reap(rtm_upstream_t *up, uint64_t now, bool all)
 {
@@ -363,12 +332,11 @@ static void s_reap(rtm_upstream_t *up, uint64_t now, bool all)
         if (!all)
             rtm_log(RTM_LOG_INFO, "event=broker_retired broker=%s worker=%s", link->identity,
                     up->id);
-        s_close_link(up, link);
+        s_free_link(link);
     }
 }
 
-/* A link to the broker `identity` (a checked tcp://host:port), its egress
- * connected on the SUB; NULL when the watch cannot start. */
+/* The links to the broker `identity` (a checked tcp://host:port). */
 static rtm_shard_link_t *s_link_new(rtm_upstream_t *up, const char *identity)
 {
     char host[256], egress[300];
@@ -376,22 +344,23 @@ static rtm_shard_link_t *s_link_new(rtm_upstream_t *up, const char *identity)
     rtm_config_endpoint_port(identity, host, sizeof host, &port);
     snprintf(egress, sizeof egress, "tcp://%s:%d", host, port + 1);
     rtm_shard_link_t *link = calloc(1, sizeof *link);
-    if (!link || !(link->identity = strdup(identity)) || !(link->egress = strdup(egress)))
+    if (!link || !(link->identity = strdup(identity)) || !(link->egress_endpoint = strdup(egress)))
         abort();
     link->up = up;
-    zmq_connect(up->sub, egress);
-    s_touch_sub(up);
-    link->sock = s_socket(up, ZMQ_DEALER, NULL);
+    link->ingress_ev = (rtm_zlink_events_t){link, s_on_ingress, s_on_link_state};
+    link->egress_ev = (rtm_zlink_events_t){link, s_on_egress, s_on_link_state};
+    rtm_zlink_opts_t o = {.socket_type = "SUB", .max_frame = S_MAX_FRAME, .max_out = S_MAX_OUT};
+    if (up->curve) {
+        o.server_key = up->server_key;
+        o.public_key = up->public_key;
+        o.secret_key = up->secret_key;
+    }
+    link->egress = rtm_zlink_new(up->loop, egress, &o, &link->egress_ev);
     /* a stable identity lets the broker keep this worker's state across a
      * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
-    zmq_setsockopt(link->sock, ZMQ_ROUTING_ID, up->id, strlen(up->id));
-    zmq_connect(link->sock, identity);
-    if (rtm_zmq_watch_start(&link->watch, up->loop, link->sock, S_DRAIN_BUDGET, s_on_dealer, link) <
-        0) {
-        zmq_disconnect(up->sub, egress);
-        s_free_link(link);
-        return NULL;
-    }
+    o.socket_type = "DEALER";
+    o.identity = up->id;
+    link->ingress = rtm_zlink_new(up->loop, identity, &o, &link->ingress_ev);
     return link;
 }
 
@@ -424,8 +393,7 @@ uint32_t rtm_upstream_set_brokers(rtm_upstream_t *up, const rtm_brokers_t *list)
         rtm_log(RTM_LOG_INFO, "event=broker_listed broker=%s worker=%s", list->ids[i], up->id);
         if ((links[i] = s_unretire(up, list->ids[i])))
             continue;
-        if (!(links[i] = s_link_new(up, list->ids[i])))
-            abort();                     /* uv_poll_init on a ZeroMQ fd fails only without memory */
+        links[i] = s_link_new(up, list->ids[i]);
         links[i]->joining = up->started; /* the first list is not joining: nobody routes yet */
     }
     free(up->shards);
@@ -448,18 +416,20 @@ uint32_t rtm_upstream_set_brokers(rtm_upstream_t *up, const rtm_brokers_t *list)
     return changed;
 }
 
-int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx,
-                       const rtm_brokers_t *list, const rtm_tier_keys_t *keys, const char *id,
-                       const rtm_upstream_events_t *ev, rtm_metrics_t *metrics)
+int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, const rtm_brokers_t *list,
+                       const rtm_tier_keys_t *keys, const char *id, const rtm_upstream_events_t *ev,
+                       rtm_metrics_t *metrics)
 {
-    *up = (rtm_upstream_t){
-        .loop = loop, .zmq_ctx = zmq_ctx, .keys = keys, .ev = ev, .metrics = metrics, .next_id = 1};
+    *up = (rtm_upstream_t){.loop = loop, .ev = ev, .metrics = metrics, .next_id = 1};
     snprintf(up->id, sizeof up->id, "%s", id);
-    up->sub = s_socket(up, ZMQ_SUB, NULL);
-    zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN);
+    if ((up->curve = rtm_tier_keys_on(keys)) &&
+        (rtm_zcurve_key_z85(keys->server_key, up->server_key) < 0 ||
+         rtm_zcurve_key_z85(keys->public_key, up->public_key) < 0 ||
+         rtm_zcurve_key_z85(keys->secret_key, up->secret_key) < 0))
+        return RTM_EINVAL;
     rtm_upstream_set_brokers(up, list);
     up->started = true;
-    return rtm_zmq_watch_start(&up->sub_watch, loop, up->sub, S_DRAIN_BUDGET, s_on_sub, up);
+    return 0;
 }
 
 const char *rtm_upstream_identity(const rtm_upstream_t *up, uint32_t shard)
@@ -570,43 +540,48 @@ void rtm_upstream_request(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *ms
 
 void rtm_upstream_subscribe(rtm_upstream_t *up, const char *topic, size_t len, bool on)
 {
-    zmq_setsockopt(up->sub, on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, topic, len);
-    s_touch_sub(up);
-}
-
-static void s_closed_one(rtm_upstream_t *up)
-{
-    if (--up->closing > 0)
+    rtm_topic_t *t;
+    HASH_FIND(hh, up->topics, topic, len, t);
+    if (on && t) {
+        t->refs++;
         return;
-    zmq_close(up->sub);
-    free(up->shards);
-    free(up->seeds);
-    free(up->alive);
-    free(up->was_alive);
-    up->shards = NULL;
-}
-
-static void s_on_sub_closed(rtm_zmq_watch_t *watch)
-{
-    s_closed_one(watch->arg);
-}
-
-static void s_on_link_closed(rtm_zmq_watch_t *watch)
-{
-    rtm_shard_link_t *link = watch->arg;
-    rtm_upstream_t *up = link->up;
-    s_free_link(link);
-    s_closed_one(up);
+    }
+    if (!on && (!t || --t->refs > 0))
+        return;
+    if (on) {
+        if (!(t = malloc(sizeof *t + len)))
+            abort();
+        *t = (rtm_topic_t){.refs = 1, .len = len};
+        memcpy(t->topic, topic, len);
+        HASH_ADD(hh, up->topics, topic, len, t);
+    } else {
+        HASH_DEL(up->topics, t);
+        free(t);
+    }
+    for (uint32_t i = 0; i < up->n_shards; i++)
+        s_subscription(up->shards[i]->egress, topic, len, on);
+    for (rtm_shard_link_t *r = up->retired; r; r = r->next)
+        s_subscription(r->egress, topic, len, on);
 }
 
 void rtm_upstream_close(rtm_upstream_t *up)
 {
     s_expire(up, 0, true);
     s_reap(up, 0, true);
-    up->closing = (int)up->n_shards + 1;
-    rtm_zmq_watch_close(&up->sub_watch, s_on_sub_closed);
     for (uint32_t i = 0; i < up->n_shards; i++)
-        rtm_zmq_watch_close(&up->shards[i]->watch, s_on_link_closed);
+        s_free_link(up->shards[i]);
+    rtm_topic_t *t, *tmp;
+    HASH_ITER(hh, up->topics, t, tmp)
+    {
+        HASH_DEL(up->topics, t);
+        free(t);
+    }
+    free(up->shards);
+    free(up->seeds);
+    free(up->alive);
+    free(up->was_alive);
+    up->shards = NULL;
+    up->n_shards = 0;
 }
 
 size_t rtm_upstream_pending(const rtm_upstream_t *up, uint64_t *counts, size_t cap)

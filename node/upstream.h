@@ -1,8 +1,9 @@
 /* rtm_upstream — a worker's ZeroMQ links to the broker shards: a transport.
  *
- * One SUB socket connected to every listed broker's egress carries events
- * (for the topics this worker subscribed) and broker heartbeats; one DEALER
- * per broker carries requests to that broker's ingress. The broker list can
+ * Two ZMTP links per broker, spoken from the worker's own loop (rtm_zlink, no
+ * libzmq I/O thread): a SUB to its egress carries events (for the topics this
+ * worker subscribed, the same set at every broker) and broker heartbeats; a
+ * DEALER to its ingress carries requests. The broker list can
  * change at run time (rtm_upstream_set_brokers): links to brokers that stay
  * are kept, added ones are connected, removed ones closed. A broker is live
  * while both its egress heartbeats and its replies to our heartbeats arrive
@@ -23,7 +24,7 @@
 #include "rtm_str.h"
 #include "rtm_tier.h"
 #include "rtm_wire.h"
-#include "rtm_zmq_watch.h"
+#include "rtm_zlink.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,16 +36,19 @@
 typedef void (*rtm_upstream_ack_cb)(void *arg, int status, rtm_str_t json);
 
 typedef struct rtm_pending rtm_pending_t;
+typedef struct rtm_topic rtm_topic_t;
 
 typedef struct rtm_upstream rtm_upstream_t;
 
 typedef struct rtm_shard_link rtm_shard_link_t;
 struct rtm_shard_link {
     rtm_upstream_t *up;
-    char *identity; /* the broker's ingress endpoint as listed, owned */
-    char *egress;   /* its egress endpoint (port + 1), owned */
-    void *sock;     /* DEALER to the broker's ingress */
-    rtm_zmq_watch_t watch;
+    char *identity;                /* the broker's ingress endpoint as listed, owned */
+    char *egress_endpoint;         /* its egress (port + 1), owned */
+    rtm_zlink_t *ingress;          /* DEALER to the broker's ingress */
+    rtm_zlink_t *egress;           /* SUB at its egress */
+    rtm_zlink_events_t ingress_ev; /* arg: this link */
+    rtm_zlink_events_t egress_ev;
     uint64_t last_hb_ms;    /* last egress heartbeat (liveness) */
     uint64_t last_reply_ms; /* last ingress reply (the request path works) */
     uint64_t epoch;         /* broker's start epoch, to notice restarts */
@@ -72,10 +76,9 @@ struct rtm_upstream {
     uv_loop_t *loop;
     const rtm_upstream_events_t *ev;
     rtm_metrics_t *metrics;
-    void *zmq_ctx;
-    const rtm_tier_keys_t *keys; /* CURVE toward the brokers; empty: plain text; borrowed */
-    void *sub;                   /* SUB connected to every listed broker's egress */
-    rtm_zmq_watch_t sub_watch;
+    bool curve; /* CURVE toward the brokers (keys below), else plain text */
+    uint8_t server_key[32], public_key[32], secret_key[32];
+    rtm_topic_t *topics;       /* egress subscriptions (uthash), sent to every egress */
     rtm_shard_link_t **shards; /* n_shards links, in list order */
     uint32_t n_shards;
     uint64_t *seeds;           /* n_shards rendezvous seeds of the identities */
@@ -90,16 +93,15 @@ struct rtm_upstream {
     char id[32];            /* this worker's id: heartbeats and DEALER routing id */
     rtm_pending_t *pending; /* by id (uthash), oldest first in the list */
     rtm_pending_t *oldest, *newest;
-    int closing; /* handles left to close */
 };
 
-/* Creates the SUB socket from zmq_ctx and the links to the brokers of list
- * (copied), CURVE clients with keys when it holds any, with id as this
- * worker's identity, and starts watching them on loop. loop, zmq_ctx, keys,
- * ev and metrics are borrowed for up's life. Returns 0 or a negative code. */
-int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, void *zmq_ctx,
-                       const rtm_brokers_t *list, const rtm_tier_keys_t *keys, const char *id,
-                       const rtm_upstream_events_t *ev, rtm_metrics_t *metrics);
+/* Starts the links to the brokers of list (copied) on loop, CURVE clients
+ * with keys when it holds any (copied), with id as this worker's identity.
+ * loop, ev and metrics are borrowed for up's life. Returns 0 or a negative
+ * code (RTM_EINVAL: a key that is not Z85). */
+int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, const rtm_brokers_t *list,
+                       const rtm_tier_keys_t *keys, const char *id, const rtm_upstream_events_t *ev,
+                       rtm_metrics_t *metrics);
 
 /* Makes list (copied) the broker list: keeps the links of brokers still
  * listed; connects added ones, which are routed to only RTM_WIRE_JOIN_MS
@@ -134,7 +136,7 @@ void rtm_upstream_tick(rtm_upstream_t *up);
 bool rtm_upstream_ready(const rtm_upstream_t *up);
 
 /* Fails every pending request (callbacks run with RTM_EUNAVAIL), then closes
- * the handles; the sockets are closed once the last handle is. */
+ * the links; their handles are closed by the loop's next turns. */
 void rtm_upstream_close(rtm_upstream_t *up);
 
 /* Owning live shard of app's channel, or -1 when no shard is live. */
@@ -157,7 +159,8 @@ uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive);
  * Returns how many counts it wrote: min(n_shards, cap). */
 size_t rtm_upstream_pending(const rtm_upstream_t *up, uint64_t *counts, size_t cap);
 
-/* Adds or drops an egress topic subscription on the SUB socket. */
+/* Adds or drops an egress topic subscription at every broker (counted: a
+ * topic subscribed twice needs two drops, as on a libzmq SUB). */
 void rtm_upstream_subscribe(rtm_upstream_t *up, const char *topic, size_t len, bool on);
 
 #endif

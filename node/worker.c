@@ -12,7 +12,7 @@
  * elsewhere (4200), closes its ZeroMQ links
  * and its handles, and runs the loop until nothing is left, so
  * uv_loop_close can prove that every handle was closed. */
-#define _GNU_SOURCE /* accept4 */
+#define _GNU_SOURCE /* accept4, pthread_setname_np */
 #include "worker.h"
 
 #include "channels.h"
@@ -26,6 +26,7 @@
 #include "ws_session.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -322,6 +323,9 @@ static void s_on_stop(uv_async_t *a)
 static void s_run(void *arg)
 {
     rtm_worker_t *w = arg;
+    char name[16]; /* the kernel's limit: what top -H and perf show per thread */
+    snprintf(name, sizeof name, "rtm-worker-%d", w->index);
+    pthread_setname_np(pthread_self(), name);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_walk(&w->loop, s_close_handle, NULL); /* the unreferenced tick timer */
     uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -390,8 +394,8 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
     snprintf(id, sizeof id, "%llu-w%d", (unsigned long long)w->sessions.sid_prefix, index);
     int rc = s_listen(w);
     if (rc == 0)
-        rc = rtm_upstream_start(&w->up, &w->loop, node->zmq_ctx, &node->brokers, &node->keys, id,
-                                &w->up_events, &w->metrics);
+        rc = rtm_upstream_start(&w->up, &w->loop, &node->brokers, &node->keys, id, &w->up_events,
+                                &w->metrics);
     w->roster_gen = node->brokers_gen;
     if (rc < 0) {
         rtm_log(RTM_LOG_ERROR, "worker=%d event=start_failed error=\"%s\"", index,

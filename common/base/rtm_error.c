@@ -20,6 +20,7 @@ const char *rtm_strerror(int code)
     case RTM_ENOTOWNER: return "not the owner";
     case RTM_EVERSION: return "unsupported version";
     case RTM_EHELP: return "help requested";
+    case RTM_EDENIED: return "key not allowed";
     default: break;
     }
     if (code < 0 && code > -4096)

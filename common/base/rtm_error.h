@@ -19,6 +19,7 @@ enum {
     RTM_ENOTOWNER = -20009, /* shard does not own the channel */
     RTM_EVERSION = -20010,  /* unsupported wire or protocol version */
     RTM_EHELP = -20011,     /* configuration: --help was asked for */
+    RTM_EDENIED = -20012,   /* a peer's key is not on the allow-list */
 };
 
 /* A static description of any code: project codes, libuv/errno codes. */

@@ -21,6 +21,7 @@
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- encoding ---------------------------------------------------------- */
@@ -270,6 +271,19 @@ int rtm_wire_encode(const rtm_wire_msg_t *msg, char *out, size_t cap)
     if (sink.len > INT_MAX || sink.len > sink.cap)
         return RTM_ETOOBIG;
     return (int)sink.len;
+}
+
+int rtm_wire_encode_buf(const rtm_wire_msg_t *msg, char *stack, size_t cap, char **out)
+{
+    int len = rtm_wire_encode(msg, stack, cap); /* one pass for the bodies that fit */
+    *out = stack;
+    if (len != RTM_ETOOBIG)
+        return len;
+    if ((len = rtm_wire_encoded_len(msg)) < 0)
+        return len;
+    if (!(*out = malloc((size_t)len)))
+        abort();
+    return rtm_wire_encode(msg, *out, (size_t)len);
 }
 
 int rtm_wire_encoded_len(const rtm_wire_msg_t *msg)

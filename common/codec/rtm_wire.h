@@ -176,6 +176,11 @@ int rtm_wire_encoded_len(const rtm_wire_msg_t *msg);
  * equal. msg and out are borrowed for the call. */
 int rtm_wire_encode(const rtm_wire_msg_t *msg, char *out, size_t cap);
 
+/* Encodes msg into stack (cap bytes) when it fits there, else into a new
+ * buffer of its size; *out is where it went (the caller frees it when it is
+ * not stack). Returns the length, or RTM_EINVAL / RTM_ETOOBIG as above. */
+int rtm_wire_encode_buf(const rtm_wire_msg_t *msg, char *stack, size_t cap, char **out);
+
 /* Decodes one whole body buf[0..len) into *msg (overwritten). Returns 0, or
  * (in this order of precedence, docs/wire.md):
  *   RTM_EPROTO   not exactly one well-formed map, a key that is not a str, no

@@ -42,14 +42,10 @@ void *rtm_tier_socket(void *ctx, int type)
 
 int rtm_tier_send(void *sock, const rtm_wire_msg_t *msg)
 {
-    char stack[16384]; /* most bodies: no allocation */
-    int len = rtm_wire_encoded_len(msg);
+    char stack[16384], *buf; /* most bodies: no allocation */
+    int len = rtm_wire_encode_buf(msg, stack, sizeof stack, &buf);
     if (len < 0)
         return len;
-    char *buf = (size_t)len <= sizeof stack ? stack : malloc((size_t)len);
-    if (!buf)
-        abort();
-    rtm_wire_encode(msg, buf, (size_t)len);
     int rc = zmq_send(sock, buf, (size_t)len, ZMQ_DONTWAIT) < 0 ? -zmq_errno() : 0;
     if (buf != stack)
         free(buf);
@@ -126,14 +122,4 @@ void rtm_tier_secure_client(void *sock, const rtm_tier_keys_t *keys)
     zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, keys->server_key, 40);
     zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, keys->public_key, 40);
     zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, keys->secret_key, 40);
-}
-
-void rtm_tier_secure_server(void *sock, const rtm_tier_keys_t *keys)
-{
-    if (!rtm_tier_keys_on(keys))
-        return;
-    int one = 1;
-    zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one);
-    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, keys->secret_key, 40);
-    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, RTM_TIER_ZAP_DOMAIN, strlen(RTM_TIER_ZAP_DOMAIN));
 }

@@ -1,5 +1,7 @@
-/* rtm_tier — what every ZeroMQ socket between tiers gets (node ↔ broker,
- * broker ↔ broker, service ↔ broker), in one place.
+/* rtm_tier — what every libzmq socket between tiers gets (broker ↔ broker,
+ * service ↔ broker: librtmesh), in one place, and the CURVE keys of all three
+ * processes. The node's links and the brokers' servers speak ZMTP from their
+ * own loops (rtm_zlink, broker/zserver) with the same timings.
  *
  * docs/wire.md §1 says why: LINGER 0 so nothing hangs on close, IPV6 so
  * [::1] endpoints work, ZeroMQ heartbeats (RTM_WIRE_ZMQ_HB_*) and TCP
@@ -49,11 +51,5 @@ int rtm_tier_keys_load(rtm_tier_keys_t *keys, const char *secret_path, const cha
 /* Sets keys on a connecting socket (DEALER, SUB): CURVE client of the
  * brokers. Nothing without keys. */
 void rtm_tier_secure_client(void *sock, const rtm_tier_keys_t *keys);
-
-/* Sets keys on a bound socket (ROUTER, XPUB): CURVE server, ZAP domain
- * RTM_TIER_ZAP_DOMAIN (the allow-list answers there). Nothing without keys. */
-void rtm_tier_secure_server(void *sock, const rtm_tier_keys_t *keys);
-
-#define RTM_TIER_ZAP_DOMAIN "rtmesh"
 
 #endif

@@ -225,6 +225,39 @@ static void test_filter_while_settling(void **state)
     rtm_replica_ledger_destroy(&l);
 }
 
+/* The nodes move a returning shard's channel back to it before the old owner
+ * notices and hands it over: what this shard reported meanwhile is newer than
+ * the handover, and neither repeated nor held back. After settle_ms the
+ * memory is gone and a snapshot is taken whole. */
+static void test_own_reports_override_handover(void **state)
+{
+    (void)state;
+    s_shard_t s = {.origin_live = true, .owned = {"presence-p", "presence-q"}};
+    rtm_replica_ledger_t *l = s_ledger();
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "ann", 0));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "bob", 0));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_CHANNEL_VACATED, "presence-p", "", 0));
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_MEMBER_ADDED, "presence-p", "ann", 900));
+    /* The old owner hands over what it announced before the nodes moved. */
+    assert_int_equal(s_apply(l, &s, 1, "presence-p", 2, 1000, "ann", "bob", NULL), 0);
+    assert_int_equal(rtm_replica_ledger_stats(l)->overridden, 2); /* the vacate, bob */
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_CHANNEL_OCCUPIED, "presence-p", "", 1100));
+    assert_false(s_filter(l, &s, RTM_WEBHOOK_MEMBER_ADDED, "presence-p", "ann", 1100));
+    s.occupied[0] = "presence-p";
+    s.members[0] = "presence-p/ann";
+    s_tick(l, &s, 1000 + SETTLE);
+    S_NO_HOOKS(&s);
+
+    /* Reported long enough ago: the snapshot stands as sent. */
+    assert_true(s_filter(l, &s, RTM_WEBHOOK_MEMBER_REMOVED, "presence-q", "cy", 5000));
+    s_tick(l, &s, 5000 + SETTLE);
+    assert_int_equal(s_apply(l, &s, 1, "presence-q", 1, 5000 + SETTLE, "cy", NULL), 0);
+    s_tick(l, &s, 5000 + 2 * SETTLE);
+    S_HOOKS(&s, "member_removed presence-q cy", "channel_vacated presence-q");
+    assert_int_equal(rtm_replica_ledger_stats(l)->overridden, 2);
+    rtm_replica_ledger_destroy(&l);
+}
+
 static void test_forget_and_replace(void **state)
 {
     (void)state;
@@ -366,6 +399,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_takeover_reports_what_went),
         cmocka_unit_test(test_filter_while_settling),
+        cmocka_unit_test(test_own_reports_override_handover),
         cmocka_unit_test(test_forget_and_replace),
         cmocka_unit_test(test_moved_elsewhere),
         cmocka_unit_test(test_owned_before_moved),

@@ -14,20 +14,13 @@
 
 #include <cmocka.h>
 
+#include "exact_copy.h"
+
 static const uint8_t s_mask[4] = {0x37, 0xfa, 0x21, 0x3d};
 
 /* RFC 6455 5.7: a single-frame masked text message "Hello". */
 static const uint8_t s_hello_masked[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
                                          0x7f, 0x9f, 0x4d, 0x51, 0x58};
-
-static uint8_t *s_dup(const uint8_t *p, size_t n)
-{
-    uint8_t *d = malloc(n ? n : 1);
-    assert_non_null(d);
-    if (n)
-        memcpy(d, p, n);
-    return d;
-}
 
 /* Builds a masked client frame by hand (no rtm_ws code involved); returns its
  * length. out must hold 14 + n bytes. */
@@ -115,7 +108,7 @@ static void test_rfc_extended_lengths(void **state)
 
 static void s_expect_eagain(const uint8_t *frame, size_t k, size_t max)
 {
-    uint8_t *part = s_dup(frame, k);
+    uint8_t *part = exact_copy(frame, k);
     rtm_ws_frame_t f = {0};
     assert_int_equal(rtm_ws_parse(part, k, max, &f), RTM_EAGAIN);
     assert_memory_equal(part, frame, k);
@@ -135,7 +128,7 @@ static void s_check_split(uint8_t b0, size_t n)
     for (size_t k = 0; k < len; k += k < 16 ? 1 : step)
         s_expect_eagain(frame, k, n);
     s_expect_eagain(frame, len - 1, n);
-    uint8_t *whole = s_dup(frame, len);
+    uint8_t *whole = exact_copy(frame, len);
     rtm_ws_frame_t f;
     assert_int_equal(rtm_ws_parse(whole, len, n, &f), (int)len);
     assert_int_equal(f.fin, (b0 & 0x80) != 0);
@@ -194,7 +187,7 @@ static void test_pipelined_frames(void **state)
 
 static void s_expect_toobig(const uint8_t *frame, size_t k, size_t max)
 {
-    uint8_t *part = s_dup(frame, k);
+    uint8_t *part = exact_copy(frame, k);
     rtm_ws_frame_t f;
     assert_int_equal(rtm_ws_parse(part, k, max, &f), RTM_ETOOBIG);
     assert_memory_equal(part, frame, k);
@@ -272,7 +265,7 @@ static void test_malformed(void **state)
         {"2^62 (fits no int)", {0x82, 0xFF, 0x40, 0, 0, 0, 0, 0, 0, 0}, 10, RTM_ETOOBIG},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        uint8_t *b = s_dup(bad[i].bytes, bad[i].len);
+        uint8_t *b = exact_copy(bad[i].bytes, bad[i].len);
         rtm_ws_frame_t f = {0};
         int rc = rtm_ws_parse(b, bad[i].len, SIZE_MAX, &f);
         if (rc != bad[i].want)
