@@ -532,8 +532,11 @@ def main():
          f"process may hold {probes.get('nofile_soft') or '?'} open files; two generator "
          "processes of 9,900); the storm is 10,000 connections. Flat-out publishers pause "
          "while more than 32 publishes are undelivered, so neither server is pushed into "
-         "dropping slow subscribers.", ""]
-    L += ["## Targets (issues #4, #14): rtmesh ÷ soketi, same run", ""]
+         "dropping slow subscribers.",
+         "* TLS (g): the same server certificate (self-signed ECDSA P-256) for both; rtmesh "
+         "with `--tls-cert/--tls-key`, soketi in its SSL mode (`SOKETI_SSL_CERT/_KEY`); the "
+         "generator speaks wss:// and https:// with full handshakes (no resumption).", ""]
+    L += ["## Targets (issues #4, #14, #20): rtmesh ÷ soketi, same run", ""]
     L += goals_table(rows)
     L += [""]
     if have_chart:
