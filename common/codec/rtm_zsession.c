@@ -263,9 +263,10 @@ static void s_data(rtm_zsession_t *s, const uint8_t *data, size_t len, bool more
         s->ev->message(s->ev->arg, NULL, 0);
     } else {
         rtm_str_t f[RTM_ZSESSION_MAX_PARTS];
+        const char *base = s->parts.p ? (const char *)s->parts.p : ""; /* all frames empty */
         size_t at = 0;
         for (size_t i = 0; i < s->n_parts; at += s->part_len[i++])
-            f[i] = rtm_str((const char *)s->parts.p + at, s->part_len[i]);
+            f[i] = rtm_str(base + at, s->part_len[i]);
         s->ev->message(s->ev->arg, f, s->n_parts);
     }
     s->n_parts = 0;
