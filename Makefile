@@ -22,7 +22,7 @@ build: deps
 # The terminal shows the processes' warnings and errors; LOG=info shows every line of their
 # logs (in $(RELEASE)/logs/), LOG=debug also has them log at debug, LOG=error only errors.
 run: build
-	@scripts/run-mesh.sh $(RELEASE) $(LOG)
+	@RTMESH_RUN_TLS=$(TLS) scripts/run-mesh.sh $(RELEASE) $(LOG)
 
 build-debug: deps
 	cmake -S . -B $(DEBUG) -DCMAKE_BUILD_TYPE=Debug -DRTM_SANITIZE=ON >/dev/null

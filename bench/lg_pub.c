@@ -3,9 +3,11 @@
  * The request is signed exactly as the Pusher server SDKs sign it (MD5 of the
  * body, HMAC-SHA256 of the sorted query), so the server does the full work of
  * verifying a real publish. The response is read with http-parser in
- * response mode, which copes with Content-Length and chunked bodies alike. */
+ * response mode, which copes with Content-Length and chunked bodies alike.
+ * With --tls the connection is ready once its TLS handshake is done. */
 #include "lg_pub.h"
 
+#include "lg_tls.h"
 #include "lg_zpub.h"
 #include "rtm_auth.h"
 
@@ -90,6 +92,7 @@ static void s_on_closed(uv_handle_t *h)
     rtm_lg_pub_t *p = h->data;
     rtm_lg_t *lg = p->lg;
     p->inited = false;
+    rtm_lg_tls_free(&p->tls);
     if (p->reconnect && lg->phase != RTM_LG_DONE) {
         lg->pub_reconnects++;
         rtm_lg_pub_start(lg, p, 0);
@@ -147,6 +150,30 @@ static void s_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     *b = uv_buf_init(shared, sizeof shared);
 }
 
+/* Parses response bytes; false when the connection is to go. */
+static bool s_on_response(rtm_lg_pub_t *p, const char *data, size_t len)
+{
+    size_t n = http_parser_execute(&p->parser, &s_settings, data, len);
+    return n == len && HTTP_PARSER_ERRNO(&p->parser) == HPE_OK && !p->reconnect;
+}
+
+/* Decrypts and parses; the connection is ready once the handshake is done. */
+static bool s_on_tls_response(rtm_lg_pub_t *p, const char *data, size_t len)
+{
+    static char plain[64 * 1024];
+    bool established = rtm_lg_tls_established(p->tls);
+    rtm_lg_tls_input(p->tls, data, len);
+    long n;
+    while ((n = rtm_lg_tls_read(p->tls, plain, sizeof plain)) > 0)
+        if (!s_on_response(p, plain, (size_t)n))
+            return false;
+    if (n < 0 || rtm_lg_tls_flush(p->tls, (uv_stream_t *)&p->tcp) < 0)
+        return false;
+    if (!established && rtm_lg_tls_established(p->tls))
+        p->ready = true;
+    return true;
+}
+
 static void s_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 {
     rtm_lg_pub_t *p = st->data;
@@ -154,8 +181,8 @@ static void s_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
         s_lost(p);
         return;
     }
-    size_t n = http_parser_execute(&p->parser, &s_settings, b->base, (size_t)nread);
-    if (n != (size_t)nread || HTTP_PARSER_ERRNO(&p->parser) != HPE_OK || p->reconnect) {
+    if (!(p->tls ? s_on_tls_response(p, b->base, (size_t)nread)
+                 : s_on_response(p, b->base, (size_t)nread))) {
         s_lost(p);
         return;
     }
@@ -201,6 +228,13 @@ void rtm_lg_pub_send(rtm_lg_pub_t *p)
         rtm_lg_zpub_send(p->z, channel, data, (size_t)dl);
         return;
     }
+    if (p->tls) {
+        int rc = rtm_lg_tls_write(p->tls, w->data, (size_t)len);
+        free(w);
+        if (rc < 0 || rtm_lg_tls_flush(p->tls, (uv_stream_t *)&p->tcp) < 0)
+            s_lost(p);
+        return;
+    }
     uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
     if (uv_write(&w->req, (uv_stream_t *)&p->tcp, &b, 1, s_on_write) < 0) {
         free(w);
@@ -219,7 +253,15 @@ static void s_on_connect(uv_connect_t *req, int status)
         rtm_lg_pub_close(p);
         return;
     }
-    p->ready = true;
+    if (p->lg->tls_ctx) { /* ready once the handshake is done */
+        p->tls = rtm_lg_tls_new(p->lg->tls_ctx);
+        if (rtm_lg_tls_flush(p->tls, (uv_stream_t *)&p->tcp) < 0) {
+            s_lost(p);
+            return;
+        }
+    } else {
+        p->ready = true;
+    }
     uv_read_start((uv_stream_t *)&p->tcp, s_alloc, s_on_read);
 }
 

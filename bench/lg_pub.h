@@ -19,16 +19,17 @@
 struct rtm_lg_zpub; /* lg_zpub.h */
 
 struct rtm_lg_pub {
-    uv_tcp_t tcp;          /* tcp.data points back here */
-    struct rtm_lg_zpub *z; /* publishing through librtmesh (--brokers): no tcp */
-    rtm_lg_t *lg;          /* owning generator */
-    http_parser parser;    /* response parser, kept across keep-alive responses */
-    uint64_t sent_us;      /* when the request in flight was sent */
-    uint32_t owed;         /* deliveries the request in flight added to expected */
-    bool inited;           /* tcp initialised: must be closed */
-    bool ready;            /* connected and no request in flight */
-    bool busy;             /* a request in flight */
-    bool reconnect;        /* closing to reconnect (server closed or said close) */
+    uv_tcp_t tcp;           /* tcp.data points back here */
+    struct rtm_lg_zpub *z;  /* publishing through librtmesh (--brokers): no tcp */
+    struct rtm_lg_tls *tls; /* --tls: the connection's TLS; NULL: clear text */
+    rtm_lg_t *lg;           /* owning generator */
+    http_parser parser;     /* response parser, kept across keep-alive responses */
+    uint64_t sent_us;       /* when the request in flight was sent */
+    uint32_t owed;          /* deliveries the request in flight added to expected */
+    bool inited;            /* tcp initialised: must be closed */
+    bool ready;             /* connected and no request in flight */
+    bool busy;              /* a request in flight */
+    bool reconnect;         /* closing to reconnect (server closed or said close) */
 };
 
 /* Connects publisher index (0-based); p is lg's zeroed memory. */

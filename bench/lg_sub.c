@@ -5,9 +5,13 @@
  * so 20,000 idle subscribers hold no buffers at all (the generator measures
  * servers, it must stay lean itself). Writes go out with uv_try_write and
  * fall back to a copied uv_write only when the socket is full. Server frames
- * are never masked; ours always are (RFC 6455 5.1). */
+ * are never masked; ours always are (RFC 6455 5.1). With --tls, what is
+ * read is decrypted first (into a second shared buffer) and what is sent is
+ * encrypted; the upgrade request waits for the TLS handshake. */
 #define _GNU_SOURCE /* memmem */
 #include "lg_sub.h"
+
+#include "lg_tls.h"
 
 #include "rtm_ws.h"
 
@@ -36,7 +40,7 @@ static void s_on_write(uv_write_t *req, int status)
 
 static void s_fail(rtm_lg_sub_t *s);
 
-static void s_send(rtm_lg_sub_t *s, const void *data, size_t len)
+static void s_send_raw(rtm_lg_sub_t *s, const void *data, size_t len)
 {
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
@@ -56,6 +60,15 @@ static void s_send(rtm_lg_sub_t *s, const void *data, size_t len)
         free(w);
         s_fail(s);
     }
+}
+
+static void s_send(rtm_lg_sub_t *s, const void *data, size_t len)
+{
+    if (!s->tls)
+        s_send_raw(s, data, len);
+    else if (rtm_lg_tls_write(s->tls, data, len) < 0 ||
+             rtm_lg_tls_flush(s->tls, (uv_stream_t *)&s->tcp) < 0)
+        s_fail(s);
 }
 
 size_t rtm_lg_ws_client_frame(uint8_t *out, size_t cap, const char *text, size_t len, uint32_t mask)
@@ -113,6 +126,7 @@ static void s_send_text(rtm_lg_sub_t *s, const char *text, size_t len)
 static void s_on_close(uv_handle_t *h)
 {
     rtm_lg_sub_t *s = h->data;
+    rtm_lg_tls_free(&s->tls);
     free(s->in);
     s->in = NULL;
     s->in_len = s->in_cap = 0;
@@ -333,19 +347,9 @@ static void s_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     *b = uv_buf_init(shared, sizeof shared);
 }
 
-static void s_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+/* Plaintext input: after what was kept of the last, parsed as far as whole. */
+static void s_on_input(rtm_lg_sub_t *s, const uint8_t *data, size_t len)
 {
-    rtm_lg_sub_t *s = st->data;
-    if (nread < 0) {
-        s_fail(s);
-        return;
-    }
-    if (nread == 0 || s->state == S_CLOSED)
-        return;
-    if (s->lg->phase == RTM_LG_PUBLISH || s->lg->phase == RTM_LG_DRAIN)
-        s->lg->rx_bytes += (uint64_t)nread;
-    const uint8_t *data = (const uint8_t *)b->base;
-    size_t len = (size_t)nread;
     if (s->in_len) { /* finish the partial frame first: append, then parse the whole */
         if (s->in_len + len > s->in_cap) {
             size_t cap = (s->in_len + len) * 2;
@@ -363,6 +367,45 @@ static void s_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
         s_keep(s, data + used, len - (size_t)used);
 }
 
+/* Decrypts and handles what arrived; sends the upgrade once the handshake is done. */
+static void s_on_tls_input(rtm_lg_sub_t *s, const uint8_t *data, size_t len)
+{
+    static uint8_t plain[256 * 1024]; /* one loop, one thread */
+    bool established = rtm_lg_tls_established(s->tls);
+    rtm_lg_tls_input(s->tls, data, len);
+    long n;
+    while (s->state != S_CLOSED && (n = rtm_lg_tls_read(s->tls, plain, sizeof plain)) != 0) {
+        if (n < 0) {
+            s_fail(s);
+            return;
+        }
+        s_on_input(s, plain, (size_t)n);
+    }
+    if (s->state == S_CLOSED)
+        return;
+    if (rtm_lg_tls_flush(s->tls, (uv_stream_t *)&s->tcp) < 0)
+        s_fail(s);
+    else if (!established && rtm_lg_tls_established(s->tls))
+        s_send(s, s->lg->ws_request, s->lg->ws_request_len);
+}
+
+static void s_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+    rtm_lg_sub_t *s = st->data;
+    if (nread < 0) {
+        s_fail(s);
+        return;
+    }
+    if (nread == 0 || s->state == S_CLOSED)
+        return;
+    if (s->lg->phase == RTM_LG_PUBLISH || s->lg->phase == RTM_LG_DRAIN)
+        s->lg->rx_bytes += (uint64_t)nread; /* on the wire: compressed, encrypted */
+    if (s->tls)
+        s_on_tls_input(s, (const uint8_t *)b->base, (size_t)nread);
+    else
+        s_on_input(s, (const uint8_t *)b->base, (size_t)nread);
+}
+
 static void s_on_connect(uv_connect_t *req, int status)
 {
     rtm_lg_sub_t *s = req->data;
@@ -374,7 +417,13 @@ static void s_on_connect(uv_connect_t *req, int status)
         return;
     }
     s->state = S_UPGRADING;
-    s_send(s, s->lg->ws_request, s->lg->ws_request_len);
+    if (s->lg->tls_ctx) { /* the upgrade follows the handshake */
+        s->tls = rtm_lg_tls_new(s->lg->tls_ctx);
+        if (rtm_lg_tls_flush(s->tls, (uv_stream_t *)&s->tcp) < 0)
+            s_fail(s);
+    } else {
+        s_send(s, s->lg->ws_request, s->lg->ws_request_len);
+    }
     if (s->state != S_CLOSED)
         uv_read_start((uv_stream_t *)&s->tcp, s_alloc, s_on_read);
 }

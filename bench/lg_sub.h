@@ -17,9 +17,10 @@
 #include <uv.h>
 
 struct rtm_lg_sub {
-    uv_tcp_t tcp; /* the socket; tcp.data points back here */
-    rtm_lg_t *lg; /* owning generator */
-    uint8_t *in;  /* partial input (handshake or frame); NULL when none */
+    uv_tcp_t tcp;           /* the socket; tcp.data points back here */
+    rtm_lg_t *lg;           /* owning generator */
+    struct rtm_lg_tls *tls; /* --tls: the connection's TLS; NULL: clear text */
+    uint8_t *in;            /* partial input (handshake or frame); NULL when none */
     uint32_t in_len, in_cap;
     uint32_t channel; /* channel index relative to opt.channel_base */
     uint8_t state;    /* see lg_sub.c */

@@ -27,6 +27,7 @@
 
 #include "lg_pub.h"
 #include "lg_sub.h"
+#include "lg_tls.h"
 #include "rtm_config.h"
 #include "rtm_error.h"
 #include "rtm_http.h"
@@ -97,6 +98,8 @@ static const rtm_opt_t s_options[] = {
      "publish through librtmesh to this broker list (RTMESH_CURVE_* apply) instead of REST"},
     {"ready-file", "RTMESH_LG_READY_FILE", RTM_OPT_STRING, S_OPT(ready), NULL, 0, 0,
      "create this file once every connection is subscribed"},
+    {"tls", "RTMESH_LG_TLS", RTM_OPT_INT, S_OPT(tls), "0", 0, 1,
+     "1: subscribers connect with wss:// and publishers with https:// (certificate not checked)"},
 };
 #define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
 
@@ -136,6 +139,7 @@ static void s_report_connect(rtm_lg_t *lg, s_report_t *r)
     double cpu = lg->proc_connected.cpu_s - lg->proc_start.cpu_s;
     long rss_delta = lg->proc_held.rss_kb - lg->proc_start.rss_kb;
     s_put(r, "label", true, "%s", o->label);
+    s_put(r, "tls", false, "%ld", o->tls);
     s_put(r, "conns", false, "%ld", o->conns);
     s_put(r, "channels", false, "%ld", o->channels);
     s_put(r, "subscribed", false, "%ld", lg->subscribed);
@@ -379,6 +383,8 @@ static int s_setup(rtm_lg_t *lg, int argc, char **argv)
     lg->chan_subs = calloc((size_t)o->channels, sizeof *lg->chan_subs);
     if (!lg->subs || !lg->pubs || !lg->chan_subs)
         abort();
+    if (o->tls)
+        lg->tls_ctx = rtm_lg_tls_ctx_new();
     return 0;
 }
 
@@ -403,5 +409,6 @@ int main(int argc, char **argv)
     free(lg.pubs);
     free(lg.chan_subs);
     rtm_deflate_destroy(&lg.inflater);
+    SSL_CTX_free(lg.tls_ctx);
     return rc == 0 && ok ? 0 : 1;
 }

@@ -51,6 +51,7 @@ typedef struct {
     const char *json;       /* file to append the JSON record to */
     const char *ready;      /* file created once every connection is subscribed */
     const char *brokers;    /* publish through librtmesh to these brokers; NULL: REST */
+    long tls;               /* 1: subscribers and REST publishers speak TLS (wss://, https://) */
 } rtm_lg_options_t;
 
 typedef enum {
@@ -68,7 +69,8 @@ typedef struct {
     struct sockaddr_in server; /* resolved opt.host:opt.port */
     char ws_request[512];      /* the upgrade request every subscriber sends */
     size_t ws_request_len;
-    char ws_accept[32]; /* Sec-WebSocket-Accept the server must answer with */
+    char ws_accept[32];         /* Sec-WebSocket-Accept the server must answer with */
+    struct ssl_ctx_st *tls_ctx; /* --tls 1: every connection's TLS client context; else NULL */
 
     rtm_lg_sub_t *subs;  /* opt.conns subscribers */
     long next_sub;       /* next subscriber to start connecting */

@@ -19,12 +19,15 @@
 # Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi"),
 #              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels channels-zmq
 #              channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200
-#              c100k"), BENCH_RUNS (default 3), BENCH_OUT (default bench/records),
-#              BENCH_PORT (default 6301),
+#              c100k tls-fanout tls-idle tls-storm"), BENCH_RUNS (default 3),
+#              BENCH_OUT (default bench/records), BENCH_PORT (default 6301),
 #              BENCH_C100K_CONNS (default 100000), BENCH_C100K_NODES (default 6),
 #              BENCH_C100K_GENS (default 6).
 # c100k runs against its own topology "many": BENCH_C100K_NODES node processes
 # sharing the port (SO_REUSEPORT) and one broker shard (bench/many.sh drives it).
+# The tls-* scenarios start the servers with a self-signed certificate made for the run
+# (rtmesh: --tls-cert/--tls-key, soketi: SOKETI_SSL_CERT/_KEY, its SSL mode) and the generator
+# speaks wss:// and https:// (--tls 1): full handshakes, no resumption.
 # The generator shares the machine's cores with the servers; nothing is pinned.
 set -uo pipefail
 build=$(cd "${1:?usage: bench/run.sh BUILD_DIR}" && pwd)
@@ -35,7 +38,7 @@ broker=$build/broker/rtmesh-broker
 out=${BENCH_OUT:-$here/records}
 port=${BENCH_PORT:-6301}
 targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi}
-scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200 c100k}
+scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200 c100k tls-fanout tls-idle tls-storm}
 runs=${BENCH_RUNS:-3}
 c100k_conns=${BENCH_C100K_CONNS:-100000}
 c100k_nodes=${BENCH_C100K_NODES:-6}
@@ -45,6 +48,12 @@ mkdir -p "$logs"
 rm -f "$out"/run-*.jsonl "$logs"/*.log
 : >"$out/commands.txt"
 python3 "$here/probes.py" "$out" Release || { echo "run.sh: bench/probes.py failed" >&2; exit 1; }
+tls_cert=$logs/tls.crt tls_key=$logs/tls.key
+if [[ $scenarios == *tls-* ]]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tls_key" \
+    -out "$tls_cert" -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null ||
+    { echo "run.sh: openssl could not make the tls-* scenarios' certificate" >&2; exit 1; }
+fi
 
 pids=()
 stop_servers() {
@@ -54,22 +63,26 @@ stop_servers() {
 }
 trap stop_servers EXIT
 
-wait_ready() { # url
+wait_ready() { # url (https: the run's own certificate, not checked)
   for _ in $(seq 150); do
-    curl -fs "$1" >/dev/null 2>&1 && return 0
+    curl -fsk "$1" >/dev/null 2>&1 && return 0
     sleep 0.2
   done
   echo "run.sh: server not ready at $1" >&2
   return 1
 }
 
-start_target() { # target; sets pids
-  local t=$1 b0=$((port + 1100)) b1=$((port + 1102))
+start_target() { # target scenario; sets pids
+  local t=$1 b0=$((port + 1100)) b1=$((port + 1102)) tls=() scheme=http
+  if [[ $2 == tls-* ]]; then
+    tls=(--tls-cert "$tls_cert" --tls-key "$tls_key")
+    scheme=https # soketi's SSL mode serves TLS only; rtmesh's port serves both
+  fi
   case $t in
   rtmesh1)
     brokers="tcp://127.0.0.1:$b0"
     "$broker" --shard 0 --brokers "tcp://127.0.0.1:$b0" 2>>"$logs/$t.log" & pids+=($!)
-    "$node" --port "$port" --brokers "tcp://127.0.0.1:$b0" 2>>"$logs/$t.log" & pids+=($!)
+    "$node" --port "$port" --brokers "tcp://127.0.0.1:$b0" "${tls[@]}" 2>>"$logs/$t.log" & pids+=($!)
     wait_ready "http://127.0.0.1:$port/readyz"
     ;;
   rtmesh2)
@@ -79,7 +92,7 @@ start_target() { # target; sets pids
       "$broker" --shard "$i" --brokers "$list" 2>>"$logs/$t.log" & pids+=($!)
     done
     for i in 0 1; do
-      "$node" --port "$port" --brokers "$list" 2>>"$logs/$t.log" & pids+=($!)
+      "$node" --port "$port" --brokers "$list" "${tls[@]}" 2>>"$logs/$t.log" & pids+=($!)
     done
     wait_ready "http://127.0.0.1:$port/readyz"
     ;;
@@ -91,8 +104,13 @@ start_target() { # target; sets pids
     wait_ready "http://127.0.0.1:$port/readyz"
     ;;
   soketi)
-    "$here/soketi/soketi.sh" "$port" >>"$logs/$t.log" 2>&1 & pids+=($!)
-    wait_ready "http://127.0.0.1:$port/ready"
+    if ((${#tls[@]})); then
+      SOKETI_SSL_CERT=$tls_cert SOKETI_SSL_KEY=$tls_key "$here/soketi/soketi.sh" "$port" \
+        >>"$logs/$t.log" 2>&1 & pids+=($!)
+    else
+      "$here/soketi/soketi.sh" "$port" >>"$logs/$t.log" 2>&1 & pids+=($!)
+    fi
+    wait_ready "$scheme://127.0.0.1:$port/ready"
     ;;
   esac
   sleep 1 # let the servers settle before the baseline sample
@@ -162,6 +180,18 @@ costed() { # target scenario [loadgen flags...]: system calls and context switch
   rm -f "$logs/$t.stat"
 }
 
+idle() { # target scenario [loadgen flags...]: two generator processes (20,000 open files
+  # each), 9,900 connections apiece
+  local t=$1 s=$2
+  shift 2
+  gen "$t" "$s" --conns 9900 --channels 100 --publishers 0 --hold 10 --sources 8 "$@" &
+  local g=$!
+  gen "$t" "$s" --conns 9900 --channels 100 --channel-base 100 --publishers 0 --hold 10 \
+    --sources 8 "$@"
+  local second=$?
+  wait "$g" && [[ $second -eq 0 ]]
+}
+
 scenario() { # target scenario
   local t=$1 s=$2
   case $s in
@@ -177,14 +207,7 @@ scenario() { # target scenario
     profiled "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 ;;
   channels-cost) # (b) again, counted by perf: system calls and context switches per publish
     costed "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 ;;
-  idle) # two generator processes (20,000 open files each), 9,900 connections apiece
-    gen "$t" "$s" --conns 9900 --channels 100 --publishers 0 --hold 10 --sources 8 &
-    local g=$!
-    gen "$t" "$s" --conns 9900 --channels 100 --channel-base 100 --publishers 0 --hold 10 \
-      --sources 8
-    local second=$?
-    wait "$g" && [[ $second -eq 0 ]]
-    ;;
+  idle) idle "$t" "$s" ;;
   storm) gen "$t" "$s" --conns 10000 --channels 100 --publishers 0 --hold 0 --concurrency 500 ;;
   # permessage-deflate: a 2 KB dashboard update and a 200 B chat line fanned out to 5,000
   # subscribers that offer it as browsers do (deflate-*) or not (plain-*); soketi declines it
@@ -194,6 +217,11 @@ scenario() { # target scenario
     [[ $s == deflate-* ]] && offer=1
     gen "$t" "$s" --conns 5000 --channels 1 --publishers 1 --rate 20 --duration 10 \
       --shape "$shape" --deflate "$offer"
+    ;;
+  tls-fanout) gen "$t" "$s" --tls 1 --conns 5000 --channels 1 --publishers 1 --rate 0 --duration 10 ;;
+  tls-idle) idle "$t" "$s" --tls 1 ;;
+  tls-storm)
+    gen "$t" "$s" --tls 1 --conns 10000 --channels 100 --publishers 0 --hold 0 --concurrency 500
     ;;
   c100k)
     local server_pids
@@ -219,7 +247,7 @@ for ((round = 1; round <= runs; round++)); do
         continue
       fi
       echo "== round $round of $runs: $t / $s" >&2
-      start_target "$t" || fail "$t" "$s" "the servers did not become ready"
+      start_target "$t" "$s" || fail "$t" "$s" "the servers did not become ready"
       scenario "$t" "$s" || fail "$t" "$s" "a generator failed (a connection did not subscribe or was lost, or an error; its message is above)"
       stop_servers
     done

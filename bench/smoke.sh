@@ -2,15 +2,17 @@
 # bench-smoke: proves the load generator and the report work against a real mesh (CI, ~20 s).
 # Usage: bench/smoke.sh <rtmesh-loadgen> <rtmesh-broker> <rtmesh-node>
 # Starts 2 broker shards and 2 edge nodes sharing one port (the `make run`
-# topology) on free ports, probes the machine as `make bench` does
-# (bench/probes.py), then runs five light loads through them: 200
+# topology) on free ports, with a self-signed certificate (the tls-*
+# scenarios' way), probes the machine as `make bench` does
+# (bench/probes.py), then runs six light loads through them: 200
 # subscribers on 8 channels at 20 publishes/s for 12 s, 3 s flat out with
 # 4 publishers, 3 s of 20/s through librtmesh (--brokers, the channels-zmq
 # way), 3 s of 2 KB dashboard events to subscribers that offer
-# permessage-deflate (every one must arrive compressed), and the c100k scenario
-# of `make bench` at 2,000 connections (bench/many.sh: 2 generator processes,
-# one event to all). Their records are laid out as one round of bench/run.sh,
-# and bench/report.py renders them. Fails when a connection does not subscribe,
+# permessage-deflate (every one must arrive compressed), 3 s of 20/s over
+# wss:// and https:// (--tls 1), and the c100k scenario of `make bench` at
+# 2,000 connections (bench/many.sh: 2 generator processes, one event to all).
+# Their records are laid out as one round of bench/run.sh, and
+# bench/report.py renders them. Fails when a connection does not subscribe,
 # an event does not arrive (delivered != expected, or nothing published), a
 # deflate event arrives uncompressed, or the report cannot be rendered from the
 # records; no timing is asserted.
@@ -50,8 +52,11 @@ brokers="tcp://127.0.0.1:$b0,tcp://127.0.0.1:$b1"
 for i in 0 1; do
   "$broker" --shard "$i" --brokers "$brokers" >"$work/broker$i.log" 2>&1 & pids+=($!)
 done
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/tls.key" \
+  -out "$work/tls.crt" -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null
 for i in 0 1; do
-  "$node" --port "$port" --brokers "$brokers" >"$work/node$i.log" 2>&1 & pids+=($!)
+  "$node" --port "$port" --brokers "$brokers" --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" \
+    >"$work/node$i.log" 2>&1 & pids+=($!)
 done
 ready=0
 for _ in $(seq 100); do
@@ -82,6 +87,7 @@ run steady --publishers 2 --rate 20 --duration 12
 run flat-out --publishers 4 --rate 0 --duration 3
 run zmq --publishers 2 --rate 20 --duration 3 --brokers "$brokers" # librtmesh, the channels-zmq way
 run deflate --publishers 1 --rate 20 --duration 3 --shape dashboard --deflate 1
+run tls --publishers 2 --rate 20 --duration 3 --tls 1 # wss:// and https://, the tls-* way
 echo "bench-smoke: many (2,000 connections, 2 generator processes)" >&2
 if ! BENCH_MANY_WAIT_MS=60000 "$(dirname "$0")/many.sh" "$loadgen" "$port" "$server_pids" \
   "$records" many/c100k 2000 2 "$commands"; then
@@ -114,7 +120,7 @@ if ! python3 "$(dirname "$0")/report.py" "$work" "$report" "$work/chart.png"; th
   echo "bench-smoke: bench/report.py failed on the smoke records" >&2
   exit 1
 fi
-for want in "smoke/steady: " "smoke/flat-out: " "smoke/zmq: " "smoke/deflate: " \
+for want in "smoke/steady: " "smoke/flat-out: " "smoke/zmq: " "smoke/deflate: " "smoke/tls: " \
   "many/c100k: " "## Many connections on one machine" \
   "| connections asked / held | 2,000 / 2,000 |"; do
   if ! grep -qF -- "$want" "$report"; then

@@ -13,7 +13,15 @@
  * failed write is recorded and closed at flush time — so a fan-out can walk
  * a subscriber list while sending. The same list carries connections whose
  * reading was resumed, so their buffered input is fed outside the callback
- * that resumed them. */
+ * that resumed them.
+ *
+ * TLS: ciphertext is read into the set's cipher buffer and decrypted into
+ * the buffers clear text is read into, so what follows — the session's
+ * feed, the kept tail — is the same code for both. At flush the queued
+ * frames are encrypted into one frame of records, handshake bytes first, and
+ * written like any frame. The handshake needs no state of its own here: the
+ * session's handshake deadline runs from accept to the first request, so it
+ * covers the TLS handshake too. */
 #include "conn.h"
 
 #include "rtm_error.h"
@@ -40,6 +48,23 @@ static void s_release_pending(rtm_conn_t *c)
     c->n_pend = 0;
 }
 
+/* TLS: replaces the queued frames by the records that carry them, after
+ * the handshake's, and before close_notify once closing. Returns 0 or
+ * RTM_EPROTO (the session cannot send). */
+static int s_encrypt(rtm_conn_t *c)
+{
+    int r = 0;
+    for (uint8_t i = 0; i < c->n_pend && r == 0; i++)
+        r = rtm_tls_conn_write(c->tls, c->pend[i]->data, c->pend[i]->len);
+    s_release_pending(c);
+    if (c->closing)
+        rtm_tls_conn_shutdown(c->tls);
+    rtm_frame_t *records = rtm_tls_conn_output(c->tls);
+    if (records)
+        c->pend[c->n_pend++] = records; /* takes its reference */
+    return r;
+}
+
 static void s_on_write(uv_write_t *req, int status)
 {
     s_write_t *wr = (s_write_t *)req;
@@ -55,6 +80,11 @@ static void s_on_write(uv_write_t *req, int status)
  * unsent backlog would pass the connection's limit (a slow consumer). */
 static int s_flush(rtm_conn_t *c)
 {
+    if (c->tls) {
+        int r = s_encrypt(c);
+        if (r < 0)
+            return r;
+    }
     if (c->n_pend == 0)
         return 0;
     uv_buf_t bufs[RTM_CONN_PEND];
@@ -146,6 +176,7 @@ static void s_on_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     s_release_pending(c);
+    rtm_tls_conn_destroy(&c->tls);
     free(c->in);
     c->closed = true;
     if (!c->dirty) /* else the flush list still points here */
@@ -227,9 +258,10 @@ static void s_keep_tail(rtm_conn_t *c, uint8_t *data, size_t len, size_t used)
     c->in_len = (uint32_t)tail;
 }
 
-static void s_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+/* Where the next input (plaintext) goes: the shared buffer, or after the
+ * partial input, which grows up to the limit. */
+static void s_input_space(rtm_conn_t *c, uv_buf_t *buf)
 {
-    rtm_conn_t *c = h->data;
     if (!c->in_len) {
         *buf = uv_buf_init((char *)c->set->rbuf, sizeof c->set->rbuf);
         return;
@@ -243,19 +275,20 @@ static void s_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     *buf = uv_buf_init((char *)c->in + c->in_len, c->in_cap - c->in_len);
 }
 
-static void s_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void s_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-    rtm_conn_t *c = s->data;
-    if (n < 0) {
-        s_close(c, (int)n);
-        return;
-    }
-    if (n == 0)
-        return;
-    RTM_COUNT(c->set->metrics, bytes_in_total, (uint64_t)n);
-    c->last_rx_ms = uv_now(c->set->loop);
-    uint8_t *data = (uint8_t *)buf->base;
-    size_t len = (size_t)n;
+    rtm_conn_t *c = h->data;
+    if (c->tls)
+        *buf = uv_buf_init((char *)c->set->cipher, sizeof c->set->cipher);
+    else
+        s_input_space(c, buf);
+}
+
+/* Feeds n bytes of input that arrived where s_input_space said; keeps the
+ * unconsumed tail. */
+static void s_input_arrived(rtm_conn_t *c, uint8_t *data, size_t n)
+{
+    size_t len = n;
     if (data != c->set->rbuf) {
         c->in_len += (uint32_t)n;
         data = c->in;
@@ -267,6 +300,67 @@ static void s_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         }
     }
     s_keep_tail(c, data, len, s_process(c, data, len));
+}
+
+/* Decrypts ciphertext data[0..len) and feeds the plaintext on; the
+ * handshake's answers wait in the TLS output for the flush. */
+static void s_decrypt(rtm_conn_t *c, const uint8_t *data, size_t len)
+{
+    bool established = rtm_tls_conn_established(c->tls);
+    rtm_tls_conn_input(c->tls, data, len);
+    int r;
+    do {
+        uv_buf_t buf;
+        s_input_space(c, &buf);
+        r = rtm_tls_conn_read(c->tls, (uint8_t *)buf.base, buf.len);
+        if (r > 0)
+            s_input_arrived(c, (uint8_t *)buf.base, (size_t)r);
+    } while (r > 0 && !c->closing);
+    if (!established && rtm_tls_conn_established(c->tls)) {
+        RTM_COUNT(c->set->metrics, tls_handshakes_total, 1);
+        if (rtm_tls_conn_resumed(c->tls))
+            RTM_COUNT(c->set->metrics, tls_resumed_total, 1);
+    }
+    if (r == RTM_EPROTO)
+        RTM_COUNT_ERR(c->set->metrics, RTM_ERR_TLS);
+    if (r < 0)
+        s_close(c, r); /* the alert OpenSSL wrote, if any, is flushed first */
+    else if (rtm_tls_conn_has_output(c->tls))
+        s_mark_dirty(c);
+}
+
+/* The first byte of a connection on a set with a certificate: a TLS
+ * handshake makes it a TLS connection, its bytes moved to the cipher buffer. */
+static uint8_t *s_sniff(rtm_conn_t *c, uint8_t *data, size_t n)
+{
+    c->sniffed = true;
+    if (data[0] != RTM_TLS_HANDSHAKE_BYTE)
+        return data;
+    c->tls = rtm_tls_conn_new(c->set->tls);
+    memcpy(c->set->cipher, data, n);
+    return c->set->cipher;
+}
+
+static void s_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    rtm_conn_t *c = s->data;
+    if (n < 0) {
+        if (c->tls && !rtm_tls_conn_established(c->tls)) /* a truncated handshake */
+            RTM_COUNT_ERR(c->set->metrics, RTM_ERR_TLS);
+        s_close(c, (int)n);
+        return;
+    }
+    if (n == 0)
+        return;
+    RTM_COUNT(c->set->metrics, bytes_in_total, (uint64_t)n);
+    c->last_rx_ms = uv_now(c->set->loop);
+    uint8_t *data = (uint8_t *)buf->base;
+    if (c->set->tls && !c->sniffed)
+        data = s_sniff(c, data, (size_t)n);
+    if (c->tls)
+        s_decrypt(c, data, (size_t)n);
+    else
+        s_input_arrived(c, data, (size_t)n);
 }
 
 void rtm_conn_pause(rtm_conn_t *c)

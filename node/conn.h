@@ -12,12 +12,18 @@
  * writev, just before the loop polls. A connection whose unsent backlog
  * passes the limit is closed (reported as RTM_ETOOBIG). Nothing is freed
  * inside the call that asked for a close: memory goes in the close callback,
- * or at the next flush when the flush list still points at it. */
+ * or at the next flush when the flush list still points at it.
+ *
+ * TLS: when the set has a certificate (tls), a connection whose first byte
+ * starts a TLS handshake speaks TLS from then on, and one that starts
+ * otherwise stays in clear text, on the same port. TLS sits between the
+ * socket and the callbacks: sessions see the same plaintext either way. */
 #ifndef RTM_CONN_H
 #define RTM_CONN_H
 
 #include "frame.h"
 #include "metrics.h"
+#include "tls.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,7 +54,8 @@ struct rtm_conn {
     struct rtm_conns *set;        /* owning set */
     struct rtm_conn *prev, *next; /* the set's list of connections */
     struct rtm_conn *dirty_next;  /* the set's flush list */
-    uint8_t *in;                  /* partial input; NULL while nothing is pending */
+    rtm_tls_conn_t *tls;          /* TLS state; NULL: clear text */
+    uint8_t *in;                  /* partial input (plaintext); NULL while nothing is pending */
     uint32_t in_len, in_cap;
     rtm_frame_t *pend[RTM_CONN_PEND]; /* frames queued this turn, written as one writev */
     uint8_t n_pend;
@@ -58,6 +65,7 @@ struct rtm_conn {
     bool closed;          /* handle closed; memory freed by the pending flush */
     bool paused;          /* the session stopped reading (rtm_conn_pause) */
     bool resume;          /* process buffered input at the next flush */
+    bool sniffed;         /* the first byte told TLS from clear text */
     uint64_t last_rx_ms;  /* loop time of the last input */
     uint64_t close_by_ms; /* closing: hard-close time */
 };
@@ -68,15 +76,18 @@ typedef struct rtm_conns {
     size_t conn_size;    /* bytes allocated per connection, rtm_conn_t first */
     size_t max_outbound; /* unsent bytes per connection before it is closed */
     rtm_metrics_t *metrics;
-    void *data;                  /* the owner's context (sessions: rtm_sessions_t) */
-    uv_prepare_t flush;          /* writes everything corked during the turn, before polling */
-    rtm_conn_t *all;             /* every connection not yet freed */
-    rtm_conn_t *dirty;           /* connections with frames to flush or input to resume */
-    uint8_t rbuf[RTM_CONN_RBUF]; /* shared read buffer for connections without partial input */
+    rtm_tls_t *tls;                /* the certificate (borrowed); NULL: clear text only */
+    void *data;                    /* the owner's context (sessions: rtm_sessions_t) */
+    uv_prepare_t flush;            /* writes everything corked during the turn, before polling */
+    rtm_conn_t *all;               /* every connection not yet freed */
+    rtm_conn_t *dirty;             /* connections with frames to flush or input to resume */
+    uint8_t rbuf[RTM_CONN_RBUF];   /* shared read buffer for connections without partial input */
+    uint8_t cipher[RTM_CONN_RBUF]; /* shared read buffer for TLS connections' ciphertext */
 } rtm_conns_t;
 
 /* Initialises cs on loop (all borrowed for cs's life) and starts its flush
- * handle. conn_size >= sizeof(rtm_conn_t). */
+ * handle. conn_size >= sizeof(rtm_conn_t). Set cs->tls afterwards to accept
+ * TLS. */
 void rtm_conns_init(rtm_conns_t *cs, uv_loop_t *loop, size_t conn_size, const rtm_conn_events_t *ev,
                     size_t max_outbound, rtm_metrics_t *metrics);
 

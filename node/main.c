@@ -1,6 +1,7 @@
 /* rtmesh-node — the edge node: parses configuration, loads apps, starts one
  * worker per core, and waits for SIGINT/SIGTERM to drain and stop them;
- * SIGHUP re-reads the brokers file.
+ * SIGHUP re-reads the brokers file and the TLS certificate, which is also
+ * reloaded when its files change (checked every second).
  *
  * Draining exists for load balancers and orchestrators: they stop sending
  * new clients only once /readyz fails, which takes them a probe period or
@@ -86,6 +87,12 @@ static const rtm_opt_t s_options[] = {
      "in the brokers' --curve-allow): CURVE on every broker link"},
     {"curve-broker", "RTMESH_CURVE_BROKER", RTM_OPT_STRING, S_OPT(curve_broker), NULL, 0, 0,
      "the brokers' public certificate (with --curve-secret)"},
+    {"tls-cert", "RTMESH_TLS_CERT", RTM_OPT_STRING, S_OPT(tls_cert), NULL, 0, 0,
+     "PEM certificate chain (the certificate first): with --tls-key the port also serves "
+     "wss:// and https://, told from clear text by the first byte; reloaded on SIGHUP and when "
+     "the files change"},
+    {"tls-key", "RTMESH_TLS_KEY", RTM_OPT_STRING, S_OPT(tls_key), NULL, 0, 0,
+     "PEM private key of --tls-cert"},
 };
 #define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
 
@@ -103,15 +110,25 @@ static int s_brokers(rtm_node_t *node, char *err, size_t err_len)
     return rc < 0 ? rc : 0;
 }
 
-/* SIGHUP: re-reads the brokers file (the workers take the new list at their
- * next tick) and takes the apps file's "enabled" flags (the workers see them
- * at once: connections of an app disabled now are closed at their next sweep). */
-static void s_reload(rtm_node_t *node)
+/* New connections get the certificate now in the files; a pair that does
+ * not load is refused and the one in use kept. */
+static void s_reload_tls(rtm_node_t *node, const char *trigger)
 {
-    rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
-    rtm_roster_reload(node->roster);
-    if (!node->opt.apps_file)
+    char err[512], what[320];
+    if (rtm_tls_reload(node->tls, err, sizeof err) < 0) {
+        rtm_log(RTM_LOG_ERROR,
+                "event=tls_reload_refused trigger=%s error=\"%s\" action=kept_certificate", trigger,
+                err);
         return;
+    }
+    rtm_tls_describe(node->tls, what, sizeof what);
+    rtm_log(RTM_LOG_INFO, "event=tls_reloaded trigger=%s %s", trigger, what);
+}
+
+/* The apps file's "enabled" flags (the workers see them at once: connections
+ * of an app disabled now are closed at their next sweep). */
+static void s_reload_apps(rtm_node_t *node)
+{
     rtm_apps_t fresh;
     char err[512];
     if (rtm_apps_load_file(&fresh, node->opt.apps_file, err, sizeof err) < 0) {
@@ -124,16 +141,45 @@ static void s_reload(rtm_node_t *node)
             changed);
 }
 
-/* Waits for a stopping signal, reloading on SIGHUP meanwhile. */
+/* SIGHUP: the brokers file (the workers take the new list at their next
+ * tick), the apps file's enabled flags and the certificate. */
+static void s_reload(rtm_node_t *node)
+{
+    rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
+    rtm_roster_reload(node->roster);
+    if (node->opt.apps_file)
+        s_reload_apps(node);
+    if (node->tls)
+        s_reload_tls(node, "sighup");
+}
+
+/* Waits for a stopping signal, reloading on SIGHUP meanwhile, and every
+ * second looks whether the certificate files changed. */
 static int s_wait(rtm_node_t *node, const sigset_t *signals)
 {
+    const struct timespec check = {.tv_sec = 1};
     while (1) {
-        int sig;
-        sigwait(signals, &sig);
-        if (sig != SIGHUP)
+        int sig = sigtimedwait(signals, NULL, &check);
+        if (sig < 0) { /* the second passed (or EINTR) */
+            if (node->tls && rtm_tls_files_changed(node->tls))
+                s_reload_tls(node, "files_changed");
+        } else if (sig == SIGHUP) {
+            s_reload(node);
+        } else {
             return sig;
-        s_reload(node);
+        }
     }
+}
+
+/* --tls-cert and --tls-key, both or neither (empty counts as unset). */
+static int s_tls(rtm_node_t *node, char *err, size_t err_len)
+{
+    const char *cert = node->opt.tls_cert, *key = node->opt.tls_key;
+    bool has_cert = cert && *cert, has_key = key && *key;
+    if (has_cert != has_key)
+        return rtm_error_fmt(err, err_len, RTM_EINVAL,
+                             "--tls-cert/RTMESH_TLS_CERT and --tls-key/RTMESH_TLS_KEY go together");
+    return has_cert ? rtm_tls_new(cert, key, &node->tls, err, err_len) : 0;
 }
 
 static int s_configure(rtm_node_t *node, int argc, char **argv)
@@ -159,6 +205,8 @@ static int s_configure(rtm_node_t *node, int argc, char **argv)
         rc = rtm_tier_keys_load(&node->keys, node->opt.curve_secret,
                                 "--curve-secret/RTMESH_CURVE_SECRET", node->opt.curve_broker,
                                 "--curve-broker/RTMESH_CURVE_BROKER", true, err, sizeof err);
+    if (rc >= 0)
+        rc = s_tls(node, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "rtmesh-node: configuration error: %s\n", err);
         return rc;
@@ -227,6 +275,7 @@ int main(int argc, char **argv)
         rtm_brokers_free(&node.brokers);
         rtm_roster_destroy(&node.roster);
         rtm_apps_free(&node.apps);
+        rtm_tls_destroy(&node.tls);
         return 2;
     }
     /* Workers inherit this mask: only the main thread takes the signals. */
@@ -248,9 +297,15 @@ int main(int argc, char **argv)
     int rc = s_start_workers(&node, workers);
     if (rc == 0) {
         rtm_log(RTM_LOG_INFO,
-                "event=started host=%s port=%ld workers=%d brokers=%u brokers_from=\"%s\" apps=%zu",
+                "event=started host=%s port=%ld workers=%d brokers=%u brokers_from=\"%s\" apps=%zu "
+                "tls=%s",
                 node.opt.host, node.opt.port, node.n_workers, node.brokers.n,
-                rtm_roster_what(node.roster), node.apps.n);
+                rtm_roster_what(node.roster), node.apps.n, node.tls ? "on" : "off");
+        if (node.tls) {
+            char what[320];
+            rtm_tls_describe(node.tls, what, sizeof what);
+            rtm_log(RTM_LOG_INFO, "event=tls_certificate %s", what);
+        }
         int sig = s_wait(&node, &stop);
         s_drain(&node, workers, &stop, sig);
         rtm_log(RTM_LOG_INFO, "event=stopping signal=%d", sig);
@@ -267,6 +322,7 @@ int main(int argc, char **argv)
     rtm_brokers_free(&node.brokers);
     rtm_roster_destroy(&node.roster);
     rtm_apps_free(&node.apps);
+    rtm_tls_destroy(&node.tls);
     rtm_log(RTM_LOG_INFO, "event=stopped");
     return rc < 0 ? 1 : 0;
 }

@@ -50,6 +50,10 @@ static const s_family_t s_families[] = {
         "Frame bytes of those messages after compression."),
     S_F("rtmesh_deflated_out_total", "counter", deflated_out,
         "Compressed frames queued to clients (deliveries; in rtmesh_messages_out_total too)."),
+    S_F("rtmesh_tls_handshakes_total", "counter", tls_handshakes_total,
+        "TLS handshakes completed."),
+    S_F("rtmesh_tls_resumed_total", "counter", tls_resumed_total,
+        "TLS handshakes that resumed an earlier session with a ticket."),
 };
 
 static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
@@ -82,6 +86,7 @@ static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
     [RTM_ERR_WATCHLIST_LIMIT] = "watchlist_limit",
     [RTM_ERR_BAD_DEFLATE] = "bad_deflate",
     [RTM_ERR_INFLATE_LIMIT] = "inflate_limit",
+    [RTM_ERR_TLS] = "tls",
 };
 
 /* Seconds: a publish is acknowledged in well under a millisecond on a LAN, and

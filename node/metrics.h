@@ -45,6 +45,7 @@ typedef enum {
     RTM_ERR_WATCHLIST_LIMIT,   /* sign-in watchlist over 100 user ids (pusher:error 4302) */
     RTM_ERR_BAD_DEFLATE,       /* RSV1 without permessage-deflate, or bad compressed data */
     RTM_ERR_INFLATE_LIMIT,     /* compressed message inflating past the message limit */
+    RTM_ERR_TLS, /* TLS refused: a bad, truncated or refused handshake, a bad record */
     RTM_ERR_KIND_COUNT
 } rtm_err_kind_t;
 
@@ -116,6 +117,8 @@ typedef struct {
     uint64_t deflate_in_bytes;       /* their frame bytes before compression */
     uint64_t deflate_out_bytes;      /* and after */
     uint64_t deflated_out;           /* compressed frames queued to clients (deliveries) */
+    uint64_t tls_handshakes_total;   /* TLS handshakes completed */
+    uint64_t tls_resumed_total;      /* of which resumed an earlier session (a ticket) */
     uint64_t errors[RTM_ERR_KIND_COUNT];
     uint64_t publish_buckets[RTM_METRICS_PUBLISH_BOUNDS + 1]; /* acknowledged REST publishes by
                                                                * latency bucket (non-cumulative) */

@@ -19,6 +19,7 @@
 #include "rtm_brokers.h"
 #include "rtm_roster.h"
 #include "rtm_tier.h"
+#include "tls.h"
 
 #include <stddef.h>
 
@@ -48,6 +49,8 @@ typedef struct {
     const char *log_level;    /* --log-level: the least level logged */
     const char *curve_secret; /* --curve-secret: this node's secret certificate file */
     const char *curve_broker; /* --curve-broker: the brokers' public certificate file */
+    const char *tls_cert;     /* --tls-cert: PEM certificate chain; with tls_key, TLS is on */
+    const char *tls_key;      /* --tls-key: PEM private key */
 } rtm_node_options_t;
 
 #define RTM_NODE_MAX_WORKERS 64
@@ -59,6 +62,7 @@ typedef struct {
     rtm_roster_t *roster;  /* where the broker list comes from; workers poll it */
     rtm_brokers_t brokers; /* the list at start (roster generation brokers_gen) */
     rtm_tier_keys_t keys;  /* CURVE keys toward the brokers; empty: plain text */
+    rtm_tls_t *tls;        /* the clients' TLS certificate; NULL: clear text only; thread-safe */
     uint64_t brokers_gen;
     rtm_quota_t *quota;           /* mesh-wide connection limits; atomic */
     rtm_addr_limit_t *addr_limit; /* TCP connections per node and per address; locked */

@@ -385,6 +385,7 @@ static void s_wire(rtm_worker_t *w)
     rtm_conns_init(&w->conns, &w->loop, sizeof(rtm_session_t), &rtm_session_events,
                    (size_t)w->node->opt.max_outbound_kb * 1024, &w->metrics);
     w->conns.data = &w->sessions;
+    w->conns.tls = w->node->tls;
 }
 
 int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config clang-format curl
           libzmq3-dev libczmq-dev libmsgpack-dev libuv1-dev libhttp-parser-dev libjansson-dev
-          libssl-dev libsodium-dev libcmocka-dev libxxhash-dev uthash-dev libcurl4-openssl-dev
+          libssl-dev openssl libsodium-dev libcmocka-dev libxxhash-dev uthash-dev libcurl4-openssl-dev
           zlib1g-dev
           python3-zmq python3-msgpack # client/examples/feed.py, run by the CURVE test
           iproute2 iptables) # the last two: network namespaces of the multi-host test
@@ -17,7 +17,7 @@ for flag in "$@"; do
   case "$flag" in
     --with-node) command -v npm >/dev/null || packages+=(nodejs npm) ;;
     --with-browser)
-      packages+=(chromium fonts-dejavu-core)
+      packages+=(chromium fonts-dejavu-core libnss3-tools) # certutil: a test CA in its trust store
       ;;
     --with-fuzz) packages+=(clang libclang-rt-14-dev) ;; # libFuzzer and its sanitizers
     *) echo "usage: $0 [--with-node] [--with-browser] [--with-fuzz]" >&2; exit 2 ;;

@@ -22,6 +22,11 @@
 # (RTMESH_APP_ID/_KEY/_SECRET, unchanged behaviour for plain clients) and the
 # demo's app "demo", which allows client events (typing indicators) and
 # requires user authentication. RTMESH_DEMO_APP picks another app for the demo.
+#
+# RTMESH_RUN_TLS=1 (make run TLS=1): the nodes also serve wss:// and https:// on
+# the port, with a certificate for localhost and 127.0.0.1 signed by a CA of
+# this machine's own, made once in RTMESH_TLS_DIR (default BUILD_DIR/tls) and
+# kept, so that it is trusted once; the banner says how.
 set -uo pipefail
 usage="usage: run-mesh.sh BUILD_DIR [debug|info|warn|error]"
 bin=${1:?$usage}
@@ -35,6 +40,7 @@ brokers=${RTMESH_BROKERS:-tcp://127.0.0.1:7100,tcp://127.0.0.1:7102}
 app_id=${RTMESH_APP_ID:-app-id} app_key=${RTMESH_APP_KEY:-app-key}
 app_secret=${RTMESH_APP_SECRET:-app-secret}
 logs=${RTMESH_LOG_DIR:-$bin/logs}
+tls_dir=${RTMESH_TLS_DIR:-$bin/tls}
 # Ctrl-C here means now: no drain period (it is for load balancers, docs/operations.md).
 export RTMESH_DRAIN_SECONDS=${RTMESH_DRAIN_SECONDS:-0}
 [ "$show" = debug ] && export RTMESH_LOG_LEVEL=${RTMESH_LOG_LEVEL:-debug}
@@ -115,7 +121,7 @@ launch() {
   shift 2
   "$@" >>"$out" 2>>"$logs/$name.log" &
   launched=$!
-  for var in RTMESH_APPS_FILE RTMESH_LOG_LEVEL; do
+  for var in RTMESH_APPS_FILE RTMESH_LOG_LEVEL RTMESH_TLS_CERT RTMESH_TLS_KEY; do
     [ -n "${!var:-}" ] && env+=("$var=${!var}")
   done
   relaunch="$(shell_words "${env[@]}" "$@")>>$(shell_words "$logs/$name.log")2>&1"
@@ -171,6 +177,48 @@ reap_gone() {
   done
   return $gone
 }
+
+# ---- TLS (RTMESH_RUN_TLS=1) -----------------------------------------------
+
+# Makes what is missing or expires within a day in $tls_dir: the local CA
+# (ca.crt, ca.key) and the nodes' certificate (node.crt: it and the CA; node.key).
+make_tls() {
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  mkdir -p "$tls_dir" && chmod 700 "$tls_dir" && cd "$tls_dir" || return 1
+  if ! openssl x509 -checkend 86400 -noout -in ca.crt >/dev/null 2>&1; then
+    openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 825 \
+      -subj "/CN=rtmesh make run CA ($(hostname))" 2>/dev/null || return 1
+    rm -f node.crt
+  fi
+  openssl x509 -checkend 86400 -noout -in node.crt >/dev/null 2>&1 && return 0
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n' >node.ext
+  openssl req "${ec[@]}" -keyout node.key -out node.csr -subj /CN=localhost 2>/dev/null &&
+    openssl x509 -req -in node.csr -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
+      -days 365 -extfile node.ext -out node.leaf 2>/dev/null &&
+    cat node.leaf ca.crt >node.crt && rm -f node.csr node.ext node.leaf
+}
+# The banner's lines about TLS (after the metrics line).
+tls_banner() {
+  local ca=$tls_dir/ca.crt
+  cat <<MSG
+
+  TLS        wss://localhost:$port/app/$app_key and https://localhost:$port on the same port
+             (pusher-js: wsHost 'localhost', wssPort $port, forceTLS true), signed by the local
+             CA $ca; trust it once: Node NODE_EXTRA_CA_CERTS=$ca, curl --cacert $ca,
+             Debian: sudo cp $ca /usr/local/share/ca-certificates/rtmesh-dev.crt && sudo update-ca-certificates,
+             Chromium: certutil -d sql:\$HOME/.pki/nssdb -A -t C,, -n rtmesh-dev -i $ca
+MSG
+}
+tls_lines=
+if [ "${RTMESH_RUN_TLS:-0}" = 1 ]; then
+  (make_tls) || {
+    echo "run-mesh.sh: cannot make the TLS certificate in $tls_dir (is openssl installed?)" >&2
+    rm -rf "$tmp"
+    exit 1
+  }
+  export RTMESH_TLS_CERT=$tls_dir/node.crt RTMESH_TLS_KEY=$tls_dir/node.key
+  tls_lines=$(tls_banner)
+fi
 
 shards=$(tr ',' '\n' <<<"$brokers" | wc -l)
 files=()
@@ -260,7 +308,7 @@ rtmesh $state: $shards broker shards, 2 edge nodes on port $port.
                                                        forceTLS false, enabledTransports ['ws'], cluster 'mt1')
   REST API   http://127.0.0.1:$port/apps/$app_id/events  (app id $app_id, key $app_key,
                                                        secret $app_secret)
-  metrics    http://127.0.0.1:$port/metrics
+  metrics    http://127.0.0.1:$port/metrics$tls_lines
   logs       $logs/  (${files[*]})
              shown here: $shown
 Ctrl-C stops it.

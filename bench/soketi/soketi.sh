@@ -4,7 +4,8 @@
 # /usr/share/nodejs, so a private mount namespace lays the unpacked
 # /usr/share over the real one (overlayfs, read-only): nothing is installed.
 # The process execs into node, so its pid is this script's pid.
-# Usage: soketi.sh PORT   (app-id / app-key / app-secret, soketi's defaults)
+# Usage: soketi.sh PORT   (app-id / app-key / app-secret, soketi's defaults; SOKETI_SSL_CERT
+#                          and SOKETI_SSL_KEY in the environment: its SSL mode, TLS only)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/.node18/root

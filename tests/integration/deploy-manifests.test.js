@@ -9,7 +9,8 @@
 // that covers preStop + drain.
 // The schemas accept unknown fields (as the API's OpenAPI schema does), so the rules below read
 // every field they rely on explicitly: a misspelt one fails them. deploy/compose.yaml is
-// checked for a broker list written once and the balancer's port.
+// checked for a broker list written once and the balancer's port; the deploy/k8s-tls overlay
+// for a TLS Secret mounted where RTMESH_TLS_* point, the merged Deployment validated.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -178,4 +179,37 @@ test('deploy/compose.yaml: the broker list once, every shard started, the balanc
   assert.equal(brokers.length, list.length, 'a service per listed shard');
   brokers.forEach((s) => assert.deepEqual(compose.services[s].command.slice(-2), ['--shard', s.split('-')[1]]));
   assert.ok(compose.services.lb.ports.some((p) => /:6001$/.test(p) && p.includes('${RTMESH_LB_PORT:-6001}')), 'lb publishes 6001');
+});
+
+test('deploy/k8s-tls: the TLS Secret mounted into the base\'s node container, RTMESH_TLS_* pointing into it, readable by its group', () => {
+  const dir = path.join(DEPLOY, 'k8s-tls');
+  const kustomization = YAML.parse(fs.readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8'));
+  assert.deepEqual(kustomization.resources, ['../k8s']);
+  const [patch] = kustomization.patches.map((p) => loadDocs(path.join(dir, p.path))[0]);
+  const base = find(patch.kind, patch.metadata.name);
+  const pod = structuredClone(base.spec.template.spec);
+  const tlsPod = patch.spec.template.spec;
+  const tlsContainer = tlsPod.containers[0];
+  const container = pod.containers.find((c) => c.name === tlsContainer.name);
+  assert.ok(container, `the base's ${patch.metadata.name} has a container ${tlsContainer.name}`);
+  // The strategic merge kustomize does, by name: the result must still validate.
+  container.env = [...container.env, ...tlsContainer.env];
+  container.volumeMounts = [...container.volumeMounts, ...tlsContainer.volumeMounts];
+  pod.volumes = [...pod.volumes, ...tlsPod.volumes];
+  pod.securityContext = { ...pod.securityContext, ...tlsPod.securityContext };
+  const merged = { ...structuredClone(base), spec: { ...base.spec, template: { ...base.spec.template, spec: pod } } };
+  const Model = modelFor(merged);
+  assert.doesNotThrow(() => new Model(merged).validate(), 'the merged Deployment');
+
+  const [mount] = tlsContainer.volumeMounts;
+  assert.ok(!container.volumeMounts.some((m) => m !== mount && mount.mountPath.startsWith(`${m.mountPath}/`)), 'not nested in another (read-only) volume');
+  const volume = pod.volumes.find((v) => v.name === mount.name);
+  assert.equal(volume.secret.secretName, 'rtmesh-node-tls');
+  const env = envOf(container);
+  // A kubernetes.io/tls Secret's keys, under the mount.
+  assert.equal(env.RTMESH_TLS_CERT, `${mount.mountPath}/tls.crt`);
+  assert.equal(env.RTMESH_TLS_KEY, `${mount.mountPath}/tls.key`);
+  assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsGroup, 'the files belong to the node\'s group');
+  assert.equal(volume.secret.defaultMode & 0o040, 0o040, 'group-readable');
+  assert.equal(volume.secret.defaultMode & 0o007, 0, 'not world-readable');
 });

@@ -13,6 +13,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 const { reservePorts, HOST, Inbox, withTimeout } = require('../lib/mesh');
@@ -45,9 +46,10 @@ function nextLine(run, pred, what, ms) {
   });
 }
 
-// Starts run-mesh.sh as `make run` would, on free ports, with its logs in a fresh directory.
-// Returns once the banner is out. lines: every line of its stdout and stderr, in order.
-async function runMesh(t) {
+// Starts run-mesh.sh as `make run` would, on free ports, with its logs in a fresh directory
+// (env: more of its variables). Returns once the banner is out. lines: every line of its
+// stdout and stderr, in order.
+async function runMesh(t, env = {}) {
   assert.ok(fs.existsSync(path.join(ROOT, 'examples', 'demo', 'node_modules')),
     'the demo\'s npm packages are installed (tests/run-node-suite.sh runs npm ci in examples/demo)');
   const { pairPorts, singlePorts } = await reservePorts({ pairs: 2, singles: 1 });
@@ -64,6 +66,7 @@ async function runMesh(t) {
       RTMESH_BROKERS: pairPorts.map((p) => `tcp://${HOST}:${p}`).join(','),
       RTMESH_DEMO_PORT: '0',
       RTMESH_LOG_DIR: logDir,
+      ...env,
     },
   });
   const run = { child, logDir, lines: [], inbox: new Inbox('run-mesh.sh output') };
@@ -124,6 +127,25 @@ test('Ctrl-C stops every process with one line and exit 0; the terminal shows on
   for (const name of ['broker-0', 'broker-1']) assert.match(log(name), /level=info event=stop broker=/, name);
   for (const name of ['node-0', 'node-1']) assert.match(log(name), /level=info event=stopping signal=2/, name);
   assert.match(log('demo'), /event=stopping signal=SIGINT/);
+});
+
+test('TLS=1 makes a local CA and a certificate, serves https:// with it and says how to trust it', async (t) => {
+  const tlsDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rtmesh-run-tls-')), 'tls');
+  t.after(() => fs.rmSync(path.dirname(tlsDir), { recursive: true, force: true }));
+  const run = await runMesh(t, { RTMESH_RUN_TLS: '1', RTMESH_TLS_DIR: tlsDir });
+  const ca = path.join(tlsDir, 'ca.crt');
+  const banner = run.lines.join('\n');
+  assert.ok(banner.includes(`NODE_EXTRA_CA_CERTS=${ca}`), shown(run));
+  const port = Number(/wss:\/\/localhost:(\d+)\//.exec(banner)[1]);
+  const body = await new Promise((resolve, reject) => {
+    https.get({ host: 'localhost', port, path: '/healthz', ca: fs.readFileSync(ca), agent: false }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+  assert.equal(body.trim(), 'ok');
+  assert.deepEqual(await interrupt(run), { code: 0, signal: null }, shown(run));
 });
 
 test('SIGTERM to the script alone stops every process it started, exit 0', async (t) => {

@@ -33,9 +33,11 @@ function artifactsDir() {
   return dir;
 }
 
-async function launchBrowser() {
+// env: the browser's environment (default: this process's), e.g. a HOME whose NSS database
+// trusts a test CA (lib/tls.js).
+async function launchBrowser(env = process.env) {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (scripts/deps.sh --with-browser)`);
-  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 30000 });
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 30000, env });
 }
 
 // A page in a new context (its own cookies) of the given viewport; page.problems collects
