@@ -4,7 +4,7 @@
 // {ctl: ...} answers) and steers it through stdin.
 //
 // Usage: node clients.js <config JSON>: {nodes: ["host:port", ...], brokersFile, cliBin,
-//   hookHost, activityMs, pongMs, restEveryMs, convergeMs}
+//   hookHost, activityMs, pongMs, restEveryMs, reconnectMs, convergeMs}
 // On every node two pusher-js clients subscribe every channel: public ones, cache ones and
 // presence ones (each client is its own user; authorization signed here with the `pusher`
 // SDK, as an app's auth endpoint would). Publishers, each sending one event at a time with a
@@ -20,7 +20,7 @@
 //   flush        stop publishing; publish one marker per channel through the first node that
 //                takes it, and print {ctl:'flushed'} once every client received every marker
 //                (events are ordered per publisher, so everything before has arrived too), or
-//                {ctl:'unflushed', missing} if they did not within convergeMs
+//                {ctl:'unflushed', missing} if they did not within reconnectMs
 //   truth        print {ctl:'truth', users: {channel: [user ids]}} from the REST users query
 //   end          disconnect everything and exit
 
@@ -172,12 +172,16 @@ async function divergence() {
   return null;
 }
 
+// Waits for every client to be subscribed again (within reconnectMs), then for presence to
+// agree (within convergeMs of that).
 async function converge(id) {
   const start = Date.now();
+  let subscribed = null; // when every client was subscribed again
   let why = null;
-  while (Date.now() - start <= config.convergeMs) {
+  while (subscribed === null ? Date.now() - start <= config.reconnectMs : Date.now() - subscribed <= config.convergeMs) {
+    if (subscribed === null && allSubscribed()) subscribed = Date.now();
     why = await divergence();
-    if (!why) return say({ ctl: 'converged', id, ms: Date.now() - start });
+    if (!why) return say({ ctl: 'converged', id, ms: Date.now() - (subscribed ?? start), reconnectMs: (subscribed ?? Date.now()) - start });
     await sleep(POLL_MS);
   }
   return say({ ctl: 'unconverged', id, why });
@@ -199,7 +203,7 @@ async function flush() {
   }
   const missing = () => clients.flatMap((c) => markers.filter((m) => !markersSeen.has(`${c.name}|${m.ch}|${m.s}`)).map((m) => `${c.name}:${m.ch}`));
   const start = Date.now();
-  while (missing().length && Date.now() - start <= config.convergeMs) await sleep(POLL_MS);
+  while (missing().length && Date.now() - start <= config.reconnectMs) await sleep(POLL_MS);
   say(missing().length ? { ctl: 'unflushed', missing: missing() } : { ctl: 'flushed' });
 }
 

@@ -5,6 +5,8 @@
 // before a process gets SIGHUP it must have logged that it started (its handler is in place:
 // SIGHUP's default action ends a process).
 
+const fs = require('node:fs');
+const path = require('node:path');
 const { waitLog, stop, kill, WAIT_MS } = require('../lib/multihost');
 const { sleep } = require('../lib/util');
 const { BROKERS, SPARE, NODES } = require('./schedule');
@@ -16,7 +18,7 @@ class SoakMesh {
     this.appsFile = appsFile;
     this.listed = [...BROKERS]; // brokers in the brokers file
     this.unexpected = []; // exits the schedule did not cause: "name: exit"
-    this.starts = {}; // name -> how many times it was started
+    this.lives = []; // every process started, in order: {name, proc}
   }
 
   // Starts broker or node `name` in its host with the brokers file and the apps.
@@ -24,11 +26,21 @@ class SoakMesh {
     const args = ['--apps', this.appsFile];
     const proc = name.startsWith('b') ? this.h.fileBroker(name, args) : this.h.fileNode(name, args);
     proc.expectExit = false;
-    this.starts[name] = (this.starts[name] || 0) + 1;
+    this.lives.push({ name, proc });
     proc.exited.then((exit) => {
       if (!proc.killed && !proc.expectExit) this.unexpected.push(`${name}: ${JSON.stringify(exit)}`);
     });
     return proc;
+  }
+
+  // Writes the log of every process started into dir, as <name>-<start number>.log.
+  saveLogs(dir) {
+    fs.mkdirSync(dir, { recursive: true });
+    const n = {};
+    for (const { name, proc } of this.lives) {
+      n[name] = (n[name] || 0) + 1;
+      fs.writeFileSync(path.join(dir, `${name}-${n[name]}.log`), proc.log.text);
+    }
   }
 
   start() {
