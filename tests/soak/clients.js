@@ -13,10 +13,12 @@
 // records member_added / member_removed / channel_occupied / channel_vacated.
 // Commands:
 //   publish      start the publishers
-//   converge ID  print {ctl:'converged', id, ms} once every client is connected and subscribed
-//                and, per presence channel, the REST users list, every client's member list
-//                and the clients actually subscribed agree; {ctl:'unconverged', id, why} if
-//                they do not within convergeMs
+//   converge ID [all]
+//                print {ctl:'converged', id, ms} once, per presence channel, the REST users
+//                list, the clients subscribed to it and each one's member list agree;
+//                {ctl:'unconverged', id, why} if they do not within convergeMs. With all,
+//                every client must be connected and subscribed again first (within
+//                reconnectMs; reconnectMs in the answer is how long that took)
 //   flush        stop publishing; publish one marker per channel through the first node that
 //                takes it, and print {ctl:'flushed'} once every client received every marker
 //                (events are ordered per publisher, so everything before has arrived too), or
@@ -156,32 +158,36 @@ async function restUsers() {
   return null;
 }
 
-// Why presence has not converged, or null once it has.
+// Why presence has not converged among the clients subscribed to each presence channel now,
+// or null once, per channel, the REST users list, their ids and each one's member list agree.
 async function divergence() {
-  if (!allSubscribed()) return 'not every client is connected and subscribed';
-  const expected = clients.map((c) => c.name).sort();
   const users = await restUsers();
   if (!users) return 'no node answers the REST users query';
   for (const ch of PRESENCE) {
-    if (users[ch].join() !== expected.join()) return `${ch}: REST users ${users[ch].join()} != ${expected.join()}`;
-    for (const c of clients) {
-      const seen = Object.keys(c.channel(ch).members.members).sort();
-      if (seen.join() !== expected.join()) return `${ch}: ${c.name} sees ${seen.join()}`;
+    const present = clients.filter((c) => c.connection.state === 'connected' && c.channel(ch).subscribed);
+    const expected = present.map((c) => c.name).sort().join();
+    if (users[ch].join() !== expected) return `${ch}: REST users ${users[ch].join()} != subscribed ${expected}`;
+    for (const c of present) {
+      const seen = Object.keys(c.channel(ch).members.members).sort().join();
+      if (seen !== expected) return `${ch}: ${c.name} sees ${seen} != ${expected}`;
     }
   }
   return null;
 }
 
-// Waits for every client to be subscribed again (within reconnectMs), then for presence to
-// agree (within convergeMs of that).
-async function converge(id) {
+// With all: waits for every client to be subscribed again (within reconnectMs) first. Then
+// waits for presence to agree, within convergeMs.
+async function converge(id, all) {
   const start = Date.now();
-  let subscribed = null; // when every client was subscribed again
+  while (all && !allSubscribed()) {
+    if (Date.now() - start > config.reconnectMs) return say({ ctl: 'unconverged', id, why: 'not every client is connected and subscribed again' });
+    await sleep(POLL_MS);
+  }
+  const subscribed = Date.now();
   let why = null;
-  while (subscribed === null ? Date.now() - start <= config.reconnectMs : Date.now() - subscribed <= config.convergeMs) {
-    if (subscribed === null && allSubscribed()) subscribed = Date.now();
+  while (Date.now() - subscribed <= config.convergeMs) {
     why = await divergence();
-    if (!why) return say({ ctl: 'converged', id, ms: Date.now() - (subscribed ?? start), reconnectMs: (subscribed ?? Date.now()) - start });
+    if (!why) return say({ ctl: 'converged', id, ms: Date.now() - subscribed, reconnectMs: subscribed - start });
     await sleep(POLL_MS);
   }
   return say({ ctl: 'unconverged', id, why });
@@ -210,9 +216,9 @@ async function flush() {
 receiver.start().then(() => say({ ctl: 'ready', hookUrl: receiver.url('/hooks') }));
 
 readline.createInterface({ input: process.stdin }).on('line', async (line) => {
-  const [cmd, arg] = line.trim().split(/\s+/);
+  const [cmd, arg, all] = line.trim().split(/\s+/);
   if (cmd === 'publish') startPublishers();
-  else if (cmd === 'converge') await converge(arg);
+  else if (cmd === 'converge') await converge(arg, all === 'all');
   else if (cmd === 'flush') await flush();
   else if (cmd === 'truth') say({ ctl: 'truth', users: await restUsers() });
   else if (cmd === 'end') {
