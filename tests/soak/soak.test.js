@@ -147,9 +147,11 @@ test(`soak: ${MINUTES} min of random faults (seed ${SEED}); nothing acknowledged
     if (s.settle) {
       const last = i === steps.length - 1;
       const answer = await ask(clients, inbox, `converge ${i}${last ? ' all' : ''}`, ['converged', 'unconverged'], RECONNECT_MS + CONVERGE_MS + 15000);
-      if (answer.ctl === 'converged') convergence.push(answer.ms);
-      if (answer.ctl === 'converged' && last) reconnected = answer.reconnectMs;
-      else unconverged.push(`step ${i} (${describe(s)}): ${answer.why}`);
+      if (answer.ctl !== 'converged') unconverged.push(`step ${i} (${describe(s)}): ${answer.why}`);
+      else {
+        convergence.push(answer.ms);
+        if (last) reconnected = answer.reconnectMs;
+      }
     }
     console.log(`# step ${i} done: ${describe(s)}`);
     await sleep(s.gapMs);
