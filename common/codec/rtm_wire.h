@@ -121,6 +121,9 @@ typedef struct rtm_wire_msg {
                              listed); empty from a sender that predates the field */
     uint64_t digest;      /* SHARD_HB, NODE_HB: rtm_brokers digest of the sender's broker
                              list; 0 = not told */
+    uint64_t beat;        /* SHARD_HB: the broker's heartbeat number (1, 2, ... per start);
+                             PUBLISH: the number of the owner's last heartbeat the sender
+                             heard; both written only when > 0 (0 = not told) */
     uint32_t n_channels;  /* PUBLISH: 1..RTM_WIRE_MAX_CHANNELS */
     rtm_str_t channels[RTM_WIRE_MAX_CHANNELS]; /* PUBLISH: channel names */
     rtm_str_t user_id;    /* PUBLISH (optional, adds "user_id" to the rendered client
@@ -165,8 +168,9 @@ typedef struct {
  * over RTM_WIRE_MAX_MEMBERS or members NULL with n_members > 0 for SYNC, an
  * empty member user_id, a NULL slice with a non-zero length) or RTM_ETOOBIG
  * past INT_MAX bytes. Every field of the type is written (docs/wire.md lists
- * them) except PUBLISH "user_id" and ACK "json" and "reason", written only when non-empty
- * so that bodies of the earlier format stay byte-identical. */
+ * them) except PUBLISH "user_id" and ACK "json" and "reason", written only when non-empty,
+ * and PUBLISH and SHARD_HB "beat", written only when > 0, so that bodies of the earlier
+ * format stay byte-identical. */
 int rtm_wire_encoded_len(const rtm_wire_msg_t *msg);
 
 /* Encodes msg into out[0..cap). Returns the number of bytes written;
