@@ -94,7 +94,7 @@ typedef struct {
     uint64_t malformed;          /* bodies or frames refused, and unexpected types */
     uint64_t unknown_app;        /* messages for an app this mesh does not serve */
     uint64_t publish_refused;    /* PUBLISHes the REST API's rules refuse (rtm_publish) */
-    uint64_t stalled_refused;    /* PUBLISHes sent before the last stall (s_stalled) */
+    uint64_t stalled_refused;    /* PUBLISHes their senders gave up on (s_publish) */
     uint64_t app_refused;        /* messages from a service key for an app not naming it */
     uint64_t reply_drops;        /* replies ROUTER could not queue (node gone or stuck) */
     uint64_t queries;            /* QUERY messages answered, any status */
@@ -539,7 +539,10 @@ static int s_check_event(rtm_broker_t *b, const rtm_wire_msg_t *m, char *err, si
 
 static void s_publish(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *m)
 {
-    if (m->beat && m->beat <= b->fence) { /* its sender has refused it: publish nothing */
+    if (m->beat &&
+        (m->beat <= b->fence || m->beat > b->beat || b->beat - m->beat >= RTM_WIRE_STALE_BEATS)) {
+        /* its sender has refused it: sent before a stall (s_stalled), to an earlier
+         * start of this broker, or RTM_WIRE_STALE_BEATS ago; publish nothing */
         b->stats.stalled_refused++;
         s_ack(b, peer, m->id, RTM_EUNAVAIL);
         return;

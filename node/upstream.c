@@ -21,9 +21,9 @@
 #include <string.h>
 #include <uthash.h>
 
-#define S_REQUEST_MS 2000        /* a shard that has not acked by then is unavailable */
-#define S_MAX_FRAME  (64u << 20) /* bigger frames from a broker close the link */
-#define S_MAX_OUT    (16u << 20) /* bytes queued toward one broker before refusing */
+#define S_REQUEST_MS RTM_WIRE_REQUEST_MS /* a shard that has not acked by then is unavailable */
+#define S_MAX_FRAME  (64u << 20)         /* bigger frames from a broker close the link */
+#define S_MAX_OUT    (16u << 20)         /* bytes queued toward one broker before refusing */
 #define S_TOPIC_MAX  RTM_WIRE_MAX_TOPIC
 
 struct rtm_topic {

@@ -35,6 +35,16 @@
 #define RTM_WIRE_HB_MS   500
 #define RTM_WIRE_DEAD_MS 1500
 
+/* A node answers 503 to a request its broker has not ACKed this long after
+ * sending it. A sender stamps a PUBLISH with the owner's last heartbeat number
+ * it heard ("beat"), at most RTM_WIRE_DEAD_MS old, so a PUBLISH that reaches
+ * its owner this many heartbeats after the one stamped was given up by its
+ * sender (a node; librtmesh's own timeout may be longer, and gets the refusal):
+ * the owner refuses it rather than publish it late (a partition healing, TCP
+ * delivering it at last). */
+#define RTM_WIRE_REQUEST_MS  2000
+#define RTM_WIRE_STALE_BEATS ((RTM_WIRE_DEAD_MS + RTM_WIRE_REQUEST_MS) / RTM_WIRE_HB_MS + 1)
+
 /* A broker listed at run time takes its share of channels only this long
  * after it is first heard (by nodes and brokers alike): every process must
  * have listed it and subscribed at its egress by then, or events it

@@ -156,7 +156,7 @@ function harness(t, hosts, names = {}) {
 
 // Prints the load report, per phase, with the fault timings ({phase: {detect_ms, ...}}).
 function printReport({ report, disconnects }, timings) {
-  const cols = ['published', 'acked', 'refused', 'failed', 'lost', 'noticed', 'notice_ms', 'unsubscribed', 'detect_ms', 'reroute_ms'];
+  const cols = ['published', 'acked', 'refused', 'failed', 'lost', 'zombies', 'noticed', 'notice_ms', 'unsubscribed', 'detect_ms', 'reroute_ms'];
   console.log(`# ${'phase'.padEnd(10)} ${cols.join('  ')}`);
   for (const r of report) {
     const tm = timings[r.phase] || {};
