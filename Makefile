@@ -4,7 +4,7 @@ RELEASE := build/release
 DEBUG   := build/debug
 JOBS    := $(shell nproc)
 
-.PHONY: run test fuzz image-test bench build build-debug deps deps-browser format check-format clean
+.PHONY: run test fuzz soak image-test bench build build-debug deps deps-browser format check-format clean
 
 deps:
 	@scripts/deps.sh --with-node
@@ -36,6 +36,13 @@ test: deps-browser build-debug check-format
 fuzz:
 	@scripts/deps.sh --with-fuzz
 	tests/fuzz/run.sh build/fuzz $(or $(FUZZ_SECONDS),60)
+
+# The randomized fault soak (docs/soak.md): 3 brokers and 3 nodes in network namespaces under
+# load while a seeded schedule kills, stops and partitions them; SOAK_MINUTES (default 20),
+# SOAK_SEED (default: a random one, printed). Needs root.
+soak: build-debug
+	SOAK_MINUTES=$(or $(SOAK_MINUTES),20) SOAK_SEED=$(SOAK_SEED) tests/run-node-suite.sh soak \
+	  $(DEBUG)/broker/rtmesh-broker $(DEBUG)/node/rtmesh-node
 
 # The container image for real (deploy/ci-image.sh): build it with podman from a Debian base
 # made with mmdebstrap, run a broker and a node from it, serve pusher-js clients. CI runs it.

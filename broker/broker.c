@@ -94,6 +94,7 @@ typedef struct {
     uint64_t malformed;          /* bodies or frames refused, and unexpected types */
     uint64_t unknown_app;        /* messages for an app this mesh does not serve */
     uint64_t publish_refused;    /* PUBLISHes the REST API's rules refuse (rtm_publish) */
+    uint64_t stalled_refused;    /* PUBLISHes their senders gave up on (s_publish) */
     uint64_t app_refused;        /* messages from a service key for an app not naming it */
     uint64_t reply_drops;        /* replies ROUTER could not queue (node gone or stuck) */
     uint64_t queries;            /* QUERY messages answered, any status */
@@ -136,6 +137,9 @@ struct rtm_broker {
     size_t cap_items;            /* entries allocated */
     s_stats_t stats;             /* counters since start */
     uint64_t next_hb_ms;         /* monotonic time of the next heartbeat */
+    uint64_t beat;               /* number of the last heartbeat sent (1, 2, ...) */
+    uint64_t fence;              /* beat before the last stall: older PUBLISHes are refused */
+    uint64_t turn_ms;            /* monotonic time the last loop turn woke */
     uint64_t next_stats_ms;      /* monotonic time of the next counters line */
     rtm_log_limit_t warn;        /* peer-error lines: one per S_WARN_EVERY_MS */
 };
@@ -168,6 +172,7 @@ static void s_snapshot(const rtm_broker_t *b, uint64_t v[RTM_CTR_COUNT])
         [RTM_CTR_MALFORMED] = s->malformed,
         [RTM_CTR_UNKNOWN_APP] = s->unknown_app,
         [RTM_CTR_PUBLISH_REFUSED] = s->publish_refused,
+        [RTM_CTR_STALLED_REFUSED] = s->stalled_refused,
         [RTM_CTR_APP_REFUSED] = s->app_refused,
         [RTM_CTR_AUTH_REFUSED] = b->allow ? rtm_allow_list_stats(b->allow)->refused : 0,
         [RTM_CTR_HANDSHAKE_FAILED] =
@@ -451,7 +456,8 @@ static void s_ack(rtm_broker_t *b, rtm_str_t peer, uint64_t id, int status)
 }
 
 /* This broker's heartbeat: its identity, its place in its list, its digest,
- * and the webhook events it holds (the peers know what dies with it). */
+ * the webhook events it holds (the peers know what dies with it) and the
+ * number of the last one sent (publishers stamp what they heard, s_stalled). */
 static rtm_wire_msg_t s_shard_hb(const rtm_broker_t *b)
 {
     int self = rtm_shard_view_self_index(b->view);
@@ -460,7 +466,8 @@ static rtm_wire_msg_t s_shard_hb(const rtm_broker_t *b)
                             .epoch = b->epoch,
                             .broker = rtm_str_cstr(b->self),
                             .digest = rtm_shard_view_list(b->view)->digest,
-                            .count = rtm_webhooks_held(b->webhooks)};
+                            .count = rtm_webhooks_held(b->webhooks),
+                            .beat = b->beat};
 }
 
 static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel)
@@ -532,6 +539,14 @@ static int s_check_event(rtm_broker_t *b, const rtm_wire_msg_t *m, char *err, si
 
 static void s_publish(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *m)
 {
+    if (m->beat &&
+        (m->beat <= b->fence || m->beat > b->beat || b->beat - m->beat >= RTM_WIRE_STALE_BEATS)) {
+        /* its sender has refused it: sent before a stall (s_stalled), to an earlier
+         * start of this broker, or RTM_WIRE_STALE_BEATS ago; publish nothing */
+        b->stats.stalled_refused++;
+        s_ack(b, peer, m->id, RTM_EUNAVAIL);
+        return;
+    }
     char err[256] = "";
     int status = s_check_event(b, m, err, sizeof err);
     if (status < 0) {
@@ -857,8 +872,26 @@ static void s_drain_peers(rtm_broker_t *b)
 
 /* ---- timers and loop --------------------------------------------------- */
 
+/* A loop turn that wakes longer than the dead time after the last one was a
+ * stall (SIGSTOP, a starved CPU): every peer has judged this broker dead and
+ * refused what it had sent here, which may still wait in the sockets. A
+ * PUBLISH stamped with a heartbeat number up to the last one sent before the
+ * stall was sent before its sender could hear this broker again: refused
+ * (s_publish), not published late and out of order. Unstamped ones (older
+ * senders) are published as before. */
+static void s_stalled(rtm_broker_t *b, uint64_t now)
+{
+    if (b->turn_ms && now - b->turn_ms > RTM_WIRE_DEAD_MS && b->fence != b->beat) {
+        b->fence = b->beat;
+        rtm_log(RTM_LOG_WARN, "event=stalled broker=%s ms=%llu fence=%llu", b->self,
+                (unsigned long long)(now - b->turn_ms), (unsigned long long)b->fence);
+    }
+    b->turn_ms = now;
+}
+
 static void s_heartbeat(rtm_broker_t *b)
 {
+    b->beat++;
     rtm_wire_msg_t hb = s_shard_hb(b);
     rtm_egress_control(b->egress, rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN), &hb, true);
 }
@@ -980,6 +1013,7 @@ int rtm_broker_run(rtm_broker_t *b, const atomic_int *stop, atomic_int *reload)
             rtm_log(RTM_LOG_ERROR, "event=poll_failed error=\"%s\"", zmq_strerror(err));
             return -err;
         }
+        s_stalled(b, s_now_ms());
         /* peers first: a node may already route by a peer's heartbeat that
          * waits here too (a peer leaving), so take it in before judging what
          * the node sent */

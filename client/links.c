@@ -230,6 +230,7 @@ void rtm_client_links_drain_sub(rtm_client_links_t *l, uint64_t now)
             rtm_client_link_heard(&c->st, m.epoch, unlisted, now);
             c->st.digest = m.digest;
             c->st.held = m.count;
+            c->st.beat = m.beat;
         }
         zmq_msg_close(&body);
         zmq_msg_close(&topic);
@@ -251,6 +252,7 @@ int rtm_client_links_recv(rtm_client_links_t *l, rtm_client_conn_t *c, uint64_t 
         if (msg->type == RTM_WIRE_SHARD_HB) {
             c->st.last_reply_ms = now;
             c->st.digest = msg->digest;
+            c->st.beat = msg->beat;
             continue;
         }
         if (msg->type != RTM_WIRE_ACK)

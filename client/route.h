@@ -26,6 +26,7 @@ typedef struct {
     uint64_t epoch;         /* its start time, from its heartbeat */
     uint64_t digest;        /* its list digest, from its heartbeat; 0: not told */
     uint64_t held;          /* webhook events it holds, from its heartbeat */
+    uint64_t beat;          /* number of its last heartbeat heard, stamped on publishes */
     bool joining;           /* routed to only RTM_WIRE_JOIN_MS after first_hb_ms */
     bool unlisted;          /* its last heartbeat said it owns nothing */
 } rtm_client_link_t;

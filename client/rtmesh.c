@@ -189,7 +189,8 @@ static void s_event_progress(rtmesh_t *h, const s_request_t *r, s_event_t *e, ui
                               .app = rtm_str_cstr(r->app),
                               .name = rtm_str_cstr(ev->name),
                               .data = rtm_str(ev->data, ev->data_len),
-                              .exclude = rtm_str_cstr(ev->socket_id ? ev->socket_id : "")};
+                              .exclude = rtm_str_cstr(ev->socket_id ? ev->socket_id : ""),
+                              .beat = l->conns[k]->st.beat}; /* refused by a broker stalled since */
         for (size_t i = 0; i < ev->n_channels; i++)
             if (owner[i] == (int)k)
                 msg.channels[msg.n_channels++] = rtm_str_cstr(ev->channels[i]);

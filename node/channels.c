@@ -670,9 +670,25 @@ static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg
     }
 }
 
+/* Whether a connection here is user_id's member of ch (its join accepted). */
+static bool s_holds_member(const rtm_channel_t *ch, rtm_str_t user_id)
+{
+    for (uint32_t i = 0; i < ch->n_subs; i++) {
+        const rtm_subscription_t *sub = &ch->subs[i].s->subs[ch->subs[i].slot];
+        if (sub->state == RTM_SUB_ACTIVE && sub->presence &&
+            rtm_str_eq(rtm_str(sub->presence->user_id, sub->presence->id_len), user_id))
+            return true;
+    }
+    return false;
+}
+
+/* A removal of a user still a member here is stale: an owner that judged this
+ * node gone (a partition) before it re-announced its members. Passed on, the
+ * user's own connection would drop itself from its list for good: the owner's
+ * later member_added excludes that connection. */
 static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg)
 {
-    if (!ch->presence || !ch->synced ||
+    if (!ch->presence || !ch->synced || (!msg->added && s_holds_member(ch, msg->user_id)) ||
         !rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_num, msg->user_info,
                                  msg->added))
         return;

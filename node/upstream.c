@@ -21,9 +21,9 @@
 #include <string.h>
 #include <uthash.h>
 
-#define S_REQUEST_MS 2000        /* a shard that has not acked by then is unavailable */
-#define S_MAX_FRAME  (64u << 20) /* bigger frames from a broker close the link */
-#define S_MAX_OUT    (16u << 20) /* bytes queued toward one broker before refusing */
+#define S_REQUEST_MS RTM_WIRE_REQUEST_MS /* a shard that has not acked by then is unavailable */
+#define S_MAX_FRAME  (64u << 20)         /* bigger frames from a broker close the link */
+#define S_MAX_OUT    (16u << 20)         /* bytes queued toward one broker before refusing */
 #define S_TOPIC_MAX  RTM_WIRE_MAX_TOPIC
 
 struct rtm_topic {
@@ -186,6 +186,7 @@ static void s_on_ingress(void *arg, rtm_zlink_t *zl, const rtm_str_t *frames, si
         RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
     } else if (msg.type == RTM_WIRE_SHARD_HB) {
         link->last_reply_ms = s_now(up);
+        link->beat = msg.beat;
         s_digest(up, link, msg.digest);
     } else if (msg.type == RTM_WIRE_ACK) {
         link->last_reply_ms = s_now(up);
@@ -246,6 +247,7 @@ static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
         s->first_hb_ms = now;
     }
     s->epoch = msg.epoch;
+    s->beat = msg.beat;
     s->last_hb_ms = now;
     s->unlisted = unlisted;
     s_digest(up, s, msg.digest);
@@ -527,6 +529,8 @@ void rtm_upstream_request(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *ms
     p->arg = arg;
     p->link = shard < up->n_shards ? up->shards[shard] : NULL;
     msg->id = p->id;
+    if (p->link) /* a broker stalled since refuses it (it was refused here meanwhile) */
+        msg->beat = p->link->beat;
     p->status = 1;
     HASH_ADD(hh, up->pending, id, sizeof p->id, p); /* before sending: the ack may be fast */
     if (shard >= up->n_shards || s_send(up->shards[shard], msg) < 0)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs one Node.js test suite (integration, e2e or demo) against the real binaries.
-# Usage: tests/run-node-suite.sh <integration|e2e|demo> <path/to/rtmesh-broker> <path/to/rtmesh-node>
+# Runs one Node.js test suite (integration, e2e, demo or soak) against the real binaries.
+# Usage: tests/run-node-suite.sh <integration|e2e|demo|soak> <path/to/rtmesh-broker> <path/to/rtmesh-node>
 # Installs the pinned npm packages (npm ci) when node_modules is missing or older than
 # package-lock.json (for integration and demo also examples/demo's: run-mesh.test.js and the
 # browser tests start the demo), then runs the suite's test files one at a time; lists every
@@ -9,14 +9,14 @@
 set -euo pipefail
 
 if [[ $# -ne 3 ]]; then
-  echo "usage: $0 <integration|e2e|demo> <rtmesh-broker> <rtmesh-node>" >&2
+  echo "usage: $0 <integration|e2e|demo|soak> <rtmesh-broker> <rtmesh-node>" >&2
   exit 2
 fi
 suite=$1
 case "$suite" in
-  integration | e2e | demo) ;;
+  integration | e2e | demo | soak) ;;
   *)
-    echo "$0: unknown suite '$suite' (integration, e2e or demo)" >&2
+    echo "$0: unknown suite '$suite' (integration, e2e, demo or soak)" >&2
     exit 2
     ;;
 esac
@@ -39,7 +39,7 @@ npm_ci() {
   fi
 }
 npm_ci .
-[[ $suite == e2e ]] || npm_ci ../examples/demo
+[[ $suite == e2e || $suite == soak ]] || npm_ci ../examples/demo
 if [[ $suite == demo ]]; then
   if [[ ! -x ${RTMESH_CHROMIUM:-/usr/bin/chromium} ]]; then
     echo "$0: the demo suite needs Debian's chromium: scripts/deps.sh --with-browser" >&2

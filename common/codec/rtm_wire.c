@@ -82,7 +82,7 @@ static int s_check_publish(const rtm_wire_msg_t *m)
     for (uint32_t i = 0; i < m->n_channels; i++)
         if (!s_str_ok(m->channels[i]))
             return RTM_EINVAL;
-    return 8 + (m->user_id.len > 0) + (m->info.len > 0);
+    return 8 + (m->user_id.len > 0) + (m->info.len > 0) + (m->beat > 0);
 }
 
 static int s_check_sync(const rtm_wire_msg_t *m)
@@ -110,7 +110,8 @@ static int s_check(const rtm_wire_msg_t *m)
     case RTM_WIRE_PUBLISH: return s_check_publish(m);
     case RTM_WIRE_ACK: return 4 + (m->json.len > 0) + (m->reason.len > 0);
     case RTM_WIRE_NODE_HB: return 3 + (m->digest != 0);
-    case RTM_WIRE_SHARD_HB: return 4 + (m->count > 0) + (m->broker.len > 0) + (m->digest != 0);
+    case RTM_WIRE_SHARD_HB:
+        return 4 + (m->count > 0) + (m->broker.len > 0) + (m->digest != 0) + (m->beat > 0);
     case RTM_WIRE_SYNC_REQ: return 4;
     case RTM_WIRE_SYNC: return s_check_sync(m);
     case RTM_WIRE_MEMBER: return 7 + m->user_num;
@@ -142,6 +143,8 @@ static void s_pack_publish(const rtm_wire_msg_t *m, msgpack_packer *pk)
         s_pack_str(pk, "user_id", m->user_id);
     if (m->info.len > 0)
         s_pack_str(pk, "info", m->info);
+    if (m->beat > 0) /* the broker's last heartbeat the sender heard; absent: not told */
+        s_pack_u64(pk, "beat", m->beat);
 }
 
 static void s_pack_members(const rtm_wire_msg_t *m, msgpack_packer *pk)
@@ -245,6 +248,8 @@ static void s_pack(const rtm_wire_msg_t *m, int entries, msgpack_packer *pk)
             s_pack_str(pk, "broker", m->broker);
         if (m->digest)
             s_pack_u64(pk, "digest", m->digest);
+        if (m->beat > 0) /* its heartbeat number; absent: an older sender */
+            s_pack_u64(pk, "beat", m->beat);
         break;
     case RTM_WIRE_SYNC_REQ:
     case RTM_WIRE_CACHE_MISS:
@@ -496,6 +501,7 @@ enum {
     F_DIGEST = 1 << 26,
     F_REASON = 1 << 27,
     F_USER_NUM = 1 << 28,
+    F_BEAT = 1 << 29,
 };
 
 typedef enum { K_UINT, K_INT32, K_BOOL, K_STR, K_STR_OR_BIN, K_CHANNELS, K_MEMBERS } s_vkind_t;
@@ -541,6 +547,7 @@ static const s_key_t s_keys[] = {
     {"digest", F_DIGEST, K_UINT, S_OFF(digest), UINT64_MAX},
     {"reason", F_REASON, K_STR, S_OFF(reason), 0},
     {"user_num", F_USER_NUM, K_BOOL, S_OFF(user_num), 0},
+    {"beat", F_BEAT, K_UINT, S_OFF(beat), UINT64_MAX},
 };
 
 typedef struct {

@@ -35,6 +35,16 @@
 #define RTM_WIRE_HB_MS   500
 #define RTM_WIRE_DEAD_MS 1500
 
+/* A node answers 503 to a request its broker has not ACKed this long after
+ * sending it. A sender stamps a PUBLISH with the owner's last heartbeat number
+ * it heard ("beat"), at most RTM_WIRE_DEAD_MS old, so a PUBLISH that reaches
+ * its owner this many heartbeats after the one stamped was given up by its
+ * sender (a node; librtmesh's own timeout may be longer, and gets the refusal):
+ * the owner refuses it rather than publish it late (a partition healing, TCP
+ * delivering it at last). */
+#define RTM_WIRE_REQUEST_MS  2000
+#define RTM_WIRE_STALE_BEATS ((RTM_WIRE_DEAD_MS + RTM_WIRE_REQUEST_MS) / RTM_WIRE_HB_MS + 1)
+
 /* A broker listed at run time takes its share of channels only this long
  * after it is first heard (by nodes and brokers alike): every process must
  * have listed it and subscribed at its egress by then, or events it
@@ -123,6 +133,9 @@ typedef struct rtm_wire_msg {
                              listed); empty from a sender that predates the field */
     uint64_t digest;      /* SHARD_HB, NODE_HB: rtm_brokers digest of the sender's broker
                              list; 0 = not told */
+    uint64_t beat;        /* SHARD_HB: the broker's heartbeat number (1, 2, ... per start);
+                             PUBLISH: the number of the owner's last heartbeat the sender
+                             heard; both written only when > 0 (0 = not told) */
     uint32_t n_channels;  /* PUBLISH: 1..RTM_WIRE_MAX_CHANNELS */
     rtm_str_t channels[RTM_WIRE_MAX_CHANNELS]; /* PUBLISH: channel names */
     rtm_str_t user_id;    /* PUBLISH (optional, adds "user_id" to the rendered client
@@ -171,9 +184,9 @@ typedef struct {
  * empty member user_id, a NULL slice with a non-zero length) or RTM_ETOOBIG
  * past INT_MAX bytes. Every field of the type is written (docs/wire.md lists
  * them) except PUBLISH "user_id" and "info" and ACK "json" and "reason", written only when
- * non-empty,
- * and "user_num" (MEMBER, PRESENCE_JOIN) and a member's third element, written only when
- * true, so that bodies of the earlier format stay byte-identical. */
+ * non-empty, "user_num" (MEMBER, PRESENCE_JOIN) and a member's third element, written only
+ * when true, and PUBLISH and SHARD_HB "beat", written only when > 0, so that bodies of the
+ * earlier format stay byte-identical. */
 int rtm_wire_encoded_len(const rtm_wire_msg_t *msg);
 
 /* Encodes msg into out[0..cap). Returns the number of bytes written;

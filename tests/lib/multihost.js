@@ -103,12 +103,14 @@ function harness(t, hosts, names = {}) {
   h.broker = (b, args) => h.start(b, process.env.RTMESH_BROKER_BIN, ['--self', h.brokerId(b), ...args]);
   h.node = (n, args) => h.start(n, process.env.RTMESH_NODE_BIN, ['--host', hosts[n], '--port', String(NODE_PORT), '--workers', '1', ...args]);
 
-  // One brokers file for the whole mesh: h.writeBrokers(names) lists the brokers on those hosts
-  // (processes re-read it on SIGHUP); h.fileBroker(b) and h.fileNode(n) start one that reads it.
+  // One brokers file for the whole mesh (h.brokersFile): h.writeBrokers(names) lists the brokers
+  // on those hosts (processes re-read it on SIGHUP); h.fileBroker(b) and h.fileNode(n) start one
+  // that reads it (args: more arguments for it).
   const brokersFile = path.join(h.dir, 'brokers.txt');
+  h.brokersFile = brokersFile;
   h.writeBrokers = (names) => fs.writeFileSync(brokersFile, `# the broker tier\n${names.map(h.brokerId).join('\n')}\n`);
-  h.fileBroker = (b) => h.broker(b, ['--brokers-file', brokersFile]);
-  h.fileNode = (n) => h.node(n, ['--brokers-file', brokersFile]);
+  h.fileBroker = (b, args = []) => h.broker(b, ['--brokers-file', brokersFile, ...args]);
+  h.fileNode = (n, args = []) => h.node(n, ['--brokers-file', brokersFile, ...args]);
   h.script = (host, file, args, name) => h.start(host, process.execPath, [path.join(__dirname, file), ...args], name);
   h.endpoint = (n) => `${hosts[n]}:${NODE_PORT}`;
 
@@ -154,7 +156,7 @@ function harness(t, hosts, names = {}) {
 
 // Prints the load report, per phase, with the fault timings ({phase: {detect_ms, ...}}).
 function printReport({ report, disconnects }, timings) {
-  const cols = ['published', 'acked', 'refused', 'failed', 'lost', 'noticed', 'notice_ms', 'unsubscribed', 'detect_ms', 'reroute_ms'];
+  const cols = ['published', 'acked', 'refused', 'failed', 'lost', 'zombies', 'noticed', 'notice_ms', 'unsubscribed', 'detect_ms', 'reroute_ms'];
   console.log(`# ${'phase'.padEnd(10)} ${cols.join('  ')}`);
   for (const r of report) {
     const tm = timings[r.phase] || {};

@@ -26,6 +26,8 @@
 //                 longest such wait;
 //   lost          otherwise: missed silently (must be 0).
 // Without disconnects, lost is every acknowledged publish some client did not receive.
+// zombies: refused publishes (an HTTP error status) some client received all the same: a 503
+// after a timeout means the outcome is unknown (the broker's ACK may be what was lost).
 // It prints {"ready":true} once both clients have subscribed every channel.
 
 const readline = require('node:readline');
@@ -142,6 +144,7 @@ function report() {
       noticed: count.noticed,
       notice_ms: noticeMs,
       unsubscribed: count.unsubscribed,
+      zombies: bad.filter((r) => r.status > 0 && clients.some((c) => c.received.has(r.seq))).length,
       reroute_ms: lastBad === null ? 0 : after ? after.sent - p.start : null,
       last_bad: bad.slice(-3).map((r) => ({ at: r.sent - p.start, status: r.status, took: r.done - r.sent, via: r.seq % 2, ch: r.seq % CHANNELS.length })),
     });

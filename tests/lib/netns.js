@@ -130,6 +130,13 @@ class Network {
       execFileSync('ip', ['netns', 'exec', ns, 'iptables', op, rule[0], rule[1], peer, '-j', 'DROP']);
   }
 
+  // Drops only the packets from hostB arriving at hostA (a one-way partition: hostA still
+  // sends to hostB, but hears nothing back), in hostA's namespace, or lets them through again.
+  partitionFrom(hostA, hostB, on) {
+    const op = on ? '-I' : '-D';
+    execFileSync('ip', ['netns', 'exec', this.ns(hostA), 'iptables', op, 'INPUT', '-s', this.hosts[hostB], '-j', 'DROP']);
+  }
+
   destroy() {
     for (const ns of this.created.reverse()) {
       spawnSync('ip', ['netns', 'del', ns]);

@@ -4,23 +4,27 @@
 // (pusher.webhook({headers, rawBody}).isValid()). Each path can be told how to answer: a fixed
 // status, or a status for the first N requests and 200 after; instead of a status, 'reset'
 // (the connection is reset, no answer) or 'hang' (no answer, ever: the sender must time out).
+// It listens on 127.0.0.1 unless given another host (e.g. a network namespace's address);
+// onRequest, when set, is called with every request's record as it is answered.
 
 const http = require('node:http');
 const PusherServer = require('pusher');
 const { HOST, waitUntil } = require('./util');
 
 class WebhookReceiver {
-  constructor(app) {
+  constructor(app, { host = HOST } = {}) {
     this.app = app;
-    this.sdk = new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: HOST, useTLS: false });
+    this.host = host;
+    this.sdk = new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host, useTLS: false });
     this.requests = []; // {path, headers, rawBody, data, valid, status, at (ms, when answered)}
     this.behaviour = new Map(); // path -> {status, first, then}
     this.seen = new Map(); // path -> requests so far
+    this.onRequest = null;
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
 
   async start() {
-    await new Promise((resolve) => this.server.listen({ port: 0, host: HOST }, resolve));
+    await new Promise((resolve) => this.server.listen({ port: 0, host: this.host }, resolve));
     this.port = this.server.address().port;
     return this;
   }
@@ -32,7 +36,7 @@ class WebhookReceiver {
   }
 
   url(path) {
-    return `http://${HOST}:${this.port}${path}`;
+    return `http://${this.host}:${this.port}${path}`;
   }
 
   // Answer `status` (an HTTP status, 'reset' or 'hang') to the first `first` requests on path
@@ -52,7 +56,9 @@ class WebhookReceiver {
       const status = b && (b.first === undefined || n <= b.first) ? b.status : 200;
       const webhook = this.sdk.webhook({ headers: req.headers, rawBody });
       const valid = webhook.isValid();
-      this.requests.push({ path: req.url, headers: req.headers, rawBody, data: valid ? webhook.getData() : null, valid, status, at: Date.now() });
+      const record = { path: req.url, headers: req.headers, rawBody, data: valid ? webhook.getData() : null, valid, status, at: Date.now() };
+      this.requests.push(record);
+      if (this.onRequest) this.onRequest(record);
       if (status === 'reset') return req.socket.resetAndDestroy();
       if (status === 'hang') return undefined;
       res.writeHead(status, { 'Content-Type': 'text/plain' });

@@ -465,6 +465,32 @@ static void test_presence_join_then_members_once_per_user(void **state)
     s_fix_free(f);
 }
 
+/* issue 22 (the soak): an owner that lost this node (a partition) removes its
+ * members; the removal of a user still a member here is not passed on, or the
+ * user's own connection would drop itself for good (the re-join's member_added
+ * excludes it). A removal of a user not held here still is. */
+static void test_stale_removal_of_a_local_member(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    static const char *const members[] = {"bob"};
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_sync(f, "presence-room", members, 1, NULL, 0, 0);
+    s_answer_join(f, 0);
+    s_read(f, 0);
+    s_member(f, "presence-room", "alice", true, "1.1"); /* the owner announces her */
+    assert_string_equal(s_read(f, 0), "");
+    s_member(f, "presence-room", "alice", false, "");
+    assert_string_equal(s_read(f, 0), "");
+    s_member(f, "presence-room", "alice", true, "1.1"); /* re-announced: no news either */
+    assert_string_equal(s_read(f, 0), "");
+    s_member(f, "presence-room", "bob", false, "");
+    assert_string_equal(s_read(f, 0),
+                        "{\"event\":\"pusher_internal:member_removed\",\"channel\":"
+                        "\"presence-room\",\"data\":\"{\\\"user_id\\\":\\\"bob\\\"}\"}");
+    s_fix_free(f);
+}
+
 static void test_join_racing_leave(void **state)
 {
     (void)state;
@@ -919,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_unsubscribe_while_sync_pending),
         cmocka_unit_test(test_zero_count_announced_before_free),
         cmocka_unit_test(test_presence_join_then_members_once_per_user),
+        cmocka_unit_test(test_stale_removal_of_a_local_member),
         cmocka_unit_test(test_join_racing_leave),
         cmocka_unit_test(test_join_refused),
         cmocka_unit_test(test_owners_change_mid_join),

@@ -100,6 +100,7 @@ static void s_assert_same(const rtm_wire_msg_t *got, const rtm_wire_msg_t *want)
     assert_int_equal(got->shard, want->shard);
     assert_int_equal(got->epoch, want->epoch);
     assert_int_equal(got->digest, want->digest);
+    assert_int_equal(got->beat, want->beat);
     assert_int_equal(got->count, want->count);
     assert_int_equal(got->limit, want->limit);
     assert_int_equal(got->kind, want->kind);
@@ -152,6 +153,8 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
     rtm_wire_msg_t p = s_publish();
     p.id = 0;
     p.user_id = S("42");
+    v[n++] = p;
+    p.beat = 7; /* issue 22: the owner's last heartbeat the sender heard */
     v[n++] = p;
     p = s_publish();
     p.info = S("subscription_count,user_count"); /* a trigger with info */
@@ -240,7 +243,7 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
 }
 
 /* One message of every type, with edge values. */
-static rtm_wire_msg_t s_vectors[40];
+static rtm_wire_msg_t s_vectors[48];
 
 static size_t s_vectors_init(void)
 {
@@ -277,6 +280,12 @@ static size_t s_vectors_init(void)
                                       .count = 7,
                                       .broker = S("tcp://broker-1.brokers:7000"),
                                       .digest = 8};
+    /* issue 22: the heartbeat number, and the one a publisher heard last */
+    s_vectors[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB,
+                                      .shard = 2,
+                                      .epoch = 9,
+                                      .broker = S("tcp://broker-2.brokers:7000"),
+                                      .beat = UINT64_MAX};
     n += s_vectors_new(s_vectors + n);
     assert_true(n <= sizeof s_vectors / sizeof s_vectors[0]);
     return n;
@@ -491,6 +500,13 @@ static void test_exact_bytes(void **state)
     assert_int_equal((unsigned char)out[0], 0x86);
     assert_memory_equal(out + 1, hb + 1, sizeof hb - 1);
     assert_memory_equal(out + sizeof hb, tail, sizeof tail);
+
+    /* issue 22: "beat" is one more key at the end, only when > 0 */
+    static const unsigned char beat[] = {0xa4, 'b', 'e', 'a', 't', 0x2a};
+    m.beat = 42;
+    assert_int_equal(rtm_wire_encode(&m, out, sizeof out), sizeof hb + sizeof tail + sizeof beat);
+    assert_int_equal((unsigned char)out[0], 0x87);
+    assert_memory_equal(out + sizeof hb + sizeof tail, beat, sizeof beat);
 }
 
 /* Pins the new shapes: a bool, and a member as a 2-element array. */
