@@ -23,6 +23,40 @@ typedef struct {
     char data[];
 } s_write_t;
 
+/* A dashboard update: 24 metrics of a host, about 2 KB as clients see it
+ * (quotes escaped, inside the event's data string), numbers moving with seq. */
+static int s_dashboard(char *out, size_t cap, uint64_t seq)
+{
+    int n = snprintf(out, cap, "{\\\"host\\\":\\\"web-17\\\",\\\"metrics\\\":[");
+    for (int i = 0; i < 24 && n > 0 && (size_t)n < cap; i++)
+        n += snprintf(out + n, cap - (size_t)n,
+                      "%s{\\\"name\\\":\\\"http_requests_%d\\\",\\\"value\\\":%llu.%02d,"
+                      "\\\"unit\\\":\\\"req/s\\\",\\\"trend\\\":\\\"%s\\\",\\\"p95\\\":%d}",
+                      i ? "," : "", i, (unsigned long long)(1000 + i * 37 + seq % 100), i * 7 % 100,
+                      i % 3 ? "up" : "down", 20 + i * 3);
+    if (n > 0 && (size_t)n < cap)
+        n += snprintf(out + n, cap - (size_t)n, "]}");
+    return n > 0 && (size_t)n < cap ? n : -1;
+}
+
+int rtm_lg_pub_shape(const char *shape, long payload, uint64_t seq, char *out, size_t cap)
+{
+    int n = -1;
+    if (strcmp(shape, "dashboard") == 0)
+        return s_dashboard(out, cap, seq);
+    if (strcmp(shape, "chat") == 0)
+        n = snprintf(out, cap,
+                     "{\\\"user\\\":\\\"alice\\\",\\\"text\\\":\\\"see you at the standup "
+                     "in five minutes, bring the numbers\\\",\\\"seq\\\":%llu}",
+                     (unsigned long long)seq);
+    else if (strcmp(shape, "pad") == 0 && payload >= 0 && (size_t)payload < cap) {
+        memset(out, 'x', (size_t)payload);
+        out[payload] = '\0';
+        n = (int)payload;
+    }
+    return n >= 0 && (size_t)n < cap ? n : -1;
+}
+
 static void s_on_write(uv_write_t *req, int status)
 {
     free(req);
@@ -170,9 +204,9 @@ void rtm_lg_pub_send(rtm_lg_pub_t *p)
     uint64_t now = rtm_lg_now_us();
     int dl = snprintf(data, sizeof data, "t=%llu;s=%llu;", (unsigned long long)now,
                       (unsigned long long)lg->published);
-    for (long i = 0; i < o->payload && (size_t)dl + 1 < sizeof data; i++)
-        data[dl++] = 'x';
-    data[dl] = '\0';
+    int sl =
+        rtm_lg_pub_shape(o->shape, o->payload, lg->published, data + dl, sizeof data - (size_t)dl);
+    dl += sl > 0 ? sl : 0;
     s_write_t *w = NULL;
     int len = 0;
     if (!p->z) { /* REST: the signed request (librtmesh's thread makes its own message) */

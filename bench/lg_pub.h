@@ -45,6 +45,12 @@ void rtm_lg_pub_close(rtm_lg_pub_t *p);
  * frees the publisher for the next one. */
 void rtm_lg_pub_answered(rtm_lg_pub_t *p, bool ok);
 
+/* Writes what follows the stamp in event seq's data for shape ("pad":
+ * payload bytes of 'x'; "dashboard", "chat": JSON text, quotes escaped for
+ * the JSON string it goes in) into out (cap bytes, NUL-terminated). Returns
+ * its length, or -1 for an unknown shape or when it does not fit. */
+int rtm_lg_pub_shape(const char *shape, long payload, uint64_t seq, char *out, size_t cap);
+
 /* Writes the signed request for one event into out (cap bytes): body, then
  * its MD5 and HMAC signature over "POST\n<path>\n<sorted params>" at Unix time
  * now_s. Returns the length, or -1 when it does not fit. */

@@ -83,7 +83,7 @@ size_t rtm_lg_ws_client_frame(uint8_t *out, size_t cap, const char *text, size_t
 }
 
 long rtm_lg_ws_server_frame(const uint8_t *buf, size_t len, size_t max, uint8_t *op,
-                            const uint8_t **payload, size_t *payload_len)
+                            bool *compressed, const uint8_t **payload, size_t *payload_len)
 {
     if (len < 2)
         return 0;
@@ -108,6 +108,7 @@ long rtm_lg_ws_server_frame(const uint8_t *buf, size_t len, size_t max, uint8_t 
     if (len - h < n)
         return 0;
     *op = buf[0] & 0x0Fu;
+    *compressed = buf[0] & 0x40u;
     *payload = buf + h;
     *payload_len = n;
     return (long)(h + n);
@@ -247,6 +248,20 @@ static void s_on_control(rtm_lg_sub_t *s, uint8_t op, const uint8_t *p, size_t l
     }
 }
 
+/* A compressed message: inflated (it must have been offered) and handled. */
+static void s_on_compressed(rtm_lg_sub_t *s, const uint8_t *p, size_t len)
+{
+    static uint8_t text[S_MAX_FRAME]; /* one loop, one thread */
+    rtm_lg_t *lg = s->lg;
+    int n = lg->inflater ? rtm_deflate_inflate(lg->inflater, p, len, text, sizeof text) : -1;
+    if (n < 0) {
+        s_fail(s);
+        return;
+    }
+    lg->compressed++;
+    s_on_message(s, (const char *)text, (size_t)n);
+}
+
 /* Handles every whole frame in buf; returns the bytes consumed, or -1 after
  * closing the connection. */
 static long s_on_frames(rtm_lg_sub_t *s, const uint8_t *buf, size_t len)
@@ -254,16 +269,20 @@ static long s_on_frames(rtm_lg_sub_t *s, const uint8_t *buf, size_t len)
     size_t off = 0;
     while (off < len && s->state != S_CLOSED) {
         uint8_t op;
+        bool compressed;
         const uint8_t *p;
         size_t plen;
-        long n = rtm_lg_ws_server_frame(buf + off, len - off, S_MAX_FRAME, &op, &p, &plen);
+        long n =
+            rtm_lg_ws_server_frame(buf + off, len - off, S_MAX_FRAME, &op, &compressed, &p, &plen);
         if (n == 0)
             break;
         if (n < 0) {
             s_fail(s);
             return -1;
         }
-        if (op == RTM_WS_TEXT)
+        if (op == RTM_WS_TEXT && compressed)
+            s_on_compressed(s, p, plen);
+        else if (op == RTM_WS_TEXT)
             s_on_message(s, (const char *)p, plen);
         else if (op >= RTM_WS_CLOSE)
             s_on_control(s, op, p, plen);
@@ -379,6 +398,8 @@ static void s_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     }
     if (nread == 0 || s->state == S_CLOSED)
         return;
+    if (s->lg->phase == RTM_LG_PUBLISH || s->lg->phase == RTM_LG_DRAIN)
+        s->lg->rx_bytes += (uint64_t)nread; /* on the wire: compressed, encrypted */
     if (s->tls)
         s_on_tls_input(s, (const uint8_t *)b->base, (size_t)nread);
     else

@@ -4,7 +4,9 @@
  * pusher:connection_established, subscribes to one public channel, then
  * counts every event whose data carries a publish timestamp ("t=<us>") and
  * records its publish -> deliver latency. Answers pusher:ping and WebSocket
- * pings so servers keep idle connections. */
+ * pings so servers keep idle connections. With opt.deflate it offers
+ * permessage-deflate and inflates the (unfragmented) messages that arrive
+ * compressed. */
 #ifndef RTM_LG_SUB_H
 #define RTM_LG_SUB_H
 
@@ -40,9 +42,9 @@ size_t rtm_lg_ws_client_frame(uint8_t *out, size_t cap, const char *text, size_t
                               uint32_t mask);
 
 /* Parses one unmasked (server) frame at the start of buf. Returns the frame
- * length with *op, *payload and *payload_len set; 0 when buf holds less than
- * a frame; -1 for a masked frame or one larger than max. */
+ * length with *op, *compressed (RSV1), *payload and *payload_len set; 0 when
+ * buf holds less than a frame; -1 for a masked frame or one larger than max. */
 long rtm_lg_ws_server_frame(const uint8_t *buf, size_t len, size_t max, uint8_t *op,
-                            const uint8_t **payload, size_t *payload_len);
+                            bool *compressed, const uint8_t **payload, size_t *payload_len);
 
 #endif

@@ -72,6 +72,12 @@ static const rtm_opt_t s_options[] = {
      1000000000, "publishes in all, at most (0: as many as the rate and duration give)"},
     {"payload", "RTMESH_LG_PAYLOAD", RTM_OPT_INT, S_OPT(payload), "0", 0, RTM_LG_MAX_PAYLOAD,
      "bytes of padding in each event's data"},
+    {"shape", "RTMESH_LG_SHAPE", RTM_OPT_STRING, S_OPT(shape), "pad", 0, 0,
+     "each event's data after its stamp: pad (--payload bytes of x), dashboard (a 2 KB JSON "
+     "dashboard update) or chat (a 200 B chat line), the last two compressing as real events do"},
+    {"deflate", "RTMESH_LG_DEFLATE", RTM_OPT_INT, S_OPT(deflate), "0", 0, 1,
+     "1: subscribers offer permessage-deflate (as browsers do) and inflate what arrives "
+     "compressed"},
     {"max-lag", "RTMESH_LG_MAX_LAG", RTM_OPT_INT, S_OPT(max_lag), "32", 0, 1000000,
      "flat out: publishes not yet delivered before publishers wait (0: no limit)"},
     {"drain-ms", "RTMESH_LG_DRAIN_MS", RTM_OPT_INT, S_OPT(drain_ms), "5000", 0, 600000,
@@ -202,6 +208,12 @@ static void s_report_publish(rtm_lg_t *lg, s_report_t *r)
     s_put(r, "publishes_per_cpu_s", false, "%.0f", s_ratio((double)lg->publish_ok, cpu));
     s_put(r, "server_rss_end_kb", false, "%ld", lg->proc_end.rss_kb);
     s_put(r, "gen_cpu_s", false, "%.3f", lg->self_cpu_end - lg->self_cpu_publish);
+    s_put(r, "shape", true, "%s", o->shape);
+    s_put(r, "deflate", false, "%ld", o->deflate);
+    s_put(r, "compressed", false, "%llu", (unsigned long long)lg->compressed);
+    s_put(r, "wire_bytes_per_delivery", false, "%.1f",
+          s_ratio((double)lg->rx_bytes, (double)lg->delivered));
+    s_put(r, "cpu_us_per_delivery", false, "%.3f", s_ratio(cpu * 1e6, (double)lg->delivered));
     s_put(r, "expect", false, "%ld", o->expect);
     s_put(r, "t_first_stamp_us", false, "%llu", (unsigned long long)lg->first_stamp_us);
     s_put(r, "t_last_delivery_us", false, "%llu", (unsigned long long)lg->t_last_delivery_us);
@@ -345,6 +357,9 @@ static int s_setup(rtm_lg_t *lg, int argc, char **argv)
     }
     if (rc == 0 && uv_ip4_addr(lg->opt.host, (int)lg->opt.port, &lg->server) < 0)
         rc = snprintf(err, sizeof err, "--host: not an IPv4 address") > 0 ? RTM_EINVAL : 0;
+    char shape[RTM_LG_MAX_PAYLOAD + 1];
+    if (rc == 0 && rtm_lg_pub_shape(lg->opt.shape, lg->opt.payload, 0, shape, sizeof shape) < 0)
+        rc = snprintf(err, sizeof err, "--shape: pad, dashboard or chat") > 0 ? RTM_EINVAL : 0;
     if (rc == 0 && (lg->n_pids = rtm_lg_parse_pids(lg->opt.pids, lg->pids)) < 0)
         rc = snprintf(err, sizeof err, "--pids: not a comma list of pids") > 0 ? RTM_EINVAL : 0;
     if (rc < 0) {
@@ -356,8 +371,12 @@ static int s_setup(rtm_lg_t *lg, int argc, char **argv)
         lg->ws_request, sizeof lg->ws_request,
         "GET /app/%s?protocol=7&client=rtmesh-loadgen&version=0.1 HTTP/1.1\r\nHost: %s:%ld\r\n"
         "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " S_WS_KEY "\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n",
-        o->app_key, o->host, o->port);
+        "Sec-WebSocket-Version: 13\r\n%s\r\n",
+        o->app_key, o->host, o->port,
+        o->deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                   : "");
+    if (o->deflate)
+        lg->inflater = rtm_deflate_new();
     rtm_http_ws_accept(rtm_str_cstr(S_WS_KEY), lg->ws_accept);
     lg->subs = calloc((size_t)o->conns + 1, sizeof *lg->subs);
     lg->pubs = calloc((size_t)o->publishers + 1, sizeof *lg->pubs);
@@ -389,6 +408,7 @@ int main(int argc, char **argv)
     free(lg.subs);
     free(lg.pubs);
     free(lg.chan_subs);
+    rtm_deflate_destroy(&lg.inflater);
     SSL_CTX_free(lg.tls_ctx);
     return rc == 0 && ok ? 0 : 1;
 }

@@ -9,6 +9,8 @@
 
 #include "lg_stats.h"
 
+#include "rtm_deflate.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -36,7 +38,9 @@ typedef struct {
     long rate;              /* publishes per second over all publishers; 0 = flat out */
     long duration;          /* seconds of publishing */
     long max_publishes;     /* stop publishing after this many; 0 = no limit */
-    long payload;           /* bytes of padding in each event's data */
+    long payload;           /* bytes of padding in each event's data (shape "pad") */
+    const char *shape;      /* what follows the stamp in the data: "pad", "dashboard", "chat" */
+    long deflate;           /* 1: subscribers offer permessage-deflate */
     long max_lag;           /* flat out: publishes not yet fully delivered, at most */
     long drain_ms;          /* after publishing: wait this long at most for stragglers */
     long hold;              /* seconds to hold the subscribed connections before publishing */
@@ -84,6 +88,9 @@ typedef struct {
     uint64_t expected;       /* deliveries owed by the publishes sent */
     uint64_t delivered;      /* events received */
     uint64_t pusher_errors;  /* pusher:error messages received */
+    uint64_t rx_bytes;       /* bytes subscribers read while publishing and draining */
+    uint64_t compressed;     /* events that arrived compressed (permessage-deflate) */
+    rtm_deflate_t *inflater; /* opt.deflate: inflates them */
     uint64_t next_channel;   /* round robin over channels */
 
     uint64_t first_stamp_us;    /* earliest publish stamp among the events received */

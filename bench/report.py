@@ -30,12 +30,19 @@ SCEN = {
     "channels-zmq": "(b') the same, published through librtmesh over ZeroMQ (rtmesh only)",
     "idle": "(c) idle: 19,800 subscribed conns on 200 channels (2 generator processes)",
     "storm": "(d) connection storm: 10,000 connect + subscribe, 500 in flight",
-    "tls-fanout": "(g) over TLS: fan-out 5,000 wss:// subs, 1 channel, flat out, 1 https:// "
+    "deflate-2k": "(g) 2 KB dashboard event to 5,000 subs offering permessage-deflate, 20/s, 10 s",
+    "plain-2k": "(g) the same, subscribers not offering it",
+    "deflate-200": "(g) 200 B chat event to 5,000 subs offering permessage-deflate, 20/s, 10 s",
+    "plain-200": "(g) the same, subscribers not offering it",
+    "tls-fanout": "(h) over TLS: fan-out 5,000 wss:// subs, 1 channel, flat out, 1 https:// "
                   "publisher, 10 s",
-    "tls-idle": "(g) over TLS: idle 19,800 wss:// subscribed conns on 200 channels",
-    "tls-storm": "(g) over TLS: 10,000 wss:// connect (full handshake) + subscribe, 500 in "
+    "tls-idle": "(h) over TLS: idle 19,800 wss:// subscribed conns on 200 channels",
+    "tls-storm": "(h) over TLS: 10,000 wss:// connect (full handshake) + subscribe, 500 in "
                  "flight",
 }
+DEFLATE_ROWS = ["subscribed", "publish_ok", "delivery_ratio", "compressed",
+                "wire_bytes_per_delivery", "cpu_us_per_delivery", "deliveries_per_cpu_s",
+                "lat_p50_us", "lat_p99_us"]
 # metric key, scenario, description, higher is better, target (ratio rtmesh/soketi), bound
 GOALS = [
     ("deliveries_per_cpu_s", "fanout1", "deliveries per server CPU-s, 1 publisher", True, 1.6),
@@ -203,6 +210,8 @@ ROWS = {
              "rss_per_conn_b"],
     "storm": ["subscribed", "conn_failed", "connect_s", "connect_rate", "connect_server_cpu_s",
               "connects_per_cpu_s"],
+    "deflate-2k": DEFLATE_ROWS, "plain-2k": DEFLATE_ROWS,
+    "deflate-200": DEFLATE_ROWS, "plain-200": DEFLATE_ROWS,
 }
 ROWS["tls-fanout"] = ROWS["fanout1"]
 ROWS["tls-idle"] = ROWS["idle"]
@@ -228,6 +237,27 @@ def ratio_of(rtm, so, key):
     return v / w if v is not None and w else None
 
 
+def round_ratios(rounds, a, b, key):
+    """key of a ÷ key of b in each round that has both ((target, scenario) keys)."""
+    return [r for r in (ratio_of(rd.get(a), rd.get(b), key) for rd in rounds) if r is not None]
+
+
+def verdict(ratios, higher, target):
+    """Whether the median of the ratios meets target; None from fewer than MIN_ROUNDS."""
+    if len(ratios) < MIN_ROUNDS:
+        return None
+    med = statistics.median(ratios)
+    return med >= target if higher else med <= target
+
+
+def spread(ratios):
+    """min / median / max of the ratios, the median in bold."""
+    if not ratios:
+        return "–"
+    return (f"{min(ratios):.2f}x / **{statistics.median(ratios):.2f}x** / "
+            f"{max(ratios):.2f}x")
+
+
 def goal_rows(rounds, res):
     """Per goal: the soketi median and, per rtmesh topology, the median figure, the ratios of
     each round (rtmesh's round k against soketi's round k) and the verdict on their median."""
@@ -235,14 +265,11 @@ def goal_rows(rounds, res):
     for key, s, desc, higher, target in GOALS:
         row = {"soketi": res.get(("soketi", s), {}).get(key)}
         for t in ("rtmesh1", "rtmesh2"):
-            ratios = [r for r in (ratio_of(rd.get((t, s)), rd.get(("soketi", s)), key)
-                                  for rd in rounds) if r is not None]
+            ratios = round_ratios(rounds, (t, s), ("soketi", s), key)
             med = statistics.median(ratios) if ratios else None
-            ok = None
-            if len(ratios) >= MIN_ROUNDS:
-                ok = med >= target if higher else med <= target
-                if s in RSS_BOUND:
-                    ok = ok and res[(t, s)][key] <= RSS_BOUND[s]
+            ok = verdict(ratios, higher, target)
+            if ok is not None and s in RSS_BOUND:
+                ok = ok and res[(t, s)][key] <= RSS_BOUND[s]
             row[t] = {"value": res.get((t, s), {}).get(key), "ratios": ratios, "median": med,
                       "ok": ok}
         rows.append((key, s, desc, higher, target, row))
@@ -258,10 +285,9 @@ def goals_table(rows):
         for t in ("rtmesh1", "rtmesh2"):
             c = row[t]
             rs = c["ratios"]
-            spread = (f"{min(rs):.2f}x / **{c['median']:.2f}x** / {max(rs):.2f}x" if rs else "–")
-            verdict = ("–" if not rs else f"– ({len(rs)} rounds, {MIN_ROUNDS} needed)"
-                       if c["ok"] is None else "yes" if c["ok"] else "**no**")
-            cells += [fmt(c["value"]), spread, verdict]
+            met = ("–" if not rs else f"– ({len(rs)} rounds, {MIN_ROUNDS} needed)"
+                   if c["ok"] is None else "yes" if c["ok"] else "**no**")
+            cells += [fmt(c["value"]), spread(rs), met]
         goal = (f">= {target:.1f}x" if higher else f"<= {target:.2f}x")
         if s in RSS_BOUND:
             goal += f" and <= {RSS_BOUND[s] // 1024} KiB"
@@ -371,6 +397,46 @@ def ingest_table(res):
         ratio = f"{rest / zmq:.2f}" if rest and zmq else "–"
         lines.append(f"| {NAMES[t]} | {fmt(rest)} | {fmt(zmq)} | {ratio} | < 0.5 |")
     return lines
+
+
+def deflate_section(rounds, res):
+    """Issue 21: permessage-deflate, compressed once per event. Bytes on the wire and server CPU
+    per delivery (medians) with subscribers offering it and not, against soketi (which declines
+    it); each target judged, as the issue #4 ones, on the median of the rounds' ratios."""
+    if not any((t, s) in res for t in TARGETS for s in ("deflate-2k", "deflate-200")):
+        return []
+    L = ["## Compression (g): permessage-deflate, compressed once per event", "",
+         "Subscribers offer permessage-deflate as browsers do (`deflate-*`) or not (`plain-*`); "
+         "bytes on the wire are what the subscribers read per delivery (frames included), CPU "
+         "is the servers' per delivery (medians over the rounds). soketi declines the offer, so "
+         "it sends plain frames either way.", "",
+         "| event | servers | bytes/delivery offered | not offered | CPU us/delivery offered | "
+         "not offered | offered / not |", "|---|---|---:|---:|---:|---:|---:|"]
+    for size, event in (("2k", "2 KB"), ("200", "200 B")):
+        for t in TARGETS:
+            on, off = res.get((t, f"deflate-{size}"), {}), res.get((t, f"plain-{size}"), {})
+            cpu_on, cpu_off = on.get("cpu_us_per_delivery"), off.get("cpu_us_per_delivery")
+            ratio = f"{cpu_on / cpu_off:.2f}x" if cpu_on and cpu_off else "–"
+            L.append(f"| {event} | {NAMES[t]} | {fmt(on.get('wire_bytes_per_delivery'))} | "
+                     f"{fmt(off.get('wire_bytes_per_delivery'))} | {fmt(cpu_on)} | "
+                     f"{fmt(cpu_off)} | {ratio} |")
+    L += ["", "Targets (issue #21), 2 KB event, each ratio min / median / max over the rounds "
+          f"(no verdict from fewer than {MIN_ROUNDS}):", ""]
+    # metric, what rtmesh offered is compared with, description, higher is better, target
+    goals = [("wire_bytes_per_delivery", "soketi", "bytes per delivery ÷ soketi's", False, 1 / 3),
+             ("cpu_us_per_delivery", "plain", "CPU per delivery ÷ not offered", False, 1.1),
+             ("deliveries_per_cpu_s", "soketi", "deliveries per CPU-s ÷ soketi's", True, 1.0)]
+    for t in ("rtmesh1", "rtmesh2"):
+        parts = []
+        for key, base, desc, higher, target in goals:
+            b = ("soketi", "plain-2k") if base == "soketi" else (t, "plain-2k")
+            rs = round_ratios(rounds, (t, "deflate-2k"), b, key)
+            ok = verdict(rs, higher, target)
+            met = "–" if ok is None else "met" if ok else "**not met**"
+            parts.append(f"{desc} {spread(rs)} ({met}, goal {'>=' if higher else '<='} "
+                         f"{target:.2f}x)")
+        L.append(f"* **{NAMES[t]}**: " + "; ".join(parts) + ".")
+    return L + [""]
 
 
 def publish_cpu_section(rounds):
@@ -533,7 +599,7 @@ def main():
          "processes of 9,900); the storm is 10,000 connections. Flat-out publishers pause "
          "while more than 32 publishes are undelivered, so neither server is pushed into "
          "dropping slow subscribers.",
-         "* TLS (g): the same server certificate (self-signed ECDSA P-256) for both; rtmesh "
+         "* TLS (h): the same server certificate (self-signed ECDSA P-256) for both; rtmesh "
          "with `--tls-cert/--tls-key`, soketi in its SSL mode (`SOKETI_SSL_CERT/_KEY`); the "
          "generator speaks wss:// and https:// with full handshakes (no resumption).", ""]
     L += ["## Targets (issues #4, #14, #20): rtmesh ÷ soketi, same run", ""]
@@ -556,6 +622,7 @@ def main():
     L += ingest_table(res)
     L += [""] + publish_cpu_section(rounds)
     L += publish_cost_section(rounds)
+    L += deflate_section(rounds, res)
     L += ["", "## Raw figures (medians over the rounds)", "",
           "Keys are the generator's (`rtmesh-loadgen --help`); `_us` microseconds, `_kb` KiB, "
           "`cpu_s` server CPU seconds over the measured phase, `server_cpu_util` CPU-s per "

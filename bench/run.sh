@@ -18,8 +18,8 @@
 #                                     node/rtmesh-node, broker/rtmesh-broker)
 # Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi"),
 #              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels channels-zmq
-#              channels-perf channels-cost idle storm c100k tls-fanout tls-idle tls-storm"),
-#              BENCH_RUNS (default 3),
+#              channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200
+#              c100k tls-fanout tls-idle tls-storm"), BENCH_RUNS (default 3),
 #              BENCH_OUT (default bench/records), BENCH_PORT (default 6301),
 #              BENCH_C100K_CONNS (default 100000), BENCH_C100K_NODES (default 6),
 #              BENCH_C100K_GENS (default 6).
@@ -38,7 +38,7 @@ broker=$build/broker/rtmesh-broker
 out=${BENCH_OUT:-$here/records}
 port=${BENCH_PORT:-6301}
 targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi}
-scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf channels-cost idle storm c100k tls-fanout tls-idle tls-storm}
+scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200 c100k tls-fanout tls-idle tls-storm}
 runs=${BENCH_RUNS:-3}
 c100k_conns=${BENCH_C100K_CONNS:-100000}
 c100k_nodes=${BENCH_C100K_NODES:-6}
@@ -209,6 +209,15 @@ scenario() { # target scenario
     costed "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 ;;
   idle) idle "$t" "$s" ;;
   storm) gen "$t" "$s" --conns 10000 --channels 100 --publishers 0 --hold 0 --concurrency 500 ;;
+  # permessage-deflate: a 2 KB dashboard update and a 200 B chat line fanned out to 5,000
+  # subscribers that offer it as browsers do (deflate-*) or not (plain-*); soketi declines it
+  deflate-2k | plain-2k | deflate-200 | plain-200)
+    local shape=dashboard offer=0
+    [[ $s == *-200 ]] && shape=chat
+    [[ $s == deflate-* ]] && offer=1
+    gen "$t" "$s" --conns 5000 --channels 1 --publishers 1 --rate 20 --duration 10 \
+      --shape "$shape" --deflate "$offer"
+    ;;
   tls-fanout) gen "$t" "$s" --tls 1 --conns 5000 --channels 1 --publishers 1 --rate 0 --duration 10 ;;
   tls-idle) idle "$t" "$s" --tls 1 ;;
   tls-storm)

@@ -4,14 +4,17 @@
 # Starts 2 broker shards and 2 edge nodes sharing one port (the `make run`
 # topology) on free ports, with a self-signed certificate (the tls-*
 # scenarios' way), probes the machine as `make bench` does
-# (bench/probes.py), then runs five light loads through them: 200
+# (bench/probes.py), then runs six light loads through them: 200
 # subscribers on 8 channels at 20 publishes/s for 12 s, 3 s flat out with
 # 4 publishers, 3 s of 20/s through librtmesh (--brokers, the channels-zmq
-# way), 3 s of 20/s over wss:// and https:// (--tls 1), and the c100k scenario of `make bench` at 2,000 connections
-# (bench/many.sh: 2 generator processes, one event to all). Their records are
-# laid out as one round of bench/run.sh, and bench/report.py renders them. Fails
-# when a connection does not subscribe, an event does not arrive (delivered !=
-# expected, or nothing published), or the report cannot be rendered from the
+# way), 3 s of 2 KB dashboard events to subscribers that offer
+# permessage-deflate (every one must arrive compressed), 3 s of 20/s over
+# wss:// and https:// (--tls 1), and the c100k scenario of `make bench` at
+# 2,000 connections (bench/many.sh: 2 generator processes, one event to all).
+# Their records are laid out as one round of bench/run.sh, and
+# bench/report.py renders them. Fails when a connection does not subscribe,
+# an event does not arrive (delivered != expected, or nothing published), a
+# deflate event arrives uncompressed, or the report cannot be rendered from the
 # records; no timing is asserted.
 set -euo pipefail
 if [[ $# -ne 3 ]]; then
@@ -83,6 +86,7 @@ run() { # label, extra loadgen flags...
 run steady --publishers 2 --rate 20 --duration 12
 run flat-out --publishers 4 --rate 0 --duration 3
 run zmq --publishers 2 --rate 20 --duration 3 --brokers "$brokers" # librtmesh, the channels-zmq way
+run deflate --publishers 1 --rate 20 --duration 3 --shape dashboard --deflate 1
 run tls --publishers 2 --rate 20 --duration 3 --tls 1 # wss:// and https://, the tls-* way
 echo "bench-smoke: many (2,000 connections, 2 generator processes)" >&2
 if ! BENCH_MANY_WAIT_MS=60000 "$(dirname "$0")/many.sh" "$loadgen" "$port" "$server_pids" \
@@ -101,6 +105,8 @@ for line in open(sys.argv[1]):
     else:  # a many generator publishes nothing: it awaits that event on every connection
         ok = (r["publish_ok"] > 0 or r["expect"] > 0) and r["expected"] > 0 \
             and r["delivered"] == r["expected"] and r["subscribed"] == r["conns"]
+        if r["label"] == "smoke/deflate":  # every event compressed, each read in far fewer bytes
+            ok = ok and r["compressed"] == r["delivered"] and r["wire_bytes_per_delivery"] < 1000
     print("bench-smoke: %-20s subscribed=%d/%d published=%d delivered=%d/%d %s" % (
         r["label"], r["subscribed"], r["conns"], r["publish_ok"], r["delivered"], r["expected"],
         "ok" if ok else "FAILED"))
@@ -114,8 +120,9 @@ if ! python3 "$(dirname "$0")/report.py" "$work" "$report" "$work/chart.png"; th
   echo "bench-smoke: bench/report.py failed on the smoke records" >&2
   exit 1
 fi
-for want in "smoke/steady: " "smoke/flat-out: " "smoke/zmq: " "smoke/tls: " "many/c100k: " \
-  "## Many connections on one machine" "| connections asked / held | 2,000 / 2,000 |"; do
+for want in "smoke/steady: " "smoke/flat-out: " "smoke/zmq: " "smoke/deflate: " "smoke/tls: " \
+  "many/c100k: " "## Many connections on one machine" \
+  "| connections asked / held | 2,000 / 2,000 |"; do
   if ! grep -qF -- "$want" "$report"; then
     echo "bench-smoke: the report lacks '$want':" >&2
     cat "$report" >&2

@@ -553,6 +553,14 @@ static void s_publish(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *m)
             s_emit(b, rtm_str(topic, (size_t)n), m, m->channels[i]);
         }
     }
+    if (status == 0 && m->info.len) { /* a trigger with "info": the channels' counts now */
+        size_t len;
+        char *json = rtm_queries_publish_info(b->state, rtm_apps_by_id(b->apps, m->app), m,
+                                              s_now_ms(), &len);
+        s_ack_json(b, peer, m->id, 0, rtm_str(json, len));
+        free(json);
+        return;
+    }
     s_ack(b, peer, m->id, status);
 }
 

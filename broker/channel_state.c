@@ -204,13 +204,25 @@ void rtm_channel_state_destroy(rtm_channel_state_t **cs)
 
 /* ---- emitting ---------------------------------------------------------- */
 
+/* The hook of a change of r; who is the member of a member change, else NULL. */
+static rtm_channel_hook_t s_hook_of(const rtm_channel_rec_t *r, rtm_webhook_kind_t kind,
+                                    const rtm_wire_member_t *who, bool inherited)
+{
+    return (rtm_channel_hook_t){kind,
+                                rtm_channel_rec_app(r),
+                                rtm_channel_rec_name(r),
+                                who ? who->user_id : rtm_str(NULL, 0),
+                                who && who->user_num,
+                                r->total,
+                                inherited};
+}
+
 static void s_hook(rtm_channel_state_t *cs, const rtm_channel_rec_t *r, rtm_webhook_kind_t kind,
-                   rtm_str_t user_id, const rtm_channel_sink_t *sink)
+                   const rtm_wire_member_t *who, const rtm_channel_sink_t *sink)
 {
     if (!sink->hook)
         return;
-    rtm_channel_hook_t h = {
-        kind, rtm_channel_rec_app(r), rtm_channel_rec_name(r), user_id, r->total, false};
+    rtm_channel_hook_t h = s_hook_of(r, kind, who, false);
     sink->hook(sink->hook_ctx, &h);
     cs->st.hooks++;
 }
@@ -218,14 +230,25 @@ static void s_hook(rtm_channel_state_t *cs, const rtm_channel_rec_t *r, rtm_webh
 /* An occupation or member taken over from a re-announcement: its owner
  * announced it before, so no webhook, but the hook learns it is announced. */
 static void s_inherit(rtm_channel_state_t *cs, const rtm_channel_rec_t *r, rtm_webhook_kind_t kind,
-                      rtm_str_t user_id, const rtm_channel_sink_t *sink)
+                      const rtm_wire_member_t *who, const rtm_channel_sink_t *sink)
 {
     cs->st.inherited++;
     if (!sink->hook)
         return;
-    rtm_channel_hook_t h = {
-        kind, rtm_channel_rec_app(r), rtm_channel_rec_name(r), user_id, r->total, true};
+    rtm_channel_hook_t h = s_hook_of(r, kind, who, true);
     sink->hook(sink->hook_ctx, &h);
+}
+
+/* A user's own channel gained its first or lost its last connection: the user
+ * came online or went offline. A SYNC with the new total tells the nodes of
+ * those who watch the user (rtm_channels_watch). */
+static void s_user_status(rtm_channel_state_t *cs, const rtm_channel_rec_t *r,
+                          const rtm_channel_sink_t *sink)
+{
+    rtm_wire_msg_t m = {
+        .type = RTM_WIRE_SYNC, .channel = rtm_channel_rec_name(r), .count = r->total};
+    sink->control(sink->ctx, rtm_channel_rec_app(r), rtm_channel_rec_name(r), &m);
+    cs->st.syncs++;
 }
 
 /* The total went from `before` to r->total: occupied or vacated? An
@@ -233,25 +256,30 @@ static void s_inherit(rtm_channel_state_t *cs, const rtm_channel_rec_t *r, rtm_w
 static void s_occupancy(rtm_channel_state_t *cs, rtm_channel_rec_t *r, uint64_t before,
                         const rtm_channel_sink_t *sink)
 {
+    if ((before == 0) != (r->total == 0) &&
+        rtm_channel_type(rtm_channel_rec_name(r)) == RTM_CH_USER)
+        s_user_status(cs, r, sink);
     if (before == 0 && r->total > 0) {
         if (r->opening)
-            s_hook(cs, r, RTM_WEBHOOK_CHANNEL_OCCUPIED, rtm_str(NULL, 0), sink);
+            s_hook(cs, r, RTM_WEBHOOK_CHANNEL_OCCUPIED, NULL, sink);
         else
-            s_inherit(cs, r, RTM_WEBHOOK_CHANNEL_OCCUPIED, rtm_str(NULL, 0), sink);
+            s_inherit(cs, r, RTM_WEBHOOK_CHANNEL_OCCUPIED, NULL, sink);
         s_unopen(cs, r);
     } else if (before > 0 && r->total == 0) {
-        s_hook(cs, r, RTM_WEBHOOK_CHANNEL_VACATED, rtm_str(NULL, 0), sink);
+        s_hook(cs, r, RTM_WEBHOOK_CHANNEL_VACATED, NULL, sink);
     }
 }
 
-static void s_emit_member(rtm_channel_state_t *cs, const rtm_channel_rec_t *r, rtm_str_t user_id,
-                          rtm_str_t user_info, rtm_str_t exclude, bool added,
+/* MEMBER added (with user_info) or removed, not told to exclude. */
+static void s_emit_member(rtm_channel_state_t *cs, const rtm_channel_rec_t *r,
+                          const rtm_wire_member_t *who, rtm_str_t exclude, bool added,
                           const rtm_channel_sink_t *sink)
 {
     rtm_wire_msg_t m = {.type = RTM_WIRE_MEMBER,
                         .channel = rtm_channel_rec_name(r),
-                        .user_id = user_id,
-                        .user_info = user_info,
+                        .user_id = who->user_id,
+                        .user_info = added ? who->user_info : rtm_str(NULL, 0),
+                        .user_num = who->user_num,
                         .exclude = exclude,
                         .added = added};
     sink->control(sink->ctx, rtm_channel_rec_app(r), rtm_channel_rec_name(r), &m);
@@ -279,7 +307,7 @@ static void s_emit_count(rtm_channel_state_t *cs, rtm_channel_rec_t *r, uint64_t
     r->count_sent_ms = now_ms;
     s_unpend(cs, r);
     cs->st.count_events++;
-    s_hook(cs, r, RTM_WEBHOOK_SUBSCRIPTION_COUNT, rtm_str(NULL, 0), sink);
+    s_hook(cs, r, RTM_WEBHOOK_SUBSCRIPTION_COUNT, NULL, sink);
 }
 
 /* May the new total go out now? Small channels: always; big ones: once per
@@ -306,6 +334,21 @@ static void s_count_changed(rtm_channel_state_t *cs, rtm_channel_rec_t *r, uint6
 }
 
 /* ---- presence ---------------------------------------------------------- */
+
+typedef struct {
+    rtm_channel_state_t *cs;        /* the state */
+    const rtm_channel_rec_t *r;     /* the record a user left */
+    rtm_str_t exclude;              /* the socket not told (the leaving one), or empty */
+    const rtm_channel_sink_t *sink; /* where MEMBER removed goes */
+} s_gone_t;
+
+/* A user lost its last connection: MEMBER removed and the webhook. */
+static void s_gone(void *ctx, const rtm_wire_member_t *member)
+{
+    s_gone_t *g = ctx;
+    s_emit_member(g->cs, g->r, member, g->exclude, false, g->sink);
+    s_hook(g->cs, g->r, RTM_WEBHOOK_MEMBER_REMOVED, member, g->sink);
+}
 
 static int s_check_join(const rtm_channel_state_t *cs, const rtm_wire_msg_t *m)
 {
@@ -364,7 +407,8 @@ int rtm_channel_state_join(rtm_channel_state_t *cs, uint32_t peer, const rtm_wir
     uint32_t users = rtm_member_set_users(r->members);
     uint32_t limit =
         msg->limit && msg->limit < cs->lim.max_members ? msg->limit : cs->lim.max_members;
-    rc = rtm_member_set_join(r->members, peer, msg->user_id, msg->user_info, msg->exclude, limit);
+    rtm_wire_member_t who = {msg->user_id, msg->user_info, msg->user_num};
+    rc = rtm_member_set_join(r->members, peer, &who, msg->exclude, limit);
     s_account(cs, r, bytes, users);
     if (rc == RTM_ETOOBIG) {
         s_peer_release(cs, peer, 1);
@@ -374,11 +418,11 @@ int rtm_channel_state_join(rtm_channel_state_t *cs, uint32_t peer, const rtm_wir
     }
     cs->st.conns++;
     if (rc == 1) {
-        s_emit_member(cs, r, msg->user_id, msg->user_info, msg->exclude, true, sink);
+        s_emit_member(cs, r, &who, msg->exclude, true, sink);
         if (msg->id != 0)
-            s_hook(cs, r, RTM_WEBHOOK_MEMBER_ADDED, msg->user_id, sink);
+            s_hook(cs, r, RTM_WEBHOOK_MEMBER_ADDED, &who, sink);
         else /* a re-announcement: its owner announced it before */
-            s_inherit(cs, r, RTM_WEBHOOK_MEMBER_ADDED, msg->user_id, sink);
+            s_inherit(cs, r, RTM_WEBHOOK_MEMBER_ADDED, &who, sink);
     }
     return 0;
 }
@@ -393,16 +437,13 @@ int rtm_channel_state_leave(rtm_channel_state_t *cs, uint32_t peer, const rtm_wi
         return RTM_ENOTFOUND;
     size_t bytes = rtm_member_set_bytes(r->members);
     uint32_t users = rtm_member_set_users(r->members);
-    int rc = rtm_member_set_leave(r->members, peer, msg->user_id, msg->exclude);
+    s_gone_t g = {cs, r, msg->exclude, sink};
+    int rc = rtm_member_set_leave(r->members, peer, msg->user_id, msg->exclude, s_gone, &g);
     if (rc < 0)
         return rc;
     s_account(cs, r, bytes, users);
     s_peer_release(cs, peer, 1);
     cs->st.conns--;
-    if (rc == 1) {
-        s_emit_member(cs, r, msg->user_id, rtm_str(NULL, 0), msg->exclude, false, sink);
-        s_hook(cs, r, RTM_WEBHOOK_MEMBER_REMOVED, msg->user_id, sink);
-    }
     s_maybe_free(cs, r);
     return 0;
 }
@@ -497,10 +538,10 @@ typedef struct {
     uint32_t n;                 /* entries filled */
 } s_snapshot_t;
 
-static void s_snapshot_one(void *ctx, rtm_str_t user_id, rtm_str_t user_info)
+static void s_snapshot_one(void *ctx, const rtm_wire_member_t *member)
 {
     s_snapshot_t *s = ctx;
-    s->members[s->n++] = (rtm_wire_member_t){user_id, user_info};
+    s->members[s->n++] = *member;
 }
 
 int rtm_channel_state_sync(rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t channel,
@@ -547,19 +588,6 @@ int rtm_channel_state_sync(rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t cha
 
 /* ---- peers, ownership and timers --------------------------------------- */
 
-typedef struct {
-    rtm_channel_state_t *cs;        /* the state */
-    const rtm_channel_rec_t *r;     /* the record being cleaned */
-    const rtm_channel_sink_t *sink; /* where MEMBER removed goes */
-} s_gone_t;
-
-static void s_gone(void *ctx, rtm_str_t user_id)
-{
-    s_gone_t *g = ctx;
-    s_emit_member(g->cs, g->r, user_id, rtm_str(NULL, 0), rtm_str(NULL, 0), false, g->sink);
-    s_hook(g->cs, g->r, RTM_WEBHOOK_MEMBER_REMOVED, user_id, g->sink);
-}
-
 /* Removes peer's count and connections from r (which may be freed). */
 static void s_drop_peer(rtm_channel_state_t *cs, rtm_channel_rec_t *r, uint32_t peer,
                         uint64_t now_ms, const rtm_channel_sink_t *sink)
@@ -573,7 +601,7 @@ static void s_drop_peer(rtm_channel_state_t *cs, rtm_channel_rec_t *r, uint32_t 
     if (r->members) {
         size_t bytes = rtm_member_set_bytes(r->members);
         uint32_t users = rtm_member_set_users(r->members);
-        s_gone_t g = {cs, r, sink};
+        s_gone_t g = {cs, r, rtm_str(NULL, 0), sink};
         size_t n = rtm_member_set_drop_peer(r->members, peer, s_gone, &g);
         s_account(cs, r, bytes, users);
         cs->st.conns -= n;
@@ -702,8 +730,7 @@ void rtm_channel_state_each(const rtm_channel_state_t *cs, rtm_str_t app, uint64
 }
 
 void rtm_channel_state_each_user(const rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t channel,
-                                 void (*each)(void *ctx, rtm_str_t user_id, rtm_str_t user_info),
-                                 void *ctx)
+                                 rtm_member_each_fn each, void *ctx)
 {
     const rtm_channel_rec_t *r = s_find(cs, app, channel);
     if (r && r->members)

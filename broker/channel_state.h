@@ -12,6 +12,7 @@
 #ifndef RTM_CHANNEL_STATE_H
 #define RTM_CHANNEL_STATE_H
 
+#include "member_set.h"
 #include "rtm_apps.h"
 #include "rtm_str.h"
 #include "rtm_wire.h"
@@ -85,6 +86,7 @@ typedef struct {
     rtm_webhook_kind_t kind; /* one of the five above */
     rtm_str_t app, channel;  /* the channel */
     rtm_str_t user_id;       /* member events */
+    bool user_num;           /* member events: the app gave the id as a JSON integer */
     uint64_t count;          /* subscription_count: the total */
     bool inherited;          /* occupied / member_added taken over: not to be sent */
 } rtm_channel_hook_t;
@@ -198,11 +200,10 @@ int rtm_channel_state_info(const rtm_channel_state_t *cs, rtm_str_t app, rtm_str
 void rtm_channel_state_each(const rtm_channel_state_t *cs, rtm_str_t app, uint64_t now_ms,
                             void (*each)(void *ctx, const rtm_channel_info_t *info), void *ctx);
 
-/* Calls each(ctx, user_id, user_info) for every presence member of
+/* Calls each(ctx, member) for every presence member of
  * (app, channel); nothing when there is none. */
 void rtm_channel_state_each_user(const rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t channel,
-                                 void (*each)(void *ctx, rtm_str_t user_id, rtm_str_t user_info),
-                                 void *ctx);
+                                 rtm_member_each_fn each, void *ctx);
 
 /* True when user_id is a presence member of (app, channel). */
 bool rtm_channel_state_has_user(const rtm_channel_state_t *cs, rtm_str_t app, rtm_str_t channel,

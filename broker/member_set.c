@@ -29,7 +29,8 @@ typedef struct {
     uint32_t cap_conns; /* allocated entries of conns */
     uint32_t id_len;    /* user id bytes at text */
     uint32_t info_len;  /* user info bytes at text + id_len */
-    char text[];        /* user id, then user info */
+    bool id_num;        /* the app gave the id as a JSON integer */
+    char text[];        /* user id (its string form), then user info */
 } s_member_t;
 
 struct rtm_member_set {
@@ -112,13 +113,22 @@ static void s_add_conn(rtm_member_set_t *set, s_member_t *m, uint32_t peer, rtm_
     set->conns++;
 }
 
-static s_member_t *s_new_member(rtm_member_set_t *set, rtm_str_t user_id, rtm_str_t user_info)
+/* The member as callers see it; slices into m. */
+static rtm_wire_member_t s_view(const s_member_t *m)
 {
+    return (rtm_wire_member_t){rtm_str(m->text, m->id_len),
+                               rtm_str(m->text + m->id_len, m->info_len), m->id_num};
+}
+
+static s_member_t *s_new_member(rtm_member_set_t *set, const rtm_wire_member_t *mb)
+{
+    rtm_str_t user_id = mb->user_id, user_info = mb->user_info;
     s_member_t *m = calloc(1, sizeof *m + user_id.len + user_info.len);
     if (!m)
         abort();
     m->id_len = (uint32_t)user_id.len;
     m->info_len = (uint32_t)user_info.len;
+    m->id_num = mb->user_num;
     memcpy(m->text, user_id.p, user_id.len);
     if (user_info.len)
         memcpy(m->text + user_id.len, user_info.p, user_info.len);
@@ -128,17 +138,18 @@ static s_member_t *s_new_member(rtm_member_set_t *set, rtm_str_t user_id, rtm_st
     return m;
 }
 
-int rtm_member_set_join(rtm_member_set_t *set, uint32_t peer, rtm_str_t user_id,
-                        rtm_str_t user_info, rtm_str_t socket_id, uint32_t max_users)
+int rtm_member_set_join(rtm_member_set_t *set, uint32_t peer, const rtm_wire_member_t *member,
+                        rtm_str_t socket_id, uint32_t max_users)
 {
-    assert(user_id.len > 0 && user_id.len <= UINT32_MAX && user_info.len <= UINT32_MAX);
+    assert(member->user_id.len > 0 && member->user_id.len <= UINT32_MAX &&
+           member->user_info.len <= UINT32_MAX);
     assert(socket_id.len > 0 && socket_id.len <= RTM_MEMBER_SID_MAX);
-    s_member_t *m = s_find(set, user_id);
+    s_member_t *m = s_find(set, member->user_id);
     if (!m && set->users >= max_users)
         return RTM_ETOOBIG;
     int rc = 0;
     if (!m) {
-        m = s_new_member(set, user_id, user_info);
+        m = s_new_member(set, member);
         rc = 1;
     }
     if (s_conn_index(m, peer, socket_id) < 0)
@@ -167,20 +178,22 @@ static int s_remove_conn(rtm_member_set_t *set, s_member_t *m, uint32_t i, rtm_m
     set->conns--;
     if (m->n_conns > 0)
         return 0;
-    if (gone)
-        gone(ctx, rtm_str(m->text, m->id_len));
+    if (gone) {
+        rtm_wire_member_t view = s_view(m);
+        gone(ctx, &view);
+    }
     s_free_member(set, m);
     return 1;
 }
 
 int rtm_member_set_leave(rtm_member_set_t *set, uint32_t peer, rtm_str_t user_id,
-                         rtm_str_t socket_id)
+                         rtm_str_t socket_id, rtm_member_gone_fn gone, void *ctx)
 {
     s_member_t *m = s_find(set, user_id);
     long i = m ? s_conn_index(m, peer, socket_id) : -1;
     if (i < 0)
         return RTM_ENOTFOUND;
-    return s_remove_conn(set, m, (uint32_t)i, NULL, NULL);
+    return s_remove_conn(set, m, (uint32_t)i, gone, ctx);
 }
 
 size_t rtm_member_set_drop_peer(rtm_member_set_t *set, uint32_t peer, rtm_member_gone_fn gone,
@@ -214,8 +227,10 @@ void rtm_member_set_each_conn(const rtm_member_set_t *set, void (*each)(void *ct
 
 void rtm_member_set_each(const rtm_member_set_t *set, rtm_member_each_fn each, void *ctx)
 {
-    for (const s_member_t *m = set->members; m; m = m->hh.next)
-        each(ctx, rtm_str(m->text, m->id_len), rtm_str(m->text + m->id_len, m->info_len));
+    for (const s_member_t *m = set->members; m; m = m->hh.next) {
+        rtm_wire_member_t view = s_view(m);
+        each(ctx, &view);
+    }
 }
 
 uint32_t rtm_member_set_users(const rtm_member_set_t *set)

@@ -12,6 +12,7 @@
 #define RTM_MEMBER_SET_H
 
 #include "rtm_str.h"
+#include "rtm_wire.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,12 +22,12 @@
 
 typedef struct rtm_member_set rtm_member_set_t;
 
-/* Called for a user that has lost its last connection, before it is freed;
- * user_id is valid for the call only. */
-typedef void (*rtm_member_gone_fn)(void *ctx, rtm_str_t user_id);
+/* A member as the set hands it out: {user_id, user_info, user_num}, valid
+ * for the call only. */
+typedef void (*rtm_member_each_fn)(void *ctx, const rtm_wire_member_t *member);
 
-/* Called for each member: user_id and user_info valid for the call only. */
-typedef void (*rtm_member_each_fn)(void *ctx, rtm_str_t user_id, rtm_str_t user_info);
+/* Called for a user that has lost its last connection, before it is freed. */
+typedef rtm_member_each_fn rtm_member_gone_fn;
 
 /* An empty set; caller owns it. Aborts on OOM. */
 rtm_member_set_t *rtm_member_set_new(void);
@@ -34,15 +35,16 @@ rtm_member_set_t *rtm_member_set_new(void);
 /* Frees the set and every member, and sets *set to NULL. Safe on NULL. */
 void rtm_member_set_destroy(rtm_member_set_t **set);
 
-/* Adds connection (peer, socket_id) of user_id. user_id must be non-empty
- * and socket_id 1..RTM_MEMBER_SID_MAX bytes (the caller validated both;
- * asserted). user_info is copied and kept only when the user is new.
+/* Adds connection (peer, socket_id) of member->user_id. The id must be
+ * non-empty and socket_id 1..RTM_MEMBER_SID_MAX bytes (the caller validated
+ * both; asserted). user_info and user_num are copied and kept only when the
+ * user is new (Pusher keeps the first connection's).
  * Returns 1 when the user is new (the connection is its first), 0 when the
  * user was present (the connection is added, or changes nothing when held
  * already: see rtm_member_set_has), RTM_ETOOBIG when the user is new and the
  * set already holds max_users users (nothing changes). Aborts on OOM. */
-int rtm_member_set_join(rtm_member_set_t *set, uint32_t peer, rtm_str_t user_id,
-                        rtm_str_t user_info, rtm_str_t socket_id, uint32_t max_users);
+int rtm_member_set_join(rtm_member_set_t *set, uint32_t peer, const rtm_wire_member_t *member,
+                        rtm_str_t socket_id, uint32_t max_users);
 
 /* True when the set holds connection (peer, socket_id) of user_id. */
 bool rtm_member_set_has(const rtm_member_set_t *set, uint32_t peer, rtm_str_t user_id,
@@ -52,12 +54,13 @@ bool rtm_member_set_has(const rtm_member_set_t *set, uint32_t peer, rtm_str_t us
 bool rtm_member_set_has_user(const rtm_member_set_t *set, rtm_str_t user_id);
 
 /* Removes connection (peer, socket_id) of user_id. Returns 1 when that was
- * the user's last connection (the user is removed), 0 when the user still has
- * others, RTM_ENOTFOUND when there is no such connection. */
+ * the user's last connection (gone(ctx, member) is called, gone may be NULL,
+ * then the user is removed), 0 when the user still has others, RTM_ENOTFOUND
+ * when there is no such connection. */
 int rtm_member_set_leave(rtm_member_set_t *set, uint32_t peer, rtm_str_t user_id,
-                         rtm_str_t socket_id);
+                         rtm_str_t socket_id, rtm_member_gone_fn gone, void *ctx);
 
-/* Removes every connection of peer; calls gone(ctx, user_id) (gone may be
+/* Removes every connection of peer; calls gone(ctx, member) (gone may be
  * NULL) for each user left with none, then removes that user. Returns the
  * number of connections removed. */
 size_t rtm_member_set_drop_peer(rtm_member_set_t *set, uint32_t peer, rtm_member_gone_fn gone,
@@ -68,8 +71,8 @@ size_t rtm_member_set_drop_peer(rtm_member_set_t *set, uint32_t peer, rtm_member
 void rtm_member_set_each_conn(const rtm_member_set_t *set, void (*each)(void *ctx, uint32_t peer),
                               void *ctx);
 
-/* Calls each(ctx, user_id, user_info) for every member, in no particular
- * order. The set must not change during the walk. */
+/* Calls each(ctx, member) for every member, in no particular order. The set must not change during
+ * the walk. */
 void rtm_member_set_each(const rtm_member_set_t *set, rtm_member_each_fn each, void *ctx);
 
 /* Number of distinct users. */

@@ -13,6 +13,7 @@
 #include "rtm_channel.h"
 #include "rtm_error.h"
 #include "rtm_json.h"
+#include "rtm_presence.h"
 #include "rtm_rest.h"
 
 #include <stdbool.h>
@@ -111,15 +112,49 @@ static void s_channel(const rtm_channel_state_t *cs, s_query_t *s)
     rtm_json_put_lit(s->w, "}");
 }
 
-/* Kind 3, one user: {"id":U}. */
-static void s_user_one(void *ctx, rtm_str_t user_id, rtm_str_t user_info)
+/* Kind 3, one user: {"id":U}, U as the app gave it (a string or a number). */
+static void s_user_one(void *ctx, const rtm_wire_member_t *member)
 {
-    (void)user_info;
     s_query_t *s = ctx;
     s_sep(s->w, &s->first);
     rtm_json_put_lit(s->w, "{\"id\":");
-    s_put_str(s->w, user_id);
+    rtm_presence_put_id(s->w, member->user_id, member->user_num);
     rtm_json_put_lit(s->w, "}");
+}
+
+typedef struct {
+    const rtm_channel_state_t *cs; /* the state answered from */
+    const rtm_app_t *app;          /* the publishing app (its subscription_count option) */
+    const rtm_wire_msg_t *publish; /* the PUBLISH */
+    uint64_t now_ms;               /* for the state's expiry */
+} s_publish_info_t;
+
+/* [{attrs},...], one per channel of the publish. */
+static void s_render_publish_info(rtm_json_out_t *w, const void *ctx)
+{
+    const s_publish_info_t *p = ctx;
+    unsigned asked = rtm_rest_info(p->publish->info);
+    rtm_json_put_lit(w, "[");
+    for (uint32_t i = 0; i < p->publish->n_channels; i++) {
+        rtm_channel_info_t info = {.name = p->publish->channels[i]};
+        rtm_channel_state_info(p->cs, p->publish->app, info.name, p->now_ms, &info);
+        unsigned want = asked & RTM_REST_INFO_USER_COUNT; /* presence only: s_put_counts */
+        if (p->app->subscription_count && rtm_channel_type(info.name) != RTM_CH_PRESENCE)
+            want |= asked & RTM_REST_INFO_SUBSCRIPTION_COUNT;
+        if (i)
+            rtm_json_put_lit(w, ",");
+        rtm_json_put_lit(w, "{");
+        s_put_counts(w, want, &info, true);
+        rtm_json_put_lit(w, "}");
+    }
+    rtm_json_put_lit(w, "]");
+}
+
+char *rtm_queries_publish_info(const rtm_channel_state_t *cs, const rtm_app_t *app,
+                               const rtm_wire_msg_t *publish, uint64_t now_ms, size_t *len)
+{
+    s_publish_info_t p = {cs, app, publish, now_ms};
+    return rtm_json_build(s_render_publish_info, &p, len);
 }
 
 /* One pass of the answer into w (rtm_json_build runs two). */

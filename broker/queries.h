@@ -27,4 +27,14 @@
 int rtm_queries_answer(const rtm_channel_state_t *cs, const rtm_wire_msg_t *q, uint64_t now_ms,
                        rtm_channel_owns_fn owns, void *ctx, char **json, size_t *len);
 
+/* The "info" of a PUBLISH of app (what a trigger with info answers, as
+ * Pusher defines it): a JSON array with one object per channel of publish,
+ * in its order — "user_count" (distinct users) for a presence channel when
+ * asked, "subscription_count" (connections, mesh-wide) for any other channel
+ * when asked and app has subscription_count on; {} when neither applies.
+ * Returns the text (caller frees; never NULL) with its length in *len.
+ * Aborts on OOM. */
+char *rtm_queries_publish_info(const rtm_channel_state_t *cs, const rtm_app_t *app,
+                               const rtm_wire_msg_t *publish, uint64_t now_ms, size_t *len);
+
 #endif

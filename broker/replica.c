@@ -106,7 +106,7 @@ typedef struct {
     uint32_t n, cap;            /* filled / allocated */
 } s_snap_t;
 
-static void s_add(s_snap_t *s, rtm_str_t user_id)
+static void s_add(s_snap_t *s, rtm_str_t user_id, bool user_num)
 {
     if (s->n == RTM_WIRE_MAX_MEMBERS)
         return; /* a SYNC's bound too; the member cap keeps the state under it */
@@ -115,13 +115,12 @@ static void s_add(s_snap_t *s, rtm_str_t user_id)
         if (!(s->members = realloc(s->members, s->cap * sizeof *s->members)))
             abort();
     }
-    s->members[s->n++] = (rtm_wire_member_t){user_id, rtm_str(NULL, 0)};
+    s->members[s->n++] = (rtm_wire_member_t){user_id, rtm_str(NULL, 0), user_num};
 }
 
-static void s_add_member(void *ctx, rtm_str_t user_id, rtm_str_t user_info)
+static void s_add_member(void *ctx, const rtm_wire_member_t *member)
 {
-    (void)user_info;
-    s_add(ctx, user_id);
+    s_add(ctx, member->user_id, member->user_num);
 }
 
 /* A believed member not in the state (those in it are added already). */
@@ -129,7 +128,7 @@ static void s_add_believed(void *ctx, rtm_str_t user_id)
 {
     s_snap_t *s = ctx;
     if (!rtm_channel_state_has_user(s->r->cfg.state, s->app, s->channel, user_id))
-        s_add(s, user_id);
+        s_add(s, user_id, false); /* the ledger keeps ids in their string form */
 }
 
 static int s_send(void *ctx, rtm_str_t app, rtm_str_t channel, uint64_t to, bool forget)

@@ -279,10 +279,10 @@ static void s_set_members(rtm_replica_ledger_t *l, s_belief_t *b, const rtm_wire
         abort();
     rtm_wire_members_iter_t it;
     rtm_wire_members_begin(&it, msg);
-    rtm_str_t info;
+    rtm_wire_member_t mb;
     uint32_t n = 0;
-    while (n < msg->n_members && rtm_wire_members_next(&it, &ids[n], &info) == 1)
-        n++;
+    while (n < msg->n_members && rtm_wire_members_next(&it, &mb) == 1)
+        ids[n++] = mb.user_id;
     qsort(ids, n, sizeof *ids, s_cmp);
     for (uint32_t i = 0; i < n; i++) {
         if (i > 0 && s_cmp(&ids[i], &ids[i - 1]) == 0)
@@ -302,10 +302,10 @@ static size_t s_snapshot_bytes(const rtm_wire_msg_t *msg)
 {
     rtm_wire_members_iter_t it;
     rtm_wire_members_begin(&it, msg);
-    rtm_str_t id, info;
+    rtm_wire_member_t mb;
     size_t bytes = 0;
-    while (rtm_wire_members_next(&it, &id, &info) == 1)
-        bytes += id.len;
+    while (rtm_wire_members_next(&it, &mb) == 1)
+        bytes += mb.user_id.len;
     return bytes;
 }
 

@@ -162,6 +162,7 @@ void rtm_webhooks_channel(rtm_webhooks_t *wh, const rtm_channel_hook_t *hook, ui
     rtm_webhook_event_t ev = {.kind = hook->kind,
                               .channel = hook->channel,
                               .user_id = hook->user_id,
+                              .user_num = hook->user_num,
                               .count = hook->count};
     s_emit(wh, hook->app, &ev, now_ms);
 }

@@ -30,6 +30,15 @@
 #define S_DOUBT_MS     (2 * RTM_WIRE_DEAD_MS)
 #define S_CACHE_TTL_MS (30ULL * 60 * 1000) /* Pusher keeps a cache channel's event 30 min */
 
+/* One message for many subscribers: its plain frame and its compressed twin,
+ * made when the first subscriber that negotiated permessage-deflate needs it
+ * (so once per event, and never when nobody negotiated it). */
+typedef struct {
+    rtm_frame_t *plain;    /* NULL: no message */
+    rtm_frame_t *deflated; /* the twin; NULL: not made yet, or not worth it */
+    bool tried;            /* the twin was asked for: deflated is final */
+} s_frames_t;
+
 typedef struct {
     rtm_subscriber_t *s; /* subscriber */
     uint32_t slot;       /* this channel's index in s->subs */
@@ -43,7 +52,7 @@ struct rtm_channel {
     uint32_t n_subs, cap_subs;
     uint32_t n_active;           /* subscribers whose subscription succeeded: the count announced */
     rtm_member_mirror_t members; /* presence: mesh-wide members, mirrored */
-    rtm_frame_t *cache;          /* cache channels: last server event, framed; NULL = none */
+    s_frames_t cache;            /* cache channels: last server event, framed; plain NULL = none */
     uint64_t cache_expires_ms;   /* its end of life */
     uint64_t sync_req_ms;        /* last SYNC_REQ sent; 0 = never */
     uint64_t owner;              /* route's token of the owner last known to serve us; 0 = none */
@@ -55,6 +64,7 @@ struct rtm_channel {
     bool presence;               /* presence- channel */
     bool is_cache;               /* one of the cache- channel kinds */
     bool announce;               /* subscriber count changed since the last tick */
+    bool online;                 /* user channels: the owner's last SYNC counted a connection */
     uint16_t name_off;           /* channel name starts at topic + name_off */
     uint16_t topic_len;          /* bytes of topic including the NUL terminator */
     char topic[];                /* "<app>\x1F<channel>\0" */
@@ -65,6 +75,7 @@ struct rtm_channels {
     const rtm_route_t *route;
     const rtm_channels_sink_t *sink;
     rtm_metrics_t *metrics;
+    rtm_deflate_t *deflate;       /* compresses twins */
     rtm_channels_share_t *shares; /* channels per owner, unordered */
     size_t n_shares, cap_shares;
     bool attention;  /* some channel needs the tick (count, sync, free) */
@@ -120,6 +131,37 @@ static void s_send(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_frame_t *f)
     chs->sink->send(chs->sink->ctx, s, f);
     RTM_COUNT(chs->metrics, messages_out_total, 1);
     RTM_COUNT(chs->metrics, bytes_out_total, f->len);
+}
+
+/* A message's frames around plain (steals the reference; may be NULL). */
+static s_frames_t s_frames(rtm_frame_t *plain)
+{
+    return (s_frames_t){.plain = plain};
+}
+
+static void s_frames_release(s_frames_t *fr)
+{
+    rtm_frame_unref(&fr->plain);
+    rtm_frame_unref(&fr->deflated);
+    fr->tried = false;
+}
+
+/* The frame of fr that s gets: the compressed twin when s negotiated
+ * permessage-deflate and compressing pays, else the plain one. */
+static rtm_frame_t *s_frame_for(rtm_channels_t *chs, s_frames_t *fr, const rtm_subscriber_t *s)
+{
+    if (!s->deflate)
+        return fr->plain;
+    if (!fr->tried) {
+        fr->tried = true;
+        fr->deflated = rtm_frame_deflate(chs->deflate, fr->plain);
+        if (fr->deflated) {
+            RTM_COUNT(chs->metrics, deflated, 1);
+            RTM_COUNT(chs->metrics, deflate_in_bytes, fr->plain->len);
+            RTM_COUNT(chs->metrics, deflate_out_bytes, fr->deflated->len);
+        }
+    }
+    return fr->deflated ? fr->deflated : fr->plain;
 }
 
 static void s_send_text(rtm_channels_t *chs, rtm_subscriber_t *s, const char *text, size_t len)
@@ -249,7 +291,7 @@ static void s_free(rtm_channels_t *chs, rtm_channel_t *ch, bool unsubscribe)
     HASH_DEL(chs->channels, ch);
     s_share(chs, ch->share_owner, -1);
     rtm_member_mirror_clear(&ch->members);
-    rtm_frame_unref(&ch->cache);
+    s_frames_release(&ch->cache);
     free(ch->subs);
     free(ch);
 }
@@ -257,8 +299,10 @@ static void s_free(rtm_channels_t *chs, rtm_channel_t *ch, bool unsubscribe)
 static void s_send_cache(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_channel_t *ch,
                          uint64_t now_ms)
 {
-    if (ch->cache && now_ms < ch->cache_expires_ms) {
-        s_send(chs, s, ch->cache);
+    if (ch->cache.plain && now_ms < ch->cache_expires_ms) {
+        rtm_frame_t *f = s_frame_for(chs, &ch->cache, s);
+        s_send(chs, s, f);
+        RTM_COUNT(chs->metrics, deflated_out, f != ch->cache.plain);
         return;
     }
     char buf[RTM_WIRE_MAX_TOPIC + 64];
@@ -292,9 +336,26 @@ static void s_send_succeeded(rtm_channels_t *chs, rtm_subscriber_t *s,
         s_send_cache(chs, s, ch, now_ms);
 }
 
+/* Tells a watching subscriber whether the user of ch is online. */
+static void s_send_watch(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_channel_t *ch)
+{
+    rtm_str_t name = s_name(ch);
+    size_t prefix = sizeof RTM_CHANNEL_USER_PREFIX - 1;
+    size_t len;
+    char *json = rtm_presence_render_watchlist_event(
+        ch->online, rtm_str(name.p + prefix, name.len - prefix), &len);
+    s_send_text(chs, s, json, len);
+    free(json);
+}
+
 static void s_activate(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_subscription_t *sub,
                        uint64_t now_ms)
 {
+    if (sub->watch) { /* not a subscriber: told the user's status, nothing else */
+        sub->state = RTM_SUB_ACTIVE;
+        s_send_watch(chs, s, sub->channel);
+        return;
+    }
     sub->state = RTM_SUB_ACTIVE;
     sub->channel->subs[sub->slot].active = true;
     /* counted only now: a count event the shard sends for it then reaches
@@ -369,6 +430,7 @@ static void s_join(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_subscription_t 
                           .channel = name,
                           .user_id = join->user_id,
                           .user_info = rtm_presence_info(p),
+                          .user_num = p->id_num,
                           .exclude = join->socket_id,
                           .limit = ch->app->max_presence_members};
     chs->route->request(chs->route->ctx, &msg, s_on_join_ack, join);
@@ -384,7 +446,7 @@ static void s_advance(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_subscription
 }
 
 rtm_channels_t *rtm_channels_new(const rtm_route_t *route, const rtm_channels_sink_t *sink,
-                                 rtm_metrics_t *metrics)
+                                 rtm_metrics_t *metrics, rtm_deflate_t *deflate)
 {
     rtm_channels_t *chs = calloc(1, sizeof *chs);
     if (!chs)
@@ -392,6 +454,7 @@ rtm_channels_t *rtm_channels_new(const rtm_route_t *route, const rtm_channels_si
     chs->route = route;
     chs->sink = sink;
     chs->metrics = metrics;
+    chs->deflate = deflate;
     return chs;
 }
 
@@ -415,15 +478,15 @@ rtm_subscription_t *rtm_channels_find(const rtm_subscriber_t *s, rtm_str_t chann
     return NULL;
 }
 
-int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
-                           rtm_str_t channel, rtm_presence_t *presence, bool silent,
-                           uint64_t now_ms)
+static int s_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
+                       rtm_str_t channel, rtm_presence_t *presence, bool silent, bool watch,
+                       uint64_t now_ms)
 {
     chs->now_ms = now_ms;
     rtm_subscription_t *existing = rtm_channels_find(s, channel);
     if (existing) {
         rtm_presence_free(&presence);
-        if (!existing->silent || silent)
+        if (!existing->silent || existing->watch || silent)
             return RTM_EINVAL;
         existing->silent = false;
         if (existing->state == RTM_SUB_ACTIVE)
@@ -445,9 +508,10 @@ int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_a
         s->subs = s_grow(s->subs, &s->cap_subs, 1, sizeof *s->subs);
     ch->subs[ch->n_subs] = (s_sub_t){s, s->n_subs, false};
     rtm_subscription_t *sub = &s->subs[s->n_subs];
-    *sub = (rtm_subscription_t){ch, ch->n_subs, RTM_SUB_PENDING, silent, presence, NULL};
+    *sub = (rtm_subscription_t){ch, ch->n_subs, RTM_SUB_PENDING, silent, watch, presence, NULL};
     ch->n_subs++;
     s->n_subs++;
+    s->n_watches += watch;
     chs->attention = true;
     RTM_COUNT(chs->metrics, subscriptions, 1);
     RTM_COUNT_APP(chs->metrics, app, subscriptions, 1);
@@ -456,6 +520,24 @@ int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_a
     else if (!ch->sync_req_ms)
         s_request_sync(chs, ch, now_ms);
     return 0;
+}
+
+int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
+                           rtm_str_t channel, rtm_presence_t *presence, bool silent,
+                           uint64_t now_ms)
+{
+    return s_subscribe(chs, s, app, channel, presence, silent, false, now_ms);
+}
+
+int rtm_channels_watch(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
+                       rtm_str_t user_id, uint64_t now_ms)
+{
+    char name[RTM_WIRE_MAX_TOPIC];
+    int n =
+        snprintf(name, sizeof name, RTM_CHANNEL_USER_PREFIX "%.*s", (int)user_id.len, user_id.p);
+    if (n <= 0 || (size_t)n >= sizeof name)
+        return RTM_EINVAL;
+    return s_subscribe(chs, s, app, rtm_str(name, (size_t)n), NULL, true, true, now_ms);
 }
 
 /* Removes subscription `slot` of s, in both directions. */
@@ -468,10 +550,11 @@ static void s_remove(rtm_channels_t *chs, rtm_subscriber_t *s, uint32_t slot)
     else if (gone.presence && gone.state == RTM_SUB_ACTIVE)
         s_leave(chs, ch->app, s_name(ch), rtm_presence_id(gone.presence), s_socket_id(s));
     rtm_presence_free(&gone.presence);
-    if (gone.state == RTM_SUB_ACTIVE) {
+    if (gone.state == RTM_SUB_ACTIVE && !gone.watch) {
         ch->n_active--;
         ch->announce = true;
     }
+    s->n_watches -= gone.watch;
     chs->attention = true;
     s_sub_t last_sub = ch->subs[--ch->n_subs];
     if (gone.slot != ch->n_subs) {
@@ -505,19 +588,24 @@ void rtm_channels_unsubscribe_all(rtm_channels_t *chs, rtm_subscriber_t *s)
     s->cap_subs = 0;
 }
 
-/* Queues f to every active subscriber but the excluded socket. */
-static void s_fan_out(rtm_channels_t *chs, rtm_channel_t *ch, rtm_frame_t *f, rtm_str_t exclude)
+/* Queues fr to every active subscriber but the excluded socket, each in the
+ * form it negotiated. */
+static void s_fan_out(rtm_channels_t *chs, rtm_channel_t *ch, s_frames_t *fr, rtm_str_t exclude)
 {
-    uint64_t sent = 0;
+    uint64_t sent = 0, deflated = 0, bytes = 0;
     for (uint32_t i = 0; i < ch->n_subs; i++) {
         rtm_subscriber_t *s = ch->subs[i].s;
         if (!ch->subs[i].active || (exclude.len && rtm_str_eq(exclude, s_socket_id(s))))
             continue;
+        rtm_frame_t *f = s_frame_for(chs, fr, s);
         chs->sink->send(chs->sink->ctx, s, f);
         sent++;
+        deflated += f != fr->plain;
+        bytes += f->len;
     }
     RTM_COUNT(chs->metrics, messages_out_total, sent);
-    RTM_COUNT(chs->metrics, bytes_out_total, sent * f->len);
+    RTM_COUNT(chs->metrics, bytes_out_total, bytes);
+    RTM_COUNT(chs->metrics, deflated_out, deflated);
 }
 
 /* Only events an app server published are cached: not client events, not
@@ -529,10 +617,15 @@ static bool s_cacheable(rtm_str_t json)
            !rtm_str_has_prefix(json, "{\"event\":\"pusher_internal:");
 }
 
-static void s_keep_cache(rtm_channel_t *ch, rtm_frame_t *f, uint64_t expires_ms)
+/* Keeps fr (both forms: a referenced copy) as ch's cache; plain NULL: none. */
+static void s_keep_cache(rtm_channel_t *ch, const s_frames_t *fr, uint64_t expires_ms)
 {
-    rtm_frame_unref(&ch->cache);
-    ch->cache = f ? rtm_frame_ref(f) : NULL;
+    s_frames_release(&ch->cache);
+    ch->cache = *fr;
+    if (fr->plain)
+        rtm_frame_ref(fr->plain);
+    if (fr->deflated)
+        rtm_frame_ref(fr->deflated);
     ch->cache_expires_ms = expires_ms;
 }
 
@@ -543,11 +636,11 @@ void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude,
     rtm_channel_t *ch = s_find(chs, topic.p, topic.len);
     if (!ch)
         return; /* unsubscribed while the event was in flight */
-    rtm_frame_t *f = rtm_frame_text(json.p, json.len);
-    s_fan_out(chs, ch, f, exclude);
+    s_frames_t fr = s_frames(rtm_frame_text(json.p, json.len));
+    s_fan_out(chs, ch, &fr, exclude);
     if (ch->is_cache && s_cacheable(json))
-        s_keep_cache(ch, f, now_ms + S_CACHE_TTL_MS);
-    rtm_frame_unref(&f);
+        s_keep_cache(ch, &fr, now_ms + S_CACHE_TTL_MS);
+    s_frames_release(&fr);
 }
 
 static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg,
@@ -556,48 +649,55 @@ static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg
     if (ch->presence)
         rtm_member_mirror_reset(&ch->members, msg);
     if (ch->is_cache) {
-        rtm_frame_t *f =
-            msg->cache_json.len ? rtm_frame_text(msg->cache_json.p, msg->cache_json.len) : NULL;
-        s_keep_cache(ch, f, now_ms + (msg->ttl_ms ? msg->ttl_ms : S_CACHE_TTL_MS));
-        rtm_frame_unref(&f);
+        s_frames_t fr = s_frames(
+            msg->cache_json.len ? rtm_frame_text(msg->cache_json.p, msg->cache_json.len) : NULL);
+        s_keep_cache(ch, &fr, now_ms + (msg->ttl_ms ? msg->ttl_ms : S_CACHE_TTL_MS));
+        s_frames_release(&fr);
     }
     bool first = !ch->synced;
+    bool moved = ch->online != (msg->count > 0); /* a user came online or went offline */
+    ch->online = msg->count > 0;
     ch->synced = true;
     if (first)
         ch->owner = s_owner(chs, ch);
-    for (uint32_t i = 0; first && i < ch->n_subs; i++) {
+    for (uint32_t i = 0; (first || moved) && i < ch->n_subs; i++) {
         rtm_subscriber_t *s = ch->subs[i].s;
         rtm_subscription_t *sub = &s->subs[ch->subs[i].slot];
-        if (sub->state == RTM_SUB_PENDING)
+        if (first && sub->state == RTM_SUB_PENDING)
             s_advance(chs, s, sub, now_ms);
+        else if (moved && sub->watch && sub->state == RTM_SUB_ACTIVE) /* watchers: the news */
+            s_send_watch(chs, s, ch);
     }
 }
 
 static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg)
 {
     if (!ch->presence || !ch->synced ||
-        !rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_info, msg->added))
+        !rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_num, msg->user_info,
+                                 msg->added))
         return;
     size_t len;
-    char *json =
-        rtm_presence_render_member(s_name(ch), msg->added, msg->user_id, msg->user_info, &len);
-    rtm_frame_t *f = rtm_frame_text(json, len);
+    char *json = rtm_presence_render_member(s_name(ch), msg->added, msg->user_id, msg->user_num,
+                                            msg->user_info, &len);
+    s_frames_t fr = s_frames(rtm_frame_text(json, len));
     free(json);
-    s_fan_out(chs, ch, f, msg->exclude);
-    rtm_frame_unref(&f);
+    s_fan_out(chs, ch, &fr, msg->exclude);
+    s_frames_release(&fr);
 }
 
 /* Calls close (the sink's terminate or reconnect) for every subscriber of
- * ch. Closing unsubscribes, which reorders ch->subs: work from a copy. */
+ * ch (watchers too when `watchers`). Closing unsubscribes, which reorders
+ * ch->subs: work from a copy. */
 static void s_close_all(rtm_channels_t *chs, rtm_channel_t *ch,
-                        void (*close)(void *ctx, rtm_subscriber_t *s))
+                        void (*close)(void *ctx, rtm_subscriber_t *s), bool watchers)
 {
-    uint32_t n = ch->n_subs;
-    rtm_subscriber_t **who = malloc((n ? n : 1) * sizeof *who);
+    uint32_t n = 0;
+    rtm_subscriber_t **who = malloc((ch->n_subs ? ch->n_subs : 1) * sizeof *who);
     if (!who)
         abort();
-    for (uint32_t i = 0; i < n; i++)
-        who[i] = ch->subs[i].s;
+    for (uint32_t i = 0; i < ch->n_subs; i++)
+        if (watchers || !ch->subs[i].s->subs[ch->subs[i].slot].watch)
+            who[n++] = ch->subs[i].s;
     for (uint32_t i = 0; i < n; i++)
         close(chs->sink->ctx, who[i]);
     free(who);
@@ -617,7 +717,7 @@ void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, 
     switch (msg.type) {
     case RTM_WIRE_SYNC: s_on_sync(chs, ch, &msg, now_ms); break;
     case RTM_WIRE_MEMBER: s_on_member(chs, ch, &msg); break;
-    case RTM_WIRE_TERMINATE: s_close_all(chs, ch, chs->sink->terminate); break;
+    case RTM_WIRE_TERMINATE: s_close_all(chs, ch, chs->sink->terminate, false); break;
     default: RTM_COUNT_ERR(chs->metrics, RTM_ERR_UPSTREAM_BAD);
     }
 }
@@ -688,7 +788,7 @@ static void s_doubt_tick(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms
     ch->owner = 0;
     ch->sync_req_ms = 0;
     RTM_COUNT(chs->metrics, channels_unreachable, 1);
-    s_close_all(chs, ch, chs->sink->reconnect);
+    s_close_all(chs, ch, chs->sink->reconnect, true);
 }
 
 void rtm_channels_tick(rtm_channels_t *chs, uint64_t now_ms)
@@ -735,6 +835,7 @@ void rtm_channels_owners_changed(rtm_channels_t *chs)
                                   .channel = s_name(ch),
                                   .user_id = rtm_presence_id(sub->presence),
                                   .user_info = rtm_presence_info(sub->presence),
+                                  .user_num = sub->presence->id_num,
                                   .exclude = s_socket_id(s)};
             s_send_owner(chs, &msg);
         }

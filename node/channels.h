@@ -59,6 +59,8 @@ typedef struct {
     uint32_t slot;            /* our index in the channel's subscriber array */
     uint8_t state;            /* rtm_sub_state_t */
     bool silent;              /* made by sign-in: no subscription_succeeded until asked */
+    bool watch;               /* a watchlist's: on a user channel, told only whether that user
+                               * is online (rtm_channels_watch) */
     rtm_presence_t *presence; /* presence channels: who the connection is (owned) */
     rtm_join_t *join;         /* the PRESENCE_JOIN awaiting its answer, or NULL */
 } rtm_subscription_t;
@@ -68,8 +70,10 @@ typedef struct {
 typedef struct {
     rtm_subscription_t *subs; /* unordered */
     uint32_t n_subs, cap_subs;
+    uint32_t n_watches; /* of n_subs, those of the watchlist */
     uint8_t socket_id_len;
     char socket_id[31]; /* "<worker prefix>.<counter>" */
+    bool deflate;       /* negotiated permessage-deflate: gets broadcasts compressed */
 } rtm_subscriber_t;
 
 typedef struct {
@@ -86,10 +90,12 @@ typedef struct {
     void (*reconnect)(void *ctx, rtm_subscriber_t *s);
 } rtm_channels_sink_t;
 
-/* An empty table whose outputs go to route and sink and whose counters go to
- * metrics (all borrowed for the table's life). Caller owns; aborts on OOM. */
+/* An empty table whose outputs go to route and sink, whose counters go to
+ * metrics, and which compresses broadcasts with deflate for the subscribers
+ * that negotiated permessage-deflate (all borrowed for the table's life).
+ * Caller owns; aborts on OOM. */
 rtm_channels_t *rtm_channels_new(const rtm_route_t *route, const rtm_channels_sink_t *sink,
-                                 rtm_metrics_t *metrics);
+                                 rtm_metrics_t *metrics, rtm_deflate_t *deflate);
 
 /* Frees the table (no subscriber may be left, or their subscriptions
  * dangle) and sets *chs to NULL. Sends nothing. Safe on NULL. */
@@ -104,6 +110,17 @@ void rtm_channels_destroy(rtm_channels_t **chs);
 int rtm_channels_subscribe(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
                            rtm_str_t channel, rtm_presence_t *presence, bool silent,
                            uint64_t now_ms);
+
+/* Watches user_id of app for s (its sign-in's watchlist): s gets
+ * pusher_internal:watchlist_events "online" or "offline" once the user's
+ * channel (#server-to-user-<user_id>) is in sync, then whenever the user
+ * gains its first or loses its last signed-in connection in the mesh. A
+ * watch receives none of the channel's events, is not counted as a
+ * subscriber, and is not closed by the user's termination. Returns 0;
+ * RTM_EINVAL when the channel makes no valid topic or s is subscribed to it
+ * already. */
+int rtm_channels_watch(rtm_channels_t *chs, rtm_subscriber_t *s, const rtm_app_t *app,
+                       rtm_str_t user_id, uint64_t now_ms);
 
 /* Unsubscribes s (leaving presence as it must). Returns 0, or RTM_ENOTFOUND
  * when s was not subscribed. Pusher sends no reply. */
@@ -123,9 +140,10 @@ rtm_subscription_t *rtm_channels_find(const rtm_subscriber_t *s, rtm_str_t chann
 void rtm_channels_refuse(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t channel,
                          const char *type, const char *message, int status);
 
-/* An event from a shard: frames json once and queues it to every active
+/* An event from a shard: frames json once (and compresses it once, when a
+ * subscriber negotiated permessage-deflate) and queues it to every active
  * local subscriber of the topic except the socket id exclude; a cache
- * channel keeps a server event as its cache. */
+ * channel keeps a server event, in both forms, as its cache. */
 void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json,
                         uint64_t now_ms);
 

@@ -2,11 +2,14 @@
  *
  * A broadcast event is framed once per worker into one rtm_frame_t and every
  * pending write to every subscriber holds a reference to it: no per-delivery
- * copy or allocation. Frames never cross threads (each worker frames what its
- * own SUB socket receives), so the count is a plain integer. */
+ * copy or allocation. So is its compressed twin (rtm_frame_deflate), for the
+ * subscribers that negotiated permessage-deflate. Frames never cross threads
+ * (each worker frames what its own SUB socket receives), so the count is a
+ * plain integer. */
 #ifndef RTM_FRAME_H
 #define RTM_FRAME_H
 
+#include "rtm_deflate.h"
 #include "rtm_ws.h"
 
 #include <stdint.h>
@@ -50,6 +53,12 @@ static inline rtm_frame_t *rtm_frame_text(const char *text, size_t len)
         memcpy(body, text, len);
     return f;
 }
+
+/* The compressed twin of the text frame plain (which the caller keeps): a
+ * new frame (one reference) holding plain's payload compressed as a
+ * permessage-deflate message (RSV1 set), or NULL when the payload is
+ * shorter than RTM_DEFLATE_MIN_LEN or would not get smaller (send plain). */
+rtm_frame_t *rtm_frame_deflate(rtm_deflate_t *z, const rtm_frame_t *plain);
 
 static inline rtm_frame_t *rtm_frame_ref(rtm_frame_t *f)
 {

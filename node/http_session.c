@@ -8,6 +8,7 @@
 #include "rtm_error.h"
 #include "rtm_http.h"
 #include "rtm_rest.h"
+#include "rtm_ws_ext.h"
 #include "ws_session.h"
 
 #include <stdio.h>
@@ -16,17 +17,25 @@
 
 #define S_MAX_BODY (256 * 1024) /* a full batch of maximum events, with room */
 
-void rtm_http_respond(rtm_session_t *s, int status, const char *type, const char *body, size_t len)
+/* The response; without_body: only its head (the answer to HEAD, whose
+ * Content-Length is still the body's). */
+static void s_respond(rtm_session_t *s, int status, const char *type, const char *body, size_t len,
+                      bool without_body)
 {
     size_t head = rtm_http_response_head_len(status, type, len, s->keep_alive);
     rtm_frame_t *f = rtm_frame_new(head + len);
     int n = rtm_http_write_response((char *)f->data, head + len, status, type, body, len,
                                     s->keep_alive);
-    f->len = n > 0 ? (uint32_t)n : 0;
+    f->len = n <= 0 ? 0 : without_body ? (uint32_t)head : (uint32_t)n;
     rtm_conn_send(&s->conn, f);
     rtm_frame_unref(&f);
     if (!s->keep_alive)
         rtm_conn_close(&s->conn);
+}
+
+void rtm_http_respond(rtm_session_t *s, int status, const char *type, const char *body, size_t len)
+{
+    s_respond(s, status, type, body, len, false);
 }
 
 void rtm_http_respond_error(rtm_session_t *s, int status, const char *message)
@@ -77,13 +86,18 @@ static void s_upgrade(rtm_session_t *s, const rtm_http_request_t *req, rtm_str_t
         rtm_http_respond_error(s, 400, "WebSocket version 13 and a key are required");
         return;
     }
+    const rtm_node_t *node = s->ctx->node;
+    const rtm_app_t *app = rtm_apps_by_key(&node->apps, key); /* unknown: refused once open */
+    s->sub.deflate = node->opt.compression && app && app->compression &&
+                     rtm_ws_ext_accept_deflate(req->ws_extensions);
     char buf[256];
-    int n = rtm_http_write_upgrade(buf, sizeof buf, req->ws_key);
+    int n = rtm_http_write_upgrade(buf, sizeof buf, req->ws_key,
+                                   s->sub.deflate ? RTM_WS_EXT_DEFLATE_RESPONSE : NULL);
     rtm_frame_t *f = rtm_frame_new((size_t)n);
     memcpy(f->data, buf, (size_t)n);
     rtm_conn_send(&s->conn, f);
     rtm_frame_unref(&f);
-    rtm_ws_session_open(s, key, req->query);
+    rtm_ws_session_open(s, app, req->query);
 }
 
 bool rtm_http_path_segment(rtm_str_t path, const char *prefix, rtm_str_t *seg, rtm_str_t *rest)
@@ -110,8 +124,13 @@ static void s_route(rtm_session_t *s, const rtm_http_request_t *req)
         return;
     }
     RTM_COUNT(s->ctx->metrics, rest_requests_total, 1);
+    bool head = rtm_str_eq_cstr(req->method, "HEAD");
     if (rtm_http_path_segment(req->path, "/apps/", &seg, &rest)) {
         rtm_rest_session_handle(s, req, seg, rest);
+    } else if ((get || head) && !req->is_upgrade && rtm_str_eq_cstr(req->path, "/")) {
+        /* what load balancers probe by default (soketi answers it too) */
+        static const char root[] = "OK: rtmesh-node (Pusher Channels protocol 7)\n";
+        s_respond(s, 200, "text/plain", root, sizeof root - 1, head);
     } else if (get && rtm_str_eq_cstr(req->path, "/healthz")) {
         s_respond_text(s, 200, "ok\n");
     } else if (get && rtm_str_eq_cstr(req->path, "/readyz")) {

@@ -77,6 +77,9 @@ static const rtm_opt_t s_options[] = {
     {"drain-seconds", "RTMESH_DRAIN_SECONDS", RTM_OPT_INT, S_OPT(drain_s), "5", 0, 3600,
      "after SIGTERM: seconds of /readyz 503 and REST service, WebSockets told to reconnect "
      "(4200) and new ones refused, before the node stops; a second signal stops at once"},
+    {"compression", "RTMESH_COMPRESSION", RTM_OPT_INT, S_OPT(compression), "1", 0, 1,
+     "1: permessage-deflate (RFC 7692) for clients that offer it, each broadcast compressed "
+     "once (an app's \"compression\": false turns it off for that app); 0: off for every app"},
     {"log-level", "RTMESH_LOG_LEVEL", RTM_OPT_STRING, S_OPT(log_level), "info", 0, 0,
      "least level logged: debug, info, warn or error"},
     {"curve-secret", "RTMESH_CURVE_SECRET", RTM_OPT_STRING, S_OPT(curve_secret), NULL, 0, 0,
@@ -122,12 +125,30 @@ static void s_reload_tls(rtm_node_t *node, const char *trigger)
     rtm_log(RTM_LOG_INFO, "event=tls_reloaded trigger=%s %s", trigger, what);
 }
 
+/* The apps file's "enabled" flags (the workers see them at once: connections
+ * of an app disabled now are closed at their next sweep). */
+static void s_reload_apps(rtm_node_t *node)
+{
+    rtm_apps_t fresh;
+    char err[512];
+    if (rtm_apps_load_file(&fresh, node->opt.apps_file, err, sizeof err) < 0) {
+        rtm_log(RTM_LOG_ERROR, "event=apps_reload_failed reason=\"%s\"", err);
+        return;
+    }
+    size_t changed = rtm_apps_take_enabled(&node->apps, &fresh);
+    rtm_apps_free(&fresh);
+    rtm_log(RTM_LOG_INFO, "event=apps_reload file=\"%s\" enabled_changed=%zu", node->opt.apps_file,
+            changed);
+}
+
 /* SIGHUP: the brokers file (the workers take the new list at their next
- * tick) and the certificate. */
+ * tick), the apps file's enabled flags and the certificate. */
 static void s_reload(rtm_node_t *node)
 {
     rtm_log(RTM_LOG_INFO, "event=reload source=\"%s\"", rtm_roster_what(node->roster));
     rtm_roster_reload(node->roster);
+    if (node->opt.apps_file)
+        s_reload_apps(node);
     if (node->tls)
         s_reload_tls(node, "sighup");
 }

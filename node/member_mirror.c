@@ -13,7 +13,8 @@ struct rtm_mirror_member {
     char *info; /* compact JSON text, or NULL */
     uint32_t info_len;
     uint16_t id_len;
-    char id[]; /* key */
+    bool id_num; /* the app gave the id as a JSON integer */
+    char id[];   /* key: the id's string form */
 };
 
 static void s_free(rtm_mirror_member_t *mb)
@@ -22,7 +23,8 @@ static void s_free(rtm_mirror_member_t *mb)
     free(mb);
 }
 
-bool rtm_member_mirror_apply(rtm_member_mirror_t *m, rtm_str_t user_id, rtm_str_t info, bool added)
+bool rtm_member_mirror_apply(rtm_member_mirror_t *m, rtm_str_t user_id, bool id_num, rtm_str_t info,
+                             bool added)
 {
     rtm_mirror_member_t *mb;
     HASH_FIND(hh, m->members, user_id.p, user_id.len, mb);
@@ -39,6 +41,7 @@ bool rtm_member_mirror_apply(rtm_member_mirror_t *m, rtm_str_t user_id, rtm_str_
         abort();
     memcpy(mb->id, user_id.p, user_id.len);
     mb->id_len = (uint16_t)user_id.len;
+    mb->id_num = id_num;
     if (info.len) {
         mb->info = malloc(info.len);
         if (!mb->info)
@@ -67,14 +70,14 @@ void rtm_member_mirror_reset(rtm_member_mirror_t *m, const rtm_wire_msg_t *sync)
     rtm_member_mirror_clear(m);
     rtm_wire_members_iter_t it;
     rtm_wire_members_begin(&it, sync);
-    rtm_str_t id, info;
-    while (rtm_wire_members_next(&it, &id, &info) == 1)
-        rtm_member_mirror_apply(m, id, info, true);
+    rtm_wire_member_t mb;
+    while (rtm_wire_members_next(&it, &mb) == 1)
+        rtm_member_mirror_apply(m, mb.user_id, mb.user_num, mb.user_info, true);
 }
 
 void rtm_member_mirror_each(const void *set, rtm_presence_visit_fn visit, void *arg)
 {
     const rtm_member_mirror_t *m = set;
     for (const rtm_mirror_member_t *mb = m->members; mb; mb = mb->hh.next)
-        visit(arg, rtm_str(mb->id, mb->id_len), rtm_str(mb->info, mb->info_len));
+        visit(arg, rtm_str(mb->id, mb->id_len), mb->id_num, rtm_str(mb->info, mb->info_len));
 }

@@ -26,8 +26,10 @@ typedef struct {
 /* Adds (added) or removes a member. Returns whether the membership changed:
  * a shard that took a channel over re-announces members the mirror already
  * has. An id that is empty or over RTM_PUSHER_MAX_USER_ID bytes is never
- * added. info is copied. */
-bool rtm_member_mirror_apply(rtm_member_mirror_t *m, rtm_str_t user_id, rtm_str_t info, bool added);
+ * added. id_num: the app gave the id as a JSON integer (kept with a new
+ * member). info is copied. */
+bool rtm_member_mirror_apply(rtm_member_mirror_t *m, rtm_str_t user_id, bool id_num, rtm_str_t info,
+                             bool added);
 
 /* Replaces the members with those of a decoded SYNC. */
 void rtm_member_mirror_reset(rtm_member_mirror_t *m, const rtm_wire_msg_t *sync);

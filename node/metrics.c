@@ -41,6 +41,15 @@ static const s_family_t s_families[] = {
     S_F("rtmesh_channels_unreachable_total", "counter", channels_unreachable,
         "Channels whose new owner never confirmed them (this node cannot hear a broker the "
         "mesh routes to): their subscribers were told to reconnect."),
+    S_F("rtmesh_deflated_total", "counter", deflated,
+        "Broadcast messages compressed for permessage-deflate clients (once per event per "
+        "worker, whatever the number of subscribers)."),
+    S_F("rtmesh_deflate_in_bytes_total", "counter", deflate_in_bytes,
+        "Frame bytes of those messages before compression."),
+    S_F("rtmesh_deflate_out_bytes_total", "counter", deflate_out_bytes,
+        "Frame bytes of those messages after compression."),
+    S_F("rtmesh_deflated_out_total", "counter", deflated_out,
+        "Compressed frames queued to clients (deliveries; in rtmesh_messages_out_total too)."),
     S_F("rtmesh_tls_handshakes_total", "counter", tls_handshakes_total,
         "TLS handshakes completed."),
     S_F("rtmesh_tls_resumed_total", "counter", tls_resumed_total,
@@ -73,6 +82,10 @@ static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {
     [RTM_ERR_BAD_PROTOCOL] = "bad_protocol_version",
     [RTM_ERR_ACCEPT_PAUSED] = "accept_paused",
     [RTM_ERR_DRAINING] = "draining",
+    [RTM_ERR_APP_DISABLED] = "app_disabled",
+    [RTM_ERR_WATCHLIST_LIMIT] = "watchlist_limit",
+    [RTM_ERR_BAD_DEFLATE] = "bad_deflate",
+    [RTM_ERR_INFLATE_LIMIT] = "inflate_limit",
     [RTM_ERR_TLS] = "tls",
 };
 
@@ -176,7 +189,7 @@ static const int s_close_codes[] = {
     RTM_WS_CLOSE_BAD_DATA,   RTM_WS_CLOSE_TOO_BIG,     RTM_PUSHER_APP_UNKNOWN,
     RTM_PUSHER_OVER_QUOTA,   RTM_PUSHER_BAD_VERSION,   RTM_PUSHER_UNSUPPORTED,
     RTM_PUSHER_UNAUTHORIZED, RTM_PUSHER_OVER_CAPACITY, RTM_PUSHER_RECONNECT,
-    RTM_PUSHER_PONG_TIMEOUT, RTM_PUSHER_RATE_LIMITED,
+    RTM_PUSHER_PONG_TIMEOUT, RTM_PUSHER_RATE_LIMITED,  RTM_PUSHER_APP_DISABLED,
 };
 _Static_assert(sizeof s_close_codes / sizeof s_close_codes[0] == RTM_METRICS_CLOSE_CODES - 1,
                "one index per code, then other");

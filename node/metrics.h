@@ -41,6 +41,10 @@ typedef enum {
     RTM_ERR_BAD_PROTOCOL,      /* malformed (4006) or unsupported (4007) protocol version */
     RTM_ERR_ACCEPT_PAUSED,     /* out of file descriptors: accepting paused for a moment */
     RTM_ERR_DRAINING,          /* WebSocket upgrade refused (503): the node is draining */
+    RTM_ERR_APP_DISABLED,      /* connection (4003) or REST call (403) of a disabled app */
+    RTM_ERR_WATCHLIST_LIMIT,   /* sign-in watchlist over 100 user ids (pusher:error 4302) */
+    RTM_ERR_BAD_DEFLATE,       /* RSV1 without permessage-deflate, or bad compressed data */
+    RTM_ERR_INFLATE_LIMIT,     /* compressed message inflating past the message limit */
     RTM_ERR_TLS, /* TLS refused: a bad, truncated or refused handshake, a bad record */
     RTM_ERR_KIND_COUNT
 } rtm_err_kind_t;
@@ -75,7 +79,7 @@ static inline void rtm_metrics_per_broker_set(rtm_metrics_per_broker_t *b, size_
 /* Close codes the node sends that rtmesh_app_closes_total tells apart: the
  * Pusher codes of rtm_pusher.h and the RFC 6455 codes of rtm_ws.h; any other
  * (the echo of a client's own code) is counted as "other", the last index. */
-#define RTM_METRICS_CLOSE_CODES 15
+#define RTM_METRICS_CLOSE_CODES 16
 
 /* Index of close code `code` in rtm_metrics_app_t.closes (the last one for a
  * code outside the table). */
@@ -109,6 +113,10 @@ typedef struct {
     uint64_t events_received;        /* events received from shards */
     uint64_t broker_list_mismatches; /* times a broker's list started to differ from ours */
     uint64_t channels_unreachable;   /* channels given up on: their new owner never confirmed */
+    uint64_t deflated;               /* broadcasts compressed (once per event per worker) */
+    uint64_t deflate_in_bytes;       /* their frame bytes before compression */
+    uint64_t deflate_out_bytes;      /* and after */
+    uint64_t deflated_out;           /* compressed frames queued to clients (deliveries) */
     uint64_t tls_handshakes_total;   /* TLS handshakes completed */
     uint64_t tls_resumed_total;      /* of which resumed an earlier session (a ticket) */
     uint64_t errors[RTM_ERR_KIND_COUNT];

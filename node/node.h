@@ -45,6 +45,7 @@ typedef struct {
     long max_conns;           /* TCP connections held by this node; 0 = unlimited */
     long max_conns_per_ip;    /* TCP connections from one client address; 0 = unlimited */
     long drain_s;             /* seconds between SIGTERM and the stop (/readyz 503 meanwhile) */
+    long compression;         /* 1: permessage-deflate for clients that offer it (apps may not) */
     const char *log_level;    /* --log-level: the least level logged */
     const char *curve_secret; /* --curve-secret: this node's secret certificate file */
     const char *curve_broker; /* --curve-broker: the brokers' public certificate file */

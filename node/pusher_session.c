@@ -80,7 +80,7 @@ static void s_subscribe(rtm_session_t *s, const rtm_pusher_msg_t *m)
         s_refuse(s, ch, "InvalidChannel", "Invalid channel name", RTM_PUSHER_UNAUTHORIZED);
         return;
     }
-    if (s->sub.n_subs >= (uint32_t)s->ctx->node->opt.max_channels) {
+    if (s->sub.n_subs - s->sub.n_watches >= (uint32_t)s->ctx->node->opt.max_channels) {
         RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_CHANNEL_LIMIT);
         s_refuse(s, ch, "LimitReached", "Too many channels on one connection",
                  RTM_PUSHER_UNAUTHORIZED);
@@ -94,6 +94,28 @@ static void s_subscribe(rtm_session_t *s, const rtm_pusher_msg_t *m)
         char msg[300];
         snprintf(msg, sizeof msg, "Existing subscription to channel %.*s", (int)ch.len, ch.p);
         rtm_ws_session_error(s, 0, msg, ch);
+    }
+}
+
+/* The watchlist of the user_data s signed in with: each user watched (but s's
+ * own), and pusher:error 4302 when the list is over Pusher's limit. */
+static void s_watch(rtm_session_t *s, rtm_str_t user_data)
+{
+    char **ids;
+    size_t n;
+    size_t given = rtm_presence_parse_watchlist(user_data, &ids, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ids[i], s->user->user_id) != 0)
+            rtm_channels_watch(s->ctx->channels, &s->sub, s->app, rtm_str_cstr(ids[i]),
+                               rtm_session_now(s));
+        free(ids[i]);
+    }
+    free(ids);
+    if (given > RTM_WATCHLIST_MAX) {
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_WATCHLIST_LIMIT);
+        rtm_ws_session_error(s, RTM_PUSHER_WATCHLIST_LIMIT,
+                             "Watchlist limit exceeded: only the first 100 user ids are watched",
+                             rtm_str(NULL, 0));
     }
 }
 
@@ -119,7 +141,8 @@ static void s_signin(rtm_session_t *s, const rtm_pusher_msg_t *m)
         rtm_presence_free(&user);
         return;
     }
-    if (!s->user) {
+    bool first = !s->user;
+    if (first) {
         s->user = user;
         user = NULL;
         rtm_channels_subscribe(s->ctx->channels, &s->sub, s->app, rtm_str(channel, (size_t)n), NULL,
@@ -134,6 +157,8 @@ static void s_signin(rtm_session_t *s, const rtm_pusher_msg_t *m)
     rtm_pusher_render_signin_success(buf, len, m->user_data);
     rtm_session_send_text(s, buf, len);
     free(buf);
+    if (first) /* after signin_success: the statuses follow it */
+        s_watch(s, m->user_data);
 }
 
 /* Why a client event may not be relayed, or NULL when it may. */
@@ -226,7 +251,12 @@ void rtm_pusher_session_sweep(rtm_session_t *s, uint64_t now_ms)
     const rtm_node_options_t *opt = &s->ctx->node->opt;
     if (s->pinged && s->conn.last_rx_ms >= s->ping_sent_ms)
         s->pinged = false; /* any input answers our ping */
-    if (!s->pinged && now_ms - s->conn.last_rx_ms >= (uint64_t)opt->activity_timeout * 1000) {
+    /* an app disabled by a reload of the apps file closes its connections */
+    if (s->app && !s->conn.closing && !rtm_app_enabled(s->app)) {
+        RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, RTM_ERR_APP_DISABLED);
+        rtm_ws_session_close(s, RTM_PUSHER_APP_DISABLED, "Application is disabled");
+    } else if (!s->pinged &&
+               now_ms - s->conn.last_rx_ms >= (uint64_t)opt->activity_timeout * 1000) {
         rtm_session_send_text(s, RTM_PUSHER_PING, sizeof RTM_PUSHER_PING - 1);
         s->pinged = true;
         s->ping_sent_ms = now_ms;

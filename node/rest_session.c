@@ -45,8 +45,12 @@ typedef enum { S_PUBLISH, S_QUERY_LIST, S_QUERY_ONE } s_call_kind_t;
 typedef struct rtm_rest_publish s_publish_t;
 struct rtm_rest_publish {
     rtm_rest_trigger_t t;
+    bool batch; /* POST /batch_events (its info answer is {"batch":[...]}) */
     int owner[RTM_REST_MAX_BATCH][RTM_REST_MAX_CHANNELS]; /* shard sent to, or S_UNSENT */
-    uint64_t first_ms;                                    /* loop time of the first send */
+    /* Some event asked for "info": each channel's attributes object as its owner answered
+     * (owned; NULL until then), t.n rows; NULL when no event asked. */
+    char *(*attrs)[RTM_REST_MAX_CHANNELS];
+    uint64_t first_ms; /* loop time of the first send */
     s_publish_t *next_spare;
 };
 
@@ -113,7 +117,12 @@ static void s_free_call(rtm_rest_call_t *call)
         free((char *)call->parts[i].p);
     free(call->parts);
     if (call->publish) {
-        rtm_rest_trigger_clear(&call->publish->t);
+        s_publish_t *pub = call->publish;
+        for (size_t e = 0; pub->attrs && e < pub->t.n; e++)
+            for (size_t i = 0; i < pub->t.events[e].n_channels; i++)
+                free(pub->attrs[e][i]);
+        free(pub->attrs);
+        rtm_rest_trigger_clear(&pub->t);
         s_publish_give(call->ctx, call->publish);
     }
     free(call);
@@ -158,7 +167,12 @@ static void s_answer(rtm_session_t *s, rtm_rest_call_t *call)
     } else if (call->kind == S_PUBLISH) {
         RTM_COUNT(s->ctx->metrics, events_published, call->events);
         rtm_metrics_publish_observe(s->ctx->metrics, uv_hrtime() - call->started_ns);
-        rtm_http_respond(s, 200, "application/json", "{}", 2);
+        const s_publish_t *pub = call->publish;
+        size_t len = 2;
+        char *body =
+            pub->attrs ? rtm_rest_render_trigger_info(&pub->t, pub->batch, pub->attrs, &len) : NULL;
+        rtm_http_respond(s, 200, "application/json", body ? body : "{}", len);
+        free(body);
     } else if (call->kind == S_QUERY_ONE) {
         rtm_str_t one = call->n_parts ? call->parts[0] : rtm_str(NULL, 0);
         rtm_http_respond(s, 200, "application/json", one.p, one.len);
@@ -196,6 +210,24 @@ static void s_on_reply(void *arg, int status, rtm_str_t json)
     s_free_call(call);
 }
 
+/* Keeps the attributes the owner answered for the channels of the part's
+ * event it was sent (json: an array, one object per channel, in the order
+ * sent). Channels with attributes already were answered by an earlier PUBLISH
+ * to the same shard (sent again after an owner moved), so were not in this one. */
+static void s_keep_attrs(s_publish_t *pub, const s_part_t *part, rtm_str_t json)
+{
+    json_t *list = json_loadb(json.p, json.len, 0, NULL);
+    size_t k = 0;
+    for (size_t i = 0; json_is_array(list) && i < pub->t.events[part->event].n_channels; i++) {
+        if (pub->owner[part->event][i] != part->shard || pub->attrs[part->event][i])
+            continue;
+        json_t *attrs = json_array_get(list, k++);
+        if (json_is_object(attrs))
+            pub->attrs[part->event][i] = json_dumps(attrs, JSON_COMPACT);
+    }
+    json_decref(list);
+}
+
 /* A PUBLISH's answer: channels another shard owns are marked to be sent again. */
 static void s_on_published(void *arg, int status, rtm_str_t json)
 {
@@ -203,6 +235,8 @@ static void s_on_published(void *arg, int status, rtm_str_t json)
     free(arg);
     rtm_rest_call_t *call = part.call;
     s_publish_t *pub = call->publish;
+    if (status == 0 && pub->attrs && json.len)
+        s_keep_attrs(pub, &part, json);
     if (status == RTM_ENOTOWNER && call->s &&
         uv_now(call->ctx->loop) - pub->first_ms < S_MOVING_MS) {
         rtm_rest_event_t *ev = &pub->t.events[part.event];
@@ -265,7 +299,8 @@ static void s_send_unsent(rtm_session_t *s, rtm_rest_call_t *call)
                                   .app = app,
                                   .name = ev->name,
                                   .data = ev->data,
-                                  .exclude = ev->socket_id};
+                                  .exclude = ev->socket_id,
+                                  .info = ev->info};
             for (size_t i = 0; i < ev->n_channels; i++)
                 if (to[e][i] == (int)shard) {
                     pub->owner[e][i] = (int)shard;
@@ -286,6 +321,10 @@ static void s_send_unsent(rtm_session_t *s, rtm_rest_call_t *call)
 
 static void s_publish(rtm_session_t *s, const rtm_app_t *app, s_publish_t *pub)
 {
+    pub->attrs = NULL;
+    for (size_t e = 0; e < pub->t.n && !pub->attrs; e++)
+        if (pub->t.events[e].info.len && !(pub->attrs = calloc(pub->t.n, sizeof *pub->attrs)))
+            abort();
     rtm_rest_call_t *call = s_call(s, app, S_PUBLISH);
     call->publish = pub;
     call->events = pub->t.n;
@@ -309,6 +348,7 @@ static void s_trigger(rtm_session_t *s, const rtm_app_t *app, rtm_str_t body, bo
         rtm_http_respond_error(s, rc == RTM_ETOOBIG ? 413 : 400, err);
         s_publish_give(s->ctx, pub);
     } else if (pub->t.n) {
+        pub->batch = batch;
         s_publish(s, app, pub);
     } else {
         rtm_http_respond(s, 200, "application/json", "{}", 2);
@@ -459,7 +499,13 @@ void rtm_rest_session_handle(rtm_session_t *s, const rtm_http_request_t *req, rt
         rtm_http_respond_error(s, 400, "Malformed query string");
         return;
     }
-    if (s_authenticated(s, app, req, &q))
+    if (!s_authenticated(s, app, req, &q)) {
+        /* refused and answered */
+    } else if (!rtm_app_enabled(app)) {
+        RTM_COUNT_APP_ERR(s->ctx->metrics, app, RTM_ERR_APP_DISABLED);
+        rtm_http_respond_error(s, 403, "Application is disabled");
+    } else {
         s_dispatch(s, app, req, &q, route);
+    }
     rtm_query_free(&q);
 }

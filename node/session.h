@@ -33,6 +33,8 @@ typedef struct {
     rtm_metrics_t *metrics;     /* this worker's counters */
     rtm_upstream_t *up;         /* links to the shards (REST, client events) */
     rtm_channels_t *channels;   /* this worker's channel table */
+    rtm_deflate_t *deflate;     /* this worker's compressor and inflater (the table's too) */
+    uint8_t *inflated;          /* RTM_WS_SESSION_MAX_MESSAGE bytes: a client's message inflated */
     uint64_t sid_prefix;        /* random first half of this worker's socket ids */
     uint64_t sid_next;          /* counter for the second half */
     rtm_rest_call_t *moved;     /* REST publishes to send again at the next tick (owners moved) */
@@ -51,6 +53,7 @@ typedef struct {
     rtm_rest_call_t *rest; /* REST request waiting for shard answers; reads paused */
     uint8_t *msg;          /* fragmented WebSocket message being assembled */
     uint32_t msg_len;
+    bool msg_deflated;              /* that message is compressed (its first frame had RSV1) */
     uint8_t kind;                   /* rtm_session_kind_t */
     uint8_t addr_len;               /* bytes of addr: 4 or 16; 0 = no slot taken */
     uint8_t addr[16];               /* the peer's address, for its connection slot */

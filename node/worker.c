@@ -320,6 +320,15 @@ static void s_on_stop(uv_async_t *a)
     uv_unref((uv_handle_t *)&w->tick); /* the loop ends early if everything closed */
 }
 
+/* Frees what s_wire made but the connections. */
+static void s_unwire(rtm_worker_t *w)
+{
+    rtm_channels_destroy(&w->channels);
+    rtm_deflate_destroy(&w->sessions.deflate);
+    free(w->sessions.inflated);
+    w->sessions.inflated = NULL;
+}
+
 static void s_run(void *arg)
 {
     rtm_worker_t *w = arg;
@@ -331,7 +340,7 @@ static void s_run(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
     rtm_conns_release(&w->conns); /* frees connections closed while queued */
     rtm_rest_session_free_spares(&w->sessions);
-    rtm_channels_destroy(&w->channels);
+    s_unwire(w);
     int rc = uv_loop_close(&w->loop);
     if (rc < 0)
         rtm_log(RTM_LOG_ERROR, "worker=%d event=loop_not_closed error=\"%s\"", w->index,
@@ -358,7 +367,11 @@ static void s_wire(rtm_worker_t *w)
     w->up_events = (rtm_upstream_events_t){w, s_on_event, s_on_control, s_on_owners_changed};
     w->route =
         (rtm_route_t){&w->up, s_route_send, s_route_request, s_route_subscribe, s_route_owner};
-    w->channels = rtm_channels_new(&w->route, &rtm_session_sink, &w->metrics);
+    rtm_deflate_t *deflate = rtm_deflate_new();
+    w->channels = rtm_channels_new(&w->route, &rtm_session_sink, &w->metrics, deflate);
+    uint8_t *inflated = malloc(RTM_WS_SESSION_MAX_MESSAGE);
+    if (!inflated)
+        abort();
     uint32_t r;
     RAND_bytes((unsigned char *)&r, sizeof r);
     w->sessions = (rtm_sessions_t){.node = w->node,
@@ -366,6 +379,8 @@ static void s_wire(rtm_worker_t *w)
                                    .metrics = &w->metrics,
                                    .up = &w->up,
                                    .channels = w->channels,
+                                   .deflate = deflate,
+                                   .inflated = inflated,
                                    .sid_prefix = r};
     rtm_conns_init(&w->conns, &w->loop, sizeof(rtm_session_t), &rtm_session_events,
                    (size_t)w->node->opt.max_outbound_kb * 1024, &w->metrics);
@@ -406,7 +421,7 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
         uv_loop_close(&w->loop);
         if (w->listen_fd >= 0)
             close(w->listen_fd);
-        rtm_channels_destroy(&w->channels);
+        s_unwire(w);
         free(w->metrics.apps);
         free(w);
         return rc;

@@ -1,12 +1,16 @@
 /* ws_session — see ws_session.h.
  *
  * One call per frame: control frames are answered here, text messages are
- * assembled (fragmentation is rare but legal), checked for UTF-8 and handed
- * to pusher_session. Protocol violations close with the code RFC 6455
- * prescribes and are counted by kind. */
+ * assembled (fragmentation is rare but legal), inflated when compressed
+ * (permessage-deflate: RSV1 on the first frame), checked for UTF-8 and handed
+ * to pusher_session. A compressed message inflates into the worker's buffer
+ * with the same limit as a plain one, so a compression bomb costs no more
+ * memory than an honest message. Protocol violations close with the code
+ * RFC 6455 or RFC 7692 prescribes and are counted by kind. */
 #include "ws_session.h"
 
 #include "pusher_session.h"
+#include "rtm_deflate.h"
 #include "rtm_error.h"
 #include "rtm_pusher.h"
 #include "rtm_rest.h"
@@ -16,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_MESSAGE  (64 * 1024) /* inbound frame or assembled message */
-#define S_PROTOCOL_MIN 5           /* protocol versions whose messages rtmesh speaks: */
-#define S_PROTOCOL_MAX 7           /* later ones only add messages older clients never send */
+#define S_MAX_MESSAGE  RTM_WS_SESSION_MAX_MESSAGE
+#define S_PROTOCOL_MIN 5 /* protocol versions whose messages rtmesh speaks: */
+#define S_PROTOCOL_MAX 7 /* later ones only add messages older clients never send */
 
 void rtm_ws_session_error(rtm_session_t *s, int code, const char *message, rtm_str_t channel)
 {
@@ -38,6 +42,8 @@ void rtm_ws_session_close(rtm_session_t *s, uint16_t code, const char *reason)
 {
     if (s->conn.closing)
         return;
+    if (code >= 4000 && code < 5000) /* Pusher codes: tell pusher-js why first */
+        rtm_ws_session_error(s, code, reason, rtm_str(NULL, 0));
     rtm_frame_t *f = rtm_frame_new(RTM_WS_MAX_HEADER + RTM_WS_CLOSE_FRAME_SIZE);
     f->len = (uint32_t)rtm_ws_encode_close(f->data, RTM_WS_MAX_HEADER + RTM_WS_CLOSE_FRAME_SIZE,
                                            code, reason ? reason : "");
@@ -47,11 +53,10 @@ void rtm_ws_session_close(rtm_session_t *s, uint16_t code, const char *reason)
     rtm_conn_close(&s->conn);
 }
 
-/* A Pusher refusal at connection time: pusher:error, then the close. */
+/* A Pusher refusal at connection time: counted, then pusher:error and the close. */
 static void s_refuse(rtm_session_t *s, rtm_err_kind_t kind, uint16_t code, const char *message)
 {
     RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, kind);
-    rtm_ws_session_error(s, code, message, rtm_str(NULL, 0));
     rtm_ws_session_close(s, code, message);
 }
 
@@ -77,7 +82,7 @@ static int s_protocol_refusal(rtm_str_t query)
     return version >= S_PROTOCOL_MIN && version <= S_PROTOCOL_MAX ? 0 : RTM_PUSHER_UNSUPPORTED;
 }
 
-void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key, rtm_str_t query)
+void rtm_ws_session_open(rtm_session_t *s, const rtm_app_t *app, rtm_str_t query)
 {
     rtm_sessions_t *ctx = s->ctx;
     const rtm_node_t *node = ctx->node;
@@ -89,9 +94,13 @@ void rtm_ws_session_open(rtm_session_t *s, rtm_str_t app_key, rtm_str_t query)
                                                    : "Unsupported protocol version");
         return;
     }
-    s->app = rtm_apps_by_key(&node->apps, app_key);
+    s->app = app;
     if (!s->app) {
         s_refuse(s, RTM_ERR_UNKNOWN_APP, RTM_PUSHER_APP_UNKNOWN, "Application does not exist");
+        return;
+    }
+    if (!rtm_app_enabled(s->app)) {
+        s_refuse(s, RTM_ERR_APP_DISABLED, RTM_PUSHER_APP_DISABLED, "Application is disabled");
         return;
     }
     if (!rtm_quota_take(node->quota, s->app)) {
@@ -126,6 +135,29 @@ static void s_on_message(rtm_session_t *s, const uint8_t *text, size_t len)
     rtm_pusher_session_message(s, text, len);
 }
 
+static void s_violation(rtm_session_t *s, rtm_err_kind_t kind, uint16_t code, const char *why)
+{
+    RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, kind);
+    rtm_ws_session_close(s, code, why);
+}
+
+/* A whole message: inflated first when compressed (RFC 7692 7.2.2). */
+static void s_on_whole(rtm_session_t *s, const uint8_t *payload, size_t len, bool deflated)
+{
+    if (!deflated) {
+        s_on_message(s, payload, len);
+        return;
+    }
+    rtm_sessions_t *ctx = s->ctx;
+    int n = rtm_deflate_inflate(ctx->deflate, payload, len, ctx->inflated, S_MAX_MESSAGE);
+    if (n == RTM_ETOOBIG)
+        s_violation(s, RTM_ERR_INFLATE_LIMIT, RTM_WS_CLOSE_TOO_BIG, "Message too big");
+    else if (n < 0)
+        s_violation(s, RTM_ERR_BAD_DEFLATE, RTM_WS_CLOSE_BAD_DATA, "Invalid compressed data");
+    else
+        s_on_message(s, ctx->inflated, (size_t)n);
+}
+
 /* Appends a fragment to the message being assembled; false when over limit. */
 static bool s_append(rtm_session_t *s, const uint8_t *p, size_t len)
 {
@@ -138,12 +170,6 @@ static bool s_append(rtm_session_t *s, const uint8_t *p, size_t len)
     memcpy(s->msg + s->msg_len, p, len);
     s->msg_len += (uint32_t)len;
     return true;
-}
-
-static void s_violation(rtm_session_t *s, rtm_err_kind_t kind, uint16_t code, const char *why)
-{
-    RTM_COUNT_APP_ERR(s->ctx->metrics, s->app, kind);
-    rtm_ws_session_close(s, code, why);
 }
 
 /* A data frame (text, binary, continuation). */
@@ -159,10 +185,17 @@ static void s_on_data(rtm_session_t *s, const rtm_ws_frame_t *f, const uint8_t *
         s_violation(s, RTM_ERR_BAD_FRAME, RTM_WS_CLOSE_PROTOCOL, "Unexpected continuation state");
         return;
     }
-    if (f->fin && !assembling) {
-        s_on_message(s, payload, f->payload_len);
+    if (f->compressed && !s->sub.deflate) { /* RFC 6455 5.2: no extension gave RSV1 a meaning */
+        s_violation(s, RTM_ERR_BAD_DEFLATE, RTM_WS_CLOSE_PROTOCOL,
+                    "Compressed frame without permessage-deflate");
         return;
     }
+    if (f->fin && !assembling) {
+        s_on_whole(s, payload, f->payload_len, f->compressed);
+        return;
+    }
+    if (!assembling)
+        s->msg_deflated = f->compressed;
     if (!s_append(s, payload, f->payload_len)) {
         s_violation(s, RTM_ERR_OVERSIZE, RTM_WS_CLOSE_TOO_BIG, "Message too big");
         return;
@@ -172,7 +205,7 @@ static void s_on_data(rtm_session_t *s, const rtm_ws_frame_t *f, const uint8_t *
         uint32_t len = s->msg_len;
         s->msg = NULL;
         s->msg_len = 0;
-        s_on_message(s, msg, len);
+        s_on_whole(s, msg, len, s->msg_deflated);
         free(msg);
     }
 }

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config clang-format curl
           libzmq3-dev libczmq-dev libmsgpack-dev libuv1-dev libhttp-parser-dev libjansson-dev
           libssl-dev openssl libsodium-dev libcmocka-dev libxxhash-dev uthash-dev libcurl4-openssl-dev
+          zlib1g-dev
           python3-zmq python3-msgpack # client/examples/feed.py, run by the CURVE test
           iproute2 iptables) # the last two: network namespaces of the multi-host test
 # --with-node: Node.js for the demo and the Node suites; --with-browser: Chromium for the

@@ -32,7 +32,8 @@ static rtm_app_t s_defaults(void)
 {
     return (rtm_app_t){.max_event_payload = 10 * 1024,
                        .max_presence_member_size = 1024,
-                       .max_presence_members = 100};
+                       .max_presence_members = 100,
+                       .compression = true};
 }
 
 static int s_add(rtm_apps_t *apps, rtm_app_t app, const char *where, char *err, size_t err_len)
@@ -386,6 +387,7 @@ static const s_option_t s_options[] = {
     S_BOOL("enable_client_messages", enable_client_messages),
     S_BOOL("enable_user_authentication", enable_user_authentication),
     S_BOOL("subscription_count", subscription_count),
+    S_BOOL("compression", compression),
 };
 #define S_N_OPTIONS (sizeof s_options / sizeof s_options[0])
 
@@ -438,6 +440,14 @@ static int s_load_entry(rtm_apps_t *apps, json_t *entry, size_t index, const cha
         }
         if (!strcmp(k, "webhooks") || !strcmp(k, "publishers"))
             continue; /* below, once the rest is known good: they allocate */
+        if (!strcmp(k, "enabled")) {
+            if (!json_is_boolean(v)) {
+                snprintf(err, err_len, "%s: enabled must be true or false", where);
+                return RTM_EINVAL;
+            }
+            app.disabled = json_is_false(v);
+            continue;
+        }
         size_t i = 0;
         while (i < S_N_OPTIONS && strcmp(s_options[i].name, k))
             i++;
@@ -498,6 +508,20 @@ int rtm_apps_load_text(rtm_apps_t *apps, rtm_str_t text, const char *name, char 
 {
     json_error_t jerr;
     return s_load_root(apps, json_loadb(text.p, text.len, 0, &jerr), &jerr, name, err, err_len);
+}
+
+size_t rtm_apps_take_enabled(rtm_apps_t *live, const rtm_apps_t *fresh)
+{
+    size_t changed = 0;
+    for (size_t i = 0; i < live->n; i++) {
+        rtm_app_t *app = &live->apps[i];
+        const rtm_app_t *now = rtm_apps_by_id(fresh, rtm_str_cstr(app->id));
+        if (now && now->disabled != app->disabled) {
+            __atomic_store_n(&app->disabled, now->disabled, __ATOMIC_RELAXED);
+            changed++;
+        }
+    }
+    return changed;
 }
 
 const rtm_app_t *rtm_apps_by_key(const rtm_apps_t *apps, rtm_str_t key)

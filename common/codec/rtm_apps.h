@@ -1,7 +1,9 @@
 /* rtm_apps — the applications the mesh serves, loaded once at start.
  *
  * Both tiers read the same apps file. The table is immutable after loading
- * and shared read-only by every thread.
+ * and shared read-only by every thread, but for one flag: whether an app is
+ * enabled, which a reload of the file (rtm_apps_take_enabled) may change
+ * while threads read it (rtm_app_enabled).
  * Apps come from a JSON file (an array of {id, key, secret, ...options}) or,
  * without one, from RTMESH_APP_ID / _KEY / _SECRET. */
 #ifndef RTM_APPS_H
@@ -55,12 +57,14 @@ typedef struct {
     bool enable_client_messages;     /* client-* events relayed (default false) */
     bool enable_user_authentication; /* connections must sign in (default false) */
     bool subscription_count;         /* pusher_internal:subscription_count sent (default false) */
-    char (*publishers)[41];          /* n_publishers CURVE public keys (Z85) of the services
-                                      * that may publish to this app, owned; NULL when none */
-    size_t n_publishers;             /* entries of publishers */
-    rtm_webhook_t *webhooks;         /* n_webhooks entries, owned; NULL when none */
-    size_t n_webhooks;               /* entries of webhooks */
-    size_t index;                    /* position in the table (per-app counters) */
+    bool disabled;                   /* "enabled": false; changes on reload: rtm_app_enabled */
+    bool compression;        /* permessage-deflate for clients that offer it (default true) */
+    char (*publishers)[41];  /* n_publishers CURVE public keys (Z85) of the services
+                              * that may publish to this app, owned; NULL when none */
+    size_t n_publishers;     /* entries of publishers */
+    rtm_webhook_t *webhooks; /* n_webhooks entries, owned; NULL when none */
+    size_t n_webhooks;       /* entries of webhooks */
+    size_t index;            /* position in the table (per-app counters) */
 } rtm_app_t;
 
 typedef struct {
@@ -80,6 +84,19 @@ int rtm_apps_load_text(rtm_apps_t *apps, rtm_str_t text, const char *name, char 
 /* One app from explicit values (the environment defaults). Same validation. */
 int rtm_apps_load_single(rtm_apps_t *apps, const char *id, const char *key, const char *secret,
                          char *err, size_t err_len);
+
+/* Whether the app is enabled now (another thread may change it on reload). */
+static inline bool rtm_app_enabled(const rtm_app_t *app)
+{
+    return !__atomic_load_n(&app->disabled, __ATOMIC_RELAXED);
+}
+
+/* Takes the enabled state of every app of live from the app with the same id
+ * in fresh (the apps file loaded again); an app fresh does not list keeps its
+ * state, and nothing else of live changes (other edits of the file need a
+ * restart). Safe while other threads read live. Returns the number of apps
+ * whose state changed. */
+size_t rtm_apps_take_enabled(rtm_apps_t *live, const rtm_apps_t *fresh);
 
 /* Borrowed lookups; NULL when unknown. */
 const rtm_app_t *rtm_apps_by_key(const rtm_apps_t *apps, rtm_str_t key);

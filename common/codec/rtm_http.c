@@ -44,6 +44,7 @@ static const struct {
     {"connection", offsetof(rtm_http_request_t, connection), true},
     {"sec-websocket-key", offsetof(rtm_http_request_t, ws_key), false},
     {"sec-websocket-version", offsetof(rtm_http_request_t, ws_version), false},
+    {"sec-websocket-extensions", offsetof(rtm_http_request_t, ws_extensions), true},
     {"content-type", offsetof(rtm_http_request_t, content_type), false},
 };
 #define S_NHEADERS (sizeof s_headers / sizeof s_headers[0])
@@ -346,7 +347,7 @@ static int s_finish(const struct s_out *o)
     return o->len <= o->cap && o->len <= INT_MAX ? (int)o->len : RTM_ETOOBIG;
 }
 
-int rtm_http_write_upgrade(char *out, size_t cap, rtm_str_t ws_key)
+int rtm_http_write_upgrade(char *out, size_t cap, rtm_str_t ws_key, const char *extensions)
 {
     char accept[RTM_HTTP_WS_ACCEPT_LEN + 1];
     rtm_http_ws_accept(ws_key, accept);
@@ -354,6 +355,10 @@ int rtm_http_write_upgrade(char *out, size_t cap, rtm_str_t ws_key)
     s_status_line(&o, 101);
     s_puts(&o, "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
     s_put(&o, accept, RTM_HTTP_WS_ACCEPT_LEN);
+    if (extensions) {
+        s_puts(&o, "\r\nSec-WebSocket-Extensions: ");
+        s_puts(&o, extensions);
+    }
     s_puts(&o, "\r\n\r\n");
     return s_finish(&o);
 }

@@ -17,14 +17,16 @@
 #define RTM_HTTP_WS_ACCEPT_LEN 28 /* base64 of a SHA-1 digest */
 
 typedef struct {
-    rtm_str_t method;       /* "GET", "POST", ...: static storage, not in buf */
-    rtm_str_t path;         /* path only, no query, still percent-encoded */
-    rtm_str_t query;        /* after '?', without it, no fragment; len 0 if none */
-    rtm_str_t body;         /* de-chunked body, contiguous; len 0 if none */
-    rtm_str_t upgrade;      /* header values, trimmed; len 0 if absent */
-    rtm_str_t connection;   /* first Connection header (tokens of all are honoured) */
-    rtm_str_t ws_key;       /* Sec-WebSocket-Key */
-    rtm_str_t ws_version;   /* Sec-WebSocket-Version */
+    rtm_str_t method;     /* "GET", "POST", ...: static storage, not in buf */
+    rtm_str_t path;       /* path only, no query, still percent-encoded */
+    rtm_str_t query;      /* after '?', without it, no fragment; len 0 if none */
+    rtm_str_t body;       /* de-chunked body, contiguous; len 0 if none */
+    rtm_str_t upgrade;    /* header values, trimmed; len 0 if absent */
+    rtm_str_t connection; /* first Connection header (tokens of all are honoured) */
+    rtm_str_t ws_key;     /* Sec-WebSocket-Key */
+    rtm_str_t ws_version; /* Sec-WebSocket-Version */
+    rtm_str_t
+        ws_extensions;      /* first Sec-WebSocket-Extensions (offers in later ones are declined) */
     rtm_str_t content_type; /* Content-Type */
     uint32_t n_headers;     /* header lines in the head */
     bool keep_alive;        /* per http_should_keep_alive (version + Connection) */
@@ -57,10 +59,11 @@ int rtm_http_parse_request(char *buf, size_t len, size_t max_head, size_t max_bo
 void rtm_http_ws_accept(rtm_str_t key, char out[RTM_HTTP_WS_ACCEPT_LEN + 1]);
 
 /* Writes the "HTTP/1.1 101 Switching Protocols" response (Upgrade: websocket,
- * Connection: Upgrade, Sec-WebSocket-Accept for ws_key) into out (cap bytes,
- * caller memory; no NUL is written). Returns its length, or RTM_ETOOBIG when
- * cap is too small (out contents then unspecified). */
-int rtm_http_write_upgrade(char *out, size_t cap, rtm_str_t ws_key);
+ * Connection: Upgrade, Sec-WebSocket-Accept for ws_key, and
+ * Sec-WebSocket-Extensions: extensions unless it is NULL) into out (cap
+ * bytes, caller memory; no NUL is written). Returns its length, or
+ * RTM_ETOOBIG when cap is too small (out contents then unspecified). */
+int rtm_http_write_upgrade(char *out, size_t cap, rtm_str_t ws_key, const char *extensions);
 
 /* Writes a complete response into out (cap bytes; no NUL written): status line
  * with the standard reason phrase (empty for an unregistered status),

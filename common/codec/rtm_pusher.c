@@ -24,11 +24,12 @@ static rtm_str_t s_jstr(const json_t *v)
     return rtm_str(json_string_value(v), json_string_length(v));
 }
 
-/* Optional string member: absent leaves *dst empty; present must be a string. */
+/* Optional string member: absent or null leaves *dst empty (pusher-js sends
+ * "channel_data":null when an authorizer returns it); otherwise a string. */
 static int s_opt_string(json_t *obj, const char *key, rtm_str_t *dst)
 {
     json_t *v = json_object_get(obj, key);
-    if (!v)
+    if (!v || json_is_null(v))
         return 0;
     if (!json_is_string(v))
         return RTM_EINVAL;

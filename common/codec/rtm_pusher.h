@@ -23,15 +23,17 @@
  * reconnects after a back-off, 4200-4299 it reconnects at once, 4300-4399
  * refuse one message and keep the connection. */
 typedef enum {
-    RTM_PUSHER_APP_UNKNOWN = 4001,   /* no app with that key */
-    RTM_PUSHER_OVER_QUOTA = 4004,    /* the app is over its connection quota */
-    RTM_PUSHER_BAD_VERSION = 4006,   /* the protocol parameter is not a version number */
-    RTM_PUSHER_UNSUPPORTED = 4007,   /* a protocol version this server does not speak */
-    RTM_PUSHER_UNAUTHORIZED = 4009,  /* refused, not signed in in time, or terminated */
-    RTM_PUSHER_OVER_CAPACITY = 4100, /* a limit was reached: try again later */
-    RTM_PUSHER_RECONNECT = 4200,     /* the server is going away: reconnect now */
-    RTM_PUSHER_PONG_TIMEOUT = 4201,  /* no reply to our ping */
-    RTM_PUSHER_RATE_LIMITED = 4301,  /* client events sent too fast */
+    RTM_PUSHER_APP_UNKNOWN = 4001,     /* no app with that key */
+    RTM_PUSHER_APP_DISABLED = 4003,    /* the app is disabled */
+    RTM_PUSHER_OVER_QUOTA = 4004,      /* the app is over its connection quota */
+    RTM_PUSHER_BAD_VERSION = 4006,     /* the protocol parameter is not a version number */
+    RTM_PUSHER_UNSUPPORTED = 4007,     /* a protocol version this server does not speak */
+    RTM_PUSHER_UNAUTHORIZED = 4009,    /* refused, not signed in in time, or terminated */
+    RTM_PUSHER_OVER_CAPACITY = 4100,   /* a limit was reached: try again later */
+    RTM_PUSHER_RECONNECT = 4200,       /* the server is going away: reconnect now */
+    RTM_PUSHER_PONG_TIMEOUT = 4201,    /* no reply to our ping */
+    RTM_PUSHER_RATE_LIMITED = 4301,    /* client events sent too fast */
+    RTM_PUSHER_WATCHLIST_LIMIT = 4302, /* more watched user ids than allowed */
 } rtm_pusher_code_t;
 
 /* Longest user id either tier accepts, in bytes (Pusher documents 128). */
@@ -65,8 +67,9 @@ typedef struct {
  *   RTM_EPROTO  invalid JSON, not an object, "event" missing or not a string;
  *   RTM_EINVAL  pusher:subscribe / pusher:unsubscribe whose data (an object,
  *               or a string holding a JSON object) lacks a string "channel",
- *               or has a non-string "auth" or "channel_data"; pusher:signin
- *               whose data lacks a string "auth" or a string "user_data".
+ *               or has an "auth" or "channel_data" that is neither a string
+ *               nor null (null counts as absent); pusher:signin whose data
+ *               lacks a string "auth" or a string "user_data".
  * Other events are not checked beyond the envelope. */
 int rtm_pusher_parse(const char *text, size_t len, rtm_pusher_msg_t *msg);
 

@@ -322,6 +322,10 @@ static int s_parse_channels(json_t *obj, const rtm_rest_limits_t *lim, rtm_rest_
 {
     json_t *list = json_object_get(obj, "channels");
     json_t *one = json_object_get(obj, "channel");
+    if (json_is_null(list)) /* null counts as absent, as for every optional member */
+        list = NULL;
+    if (json_is_null(one))
+        one = NULL;
     if (!list && !one)
         return rtm_error_fmt(c->err, c->err_len, RTM_EPROTO, "%schannels: required (or channel)",
                              c->at);
@@ -481,6 +485,53 @@ unsigned rtm_rest_info(rtm_str_t info)
         i = end + 1;
     }
     return want;
+}
+
+typedef struct {
+    const rtm_rest_trigger_t *t;
+    bool batch;
+    char *(*attrs)[RTM_REST_MAX_CHANNELS];
+} s_trigger_info_t;
+
+static void s_put_attrs(rtm_json_out_t *w, const char *attrs)
+{
+    if (attrs)
+        rtm_json_put(w, attrs, strlen(attrs));
+    else
+        rtm_json_put_lit(w, "{}");
+}
+
+static void s_build_trigger_info(rtm_json_out_t *w, const void *ctx)
+{
+    const s_trigger_info_t *ti = ctx;
+    if (ti->batch) {
+        rtm_json_put_lit(w, "{\"batch\":[");
+        for (size_t e = 0; e < ti->t->n; e++) {
+            if (e)
+                rtm_json_put_lit(w, ",");
+            s_put_attrs(w, ti->attrs[e][0]);
+        }
+        rtm_json_put_lit(w, "]}");
+        return;
+    }
+    const rtm_rest_event_t *ev = &ti->t->events[0];
+    rtm_json_put_lit(w, "{\"channels\":{");
+    for (size_t i = 0; ti->t->n && i < ev->n_channels; i++) {
+        if (i)
+            rtm_json_put_lit(w, ",");
+        rtm_json_put_lit(w, "\"");
+        rtm_json_put_esc(w, ev->channels[i].p, ev->channels[i].len);
+        rtm_json_put_lit(w, "\":");
+        s_put_attrs(w, ti->attrs[0][i]);
+    }
+    rtm_json_put_lit(w, "}}");
+}
+
+char *rtm_rest_render_trigger_info(const rtm_rest_trigger_t *t, bool batch,
+                                   char *(*attrs)[RTM_REST_MAX_CHANNELS], size_t *len)
+{
+    s_trigger_info_t ti = {t, batch, attrs};
+    return rtm_json_build(s_build_trigger_info, &ti, len);
 }
 
 static void s_build_error(rtm_json_out_t *w, const char *message)

@@ -99,8 +99,8 @@ typedef rtm_publish_limits_t rtm_rest_limits_t;
  * batch false — POST /events: {"name","data","channels":[...] | "channel",
  * "socket_id"?, "info"?}. batch true — POST /batch_events:
  * {"batch":[{"channel" | "channels","name","data","socket_id"?,"info"?},...]}.
- * data must be a string (may be ""); socket_id null counts as absent; other
- * members are ignored. lim NULL means RTM_REST_LIMITS_DEFAULT.
+ * data must be a string (may be ""); null counts as absent for channels,
+ * channel, socket_id and info; other members are ignored. lim NULL means RTM_REST_LIMITS_DEFAULT.
  * Returns 0 with out filled (caller must rtm_rest_trigger_clear it), or, with
  * a message naming the field in err (NUL-terminated, truncated to err_len;
  * err may be NULL when err_len is 0) and out owning nothing:
@@ -125,6 +125,16 @@ enum {
     RTM_REST_INFO_CACHE = 4,
 };
 unsigned rtm_rest_info(rtm_str_t info);
+
+/* The answer to a trigger that asked for "info": attrs[e][i] is the
+ * attributes object (JSON text, NUL-terminated; NULL renders {}) of channel i
+ * of event e, as the channel's owner answered it. batch false:
+ * {"channels":{"<channel>":{...},...}} over the channels of events[0]; batch
+ * true: {"batch":[{...},...]}, one object per event (its first channel's:
+ * Pusher's batch events name one channel each). Returns the text (caller
+ * frees; never NULL) with its length in *len. Aborts on OOM. */
+char *rtm_rest_render_trigger_info(const rtm_rest_trigger_t *t, bool batch,
+                                   char *(*attrs)[RTM_REST_MAX_CHANNELS], size_t *len);
 
 /* {"error":"<message>"}: every REST refusal's body. message is NUL-terminated
  * and may quote the client's request (it is escaped). */

@@ -3,6 +3,7 @@
 #include "rtm_webhook.h"
 
 #include "rtm_json.h"
+#include "rtm_presence.h"
 
 #include <string.h>
 
@@ -25,7 +26,10 @@ static void s_write_event(rtm_json_out_t *w, const void *ctx)
     s_str_field(w, "channel", ev->channel);
     switch (ev->kind) {
     case RTM_WEBHOOK_MEMBER_ADDED:
-    case RTM_WEBHOOK_MEMBER_REMOVED: s_str_field(w, "user_id", ev->user_id); break;
+    case RTM_WEBHOOK_MEMBER_REMOVED:
+        rtm_json_put_lit(w, ",\"user_id\":");
+        rtm_presence_put_id(w, ev->user_id, ev->user_num);
+        break;
     case RTM_WEBHOOK_CLIENT_EVENT:
         s_str_field(w, "event", ev->event);
         s_str_field(w, "data", ev->data);

@@ -17,6 +17,7 @@
 #include "rtm_apps.h"
 #include "rtm_str.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ typedef struct {
     rtm_webhook_kind_t kind; /* which event */
     rtm_str_t channel;       /* every kind */
     rtm_str_t user_id;       /* member_added/removed; client_event on presence (may be empty) */
+    bool user_num;           /* member_added/removed: the app gave the id as a JSON integer */
     rtm_str_t event;         /* client_event: its name */
     rtm_str_t data;          /* client_event: its data, as sent */
     rtm_str_t socket_id;     /* client_event: the sender */

@@ -82,7 +82,7 @@ static int s_check_publish(const rtm_wire_msg_t *m)
     for (uint32_t i = 0; i < m->n_channels; i++)
         if (!s_str_ok(m->channels[i]))
             return RTM_EINVAL;
-    return m->user_id.len > 0 ? 9 : 8;
+    return 8 + (m->user_id.len > 0) + (m->info.len > 0);
 }
 
 static int s_check_sync(const rtm_wire_msg_t *m)
@@ -113,8 +113,8 @@ static int s_check(const rtm_wire_msg_t *m)
     case RTM_WIRE_SHARD_HB: return 4 + (m->count > 0) + (m->broker.len > 0) + (m->digest != 0);
     case RTM_WIRE_SYNC_REQ: return 4;
     case RTM_WIRE_SYNC: return s_check_sync(m);
-    case RTM_WIRE_MEMBER: return 7;
-    case RTM_WIRE_PRESENCE_JOIN: return 9;
+    case RTM_WIRE_MEMBER: return 7 + m->user_num;
+    case RTM_WIRE_PRESENCE_JOIN: return 9 + m->user_num;
     case RTM_WIRE_PRESENCE_LEAVE: return 6;
     case RTM_WIRE_SUB_COUNT: return 6;
     case RTM_WIRE_QUERY: return 7;
@@ -140,6 +140,8 @@ static void s_pack_publish(const rtm_wire_msg_t *m, msgpack_packer *pk)
     s_pack_str(pk, "exclude", m->exclude);
     if (m->user_id.len > 0)
         s_pack_str(pk, "user_id", m->user_id);
+    if (m->info.len > 0)
+        s_pack_str(pk, "info", m->info);
 }
 
 static void s_pack_members(const rtm_wire_msg_t *m, msgpack_packer *pk)
@@ -148,11 +150,13 @@ static void s_pack_members(const rtm_wire_msg_t *m, msgpack_packer *pk)
     msgpack_pack_array(pk, m->n_members);
     for (uint32_t i = 0; i < m->n_members; i++) {
         const rtm_wire_member_t *mb = &m->members[i];
-        msgpack_pack_array(pk, 2);
+        msgpack_pack_array(pk, mb->user_num ? 3 : 2); /* [id, info] as in the first format */
         msgpack_pack_str(pk, mb->user_id.len);
         msgpack_pack_str_body(pk, mb->user_id.p, mb->user_id.len);
         msgpack_pack_str(pk, mb->user_info.len);
         msgpack_pack_str_body(pk, mb->user_info.p, mb->user_info.len);
+        if (mb->user_num)
+            msgpack_pack_true(pk);
     }
 }
 
@@ -191,6 +195,8 @@ static void s_pack_channel_msg(const rtm_wire_msg_t *m, msgpack_packer *pk)
         return;
     }
     s_pack_str(pk, "user_id", m->user_id);
+    if (m->user_num && m->type != RTM_WIRE_PRESENCE_LEAVE) /* absent: a string id */
+        s_pack_bool(pk, "user_num", true);
     if (m->type != RTM_WIRE_PRESENCE_LEAVE)
         s_pack_str(pk, "user_info", m->user_info);
     s_pack_str(pk, "exclude", m->exclude);
@@ -489,6 +495,7 @@ enum {
     F_BROKER = 1 << 25,
     F_DIGEST = 1 << 26,
     F_REASON = 1 << 27,
+    F_USER_NUM = 1 << 28,
 };
 
 typedef enum { K_UINT, K_INT32, K_BOOL, K_STR, K_STR_OR_BIN, K_CHANNELS, K_MEMBERS } s_vkind_t;
@@ -533,6 +540,7 @@ static const s_key_t s_keys[] = {
     {"broker", F_BROKER, K_STR, S_OFF(broker), 0},
     {"digest", F_DIGEST, K_UINT, S_OFF(digest), UINT64_MAX},
     {"reason", F_REASON, K_STR, S_OFF(reason), 0},
+    {"user_num", F_USER_NUM, K_BOOL, S_OFF(user_num), 0},
 };
 
 typedef struct {
@@ -576,19 +584,22 @@ static bool s_channels(s_cur_t *c, rtm_wire_msg_t *m, s_scan_t *s)
     return true;
 }
 
-/* Reads one member [user_id, user_info] at c: 0, RTM_EPROTO when it is
- * well-formed msgpack of the wrong shape (c then still at its start), or 1
- * when the encoding itself is damaged. */
-static int s_member(s_cur_t *c, rtm_str_t *user_id, rtm_str_t *user_info)
+/* Reads one member [user_id, user_info] or [user_id, user_info, true] (the
+ * id is a number) at c: 0, RTM_EPROTO when it is well-formed msgpack of the
+ * wrong shape (c then still at its start), or 1 when the encoding itself is
+ * damaged. */
+static int s_member(s_cur_t *c, rtm_wire_member_t *mb)
 {
     const uint8_t *start = c->p;
-    s_obj_t arr, id, info;
+    s_obj_t arr, id, info, num = {.kind = S_BOOL, .u = 0};
     if (!s_head(c, &arr))
         return 1;
-    if (arr.kind == S_ARRAY && arr.u == 2 && s_head(c, &id) && id.kind == S_STR && id.u > 0 &&
-        s_head(c, &info) && info.kind == S_STR) {
-        *user_id = rtm_str(id.body, id.u);
-        *user_info = rtm_str(info.body, info.u);
+    if (arr.kind == S_ARRAY && (arr.u == 2 || arr.u == 3) && s_head(c, &id) && id.kind == S_STR &&
+        id.u > 0 && s_head(c, &info) && info.kind == S_STR &&
+        (arr.u == 2 || (s_head(c, &num) && num.kind == S_BOOL))) {
+        mb->user_id = rtm_str(id.body, id.u);
+        mb->user_info = rtm_str(info.body, info.u);
+        mb->user_num = num.u != 0;
         return 0;
     }
     c->p = start;
@@ -611,8 +622,8 @@ static bool s_members(s_cur_t *c, rtm_wire_msg_t *m, s_scan_t *s)
     }
     const uint8_t *first = c->p;
     for (uint64_t i = 0; i < arr.u; i++) {
-        rtm_str_t id, info;
-        int rc = s_member(c, &id, &info);
+        rtm_wire_member_t mb;
+        int rc = s_member(c, &mb);
         if (rc > 0)
             return false;
         if (rc == 0)
@@ -809,12 +820,12 @@ void rtm_wire_members_begin(rtm_wire_members_iter_t *it, const rtm_wire_msg_t *m
     it->left = sync ? msg->n_members : 0;
 }
 
-int rtm_wire_members_next(rtm_wire_members_iter_t *it, rtm_str_t *user_id, rtm_str_t *user_info)
+int rtm_wire_members_next(rtm_wire_members_iter_t *it, rtm_wire_member_t *member)
 {
     if (it->left == 0)
         return 0;
     s_cur_t c = {(const uint8_t *)it->p, (const uint8_t *)it->end};
-    if (s_member(&c, user_id, user_info) != 0) {
+    if (s_member(&c, member) != 0) {
         it->left = 0;
         return RTM_EPROTO;
     }

@@ -89,10 +89,12 @@ typedef enum {
     RTM_WIRE_QUERY_BROKER = 4,   /* the broker's own counters, a JSON object (rtmesh status) */
 } rtm_wire_query_kind_t;
 
-/* One presence member, for encoding a SYNC. Slices are borrowed for the call. */
+/* One presence member of a SYNC or REPLICA. Slices are borrowed: for the
+ * encode call, or into the decoded buffer. */
 typedef struct {
-    rtm_str_t user_id;   /* non-empty */
+    rtm_str_t user_id;   /* non-empty; the string form of a numeric id */
     rtm_str_t user_info; /* raw JSON text; may be empty (no info) */
+    bool user_num;       /* the app gave the id as a JSON integer */
 } rtm_wire_member_t;
 
 /* One decoded or to-be-encoded body. The encoder writes only the fields of
@@ -126,6 +128,8 @@ typedef struct rtm_wire_msg {
     rtm_str_t user_id;    /* PUBLISH (optional, adds "user_id" to the rendered client
                              event), MEMBER, PRESENCE_JOIN/LEAVE, TERMINATE */
     rtm_str_t user_info;  /* MEMBER, PRESENCE_JOIN: raw JSON text; may be empty */
+    bool user_num;        /* MEMBER, PRESENCE_JOIN: user_id is the decimal form of a JSON
+                             integer the app gave (written only when true) */
     rtm_str_t channel;    /* SYNC_REQ, SYNC, MEMBER, PRESENCE_JOIN/LEAVE, SUB_COUNT:
                              the channel; QUERY: prefix filter (kind 1, may be
                              empty) or the channel (kinds 2, 3) */
@@ -135,7 +139,8 @@ typedef struct rtm_wire_msg {
     rtm_str_t cache_json; /* SYNC: rendered client JSON of the cached event; empty = none */
     uint64_t ttl_ms;      /* SYNC: the cached event's remaining life; written only when > 0
                              (0 with a cache: a sender that predates the field, full life) */
-    rtm_str_t info;       /* QUERY: the REST "info" parameter as sent; may be empty */
+    rtm_str_t info;       /* QUERY, PUBLISH (optional: the ACK's json then answers it, see
+                             docs/wire.md): the REST "info" parameter as sent; may be empty */
     uint64_t count;       /* SYNC: mesh-wide subscription count; SUB_COUNT: this peer's
                              absolute local subscriber count (0 removes); REPLICA: 1 when
                              the channel was announced occupied, else 0; SHARD_HB: the
@@ -165,8 +170,10 @@ typedef struct {
  * over RTM_WIRE_MAX_MEMBERS or members NULL with n_members > 0 for SYNC, an
  * empty member user_id, a NULL slice with a non-zero length) or RTM_ETOOBIG
  * past INT_MAX bytes. Every field of the type is written (docs/wire.md lists
- * them) except PUBLISH "user_id" and ACK "json" and "reason", written only when non-empty
- * so that bodies of the earlier format stay byte-identical. */
+ * them) except PUBLISH "user_id" and "info" and ACK "json" and "reason", written only when
+ * non-empty,
+ * and "user_num" (MEMBER, PRESENCE_JOIN) and a member's third element, written only when
+ * true, so that bodies of the earlier format stay byte-identical. */
 int rtm_wire_encoded_len(const rtm_wire_msg_t *msg);
 
 /* Encodes msg into out[0..cap). Returns the number of bytes written;
@@ -203,11 +210,11 @@ int rtm_wire_decode(const char *buf, size_t len, rtm_wire_msg_t *msg);
  * msg are caller memory; the iterator borrows msg's input buffer. */
 void rtm_wire_members_begin(rtm_wire_members_iter_t *it, const rtm_wire_msg_t *msg);
 
-/* Returns 1 and the next member (slices into the decoded buffer: user_id is
- * non-empty, user_info is raw JSON text or empty), 0 when all were returned,
- * or RTM_EPROTO when the bytes are damaged — which cannot happen for a msg
- * that rtm_wire_decode accepted (it validated every member). */
-int rtm_wire_members_next(rtm_wire_members_iter_t *it, rtm_str_t *user_id, rtm_str_t *user_info);
+/* Returns 1 and the next member in *member (slices into the decoded buffer:
+ * user_id is non-empty, user_info is raw JSON text or empty), 0 when all were
+ * returned, or RTM_EPROTO when the bytes are damaged — which cannot happen for
+ * a msg that rtm_wire_decode accepted (it validated every member). */
+int rtm_wire_members_next(rtm_wire_members_iter_t *it, rtm_wire_member_t *member);
 
 /* Best-effort read of the top-level "id" of a body that rtm_wire_decode
  * refused, so the receiver can still answer the request with an error ACK.

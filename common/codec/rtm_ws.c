@@ -22,7 +22,8 @@
 #include <string.h>
 
 #define S_FIN      0x80u
-#define S_RSV      0x70u
+#define S_RSV1     0x40u
+#define S_RSV23    0x30u
 #define S_OPCODE   0x0Fu
 #define S_MASK     0x80u
 #define S_LEN7     0x7Fu
@@ -47,8 +48,10 @@ static bool s_opcode_valid(uint8_t op)
 static int s_check_start(uint8_t b0, uint8_t b1)
 {
     uint8_t op = b0 & S_OPCODE;
-    if ((b0 & S_RSV) || !s_opcode_valid(op) || !(b1 & S_MASK))
+    if ((b0 & S_RSV23) || !s_opcode_valid(op) || !(b1 & S_MASK))
         return RTM_EPROTO;
+    if ((b0 & S_RSV1) && (op == RTM_WS_CONT || (op & 0x8u)))
+        return RTM_EPROTO; /* RFC 7692 6: only a message's first frame says it */
     if ((op & 0x8u) && (!(b0 & S_FIN) || (b1 & S_LEN7) > RTM_WS_MAX_CONTROL))
         return RTM_EPROTO;
     return 0;
@@ -107,6 +110,7 @@ int rtm_ws_parse(uint8_t *buf, size_t len, size_t max_payload, rtm_ws_frame_t *f
         return RTM_EAGAIN;
 
     f->fin = buf[0] & S_FIN;
+    f->compressed = buf[0] & S_RSV1;
     f->opcode = buf[0] & S_OPCODE;
     f->header_len = header;
     f->payload_len = (size_t)payload;
@@ -130,6 +134,13 @@ size_t rtm_ws_encode_header(uint8_t *out, rtm_ws_opcode_t op, size_t payload_len
         v >>= 8;
     }
     return 2 + ext;
+}
+
+size_t rtm_ws_encode_compressed_header(uint8_t *out, size_t payload_len)
+{
+    size_t n = rtm_ws_encode_header(out, RTM_WS_TEXT, payload_len);
+    out[0] |= S_RSV1;
+    return n;
 }
 
 /* Longest prefix of s, at most max bytes, that does not end inside a UTF-8

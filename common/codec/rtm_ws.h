@@ -37,6 +37,7 @@ typedef enum {
 
 typedef struct {
     bool fin;           /* final fragment of the message */
+    bool compressed;    /* RSV1: the first frame of a compressed message (RFC 7692) */
     uint8_t opcode;     /* an rtm_ws_opcode_t value */
     size_t header_len;  /* bytes before the payload: 6, 8 or 14 for a client frame */
     size_t payload_len; /* payload bytes, at buf + header_len */
@@ -50,7 +51,10 @@ typedef struct {
  * in buf: *f is filled and the payload, at buf + f->header_len, has been
  * unmasked IN PLACE (the caller keeps ownership of buf; the payload stays in it).
  * RTM_EAGAIN: buf holds less than a whole frame; neither buf nor *f is modified.
- * RTM_EPROTO: unmasked frame, an RSV bit set, reserved opcode, control frame
+ * RSV1 is reported (f->compressed) on the first frame of a data message;
+ * whether the connection negotiated compression is the caller's to judge.
+ * RTM_EPROTO: unmasked frame, RSV2 or RSV3 set, RSV1 on a control or
+ * continuation frame, reserved opcode, control frame
  * with payload > 125 or without FIN, non-minimal length encoding, or 64-bit
  * length with the top bit set. Reported as soon as the bytes that show it are
  * in buf.
@@ -63,6 +67,10 @@ int rtm_ws_parse(uint8_t *buf, size_t len, size_t max_payload, rtm_ws_frame_t *f
  * payload_len bytes into out (caller memory, >= RTM_WS_MAX_HEADER bytes).
  * Returns the header length: 2 (payload <= 125), 4 (<= 65535) or 10. */
 size_t rtm_ws_encode_header(uint8_t *out, rtm_ws_opcode_t op, size_t payload_len);
+
+/* The same for the first (and only) frame of a compressed text message:
+ * RSV1 set (RFC 7692 6). */
+size_t rtm_ws_encode_compressed_header(uint8_t *out, size_t payload_len);
 
 /* Writes a whole close frame into out (cap bytes, cap >= 4; cap >=
  * RTM_WS_CLOSE_FRAME_SIZE always fits): header, 2-byte big-endian code, then

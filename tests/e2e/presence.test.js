@@ -84,23 +84,24 @@ test('presence membership is mesh-wide on every shard: both users see each other
   await waitUntil(() => aliceChannels.every((c) => c.members.count === 1), 'alice to see bob leave every channel');
 });
 
-test('subscription_succeeded carries ids, hash and count of the whole mesh; user ids are strings', async (t) => {
+test('subscription_succeeded carries ids, hash and count of the whole mesh; user ids keep their type', async (t) => {
   const channel = uniqueChannel('presence-payload');
   const alice = await connectApp(port(0), t, { member: member('alice') });
   await subscribe(alice, channel);
   const first = messages(alice, 'pusher_internal:subscription_succeeded', channel)[0];
   assert.deepEqual(first.data, { presence: { ids: ['alice'], hash: { alice: info('alice') }, count: 1 } });
 
-  // A numeric user_id (the SDK passes it through as a number) is one member "10".
+  // A numeric user_id (the SDK passes it through as a number) stays the number 10; hash keys
+  // are strings, as JSON keys are.
   const numeric = await connectApp(port(1), t, { member: { user_id: 10, user_info: { n: 10 } } });
   await subscribe(numeric, channel);
   const added = await nextMessage(alice, 'pusher_internal:member_added', channel);
-  assert.deepEqual(added.data, { user_id: '10', user_info: { n: 10 } });
+  assert.deepEqual(added.data, { user_id: 10, user_info: { n: 10 } });
 
   const carol = await connectApp(port(0), t, { member: member('carol') });
   await subscribe(carol, channel);
   const { presence } = messages(carol, 'pusher_internal:subscription_succeeded', channel)[0].data;
-  assert.deepEqual([...presence.ids].sort(), ['10', 'alice', 'carol']);
+  assert.deepEqual([...presence.ids].sort(), [10, 'alice', 'carol']);
   assert.deepEqual(presence.hash, { 10: { n: 10 }, alice: info('alice'), carol: info('carol') });
   assert.equal(presence.count, 3);
 });

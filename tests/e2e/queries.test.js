@@ -4,7 +4,8 @@
 //   GET /channels[?filter_by_prefix][&info=user_count,subscription_count]
 //   GET /channels/{name}[?info=user_count,subscription_count,cache]
 //   GET /channels/{name}/users
-// and the 400 answers for attributes that do not apply. Also POST /events with "info".
+// and the 400 answers for attributes that do not apply. Also POST /events and /batch_events
+// with "info": each channel's counts as its owner holds them when it publishes.
 //
 // Occupancy changes reach the shards asynchronously, so a query that must see a change polls
 // until it does (bounded).
@@ -13,7 +14,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { useMesh, uniqueChannel, waitUntil, APP } = require('../lib/mesh');
 const { subscribe } = require('../lib/pusher-clients');
-const { OTHER_APP, sdkFor, connectApp, query, queryOk } = require('../lib/features');
+const { OTHER_APP, sdkFor, spreadNames, connectApp, query, queryOk } = require('../lib/features');
 
 // APP has subscription_count on; OTHER_APP does not.
 const mesh = useMesh({
@@ -206,8 +207,8 @@ test('GET /channels/{name}/users lists each user once; 400 for non-presence chan
   ]) {
     await subscribe(await connectApp(port(node), t, { member: { user_id: user, user_info: { n: 1 } } }), name);
   }
-  const expected = [{ id: '10' }, { id: 'ann' }, { id: 'bo' }];
-  const byId = (list) => [...list].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const expected = [{ id: 10 }, { id: 'ann' }, { id: 'bo' }]; // 10 as the app gave it
+  const byId = (list) => [...list].sort((a, b) => (String(a.id) < String(b.id) ? -1 : 1));
   const [body] = await eventually(`/channels/${name}/users`, undefined, (b) => b.users && b.users.length === 3, 'three users');
   assert.deepEqual(Object.keys(body), ['users']);
   assert.deepEqual(byId(body.users), expected);
@@ -218,11 +219,41 @@ test('GET /channels/{name}/users lists each user once; 400 for non-presence chan
   }
 });
 
-test('POST /events with info is accepted and answered {}', async (t) => {
-  const name = uniqueChannel('q-info');
-  const client = await connectApp(port(0), t);
-  await subscribe(client, name);
-  const res = await sdk(1).trigger(name, 'with-info', { x: 1 }, { info: 'subscription_count' });
-  assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), {});
+test('POST /events and /batch_events with info answer the mesh-wide counts of each channel', async (t) => {
+  const pubs = spreadNames('q-info'); // owned by both shards
+  const pub = pubs[0];
+  const pres = uniqueChannel('presence-q-info');
+  for (const node of [0, 1]) {
+    const client = await connectApp(port(node), t);
+    for (const name of pubs) await subscribe(client, name);
+  }
+  for (const [node, user] of [
+    [0, 'ann'],
+    [1, 'ann'],
+    [1, 'bo'],
+  ])
+    await subscribe(await connectApp(port(node), t, { member: member(user) }), pres);
+  // Counts reach the owners asynchronously: trigger until they show (each trigger is answered
+  // with the counts as of that publish).
+  const want = { channels: { ...Object.fromEntries(pubs.map((name) => [name, { subscription_count: 2 }])), [pres]: { user_count: 2 } } };
+  let last;
+  await waitUntil(async () => {
+    const res = await sdk(1).trigger([...pubs, pres], 'with-info', { x: 1 }, { info: 'subscription_count,user_count' });
+    last = await res.json();
+    return JSON.stringify(last) === JSON.stringify(want);
+  }, 'the trigger answer').catch((err) => {
+    throw new Error(`${err.message}; last answer: ${JSON.stringify(last)}`);
+  });
+
+  const batch = await sdk(0).triggerBatch([
+    { channel: pub, name: 'b', data: '{}', info: 'subscription_count,user_count' },
+    { channel: pres, name: 'b', data: '{}' },
+    { channel: pres, name: 'b', data: '{}', info: 'user_count,subscription_count' },
+  ]);
+  assert.deepEqual(await batch.json(), { batch: [{ subscription_count: 2 }, {}, { user_count: 2 }] });
+
+  // Without info the answer stays {}; an app without subscription_count gets no such attribute.
+  assert.deepEqual(await (await sdk(0).trigger(pub, 'plain', {})).json(), {});
+  const other = await sdk(1, OTHER_APP).trigger(pub, 'other', {}, { info: 'subscription_count' });
+  assert.deepEqual(await other.json(), { channels: { [pub]: {} } });
 });

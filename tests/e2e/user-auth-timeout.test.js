@@ -29,6 +29,7 @@ test('a connection that does not sign in is closed with 4009, on both nodes', as
     const pusherJs = createPusherJs(port(node), t);
     const close = await raw.waitForClose(LONG_WAIT_MS);
     assert.equal(close && close.code, 4009, `close frame ${JSON.stringify(close)}`);
+    assert.deepEqual(raw.errorBeforeClose(), { event: 'pusher:error', data: { code: 4009, message: close.reason } });
     const codes = await closedByServer(pusherJs, LONG_WAIT_MS);
     assert.ok(codes.includes(4009), `pusher-js saw ${JSON.stringify(codes)}`);
   }

@@ -3,11 +3,13 @@
 // authenticateUser over "socket_id::user::user_data"), then subscribes #server-to-user-<id>.
 // sendToUser reaches every connection signed in as that user on every node and nobody else;
 // terminateUserConnections closes all of them with 4009. A bad sign-in is a non-fatal
-// pusher:error 4009; #server-to-user-X is refused to anyone not signed in as X.
+// pusher:error 4009; #server-to-user-X is refused to anyone not signed in as X. The watchlist
+// of user_data: pusher-js's pusher.user.watchlist reports each watched user online or offline,
+// mesh-wide; over 100 ids is pusher:error 4302.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, uniqueChannel, connectClient, APP } = require('../lib/mesh');
+const { useMesh, uniqueChannel, connectClient, waitUntil, APP } = require('../lib/mesh');
 const { receivedRaw } = require('../lib/pusher-clients');
 const {
   OTHER_APP,
@@ -110,7 +112,7 @@ test('a bad sign-in is answered with pusher:error 4009 and the connection stays 
         event: 'pusher:signin',
         data: { ...signinFrame(sid, good).data, user_data: JSON.stringify({ id: 'someone-else' }) },
       },
-      'a numeric id': signinFrame(sid, JSON.stringify({ id: 5 })),
+      'a fractional id': signinFrame(sid, JSON.stringify({ id: 5.5 })),
       'no id': signinFrame(sid, JSON.stringify({ name: 'nobody' })),
       'an empty id': signinFrame(sid, JSON.stringify({ id: '' })),
       'user_data that is not JSON': signinFrame(sid, 'not json'),
@@ -146,9 +148,74 @@ test('terminateUserConnections closes every connection of the user on both nodes
   }
   const close = await raw.waitForClose();
   assert.equal(close && close.code, 4009, `close frame ${JSON.stringify(close)}`);
+  assert.deepEqual(raw.errorBeforeClose(), {
+    event: 'pusher:error',
+    data: { code: 4009, message: close.reason },
+  });
+  for (const client of pusherJs) assert.equal(messages(client, 'pusher:error').at(-1).data.code, 4009);
 
   assert.equal(bystander.connection.state, 'connected');
   const still = userEvent(bystander, 'still-here');
   await sdk(0).sendToUser(bystanderId, 'still-here', {});
   await still;
+});
+
+// Records what pusher-js's watchlist facade reports: ['online', id] / ['offline', id] entries.
+function watchEvents(client) {
+  const seen = [];
+  for (const name of ['online', 'offline']) client.user.watchlist.bind(name, (e) => seen.push(...e.user_ids.map((id) => [name, id])));
+  return seen;
+}
+
+test('watchlist: online when a watched user signs in anywhere, offline when the last connection leaves', async (t) => {
+  const [a, b, never] = [userId(), userId(), userId()];
+  const watcher = await connectApp(port(0), t, { user: { id: userId(), watchlist: [a, b, never] } });
+  const seen = watchEvents(watcher);
+  await signIn(watcher);
+  const has = (...entry) => seen.some((e) => e[0] === entry[0] && e[1] === entry[1]);
+  await waitUntil(() => has('offline', a) && has('offline', b) && has('offline', never), 'the initial statuses');
+
+  const a1 = await signedIn(t, 1, a);
+  await waitUntil(() => has('online', a), `${a} online`);
+  const a2 = await signedIn(t, 0, a); // a second connection: still one user online
+  await signedIn(t, 1, b);
+  await waitUntil(() => has('online', b), `${b} online`);
+  a1.disconnect();
+  await signedIn(t, 0, never); // a marker: its news comes after any about a1's departure
+  await waitUntil(() => has('online', never), `${never} online`);
+  a2.disconnect();
+  await waitUntil(() => has('offline', a) && seen.filter((e) => e[1] === a).length === 3, `${a} offline`);
+  assert.deepEqual(
+    seen.filter((e) => e[1] === a),
+    [
+      ['offline', a],
+      ['online', a],
+      ['offline', a],
+    ],
+  );
+  // Terminating a closes a's connections, not those that watch a.
+  await signedIn(t, 1, a);
+  await waitUntil(() => seen.filter((e) => e[1] === a).length === 4, `${a} online again`);
+  await sdk(0).terminateUserConnections(a);
+  await waitUntil(() => seen.filter((e) => e[1] === a).length === 5, `${a} offline after termination`);
+  assert.deepEqual(seen.filter((e) => e[1] === a).at(-1), ['offline', a]);
+  assert.equal(watcher.connection.state, 'connected');
+});
+
+test('a watchlist over 100 user ids: pusher:error 4302, the first 100 are watched', async (t) => {
+  const ids = Array.from({ length: 101 }, () => userId());
+  const watcher = await connectApp(port(1), t, { user: { id: userId(), watchlist: ids } });
+  const seen = watchEvents(watcher);
+  await signIn(watcher);
+  const error = await nextMessage(watcher, 'pusher:error');
+  assert.equal(error.data.code, 4302);
+  await waitUntil(() => seen.length === 100, 'a status for each of the first 100');
+  await signedIn(t, 0, ids[100]); // the 101st is not watched; the 100th is
+  await signedIn(t, 0, ids[99]);
+  await waitUntil(() => seen.some((e) => e[0] === 'online' && e[1] === ids[99]), 'the 100th online');
+  assert.equal(
+    seen.some((e) => e[1] === ids[100]),
+    false,
+  );
+  assert.equal(watcher.connection.state, 'connected');
 });

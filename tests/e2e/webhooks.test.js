@@ -79,6 +79,15 @@ test('occupied and vacated once per channel, with subscribers coming and going o
   }
 });
 
+test('a user_id the app gave as a number comes back as a number in member_added and member_removed', async (t) => {
+  const name = uniqueChannel('presence-wh-int');
+  const client = await connectApp(port(1), t, { member: { user_id: 7, user_info: {} } });
+  await subscribe(client, name);
+  await receiver.waitFor('/all', { channel: name, name: 'member_added', user_id: 7 }, '7 added');
+  client.unsubscribe(name);
+  await receiver.waitFor('/all', { channel: name, name: 'member_removed', user_id: 7 }, '7 removed');
+});
+
 test('member_added and member_removed once per user with connections on two nodes', async (t) => {
   const name = uniqueChannel('presence-wh');
   const u1a = await connectApp(port(0), t, { member: { user_id: 'u1', user_info: {} } });

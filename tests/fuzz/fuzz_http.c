@@ -29,7 +29,7 @@ static void s_check_response(const rtm_http_request_t *r)
     if (n < 0 || (size_t)n != head + r->body.len ||
         (r->body.len && memcmp(out + head, r->body.p, r->body.len) != 0))
         abort();
-    if (r->ws_key.len && rtm_http_write_upgrade(out, sizeof out, r->ws_key) <= 0)
+    if (r->ws_key.len && rtm_http_write_upgrade(out, sizeof out, r->ws_key, NULL) <= 0)
         abort();
 }
 

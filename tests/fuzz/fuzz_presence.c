@@ -1,6 +1,6 @@
 /* libFuzzer target for rtm_presence_parse and rtm_presence_parse_user: the
  * input is a client's channel_data (user_id, a string or an integer) and,
- * the same bytes, a user_data it signs in with (id, a string). Whatever the
+ * the same bytes, a user_data it signs in with (id, likewise). Whatever the
  * text, each returns 0 with an identity whose id is 1 to
  * RTM_PUSHER_MAX_USER_ID bytes without a NUL and whose user_info, if any, is
  * JSON text within the limit; or RTM_EINVAL (RTM_ETOOBIG for an oversized
@@ -40,11 +40,13 @@ static void s_check(int rc, rtm_presence_t *p, size_t max_info, bool too_big_ok)
         id.p[id.len] != '\0' || info.len > max_info || (info.len && !s_is_json(info.p, info.len)))
         abort();
     rtm_presence_t *copy = rtm_presence_copy(p);
-    if (copy->id_len != p->id_len || memcmp(copy->user_id, p->user_id, p->id_len) ||
-        copy->info_len != p->info_len || (info.len && memcmp(copy->user_info, info.p, info.len)))
+    if (copy->id_len != p->id_len || copy->id_num != p->id_num ||
+        memcmp(copy->user_id, p->user_id, p->id_len) || copy->info_len != p->info_len ||
+        (info.len && memcmp(copy->user_info, info.p, info.len)))
         abort();
     size_t len = 0;
-    char *added = rtm_presence_render_member(rtm_str_cstr("presence-fuzz"), true, id, info, &len);
+    char *added =
+        rtm_presence_render_member(rtm_str_cstr("presence-fuzz"), true, id, p->id_num, info, &len);
     if (!s_is_json(added, len))
         abort();
     free(added);

@@ -23,10 +23,9 @@ static rtm_wire_msg_t s_project(const rtm_wire_msg_t *m)
     switch (m->type) {
     case RTM_WIRE_PUBLISH:
         p = *m;
-        p.status = 0,
-        p.node = p.user_info = p.channel = p.json = p.cache_json = p.info = rtm_str(NULL, 0);
+        p.status = 0, p.node = p.user_info = p.channel = p.json = p.cache_json = rtm_str(NULL, 0);
         p.shard = 0, p.epoch = p.count = 0, p.limit = p.kind = p.n_members = 0;
-        p.added = p.notify = false;
+        p.added = p.notify = p.user_num = false;
         p.members_raw = rtm_str(NULL, 0);
         break;
     case RTM_WIRE_ACK: p.id = m->id, p.status = m->status, p.json = m->json; break;
@@ -40,9 +39,10 @@ static rtm_wire_msg_t s_project(const rtm_wire_msg_t *m)
         break;
     case RTM_WIRE_MEMBER:
         p.channel = m->channel, p.user_id = m->user_id, p.user_info = m->user_info;
-        p.exclude = m->exclude, p.added = m->added;
+        p.exclude = m->exclude, p.added = m->added, p.user_num = m->user_num;
         break;
-    case RTM_WIRE_PRESENCE_JOIN: p.id = m->id, p.user_info = m->user_info, p.limit = m->limit;
+    case RTM_WIRE_PRESENCE_JOIN:
+        p.id = m->id, p.user_info = m->user_info, p.limit = m->limit, p.user_num = m->user_num;
     /* fallthrough */
     case RTM_WIRE_PRESENCE_LEAVE:
         p.app = m->app, p.channel = m->channel, p.user_id = m->user_id, p.exclude = m->exclude;
@@ -74,8 +74,8 @@ static int s_same(const rtm_wire_msg_t *a, const rtm_wire_msg_t *b)
     int same = a->type == b->type && a->id == b->id && a->status == b->status &&
                a->shard == b->shard && a->epoch == b->epoch && a->count == b->count &&
                a->limit == b->limit && a->kind == b->kind && a->added == b->added &&
-               a->notify == b->notify && a->n_members == b->n_members &&
-               a->n_channels == b->n_channels;
+               a->notify == b->notify && a->user_num == b->user_num &&
+               a->n_members == b->n_members && a->n_channels == b->n_channels;
     for (uint32_t i = 0; same && i < a->n_channels; i++)
         same = s_same_str(a->channels[i], b->channels[i]);
     return same;
@@ -99,7 +99,7 @@ static rtm_wire_member_t *s_members(const rtm_wire_msg_t *m)
     rtm_wire_members_begin(&it, m);
     uint32_t n = 0;
     int rc;
-    while ((rc = rtm_wire_members_next(&it, &mb[n].user_id, &mb[n].user_info)) == 1)
+    while ((rc = rtm_wire_members_next(&it, &mb[n])) == 1)
         if (++n > s_walked(m) || mb[n - 1].user_id.len == 0)
             abort();
     if (rc != 0 || n != s_walked(m))
@@ -124,7 +124,7 @@ static void s_check_round_trip(const rtm_wire_msg_t *decoded)
     rtm_wire_member_t *mb2 = s_members(&again);
     for (uint32_t i = 0; i < s_walked(&m); i++)
         if (!s_same_str(mb[i].user_id, mb2[i].user_id) ||
-            !s_same_str(mb[i].user_info, mb2[i].user_info))
+            !s_same_str(mb[i].user_info, mb2[i].user_info) || mb[i].user_num != mb2[i].user_num)
             abort();
     free(mb2);
     free(mb);

@@ -44,6 +44,7 @@ test('a silent client is pinged, then closed with 4201; a client that answers st
   assert.deepEqual(ping, { event: 'pusher:ping', data: {} });
   const close = await silent.waitForClose(DEADLINE_MS);
   assert.equal(close && close.code, 4201, `close frame ${JSON.stringify(close)}`);
+  assert.deepEqual(silent.errorBeforeClose(), { event: 'pusher:error', data: { code: 4201, message: close.reason } });
 
   await answered;
   assert.equal(answering.closeFrame, null, 'the answering client was closed');

@@ -4,7 +4,8 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useMesh, connectClient, httpGet, getMetrics, metricSum, publish, triggerEvent, uniqueChannel, waitUntil, OP } = require('../lib/mesh');
+const net = require('node:net');
+const { useMesh, connectClient, httpGet, HOST, getMetrics, metricSum, publish, triggerEvent, uniqueChannel, waitUntil, OP } = require('../lib/mesh');
 
 const mesh = useMesh({ shards: 2, nodes: 2, workers: 2 });
 const FAMILIES = ['rtmesh_connections', 'rtmesh_messages_in_total', 'rtmesh_messages_out_total', 'rtmesh_errors_total'];
@@ -27,6 +28,37 @@ test('GET /healthz and GET /readyz answer 200 on every node', async () => {
       const res = await httpGet(mesh().nodePort(node), path);
       assert.equal(res.status, 200, `node ${node} ${path}: ${res.text}`);
     }
+  }
+});
+
+// Writes `requests` (raw HTTP/1.1 text) on one connection and resolves with all the node
+// answered until it closed the connection.
+function rawHttp(port, requests) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const sock = net.connect(port, HOST, () => sock.write(requests));
+    sock.on('data', (c) => chunks.push(c));
+    sock.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    sock.on('error', reject);
+  });
+}
+
+test('GET / and HEAD / answer 200 naming the server, as load balancers probe them', async () => {
+  for (const node of [0, 1]) {
+    const res = await httpGet(mesh().nodePort(node), '/');
+    assert.equal(res.status, 200, `node ${node}: ${res.text}`);
+    assert.match(res.text, /rtmesh-node/);
+    // HEAD: the same head without the body. The keep-alive connection then serves the next
+    // request, which would be garbled if a body had been written.
+    const answer = await rawHttp(
+      mesh().nodePort(node),
+      'HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    const [headOnly, healthz] = answer.split(/(?=HTTP\/1\.1 )/);
+    assert.match(headOnly, /^HTTP\/1\.1 200 /);
+    assert.match(headOnly, new RegExp(`\r\ncontent-length: ${Buffer.byteLength(res.text)}\r\n`, 'i'));
+    assert.ok(headOnly.endsWith('\r\n\r\n'), `HEAD answered with a body: ${JSON.stringify(headOnly)}`);
+    assert.match(healthz, /^HTTP\/1\.1 200 [^]*\r\n\r\nok\n$/);
   }
 });
 

@@ -62,6 +62,17 @@ test('subscribing to a public channel is confirmed with subscription_succeeded',
   const other = uniqueChannel('public-noauth');
   ws.send({ event: 'pusher:subscribe', data: { channel: other } });
   assert.deepEqual(await ws.nextMessage(), { event: 'pusher_internal:subscription_succeeded', channel: other, data: '{}' });
+  // null is absent: auth and channel_data null, as custom authorizers make pusher-js send them.
+  const nulls = uniqueChannel('public-null');
+  ws.send({ event: 'pusher:subscribe', data: { auth: null, channel_data: null, channel: nulls } });
+  assert.deepEqual(await ws.nextMessage(), { event: 'pusher_internal:subscription_succeeded', channel: nulls, data: '{}' });
+});
+
+test('a private channel signed without channel_data is subscribed when channel_data is null', async (t) => {
+  const ws = await client(t, 1);
+  const channel = uniqueChannel('private-null');
+  const reply = await ws.subscribe(channel, { auth: privateAuth(ws.socketId, channel), channel_data: null });
+  assert.deepEqual(reply, { event: 'pusher_internal:subscription_succeeded', channel, data: '{}' });
 });
 
 test('an event published on one node reaches subscribers on both nodes with the exact data', async (t) => {

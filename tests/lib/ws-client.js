@@ -8,14 +8,28 @@
 // Inbox, so tests wait for "the next frame matching X" with a bounded timeout.
 //
 // Opcodes: 0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong.
+//
+// With { deflate: true } it offers permessage-deflate (RFC 7692); when the server accepts, a
+// message whose first frame has RSV1 is inflated and lands in the Inbox with compressed: true.
+// deflateMessage() compresses a message the way a client would, for sending with rsv: 4.
 
 const crypto = require('node:crypto');
 const net = require('node:net');
+const zlib = require('node:zlib');
 const { APP, HOST, WAIT_MS, Inbox, withTimeout } = require('./util');
 
 const OP = Object.freeze({ CONT: 0, TEXT: 1, BINARY: 2, CLOSE: 8, PING: 9, PONG: 10 });
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const DEFAULT_QUERY = '?protocol=7&client=js&version=8.6.0&flash=false';
+const DEFLATE_OFFER = 'permessage-deflate; client_max_window_bits'; // what Chromium offers
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]); // RFC 7692 7.2.1: dropped by senders
+const RSV1 = 4; // the rsv value of a compressed message's first frame
+
+// A message compressed as RFC 7692 7.2.1 says (raw DEFLATE, sync flush, tail removed).
+function deflateMessage(payload) {
+  const out = zlib.deflateRawSync(Buffer.from(payload), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  return out.subarray(0, out.length - DEFLATE_TAIL.length);
+}
 
 // Encodes one frame. payload: Buffer or string. mask: true (clients must mask), false, or a
 // 4-byte Buffer key. length: the length to announce in the header (default: the real one).
@@ -94,6 +108,7 @@ function isEvent(m, event, channel) {
 class RawWebSocket {
   constructor(socket, key, { respondToPings = true } = {}) {
     this.socket = socket;
+    this.deflate = false; // the server accepted permessage-deflate
     this.key = key;
     this.respondToPings = respondToPings;
     this.inbox = new Inbox('raw websocket');
@@ -142,6 +157,7 @@ class RawWebSocket {
     this.buffer = Buffer.alloc(0);
     this.status = head.status;
     this.headers = head.headers;
+    this.deflate = /^permessage-deflate\b/.test(head.headers['sec-websocket-extensions'] || '');
     if (this.status === 101) {
       const expected = crypto.createHash('sha1').update(this.key + WS_GUID).digest('base64');
       if (head.headers['sec-websocket-accept'] !== expected) this.violations.push('bad Sec-WebSocket-Accept');
@@ -152,23 +168,33 @@ class RawWebSocket {
 
   onFrame(f) {
     if (f.masked) this.violations.push(`masked server frame (opcode ${f.opcode})`);
-    if (f.rsv) this.violations.push(`server frame with RSV bits ${f.rsv}`);
+    const compressed = this.deflate && f.rsv === RSV1 && (f.opcode === OP.TEXT || f.opcode === OP.BINARY);
+    if (f.rsv && !compressed) this.violations.push(`server frame with RSV bits ${f.rsv}`);
     if (f.opcode >= 8) return this.onControlFrame(f);
     if (f.opcode === OP.CONT) {
       if (!this.fragments) return this.violations.push('continuation without a message');
       this.fragments.parts.push(f.payload);
     } else {
       if (this.fragments) this.violations.push('new message inside a fragmented one');
-      this.fragments = { opcode: f.opcode, parts: [f.payload] };
+      this.fragments = { opcode: f.opcode, parts: [f.payload], compressed };
     }
     if (!f.fin) return undefined;
     const { opcode, parts } = this.fragments;
+    const whole = Buffer.concat(parts);
+    const wasCompressed = this.fragments.compressed;
     this.fragments = null;
-    return this.onMessage(opcode, Buffer.concat(parts));
+    if (!wasCompressed) return this.onMessage(opcode, whole, false);
+    let inflated;
+    try {
+      inflated = zlib.inflateRawSync(Buffer.concat([whole, DEFLATE_TAIL]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    } catch (err) {
+      return this.violations.push(`compressed message that does not inflate: ${err.message}`);
+    }
+    return this.onMessage(opcode, inflated, true);
   }
 
-  onMessage(opcode, data) {
-    if (opcode !== OP.TEXT) return this.inbox.push({ type: 'binary', data });
+  onMessage(opcode, data, compressed) {
+    if (opcode !== OP.TEXT) return this.inbox.push({ type: 'binary', data, compressed });
     const text = data.toString('utf8');
     let json;
     try {
@@ -176,7 +202,7 @@ class RawWebSocket {
     } catch {
       this.violations.push(`text message that is not JSON: ${text.slice(0, 100)}`);
     }
-    return this.inbox.push({ type: 'text', text, json });
+    return this.inbox.push({ type: 'text', text, json, compressed });
   }
 
   onControlFrame(f) {
@@ -218,6 +244,15 @@ class RawWebSocket {
   // once the TCP connection is closed.
   waitForClose(ms = WAIT_MS) {
     return withTimeout(this.closed, ms, 'the server to close the connection');
+  }
+
+  // The pusher:error message received just before the server's close frame (its JSON), or
+  // undefined: the node precedes every close with a Pusher code (4000-4999) with one.
+  errorBeforeClose() {
+    const h = this.inbox.history;
+    const i = h.findIndex((m) => m.type === 'close');
+    const before = i > 0 ? h[i - 1] : undefined;
+    return before && before.type === 'text' && before.json.event === 'pusher:error' ? before.json : undefined;
   }
 
   // True if a text message with this event (and channel) was ever received.
@@ -292,7 +327,7 @@ class RawWebSocket {
 // Opens a TCP connection (from localAddress, if given), sends the upgrade request for `path`
 // and resolves once the response head has arrived, whatever its status (ws.status; ws.body
 // collects a refusal's body).
-function openWebSocket(port, { path = `/app/${APP.key}${DEFAULT_QUERY}`, headers = {}, respondToPings, localAddress, ms = WAIT_MS } = {}) {
+function openWebSocket(port, { path = `/app/${APP.key}${DEFAULT_QUERY}`, headers = {}, respondToPings, localAddress, deflate, ms = WAIT_MS } = {}) {
   const key = crypto.randomBytes(16).toString('base64');
   const socket = net.connect({ host: HOST, port, localAddress });
   const ws = new RawWebSocket(socket, key, { respondToPings });
@@ -309,6 +344,7 @@ function openWebSocket(port, { path = `/app/${APP.key}${DEFAULT_QUERY}`, headers
       'Connection: Upgrade',
       `Sec-WebSocket-Key: ${key}`,
       'Sec-WebSocket-Version: 13',
+      ...(deflate ? [`Sec-WebSocket-Extensions: ${DEFLATE_OFFER}`] : []),
       ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
     ];
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
@@ -358,4 +394,4 @@ function openTcp(port, { localAddress } = {}) {
   return conn;
 }
 
-module.exports = { OP, encodeFrame, decodeFrames, RawWebSocket, openWebSocket, connectClient, openTcp };
+module.exports = { OP, RSV1, encodeFrame, decodeFrames, deflateMessage, RawWebSocket, openWebSocket, connectClient, openTcp };

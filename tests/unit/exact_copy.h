@@ -4,13 +4,13 @@
 #ifndef RTM_TEST_EXACT_COPY_H
 #define RTM_TEST_EXACT_COPY_H
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static inline uint8_t *exact_copy(const uint8_t *p, size_t n)
+/* A copy of p[0..n) in a buffer of n bytes (1 when n is 0); caller frees. */
+static inline void *exact_copy(const void *p, size_t n)
 {
-    uint8_t *d = malloc(n ? n : 1);
+    void *d = malloc(n ? n : 1);
     assert_non_null(d);
     if (n)
         memcpy(d, p, n);

@@ -28,14 +28,14 @@ typedef struct {
     bool control;         /* control message, else event */
     rtm_wire_type_t type; /* control: SYNC or MEMBER */
     char channel[128];    /* the topic's channel */
-    char user_id[64];     /* MEMBER */
+    char user_id[64];     /* MEMBER; "#7" for the numeric id 7 */
     char user_info[128];  /* MEMBER */
     char exclude[32];     /* MEMBER, event */
     bool added;           /* MEMBER */
     uint64_t count;       /* SYNC */
     char cache_json[256]; /* SYNC */
     uint32_t n_members;   /* SYNC */
-    char members[512];    /* SYNC: "id=info;" sorted by id */
+    char members[512];    /* SYNC: "id=info;" sorted by id ("#7" for a numeric id) */
     char json[256];       /* event */
 } s_out_t;
 
@@ -65,9 +65,9 @@ static void s_members(char *dst, size_t cap, const rtm_wire_msg_t *m)
     char buf[16][64];
     assert_true(m->n_members <= 16);
     for (uint32_t i = 0; i < m->n_members; i++) {
-        snprintf(buf[i], sizeof buf[i], "%.*s=%.*s;", (int)m->members[i].user_id.len,
-                 m->members[i].user_id.p, (int)m->members[i].user_info.len,
-                 m->members[i].user_info.p);
+        snprintf(buf[i], sizeof buf[i], "%s%.*s=%.*s;", m->members[i].user_num ? "#" : "",
+                 (int)m->members[i].user_id.len, m->members[i].user_id.p,
+                 (int)m->members[i].user_info.len, m->members[i].user_info.p);
         items[i] = buf[i];
     }
     qsort(items, m->n_members, sizeof items[0], s_cmp);
@@ -87,7 +87,8 @@ static void s_on_control(void *ctx, rtm_str_t app, rtm_str_t channel, const rtm_
     o->type = msg->type;
     s_copy(o->channel, sizeof o->channel, channel);
     assert_true(rtm_str_eq(msg->channel, channel));
-    s_copy(o->user_id, sizeof o->user_id, msg->user_id);
+    o->user_id[0] = msg->user_num ? '#' : '\0';
+    s_copy(o->user_id + msg->user_num, sizeof o->user_id - 1, msg->user_id);
     s_copy(o->user_info, sizeof o->user_info, msg->user_info);
     s_copy(o->exclude, sizeof o->exclude, msg->exclude);
     o->added = msg->added;
@@ -163,14 +164,17 @@ static const rtm_channel_state_stats_t *s_st(const s_fix_t *f)
 
 /* ---- message helpers --------------------------------------------------- */
 
+/* uid "#7": the numeric id 7. */
 static int s_join(s_fix_t *f, uint32_t peer, const char *ch, const char *uid, const char *info,
                   const char *sid, uint32_t limit)
 {
+    bool num = uid[0] == '#';
     rtm_wire_msg_t m = {.type = RTM_WIRE_PRESENCE_JOIN,
                         .id = 1,
                         .app = S("app"),
                         .channel = rtm_str_cstr(ch),
-                        .user_id = rtm_str_cstr(uid),
+                        .user_id = rtm_str_cstr(uid + num),
+                        .user_num = num,
                         .user_info = rtm_str_cstr(info),
                         .exclude = rtm_str_cstr(sid),
                         .limit = limit};
@@ -782,6 +786,96 @@ static void test_query_channel_and_users(void **state)
     s_fix_free(f);
 }
 
+/* An id the app gave as a number keeps its type everywhere the shard hands it
+ * back, while identity is its string form. */
+static void test_numeric_user_ids(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix(NULL);
+    char out[512];
+    assert_int_equal(s_join(f, 1, "presence-n", "#7", "", "1.1", 0), 0);
+    s_out_t o = s_take1(f);
+    s_assert_member(&o, "presence-n", "#7", "", "1.1", true);
+    /* "7" as a string is the same user: no MEMBER, and the first connection's type stays */
+    assert_int_equal(s_join(f, 2, "presence-n", "7", "", "2.1", 0), 0);
+    s_none(f);
+    assert_int_equal(s_query(f, RTM_WIRE_QUERY_USERS, "presence-n", "", 0, out, sizeof out), 0);
+    assert_string_equal(out, "{\"users\":[{\"id\":7}]}");
+    assert_int_equal(s_sync(f, "presence-n", 0), 1);
+    o = s_take1(f);
+    assert_string_equal(o.members, "#7=;");
+    assert_int_equal(s_leave(f, 1, "presence-n", "7", "1.1"), 0);
+    s_none(f);
+    assert_int_equal(s_leave(f, 2, "presence-n", "7", "2.1"), 0);
+    o = s_take1(f);
+    s_assert_member(&o, "presence-n", "#7", "", "2.1", false);
+    s_fix_free(f);
+}
+
+/* A user's channel crossing zero connections: a SYNC with its total tells the
+ * nodes of the user's watchers; other changes of it publish nothing. */
+static void test_user_status(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix(NULL);
+    const char *user = "#server-to-user-u";
+    assert_int_equal(s_count(f, 1, user, 1, false, 0), 0);
+    s_out_t o = s_take1(f);
+    assert_true(o.control);
+    assert_int_equal(o.type, RTM_WIRE_SYNC);
+    assert_string_equal(o.channel, user);
+    assert_int_equal(o.count, 1);
+    assert_int_equal(s_count(f, 2, user, 2, false, 0), 0); /* still online */
+    assert_int_equal(s_count(f, 1, user, 0, false, 0), 0);
+    s_none(f);
+    assert_int_equal(s_count(f, 2, user, 0, false, 0), 0); /* offline */
+    o = s_take1(f);
+    assert_int_equal(o.type, RTM_WIRE_SYNC);
+    assert_int_equal(o.count, 0);
+    assert_int_equal(s_count(f, 1, "chat", 1, false, 0), 0); /* not a user's: nothing */
+    s_none(f);
+    s_fix_free(f);
+}
+
+/* A PUBLISH with "info": each channel's attributes as Pusher defines them. */
+static void test_publish_info(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix(NULL);
+    assert_int_equal(s_join(f, 1, "presence-i", "u1", "", "1.1", 0), 0);
+    assert_int_equal(s_join(f, 2, "presence-i", "u1", "", "2.1", 0), 0);
+    assert_int_equal(s_join(f, 2, "presence-i", "#2", "", "2.2", 0), 0);
+    assert_int_equal(s_count(f, 1, "chat", 3, false, 0), 0);
+    assert_int_equal(s_count(f, 2, "chat", 2, false, 0), 0);
+    assert_int_equal(s_count(f, 1, "presence-i", 2, false, 0), 0);
+    rtm_app_t app = {.subscription_count = true};
+    rtm_wire_msg_t p = {.type = RTM_WIRE_PUBLISH,
+                        .app = S("app"),
+                        .n_channels = 3,
+                        .info = S("user_count, subscription_count")};
+    p.channels[0] = S("chat"), p.channels[1] = S("presence-i"), p.channels[2] = S("empty");
+    static const struct {
+        bool option;
+        const char *info, *want;
+    } v[] = {
+        {true, "user_count, subscription_count",
+         "[{\"subscription_count\":5},{\"user_count\":2},{\"subscription_count\":0}]"},
+        {false, "user_count,subscription_count", "[{},{\"user_count\":2},{}]"},
+        {true, "subscription_count", "[{\"subscription_count\":5},{},{\"subscription_count\":0}]"},
+        {true, "bogus", "[{},{},{}]"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        app.subscription_count = v[i].option;
+        p.info = rtm_str_cstr(v[i].info);
+        size_t len;
+        char *json = rtm_queries_publish_info(f->cs, &app, &p, 0, &len);
+        assert_int_equal(len, strlen(v[i].want));
+        assert_memory_equal(json, v[i].want, len);
+        free(json);
+    }
+    s_fix_free(f);
+}
+
 /* ---- webhook changes --------------------------------------------------- */
 
 static void s_hooks_are(s_fix_t *f, const char *const *want, size_t n)
@@ -891,6 +985,9 @@ int main(void)
         cmocka_unit_test(test_capacity_limits),
         cmocka_unit_test(test_query_channels),
         cmocka_unit_test(test_query_channel_and_users),
+        cmocka_unit_test(test_numeric_user_ids),
+        cmocka_unit_test(test_publish_info),
+        cmocka_unit_test(test_user_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

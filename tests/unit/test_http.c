@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "exact_copy.h"
+
 #define HANDSHAKE                                                                                  \
     "GET /app/app-key?protocol=7&client=js&version=8.6.0&flash=false HTTP/1.1\r\n"                 \
     "Host: ws.example.com:6001\r\n"                                                                \
@@ -22,6 +24,8 @@
     "Connection: Upgrade\r\n"                                                                      \
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"                                              \
     "Sec-WebSocket-Version: 13\r\n"                                                                \
+    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"                     \
+    "Sec-WebSocket-Extensions: x-later\r\n"                                                        \
     "\r\n"
 
 #define EVENT_BODY "{\"name\":\"my-event\",\"channel\":\"my-channel\",\"data\":\"{}\"}"
@@ -45,19 +49,10 @@
     "Content-Type: text/evil\r\n"                                                                  \
     "\r\n"
 
-static char *s_dup(const char *p, size_t n)
-{
-    char *d = malloc(n ? n : 1);
-    assert_non_null(d);
-    if (n)
-        memcpy(d, p, n);
-    return d;
-}
-
 static int s_parse(const char *text, size_t len, size_t max_head, size_t max_body,
                    rtm_http_request_t *req, char **keep)
 {
-    char *b = s_dup(text, len);
+    char *b = exact_copy(text, len);
     int rc = rtm_http_parse_request(b, len, max_head, max_body, req);
     *keep = b; /* slices point into it */
     return rc;
@@ -83,6 +78,7 @@ static void test_pusher_handshake(void **state)
     s_assert_str(r.connection, "Upgrade");
     s_assert_str(r.ws_key, "dGhlIHNhbXBsZSBub25jZQ==");
     s_assert_str(r.ws_version, "13");
+    s_assert_str(r.ws_extensions, "permessage-deflate; client_max_window_bits"); /* the first */
     assert_int_equal(r.content_type.len, 0);
     assert_int_equal(r.body.len, 0);
     assert_true(r.is_upgrade);
@@ -217,7 +213,7 @@ static void test_split_every_offset(void **state)
     for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
         size_t len = strlen(reqs[i]);
         for (size_t k = 0; k < len; k++) {
-            char *b = s_dup(reqs[i], k);
+            char *b = exact_copy(reqs[i], k);
             rtm_http_request_t r = {0};
             int rc = rtm_http_parse_request(b, k, 8192, 1024, &r);
             if (rc != RTM_EAGAIN)
@@ -352,7 +348,7 @@ static void test_malformed(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t len = strlen(bad[i]);
-        char *b = s_dup(bad[i], len);
+        char *b = exact_copy(bad[i], len);
         rtm_http_request_t r = {0};
         int rc = rtm_http_parse_request(b, len, 8192, 1024, &r);
         if (rc != RTM_EPROTO)
@@ -375,9 +371,22 @@ static void test_write_upgrade(void **state)
     char *out = malloc(n);
     assert_non_null(out);
     rtm_str_t key = rtm_str_cstr("dGhlIHNhbXBsZSBub25jZQ==");
-    assert_int_equal(rtm_http_write_upgrade(out, n, key), (int)n);
+    assert_int_equal(rtm_http_write_upgrade(out, n, key, NULL), (int)n);
     assert_memory_equal(out, want, n);
-    assert_int_equal(rtm_http_write_upgrade(out, n - 1, key), RTM_ETOOBIG);
+    assert_int_equal(rtm_http_write_upgrade(out, n - 1, key, NULL), RTM_ETOOBIG);
+    free(out);
+    const char *ext = "HTTP/1.1 101 Switching Protocols\r\n"
+                      "Upgrade: websocket\r\n"
+                      "Connection: Upgrade\r\n"
+                      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                      "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+                      "\r\n";
+    n = strlen(ext);
+    out = malloc(n);
+    assert_non_null(out);
+    assert_int_equal(rtm_http_write_upgrade(out, n, key, "permessage-deflate"), (int)n);
+    assert_memory_equal(out, ext, n);
+    assert_int_equal(rtm_http_write_upgrade(out, n - 1, key, "permessage-deflate"), RTM_ETOOBIG);
     free(out);
 }
 

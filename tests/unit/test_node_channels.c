@@ -106,6 +106,8 @@ static uint64_t s_route_owner(void *ctx, rtm_str_t app, rtm_str_t channel)
 
 typedef struct {
     rtm_subscriber_t *to;
+    const rtm_frame_t *frame; /* which buffer (compared, never read after the call) */
+    bool compressed;          /* RSV1: text is what it inflated to */
     char text[2048];
 } s_frame_t;
 
@@ -116,19 +118,29 @@ typedef struct {
     int n_terminated;
     rtm_subscriber_t *reconnected[8];
     int n_reconnected;
-    rtm_channels_t *chs; /* a termination unsubscribes, as a closing session does */
+    rtm_channels_t *chs;     /* a termination unsubscribes, as a closing session does */
+    rtm_deflate_t *inflater; /* a client's, for compressed frames */
 } s_sink_rec_t;
 
-/* The payload of an unmasked server text frame. */
+/* The payload of an unmasked server text frame, inflated when compressed. */
 static void s_sink_send(void *ctx, rtm_subscriber_t *s, rtm_frame_t *f)
 {
     s_sink_rec_t *r = ctx;
     assert_true(r->n_frames < S_MAX_OUT);
-    assert_int_equal(f->data[0], 0x81); /* FIN, text */
+    assert_true(f->data[0] == 0x81 || f->data[0] == 0xC1); /* FIN, text, maybe RSV1 */
     size_t b = f->data[1] & 0x7f, hdr = b < 126 ? 2 : b == 126 ? 4 : 10;
     s_frame_t *out = &r->frames[r->n_frames++];
     out->to = s;
-    snprintf(out->text, sizeof out->text, "%.*s", (int)(f->len - hdr), (char *)f->data + hdr);
+    out->frame = f;
+    out->compressed = f->data[0] == 0xC1;
+    if (!out->compressed) {
+        snprintf(out->text, sizeof out->text, "%.*s", (int)(f->len - hdr), (char *)f->data + hdr);
+        return;
+    }
+    int n = rtm_deflate_inflate(r->inflater, f->data + hdr, f->len - hdr, (uint8_t *)out->text,
+                                sizeof out->text - 1);
+    assert_true(n >= 0);
+    out->text[n] = '\0';
 }
 
 static void s_sink_terminate(void *ctx, rtm_subscriber_t *s)
@@ -155,6 +167,7 @@ typedef struct {
     rtm_metrics_t metrics;
     rtm_apps_t apps;
     const rtm_app_t *app;
+    rtm_deflate_t *deflate;
     rtm_channels_t *chs;
     rtm_subscriber_t subs[4];
 } s_fix_t;
@@ -169,8 +182,10 @@ static s_fix_t *s_fix(void)
                              s_route_owner};
     f->route_rec.owner = 1;
     f->sink = (rtm_channels_sink_t){&f->sink_rec, s_sink_send, s_sink_terminate, s_sink_reconnect};
-    f->chs = rtm_channels_new(&f->route, &f->sink, &f->metrics);
+    f->deflate = rtm_deflate_new();
+    f->chs = rtm_channels_new(&f->route, &f->sink, &f->metrics, f->deflate);
     f->sink_rec.chs = f->chs;
+    f->sink_rec.inflater = rtm_deflate_new();
     for (int i = 0; i < 4; i++)
         f->subs[i].socket_id_len =
             (uint8_t)snprintf(f->subs[i].socket_id, sizeof f->subs[i].socket_id, "1.%d", i + 1);
@@ -183,6 +198,8 @@ static void s_fix_free(s_fix_t *f)
         rtm_channels_unsubscribe_all(f->chs, &f->subs[i]);
     rtm_channels_destroy(&f->chs);
     assert_null(f->chs);
+    rtm_deflate_destroy(&f->deflate);
+    rtm_deflate_destroy(&f->sink_rec.inflater);
     rtm_apps_free(&f->apps);
     free(f);
 }
@@ -213,7 +230,7 @@ static void s_sync(s_fix_t *f, const char *channel, const char *const *members, 
 {
     rtm_wire_member_t mb[8];
     for (uint32_t i = 0; i < n; i++)
-        mb[i] = (rtm_wire_member_t){rtm_str_cstr(members[i]), rtm_str(NULL, 0)};
+        mb[i] = (rtm_wire_member_t){rtm_str_cstr(members[i]), rtm_str(NULL, 0), false};
     rtm_wire_msg_t msg = {.type = RTM_WIRE_SYNC,
                           .channel = rtm_str_cstr(channel),
                           .cache_json = rtm_str_cstr(cache),
@@ -670,6 +687,86 @@ static void test_cached_event_and_its_life(void **state)
     s_fix_free(f);
 }
 
+/* The frame subscriber who got last, or NULL. */
+static const s_frame_t *s_last_frame(s_fix_t *f, int who)
+{
+    for (int i = f->sink_rec.n_frames - 1; i >= 0; i--)
+        if (f->sink_rec.frames[i].to == &f->subs[who])
+            return &f->sink_rec.frames[i];
+    return NULL;
+}
+
+/* A long JSON event: n repetitive bytes of data in a Pusher event. */
+static const char *s_long_event(const char *channel, size_t n)
+{
+    static char json[1800];
+    int k = snprintf(json, sizeof json, "{\"event\":\"e\",\"channel\":\"%s\",\"data\":\"", channel);
+    for (size_t i = 0; i < n && (size_t)k + 3 < sizeof json; i++)
+        json[k++] = "{metric:1},"[i % 11];
+    snprintf(json + k, sizeof json - (size_t)k, "\"}");
+    return json;
+}
+
+/* A broadcast is compressed once, and the same compressed frame goes to
+ * every subscriber that negotiated permessage-deflate; the others get the
+ * plain frame of the same event. A short event is not compressed. */
+static void test_compressed_once_per_event(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    f->subs[0].deflate = true;
+    f->subs[2].deflate = true;
+    for (int i = 0; i < 3; i++)
+        s_subscribe(f, i, "dash", NULL, 0);
+    s_sync(f, "dash", NULL, 0, NULL, 0, 0);
+    for (int i = 0; i < 3; i++)
+        s_read(f, i);
+    const char *json = s_long_event("dash", 1000);
+    s_event(f, "dash", json, "", 1);
+    const s_frame_t *a = s_last_frame(f, 0), *b = s_last_frame(f, 1), *c = s_last_frame(f, 2);
+    assert_true(a->compressed && c->compressed && !b->compressed);
+    assert_ptr_equal(a->frame, c->frame); /* one buffer for both */
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(s_read(f, i), json);
+    assert_int_equal(f->metrics.deflated, 1);
+    assert_int_equal(f->metrics.deflated_out, 2);
+    assert_int_equal(f->metrics.deflate_in_bytes, strlen(json) + 4);
+    assert_true(f->metrics.deflate_out_bytes * 5 < f->metrics.deflate_in_bytes);
+    /* under the threshold: plain for everybody, nothing compressed */
+    const char *tiny = "{\"event\":\"e\",\"channel\":\"dash\",\"data\":\"1\"}";
+    assert_true(strlen(tiny) < RTM_DEFLATE_MIN_LEN);
+    s_event(f, "dash", tiny, "", 2);
+    assert_false(s_last_frame(f, 0)->compressed);
+    assert_ptr_equal(s_last_frame(f, 0)->frame, s_last_frame(f, 1)->frame);
+    assert_int_equal(f->metrics.deflated, 1);
+    s_fix_free(f);
+}
+
+/* A cache channel keeps the compressed form: later subscribers that
+ * negotiated permessage-deflate get the cached event compressed, without
+ * compressing it again. */
+static void test_cache_keeps_compressed_form(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    f->subs[0].deflate = true;
+    f->subs[1].deflate = true;
+    s_subscribe(f, 0, "cache-d", NULL, 1000);
+    s_sync(f, "cache-d", NULL, 0, NULL, 0, 1000);
+    const char *json = s_long_event("cache-d", 600);
+    s_event(f, "cache-d", json, "", 1001);
+    const rtm_frame_t *sent = s_last_frame(f, 0)->frame;
+    assert_true(s_last_frame(f, 0)->compressed);
+    s_subscribe(f, 1, "cache-d", NULL, 1002);
+    assert_true(s_last_frame(f, 1)->compressed);
+    assert_ptr_equal(s_last_frame(f, 1)->frame, sent);
+    s_subscribe(f, 2, "cache-d", NULL, 1003); /* did not negotiate: the plain form */
+    assert_false(s_last_frame(f, 2)->compressed);
+    assert_string_equal(s_last_frame(f, 2)->text, json);
+    assert_int_equal(f->metrics.deflated, 1);
+    s_fix_free(f);
+}
+
 static void test_remove_from_the_middle(void **state)
 {
     (void)state;
@@ -703,17 +800,31 @@ static void test_remove_from_the_middle(void **state)
     s_fix_free(f);
 }
 
+/* Subscriber `who` signs in: the silent subscription to its user channel. */
+static void s_sign_in(s_fix_t *f, int who, const char *user_channel)
+{
+    assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[who], f->app,
+                                            rtm_str_cstr(user_channel), NULL, true, 0),
+                     0);
+}
+
+/* The owner's TERMINATE of user u1 on user_channel. */
+static void s_terminate(s_fix_t *f, const char *user_channel)
+{
+    rtm_wire_msg_t term = {.type = RTM_WIRE_TERMINATE, .app = S("app1"), .user_id = S("u1")};
+    char body[256], topic[512];
+    int len = rtm_wire_encode(&term, body, sizeof body);
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, user_channel),
+                         rtm_str(body, (size_t)len), 0);
+}
+
 static void test_terminate_and_silent(void **state)
 {
     (void)state;
     s_fix_t *f = s_fix();
     const char *user_channel = "#server-to-user-u1";
-    assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[0], f->app, rtm_str_cstr(user_channel),
-                                            NULL, true, 0),
-                     0);
-    assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[1], f->app, rtm_str_cstr(user_channel),
-                                            NULL, true, 0),
-                     0);
+    s_sign_in(f, 0, user_channel);
+    s_sign_in(f, 1, user_channel);
     s_sync(f, user_channel, NULL, 0, NULL, 0, 0);
     assert_int_equal(f->sink_rec.n_frames, 0); /* silent: sign-in answers on its own */
     /* asking for it later makes it visible, once */
@@ -724,14 +835,61 @@ static void test_terminate_and_silent(void **state)
     assert_int_equal(rtm_channels_subscribe(f->chs, &f->subs[0], f->app, rtm_str_cstr(user_channel),
                                             NULL, false, 0),
                      RTM_EINVAL);
-    rtm_wire_msg_t term = {.type = RTM_WIRE_TERMINATE, .app = S("app1"), .user_id = S("u1")};
-    char body[256], topic[512];
-    int len = rtm_wire_encode(&term, body, sizeof body);
-    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, user_channel),
-                         rtm_str(body, (size_t)len), 0);
+    s_terminate(f, user_channel);
     assert_int_equal(f->sink_rec.n_terminated, 2);
     assert_int_equal(f->subs[0].n_subs, 0);
     assert_int_equal(f->subs[1].n_subs, 0);
+    s_fix_free(f);
+}
+
+/* The owner's SYNC of a user channel with its total (what it sends when the
+ * user comes online or goes offline). */
+static void s_user_sync(s_fix_t *f, const char *channel, uint64_t count)
+{
+    rtm_wire_msg_t msg = {.type = RTM_WIRE_SYNC, .channel = rtm_str_cstr(channel), .count = count};
+    char body[512], topic[512];
+    int len = rtm_wire_encode(&msg, body, sizeof body);
+    assert_true(len > 0);
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, channel), rtm_str(body, (size_t)len),
+                         0);
+}
+
+#define WATCH_EVENT(name, id)                                                                      \
+    "{\"event\":\"pusher_internal:watchlist_events\",\"data\":\"{\\\"events\\\":[{\\\"name\\\":"   \
+    "\\\"" name "\\\",\\\"user_ids\\\":[\\\"" id "\\\"]}]}\"}"
+
+static void test_watch(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    const char *user_channel = "#server-to-user-u1";
+    s_sign_in(f, 0, user_channel);
+    assert_int_equal(rtm_channels_watch(f->chs, &f->subs[1], f->app, S("u1"), 0), 0);
+    assert_int_equal(rtm_channels_watch(f->chs, &f->subs[1], f->app, S("u1"), 0), RTM_EINVAL);
+    assert_int_equal(f->subs[1].n_watches, 1);
+    /* in sync: the watcher is told the status, the signed-in connection nothing */
+    s_user_sync(f, user_channel, 0);
+    assert_string_equal(s_read(f, 1), WATCH_EVENT("offline", "u1"));
+    assert_string_equal(s_read(f, 0), "");
+    /* the watcher is no subscriber: the count announced is the signed-in one */
+    rtm_channels_tick(f->chs, 100);
+    assert_int_equal(s_last_sent(f, RTM_WIRE_SUB_COUNT)->count, 1);
+    s_user_sync(f, user_channel, 1);
+    assert_string_equal(s_read(f, 1), WATCH_EVENT("online", "u1"));
+    s_user_sync(f, user_channel, 2); /* still online: no news */
+    assert_string_equal(s_read(f, 1), "");
+    /* the user's events are not the watcher's */
+    s_event(f, user_channel, "{\"event\":\"private\"}", "", 0);
+    assert_string_equal(s_read(f, 0), "{\"event\":\"private\"}");
+    assert_string_equal(s_read(f, 1), "");
+    /* terminating the user closes its connection only */
+    s_terminate(f, user_channel);
+    assert_int_equal(f->sink_rec.n_terminated, 1);
+    assert_int_equal(f->subs[1].n_subs, 1);
+    s_user_sync(f, user_channel, 0);
+    assert_string_equal(s_read(f, 1), WATCH_EVENT("offline", "u1"));
+    rtm_channels_unsubscribe_all(f->chs, &f->subs[1]);
+    assert_int_equal(f->subs[1].n_watches, 0);
     s_fix_free(f);
 }
 
@@ -769,8 +927,11 @@ int main(void)
         cmocka_unit_test(test_moved_channel_refused_reconnects_its_subscribers),
         cmocka_unit_test(test_channel_shares_follow_owners),
         cmocka_unit_test(test_cached_event_and_its_life),
+        cmocka_unit_test(test_compressed_once_per_event),
+        cmocka_unit_test(test_cache_keeps_compressed_form),
         cmocka_unit_test(test_remove_from_the_middle),
         cmocka_unit_test(test_terminate_and_silent),
+        cmocka_unit_test(test_watch),
         cmocka_unit_test(test_malformed_control_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,11 +27,12 @@
 
 /* ---- member mirror ----------------------------------------------------- */
 
-static void s_join_ids(void *arg, rtm_str_t id, rtm_str_t info)
+/* "id=info" per member; a numeric id is written "#id". */
+static void s_join_ids(void *arg, rtm_str_t id, bool id_num, rtm_str_t info)
 {
     char *out = arg;
-    snprintf(out + strlen(out), 256 - strlen(out), "%s%.*s=%.*s", *out ? "," : "", (int)id.len,
-             id.p, (int)info.len, info.p ? info.p : "");
+    snprintf(out + strlen(out), 256 - strlen(out), "%s%s%.*s=%.*s", *out ? "," : "",
+             id_num ? "#" : "", (int)id.len, id.p, (int)info.len, info.p ? info.p : "");
 }
 
 static const char *s_members(const rtm_member_mirror_t *m)
@@ -46,20 +47,20 @@ static void test_mirror(void **state)
 {
     (void)state;
     rtm_member_mirror_t m = {0};
-    assert_true(rtm_member_mirror_apply(&m, S("a"), S("{\"x\":1}"), true));
-    assert_false(rtm_member_mirror_apply(&m, S("a"), S("{}"), true)); /* re-announced */
-    assert_true(rtm_member_mirror_apply(&m, S("b"), S(""), true));
-    assert_false(rtm_member_mirror_apply(&m, S("c"), S(""), false)); /* not a member */
-    assert_false(rtm_member_mirror_apply(&m, S(""), S(""), true));
+    assert_true(rtm_member_mirror_apply(&m, S("a"), false, S("{\"x\":1}"), true));
+    assert_false(rtm_member_mirror_apply(&m, S("a"), false, S("{}"), true)); /* re-announced */
+    assert_true(rtm_member_mirror_apply(&m, S("b"), false, S(""), true));
+    assert_false(rtm_member_mirror_apply(&m, S("c"), false, S(""), false)); /* not a member */
+    assert_false(rtm_member_mirror_apply(&m, S(""), false, S(""), true));
     char long_id[RTM_PUSHER_MAX_USER_ID + 1];
     memset(long_id, 'x', sizeof long_id);
-    assert_false(rtm_member_mirror_apply(&m, rtm_str(long_id, sizeof long_id), S(""), true));
+    assert_false(rtm_member_mirror_apply(&m, rtm_str(long_id, sizeof long_id), false, S(""), true));
     assert_int_equal(m.n, 2);
     assert_string_equal(s_members(&m), "a={\"x\":1},b=");
-    assert_true(rtm_member_mirror_apply(&m, S("a"), S(""), false));
+    assert_true(rtm_member_mirror_apply(&m, S("a"), false, S(""), false));
     assert_string_equal(s_members(&m), "b=");
     /* a SYNC replaces the whole membership */
-    rtm_wire_member_t mb[] = {{S("c"), S("1")}, {S("d"), S("")}};
+    rtm_wire_member_t mb[] = {{S("c"), S("1"), false}, {S("2"), S(""), true}};
     rtm_wire_msg_t sync = {
         .type = RTM_WIRE_SYNC, .channel = S("presence-x"), .members = mb, .n_members = 2};
     char buf[256];
@@ -67,8 +68,12 @@ static void test_mirror(void **state)
     rtm_wire_msg_t got;
     assert_int_equal(rtm_wire_decode(buf, (size_t)len, &got), 0);
     rtm_member_mirror_reset(&m, &got);
-    assert_string_equal(s_members(&m), "c=1,d=");
+    assert_string_equal(s_members(&m), "c=1,#2="); /* the numeric id stays numeric */
     assert_int_equal(m.n, 2);
+    /* one user whatever the type: 2 and "2" are the same member */
+    assert_false(rtm_member_mirror_apply(&m, S("2"), false, S(""), true));
+    assert_true(rtm_member_mirror_apply(&m, S("2"), false, S(""), false));
+    assert_string_equal(s_members(&m), "c=1");
     rtm_member_mirror_clear(&m);
     assert_int_equal(m.n, 0);
     assert_null(m.members);

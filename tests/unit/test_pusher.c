@@ -120,6 +120,42 @@ static void test_parse_data_member(void **state)
     rtm_pusher_msg_clear(&m);
 }
 
+/* null is absent for every optional field: what pusher-js sends when a custom
+ * authorizer answers {"auth":...,"channel_data":null}, and public channels
+ * subscribed with auth null, empty or absent. */
+static void test_parse_null_is_absent(void **state)
+{
+    (void)state;
+    static const parse_vec_t v[] = {
+        {"{\"event\":\"pusher:subscribe\",\"data\":{\"auth\":\"k:s\",\"channel_data\":null,"
+         "\"channel\":\"private-c\"}}",
+         "pusher:subscribe", NULL, "private-c", "k:s", NULL, NULL},
+        {"{\"event\":\"pusher:subscribe\",\"data\":{\"auth\":null,\"channel\":\"public\"}}",
+         "pusher:subscribe", NULL, "public", NULL, NULL, NULL},
+        {"{\"event\":\"pusher:subscribe\",\"data\":{\"auth\":null,\"channel_data\":null,"
+         "\"channel\":\"public\"}}",
+         "pusher:subscribe", NULL, "public", NULL, NULL, NULL},
+        {"{\"event\":\"pusher:subscribe\",\"data\":\"{\\\"auth\\\":null,\\\"channel\\\":"
+         "\\\"c\\\"}\"}",
+         "pusher:subscribe", NULL, "c", NULL, NULL, NULL},
+        {"{\"event\":\"pusher:unsubscribe\",\"data\":{\"auth\":null,\"channel\":\"c\"}}",
+         "pusher:unsubscribe", NULL, "c", NULL, NULL, NULL},
+        {"{\"event\":\"client-x\",\"channel\":null,\"data\":null}", "client-x", NULL, NULL, NULL,
+         NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        rtm_pusher_msg_t m;
+        assert_int_equal(parse(v[i].text, &m), 0);
+        assert_str(m.event, v[i].event);
+        assert_str(m.channel, v[i].channel);
+        assert_str(m.sub_channel, v[i].sub_channel);
+        assert_str(m.auth, v[i].auth);
+        assert_str(m.channel_data, v[i].channel_data);
+        assert_str(m.user_data, v[i].user_data);
+        rtm_pusher_msg_clear(&m);
+    }
+}
+
 static void test_parse_malformed(void **state)
 {
     (void)state;
@@ -149,7 +185,12 @@ static void test_parse_malformed(void **state)
         {"{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":1}}", RTM_EINVAL},
         {"{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":null}}", RTM_EINVAL},
         {"{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"c\",\"auth\":1}}", RTM_EINVAL},
-        {"{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"c\",\"auth\":null}}", RTM_EINVAL},
+        {"{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"c\",\"auth\":[]}}", RTM_EINVAL},
+        {"{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"c\",\"channel_data\":7}}",
+         RTM_EINVAL},
+        {"{\"event\":\"pusher:signin\",\"data\":{\"auth\":null,\"user_data\":\"{}\"}}", RTM_EINVAL},
+        {"{\"event\":\"pusher:signin\",\"data\":{\"auth\":\"k:s\",\"user_data\":null}}",
+         RTM_EINVAL},
         {"{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"c\",\"channel_data\":{}}}",
          RTM_EINVAL},
         {"{\"event\":\"pusher:subscribe\",\"data\":\"{\\\"channel\\\":\"}", RTM_EINVAL},
@@ -473,6 +514,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_valid),
         cmocka_unit_test(test_parse_data_member),
+        cmocka_unit_test(test_parse_null_is_absent),
         cmocka_unit_test(test_parse_malformed),
         cmocka_unit_test(test_parse_every_truncation),
         cmocka_unit_test(test_socket_id),

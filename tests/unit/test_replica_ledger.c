@@ -105,7 +105,7 @@ static int s_apply(rtm_replica_ledger_t *l, s_shard_t *s, uint32_t shard, const 
     va_list ap;
     va_start(ap, now_ms);
     for (const char *u; (u = va_arg(ap, const char *));)
-        members[n++] = (rtm_wire_member_t){rtm_str_cstr(u), rtm_str(NULL, 0)};
+        members[n++] = (rtm_wire_member_t){rtm_str_cstr(u), rtm_str(NULL, 0), false};
     va_end(ap);
     rtm_wire_msg_t m = {.type = RTM_WIRE_REPLICA,
                         .shard = shard,

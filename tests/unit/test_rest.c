@@ -355,10 +355,61 @@ static void test_trigger_events(void **state)
     assert_null(t.events[0].socket_id.p);
     rtm_rest_trigger_clear(&t);
 
+    /* null is absent for every optional member: channels or channel, info */
+    assert_int_equal(trigger("{\"name\":\"e\",\"data\":\"d\",\"channels\":null,\"channel\":\"c\","
+                             "\"info\":null}",
+                             false, &t, err),
+                     0);
+    assert_str(t.events[0].channels[0], "c");
+    assert_null(t.events[0].info.p);
+    rtm_rest_trigger_clear(&t);
+    assert_int_equal(
+        trigger("{\"name\":\"e\",\"data\":\"d\",\"channels\":[\"a\"],\"channel\":null}", false, &t,
+                err),
+        0);
+    assert_str(t.events[0].channels[0], "a");
+    rtm_rest_trigger_clear(&t);
+    assert_int_equal(trigger("{\"name\":\"e\",\"data\":\"d\",\"channels\":null,\"channel\":null}",
+                             false, &t, err),
+                     RTM_EPROTO);
+    assert_non_null(strstr(err, "channels: required"));
+
     assert_int_equal(
         trigger("{\"name\":\"e\",\"data\":\"d\",\"channels\":[\"#server-to-user-42\"]}", false, &t,
                 err),
         0);
+    rtm_rest_trigger_clear(&t);
+}
+
+/* The answers to triggers that asked for "info", from each channel's attributes. */
+static void test_render_trigger_info(void **state)
+{
+    (void)state;
+    rtm_rest_trigger_t t;
+    char err[256];
+    assert_int_equal(trigger("{\"name\":\"e\",\"data\":\"d\",\"channels\":[\"a=q\",\"presence-b\"],"
+                             "\"info\":\"user_count\"}",
+                             false, &t, err),
+                     0);
+    char *attrs[RTM_REST_MAX_BATCH][RTM_REST_MAX_CHANNELS] = {{NULL, "{\"user_count\":2}"}};
+    size_t len;
+    char *json = rtm_rest_render_trigger_info(&t, false, attrs, &len);
+    const char *want = "{\"channels\":{\"a=q\":{},\"presence-b\":{\"user_count\":2}}}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
+    rtm_rest_trigger_clear(&t);
+    assert_int_equal(trigger("{\"batch\":[{\"channel\":\"c\",\"name\":\"e\",\"data\":\"\"},"
+                             "{\"channel\":\"d\",\"name\":\"e\",\"data\":\"\",\"info\":\"x\"}]}",
+                             true, &t, err),
+                     0);
+    char *battrs[RTM_REST_MAX_BATCH][RTM_REST_MAX_CHANNELS] = {{NULL},
+                                                               {"{\"subscription_count\":1}"}};
+    json = rtm_rest_render_trigger_info(&t, true, battrs, &len);
+    want = "{\"batch\":[{},{\"subscription_count\":1}]}";
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(json, want, len);
+    free(json);
     rtm_rest_trigger_clear(&t);
 }
 
@@ -614,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_verify_error_buffer),
         cmocka_unit_test(test_trigger_events),
         cmocka_unit_test(test_trigger_batch),
+        cmocka_unit_test(test_render_trigger_info),
         cmocka_unit_test(test_trigger_malformed),
         cmocka_unit_test(test_trigger_every_truncation),
         cmocka_unit_test(test_trigger_limits),

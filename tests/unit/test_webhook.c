@@ -43,6 +43,12 @@ static void test_events(void **state)
                                       .channel = S("presence-p"),
                                       .user_id = S("7")},
                "{\"name\":\"member_removed\",\"channel\":\"presence-p\",\"user_id\":\"7\"}");
+    /* an id the app gave as a JSON integer is handed back as one */
+    s_event_is(&(rtm_webhook_event_t){.kind = RTM_WEBHOOK_MEMBER_ADDED,
+                                      .channel = S("presence-p"),
+                                      .user_id = S("7"),
+                                      .user_num = true},
+               "{\"name\":\"member_added\",\"channel\":\"presence-p\",\"user_id\":7}");
     s_event_is(&(rtm_webhook_event_t){.kind = RTM_WEBHOOK_SUBSCRIPTION_COUNT,
                                       .channel = S("c"),
                                       .count = 12},

@@ -3,6 +3,7 @@
  * Bodies with wrong types, duplicates and extra keys are built with msgpack-c's
  * packer, an independent encoder, so the hand-written decoder is checked
  * against the reference implementation and not only against itself. */
+#define _GNU_SOURCE /* memmem */
 #include "rtm_error.h"
 #include "rtm_wire.h"
 
@@ -68,14 +69,15 @@ static void s_assert_members(const rtm_wire_msg_t *got, const rtm_wire_msg_t *wa
     assert_null(got->members);
     rtm_wire_members_iter_t it;
     rtm_wire_members_begin(&it, got);
-    rtm_str_t id, info;
+    rtm_wire_member_t mb;
     for (uint32_t i = 0; i < want->n_members; i++) {
-        assert_int_equal(rtm_wire_members_next(&it, &id, &info), 1);
-        s_assert_str(id, want->members[i].user_id);
-        s_assert_str(info, want->members[i].user_info);
+        assert_int_equal(rtm_wire_members_next(&it, &mb), 1);
+        s_assert_str(mb.user_id, want->members[i].user_id);
+        s_assert_str(mb.user_info, want->members[i].user_info);
+        assert_int_equal(mb.user_num, want->members[i].user_num);
     }
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0); /* and stays at the end */
+    assert_int_equal(rtm_wire_members_next(&it, &mb), 0);
+    assert_int_equal(rtm_wire_members_next(&it, &mb), 0); /* and stays at the end */
 }
 
 /* Every field: the encoder writes only the type's fields and the rest of the
@@ -103,6 +105,7 @@ static void s_assert_same(const rtm_wire_msg_t *got, const rtm_wire_msg_t *want)
     assert_int_equal(got->kind, want->kind);
     assert_int_equal(got->added, want->added);
     assert_int_equal(got->notify, want->notify);
+    assert_int_equal(got->user_num, want->user_num);
     assert_int_equal(got->ttl_ms, want->ttl_ms);
     assert_int_equal(got->n_channels, want->n_channels);
     for (uint32_t i = 0; i < want->n_channels; i++)
@@ -125,9 +128,9 @@ static rtm_wire_msg_t s_publish(void)
 }
 
 static const rtm_wire_member_t s_members3[] = {
-    {SC("1"), SC("{\"name\":\"Ann\"}")},
-    {SC("user-\xc3\xa9"), SC("")}, /* no info */
-    {SC("3"), SC("[1,2]")},
+    {SC("1"), SC("{\"name\":\"Ann\"}"), false},
+    {SC("user-\xc3\xa9"), SC(""), false}, /* no info */
+    {SC("3"), SC("[1,2]"), true},         /* the app gave the id as a number */
 };
 
 /* A SYNC with members; n_members 0 is the empty snapshot. */
@@ -150,6 +153,9 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
     p.id = 0;
     p.user_id = S("42");
     v[n++] = p;
+    p = s_publish();
+    p.info = S("subscription_count,user_count"); /* a trigger with info */
+    v[n++] = p;
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_ACK, .id = 9, .json = S("{\"occupied\":true}")};
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_ACK,
                               .id = 10,
@@ -170,6 +176,19 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
                               .added = true};
     v[n++] = (rtm_wire_msg_t){
         .type = RTM_WIRE_MEMBER, .channel = S("presence-r"), .user_id = S("u1"), .added = false};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_MEMBER,
+                              .channel = S("presence-r"),
+                              .user_id = S("7"),
+                              .user_num = true,
+                              .exclude = S("1.2"),
+                              .added = false};
+    v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_PRESENCE_JOIN,
+                              .id = 78,
+                              .app = S("app"),
+                              .channel = S("presence-r"),
+                              .user_id = S("-7"),
+                              .user_num = true,
+                              .exclude = S("123.456")};
     v[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_PRESENCE_JOIN,
                               .id = 77,
                               .app = S("app"),
@@ -493,7 +512,7 @@ static void test_exact_bytes_issue3(void **state)
     assert_int_equal(rtm_wire_encode(&m, out, sizeof out), sizeof count);
     assert_memory_equal(out, count, sizeof count);
 
-    rtm_wire_member_t one = {S("7"), S("")};
+    rtm_wire_member_t one = {S("7"), S(""), false};
     m = (rtm_wire_msg_t){
         .type = RTM_WIRE_SYNC, .channel = S("c"), .count = 1, .members = &one, .n_members = 1};
     assert_int_equal(rtm_wire_encode(&m, out, sizeof out), sizeof sync);
@@ -510,6 +529,37 @@ static void test_exact_bytes_issue3(void **state)
     int plain = rtm_wire_encoded_len(&m);
     m.user_id = S("u");
     assert_int_equal(rtm_wire_encoded_len(&m), plain + 8 + 2); /* a7 "user_id" a1 'u' */
+    m.info = S("u");
+    assert_int_equal(rtm_wire_encoded_len(&m), plain + 10 + 5 + 2); /* a4 "info" a1 'u' */
+
+    /* A numeric user id: the same SYNC member with a third element, true. */
+    static const unsigned char sync_num_tail[] = {0x91, 0x93, 0xa1, '7', 0xa0, 0xc3};
+    one.user_num = true;
+    m = (rtm_wire_msg_t){
+        .type = RTM_WIRE_SYNC, .channel = S("c"), .count = 1, .members = &one, .n_members = 1};
+    assert_int_equal(rtm_wire_encode(&m, out, sizeof out), sizeof sync + 1);
+    assert_memory_equal(out, sync, sizeof sync - 5);
+    assert_memory_equal(out + sizeof sync - 5, sync_num_tail, sizeof sync_num_tail);
+    /* MEMBER and PRESENCE_JOIN: "user_num" only when true (c3 after a8 "user_num") */
+    for (int t = 0; t < 2; t++) {
+        m = (rtm_wire_msg_t){.type = t ? RTM_WIRE_PRESENCE_JOIN : RTM_WIRE_MEMBER,
+                             .id = 1,
+                             .app = S("a"),
+                             .channel = S("presence-c"),
+                             .user_id = S("7"),
+                             .exclude = S("1.2")};
+        int as_string = rtm_wire_encoded_len(&m);
+        assert_true(as_string > 0);
+        assert_int_equal(rtm_wire_encode(&m, big, sizeof big), as_string);
+        assert_null(memmem(big, (size_t)as_string, "user_num", 8));
+        m.user_num = true;
+        assert_int_equal(rtm_wire_encoded_len(&m), as_string + 1 + 8 + 1);
+        int n = rtm_wire_encode(&m, big, sizeof big);
+        assert_non_null(memmem(big, (size_t)n, "\xa8user_num\xc3", 10));
+        rtm_wire_msg_t got;
+        assert_int_equal(rtm_wire_decode(big, (size_t)n, &got), 0);
+        assert_true(got.user_num);
+    }
 }
 
 static void test_every_truncation_rejected(void **state)
@@ -569,7 +619,7 @@ static void test_encode_refuses_invalid(void **state)
     m = s_sync(3);
     m.members = NULL;
     assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
-    rtm_wire_member_t bad[] = {{S("1"), S("")}, {S(""), S("{}")}};
+    rtm_wire_member_t bad[] = {{S("1"), S(""), false}, {S(""), S("{}"), false}};
     m = (rtm_wire_msg_t){.type = RTM_WIRE_SYNC, .channel = S("c"), .members = bad, .n_members = 2};
     assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
     m.n_members = 1;
@@ -992,18 +1042,18 @@ static void test_members_iterator_edges(void **state)
 {
     (void)state;
     rtm_wire_members_iter_t it;
-    rtm_str_t id = S("x"), info = S("y");
+    rtm_wire_member_t mb = {S("x"), S("y"), false};
     /* A zeroed message and a non-SYNC one walk nothing. */
     rtm_wire_msg_t zero = {0};
     rtm_wire_members_begin(&it, &zero);
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    assert_int_equal(rtm_wire_members_next(&it, &mb), 0);
     rtm_wire_msg_t p = s_publish();
     size_t len;
     char *buf = s_encode(&p, &len);
     rtm_wire_msg_t got;
     assert_int_equal(rtm_wire_decode(buf, len, &got), 0);
     rtm_wire_members_begin(&it, &got);
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    assert_int_equal(rtm_wire_members_next(&it, &mb), 0);
     free(buf);
 
     /* A decoded SYNC: members are slices of the buffer, in order. */
@@ -1012,13 +1062,13 @@ static void test_members_iterator_edges(void **state)
     assert_int_equal(rtm_wire_decode(buf, len, &got), 0);
     rtm_wire_members_begin(&it, &got);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(rtm_wire_members_next(&it, &id, &info), 1);
-        s_assert_inside(id, buf, len);
-        s_assert_inside(info, buf, len);
-        s_assert_str(id, s_members3[i].user_id);
-        s_assert_str(info, s_members3[i].user_info);
+        assert_int_equal(rtm_wire_members_next(&it, &mb), 1);
+        s_assert_inside(mb.user_id, buf, len);
+        s_assert_inside(mb.user_info, buf, len);
+        s_assert_str(mb.user_id, s_members3[i].user_id);
+        s_assert_str(mb.user_info, s_members3[i].user_info);
     }
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    assert_int_equal(rtm_wire_members_next(&it, &mb), 0);
 
     /* Damage the iterator can meet only if the caller tampered with the
      * message: a count larger than the bytes, a cut inside a member. Both give
@@ -1027,16 +1077,16 @@ static void test_members_iterator_edges(void **state)
     bad.n_members = 4;
     rtm_wire_members_begin(&it, &bad);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(rtm_wire_members_next(&it, &id, &info), 1);
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), RTM_EPROTO);
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+        assert_int_equal(rtm_wire_members_next(&it, &mb), 1);
+    assert_int_equal(rtm_wire_members_next(&it, &mb), RTM_EPROTO);
+    assert_int_equal(rtm_wire_members_next(&it, &mb), 0);
     bad = got;
     bad.members_raw.len -= 1;
     rtm_wire_members_begin(&it, &bad);
     for (int i = 0; i < 2; i++)
-        assert_int_equal(rtm_wire_members_next(&it, &id, &info), 1);
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), RTM_EPROTO);
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+        assert_int_equal(rtm_wire_members_next(&it, &mb), 1);
+    assert_int_equal(rtm_wire_members_next(&it, &mb), RTM_EPROTO);
+    assert_int_equal(rtm_wire_members_next(&it, &mb), 0);
     free(buf);
 
     /* An empty snapshot, and one without the "members" key at all. */
@@ -1045,7 +1095,7 @@ static void test_members_iterator_edges(void **state)
     assert_int_equal(rtm_wire_decode(buf, len, &got), 0);
     assert_int_equal(got.n_members, 0);
     rtm_wire_members_begin(&it, &got);
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    assert_int_equal(rtm_wire_members_next(&it, &mb), 0);
     free(buf);
     s_kv_t kv[] = {KV_SYNC};
     msgpack_sbuffer sb;
@@ -1055,7 +1105,7 @@ static void test_members_iterator_edges(void **state)
     assert_int_equal(got.n_members, 0);
     assert_int_equal(got.cache_json.len, 0);
     rtm_wire_members_begin(&it, &got);
-    assert_int_equal(rtm_wire_members_next(&it, &id, &info), 0);
+    assert_int_equal(rtm_wire_members_next(&it, &mb), 0);
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -1069,7 +1119,7 @@ static void test_member_limit(void **state)
     assert_non_null(ids);
     for (int i = 0; i <= RTM_WIRE_MAX_MEMBERS; i++)
         mb[i] = (rtm_wire_member_t){rtm_str(ids[i], (size_t)snprintf(ids[i], 8, "%d", i)),
-                                    i % 2 ? S("{\"k\":1}") : S("")};
+                                    i % 2 ? S("{\"k\":1}") : S(""), i % 3 == 0};
     rtm_wire_msg_t m = {
         .type = RTM_WIRE_SYNC, .channel = S("presence-x"), .members = mb, .n_members = 0};
     m.n_members = RTM_WIRE_MAX_MEMBERS + 1;

@@ -238,10 +238,10 @@ static void test_malformed(void **state)
          7,
          RTM_EPROTO},
         {"unmasked, header only", {0x81, 0x05}, 2, RTM_EPROTO},
-        {"rsv1",
-         {0xC1, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58},
-         11,
-         RTM_EPROTO},
+        {"rsv1 on a continuation", {0x40, 0x80, 1, 2, 3, 4}, 6, RTM_EPROTO},
+        {"rsv1 on a ping", {0xC9, 0x80, 1, 2, 3, 4}, 6, RTM_EPROTO},
+        {"rsv1 on a close", {0xC8, 0x80, 1, 2, 3, 4}, 6, RTM_EPROTO},
+        {"rsv1 and rsv2", {0xE1, 0x80, 1, 2, 3, 4}, 6, RTM_EPROTO},
         {"rsv2", {0xA1, 0x80, 1, 2, 3, 4}, 6, RTM_EPROTO},
         {"rsv3", {0x91, 0x80, 1, 2, 3, 4}, 6, RTM_EPROTO},
         {"opcode 3", {0x83, 0x80, 1, 2, 3, 4}, 6, RTM_EPROTO},
@@ -274,6 +274,42 @@ static void test_malformed(void **state)
         assert_int_equal(f.payload_len, 0);
         free(b);
     }
+}
+
+/* RSV1 on a message's first frame is reported for the caller to judge
+ * (RFC 7692: "compressed"); the RFC 7692 7.2.3.1 "Hello", masked. */
+static void test_rsv1_reported(void **state)
+{
+    (void)state;
+    uint8_t b[] = {0xC1,     0x87,     1,        2,        3,        4,       0xf2 ^ 1,
+                   0x48 ^ 2, 0xcd ^ 3, 0xc9 ^ 4, 0xc9 ^ 1, 0x07 ^ 2, 0x00 ^ 3};
+    rtm_ws_frame_t f;
+    assert_int_equal(rtm_ws_parse(b, sizeof b, 100, &f), (int)sizeof b);
+    assert_true(f.compressed);
+    assert_true(f.fin);
+    assert_int_equal(f.opcode, RTM_WS_TEXT);
+    static const uint8_t deflated[] = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+    assert_memory_equal(b + f.header_len, deflated, sizeof deflated);
+    uint8_t fragment[] = {0x41, 0x80, 1, 2, 3, 4}; /* RSV1, no FIN: a compressed first fragment */
+    assert_int_equal(rtm_ws_parse(fragment, sizeof fragment, 100, &f), 6);
+    assert_true(f.compressed);
+    assert_false(f.fin);
+    uint8_t plain[] = {0x81, 0x80, 1, 2, 3, 4};
+    assert_int_equal(rtm_ws_parse(plain, sizeof plain, 100, &f), 6);
+    assert_false(f.compressed);
+}
+
+static void test_encode_compressed_header(void **state)
+{
+    (void)state;
+    uint8_t h[RTM_WS_MAX_HEADER];
+    assert_int_equal(rtm_ws_encode_compressed_header(h, 7), 2);
+    assert_int_equal(h[0], 0xC1);
+    assert_int_equal(h[1], 7);
+    assert_int_equal(rtm_ws_encode_compressed_header(h, 300), 4);
+    assert_int_equal(h[0], 0xC1);
+    assert_int_equal(h[1], 126);
+    assert_int_equal(h[2] << 8 | h[3], 300);
 }
 
 /* Valid boundary lengths in the extended forms must not be mistaken for
@@ -502,6 +538,8 @@ int main(void)
         cmocka_unit_test(test_pipelined_frames),
         cmocka_unit_test(test_max_payload),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_rsv1_reported),
+        cmocka_unit_test(test_encode_compressed_header),
         cmocka_unit_test(test_minimal_length_boundaries),
         cmocka_unit_test(test_encode_header),
         cmocka_unit_test(test_encode_parse_round_trip),
