@@ -34,10 +34,10 @@ SCEN = {
     "plain-2k": "(g) the same, subscribers not offering it",
     "deflate-200": "(g) 200 B chat event to 5,000 subs offering permessage-deflate, 20/s, 10 s",
     "plain-200": "(g) the same, subscribers not offering it",
-    "tls-fanout": "(g) over TLS: fan-out 5,000 wss:// subs, 1 channel, flat out, 1 https:// "
+    "tls-fanout": "(h) over TLS: fan-out 5,000 wss:// subs, 1 channel, flat out, 1 https:// "
                   "publisher, 10 s",
-    "tls-idle": "(g) over TLS: idle 19,800 wss:// subscribed conns on 200 channels",
-    "tls-storm": "(g) over TLS: 10,000 wss:// connect (full handshake) + subscribe, 500 in "
+    "tls-idle": "(h) over TLS: idle 19,800 wss:// subscribed conns on 200 channels",
+    "tls-storm": "(h) over TLS: 10,000 wss:// connect (full handshake) + subscribe, 500 in "
                  "flight",
 }
 DEFLATE_ROWS = ["subscribed", "publish_ok", "delivery_ratio", "compressed",
@@ -599,7 +599,7 @@ def main():
          "processes of 9,900); the storm is 10,000 connections. Flat-out publishers pause "
          "while more than 32 publishes are undelivered, so neither server is pushed into "
          "dropping slow subscribers.",
-         "* TLS (g): the same server certificate (self-signed ECDSA P-256) for both; rtmesh "
+         "* TLS (h): the same server certificate (self-signed ECDSA P-256) for both; rtmesh "
          "with `--tls-cert/--tls-key`, soketi in its SSL mode (`SOKETI_SSL_CERT/_KEY`); the "
          "generator speaks wss:// and https:// with full handshakes (no resumption).", ""]
     L += ["## Targets (issues #4, #14, #20): rtmesh ÷ soketi, same run", ""]

@@ -65,6 +65,8 @@ static void s_metrics(rtm_session_t *s)
     rtm_metrics_render(node->id, (const rtm_metrics_t *const *)node->metrics,
                        (size_t)node->n_workers, &node->apps, rtm_node_ready(node), shards, n,
                        &text);
+    if (node->tls)
+        rtm_tls_render_metrics(node->tls, &text);
     free(shards);
     rtm_http_respond(s, 200, "text/plain; version=0.0.4", text.buf, text.len);
     rtm_prom_free(&text);

@@ -14,6 +14,7 @@
  * once per new TLS connection, nowhere else; open connections keep theirs
  * until they close. Ticket keys move to the new context, so clients resume
  * across rotations and across workers (they share the context). */
+#define _GNU_SOURCE /* timegm */
 #include "tls.h"
 
 #include "rtm_error.h"
@@ -44,6 +45,8 @@ struct rtm_tls {
     BIO_METHOD *bio;            /* the memory BIO every connection uses */
     struct stat cert_st;        /* the files as last loaded or checked */
     struct stat key_st;
+    uint64_t not_after;  /* the certificate in use expires then (Unix time); atomic */
+    uint64_t reloads[2]; /* reloads that loaded, and that were refused; atomic */
 };
 
 struct rtm_tls_conn {
@@ -158,6 +161,16 @@ static SSL_CTX *s_ctx_load(const rtm_tls_t *tls, char *err, size_t err_len)
     return ctx;
 }
 
+/* When ctx's certificate expires (Unix time; 0 when unreadable). */
+static uint64_t s_not_after(SSL_CTX *ctx)
+{
+    struct tm tm;
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(SSL_CTX_get0_certificate(ctx)), &tm) != 1)
+        return 0;
+    time_t t = timegm(&tm);
+    return t > 0 ? (uint64_t)t : 0;
+}
+
 static void s_stat(const char *file, struct stat *st)
 {
     if (stat(file, st) < 0)
@@ -185,6 +198,7 @@ int rtm_tls_new(const char *cert_file, const char *key_file, rtm_tls_t **out, ch
         return RTM_EINVAL;
     }
     tls->bio = s_bio_method();
+    tls->not_after = s_not_after(tls->ctx);
     pthread_mutex_init(&tls->lock, NULL);
     *out = tls;
     return 0;
@@ -209,8 +223,12 @@ int rtm_tls_reload(rtm_tls_t *tls, char *err, size_t err_len)
     s_stat(tls->cert_file, &tls->cert_st);
     s_stat(tls->key_file, &tls->key_st);
     SSL_CTX *ctx = s_ctx_load(tls, err, err_len);
-    if (!ctx)
+    if (!ctx) {
+        __atomic_add_fetch(&tls->reloads[1], 1, __ATOMIC_RELAXED);
         return RTM_EINVAL;
+    }
+    __atomic_add_fetch(&tls->reloads[0], 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&tls->not_after, s_not_after(ctx), __ATOMIC_RELAXED);
     unsigned char keys[80]; /* ticket name, HMAC and AES keys */
     pthread_mutex_lock(&tls->lock);
     SSL_CTX *old = tls->ctx;
@@ -251,6 +269,22 @@ void rtm_tls_describe(rtm_tls_t *tls, char *buf, size_t len)
         strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
     pthread_mutex_unlock(&tls->lock);
     snprintf(buf, len, "subject_cn=\"%s\" not_after=%s", cn, until);
+}
+
+void rtm_tls_render_metrics(rtm_tls_t *tls, rtm_prom_t *p)
+{
+    rtm_prom_family(p, "rtmesh_tls_certificate_expiry_seconds", "gauge",
+                    "When the TLS certificate new connections get expires (Unix time).");
+    rtm_prom_sample(p, "rtmesh_tls_certificate_expiry_seconds", NULL, 0,
+                    __atomic_load_n(&tls->not_after, __ATOMIC_RELAXED));
+    rtm_prom_family(p, "rtmesh_tls_reloads_total", "counter",
+                    "Reloads of the TLS certificate (SIGHUP, the files changed) by result.");
+    static const char *const results[2] = {"loaded", "refused"};
+    for (int i = 0; i < 2; i++) {
+        rtm_prom_label_t label = {"result", results[i]};
+        rtm_prom_sample(p, "rtmesh_tls_reloads_total", &label, 1,
+                        __atomic_load_n(&tls->reloads[i], __ATOMIC_RELAXED));
+    }
 }
 
 /* ---- one connection ---------------------------------------------------- */

@@ -18,6 +18,7 @@
 #define RTM_TLS_H
 
 #include "frame.h"
+#include "rtm_prom.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,6 +54,11 @@ bool rtm_tls_files_changed(rtm_tls_t *tls);
 /* The certificate file's subject and expiry, for the log: "CN=...,
  * notAfter=..." into buf (NUL-terminated, truncated). Thread-safe. */
 void rtm_tls_describe(rtm_tls_t *tls, char *buf, size_t len);
+
+/* Appends to p the certificate's expiry (rtmesh_tls_certificate_expiry_seconds,
+ * Unix time) and the reloads by result (rtmesh_tls_reloads_total{result}).
+ * Thread-safe. */
+void rtm_tls_render_metrics(rtm_tls_t *tls, rtm_prom_t *p);
 
 /* A server-side connection with the certificate in use now (thread-safe);
  * caller owns. */

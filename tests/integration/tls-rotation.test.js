@@ -14,6 +14,7 @@ const { useMesh } = require('../lib/mesh');
 const { uniqueChannel, waitUntil } = require('../lib/util');
 const { serverSdk } = require('../lib/pusher-clients');
 const { makeTestCa, installPair, handshake, pusherJsOverTls } = require('../lib/tls');
+const { getMetrics } = require('../lib/rest');
 
 const ca = makeTestCa();
 const first = ca.issue('first', 'rtmesh-first');
@@ -88,4 +89,14 @@ test('a change of the files, with no signal, loads the new certificate', async (
   assert.equal((await handshake(port(), ca.caFile)).subjectCn, 'rtmesh-fourth');
   await tlsSdk().trigger(channel, 'after-files', { n: 2 });
   await client.inbox.next((m) => m.type === 'event' && m.event === 'after-files', 'the event on the connection opened first');
+});
+
+test('/metrics: the reloads by result and when the certificate in use expires', async () => {
+  const { samples } = await getMetrics(port());
+  const reloads = (result) => samples.find((s) => s.name === 'rtmesh_tls_reloads_total' && s.labels.result === result).value;
+  assert.ok(reloads('loaded') >= 2, `loaded ${reloads('loaded')}: SIGHUP and the files' change`);
+  assert.ok(reloads('refused') >= 2, `refused ${reloads('refused')}: the unreadable certificate and the other pair's key`);
+  const expiry = samples.find((s) => s.name === 'rtmesh_tls_certificate_expiry_seconds').value;
+  const days = (expiry - Date.now() / 1000) / 86400;
+  assert.ok(days > 1 && days <= 2, `the fourth certificate's expiry, 2 days from its issue: ${days} days`);
 });

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -338,6 +339,17 @@ static void test_reload_new_certificate_old_kept_tickets_resume(void **state)
     s_link_free(resumed);
     s_link_free(kept);
     s_unlink(&next);
+
+    rtm_prom_t text;
+    rtm_prom_init(&text);
+    rtm_tls_render_metrics(tls, &text);
+    assert_non_null(strstr(text.buf, "rtmesh_tls_reloads_total{result=\"loaded\"} 1\n"));
+    assert_non_null(strstr(text.buf, "rtmesh_tls_reloads_total{result=\"refused\"} 1\n"));
+    const char *expiry = strstr(text.buf, "\nrtmesh_tls_certificate_expiry_seconds ");
+    assert_non_null(expiry);
+    long long until = atoll(expiry + strlen("\nrtmesh_tls_certificate_expiry_seconds "));
+    assert_true(until > (long long)time(NULL) && until <= (long long)time(NULL) + 86400);
+    rtm_prom_free(&text);
 }
 
 int main(void)
