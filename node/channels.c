@@ -60,6 +60,7 @@ struct rtm_channel {
     uint64_t doubt_ms;           /* since when a new owner has not confirmed; 0 = no doubt */
     uint64_t probe_ms;           /* last ownership question sent */
     bool probing;                /* an ownership question awaits its answer */
+    bool missed;                 /* the owner we lost says it owned it throughout: give up */
     bool synced;                 /* a SYNC arrived: mirror valid, subscriptions complete */
     bool presence;               /* presence- channel */
     bool is_cache;               /* one of the cache- channel kinds */
@@ -762,8 +763,13 @@ static void s_on_probe_answer(void *arg, int status, rtm_str_t json)
          * speaks for an owner we left meanwhile, and with no live owner
          * nobody can confirm */
         if (status == 0 && ch->doubt_ms && p->owner && p->owner == s_owner(p->chs, ch)) {
+            /* the owner we doubted because we lost it, back before another
+             * confirmed: it served the others all along, and published what we
+             * could not receive; its subscribers are told at the next tick */
+            ch->missed = p->owner == ch->owner;
+            p->chs->attention |= ch->missed;
             ch->owner = p->owner;
-            ch->doubt_ms = 0;
+            ch->doubt_ms = ch->missed ? ch->doubt_ms : 0;
         }
     }
     free(p);
@@ -789,17 +795,18 @@ static void s_probe(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms)
 }
 
 /* A channel in doubt: asks again, or gives up on it once the doubt has
- * lasted S_DOUBT_MS — its subscribers may be missing events, so they are
- * told so the only way Pusher clients understand (reconnect), and new ones
- * wait for a SYNC. */
+ * lasted S_DOUBT_MS or events were missed — its subscribers may be missing
+ * events, so they are told so the only way Pusher clients understand
+ * (reconnect), and new ones wait for a SYNC. */
 static void s_doubt_tick(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms)
 {
-    if (now_ms - ch->doubt_ms < S_DOUBT_MS) {
+    if (!ch->missed && now_ms - ch->doubt_ms < S_DOUBT_MS) {
         if (!ch->probing && now_ms - ch->probe_ms >= S_PROBE_RETRY_MS)
             s_probe(chs, ch, now_ms);
         return;
     }
     ch->doubt_ms = 0;
+    ch->missed = false;
     ch->synced = false;
     ch->owner = 0;
     ch->sync_req_ms = 0;

@@ -100,16 +100,17 @@ async function publishOne(p, ch, send) {
 
 const viaRest = (server) => (ch, data) => server.trigger(ch, 'ev', data).then(() => 200);
 
-// `rtmesh publish` (librtmesh): 200 for exit 0, else the exit code as a negative status.
+// `rtmesh publish` (librtmesh): 200 for exit 0, else the exit code (128 for a signal) as a
+// negative status.
 function viaCli(ch, data) {
   return new Promise((resolve) => {
     const args = ['publish', '--brokers-file', config.brokersFile, '--app', APP.id, ch, 'ev', JSON.stringify(data)];
     const child = spawn(config.cliBin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code, signal) => {
+    child.once('exit', (code) => {
       if (/Sanitizer|runtime error:/.test(stderr)) say({ ctl: 'sanitizer', what: 'rtmesh publish', stderr });
-      resolve(code === 0 ? 200 : -(code ?? 128) || -(signal ? 128 : 1));
+      resolve(code === 0 ? 200 : -(code || 128)); // 128: ended by a signal
     });
   });
 }

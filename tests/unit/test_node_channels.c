@@ -648,6 +648,33 @@ static void test_moved_channel_refused_reconnects_its_subscribers(void **state)
     s_fix_free(f);
 }
 
+/* issue 22 (the soak): this node lost the owner (a cut between them) while the
+ * rest of the mesh still heard it; it is heard again and confirms before the
+ * doubt period ends. It published meanwhile what this node could not receive:
+ * the subscribers are told to reconnect at the next tick. An owner confirmed
+ * after a real move (the one before it gone) changes nothing. */
+static void test_owner_back_from_a_cut_reconnects_its_subscribers(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 0, "chat", NULL, 1000);
+    s_sync(f, "chat", NULL, 0, NULL, 0, 1000);
+    s_read(f, 0);
+    f->route_rec.owner = 2; /* this node lost owner 1 */
+    rtm_channels_owners_changed(f->chs);
+    s_answer(f, RTM_WIRE_QUERY, RTM_ENOTOWNER); /* the mesh still counts owner 1 */
+    f->route_rec.owner = 1;                     /* heard again */
+    rtm_channels_owners_changed(f->chs);
+    rtm_channels_tick(f->chs, 1500); /* asked again, of owner 1 */
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 2);
+    s_answer(f, RTM_WIRE_QUERY, 0);
+    assert_int_equal(f->sink_rec.n_reconnected, 0); /* not inside the answer */
+    rtm_channels_tick(f->chs, 1600);
+    assert_int_equal(f->sink_rec.n_reconnected, 1);
+    assert_int_equal(f->metrics.channels_unreachable, 1);
+    s_fix_free(f);
+}
+
 /* The table counts its channels by owner, following owners as they move. */
 static void test_channel_shares_follow_owners(void **state)
 {
@@ -952,6 +979,7 @@ int main(void)
         cmocka_unit_test(test_owners_change_then_late_answer),
         cmocka_unit_test(test_moved_channel_confirmed_by_its_new_owner),
         cmocka_unit_test(test_moved_channel_refused_reconnects_its_subscribers),
+        cmocka_unit_test(test_owner_back_from_a_cut_reconnects_its_subscribers),
         cmocka_unit_test(test_channel_shares_follow_owners),
         cmocka_unit_test(test_cached_event_and_its_life),
         cmocka_unit_test(test_compressed_once_per_event),
