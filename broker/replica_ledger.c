@@ -10,11 +10,11 @@
  * monotonic now, so appending keeps the order) and the tick stops at the
  * first one not due.
  *
- * What this shard itself reported of a channel it owns is also remembered for
- * settle_ms (a `recent` record: whether its last occupancy change was a
- * vacate, and the users whose last change was a removal), on a list in
- * expiry order. A snapshot from another shard that arrives meanwhile is older
- * than those reports — the nodes moved the channel here before its old owner
+ * The vacates and removals this shard itself reported of a channel it owns
+ * are also remembered for settle_ms after the last of them (a `recent`
+ * record: whether its last occupancy change was a vacate, and the users whose
+ * last change was a removal), on a list in expiry order. A snapshot from another shard that arrives
+ * meanwhile is older than those reports — the nodes moved the channel here before its old owner
  * noticed and handed it over — so they override it: no second vacate or
  * removal at settling, no held-back occupation the consumer was told ended.
  *
@@ -153,49 +153,72 @@ static int s_recent_gone_at(const s_recent_t *r, rtm_str_t user_id)
     return -1;
 }
 
-/* Remembers a change this shard reported (hook) until now_ms + settle_ms;
- * past max_channels records the change is not remembered (a snapshot that
- * races it may then repeat it at settling). */
-static void s_recent_note(rtm_replica_ledger_t *l, const rtm_channel_hook_t *hook, uint64_t now_ms)
+/* The record of (app, channel), made or kept for settle_ms from now_ms; NULL
+ * past max_channels records (a snapshot that races the change may then
+ * repeat it at settling). */
+static s_recent_t *s_recent_hold(rtm_replica_ledger_t *l, rtm_str_t app, rtm_str_t channel,
+                                 uint64_t now_ms)
 {
-    s_recent_t *r = s_recent_find(l, hook->app, hook->channel);
-    if (!r) {
-        size_t klen = hook->app.len + 1 + hook->channel.len;
+    s_recent_t *r = s_recent_find(l, app, channel);
+    if (r) {
+        DL_DELETE(l->expiring, r);
+    } else {
+        size_t klen = app.len + 1 + channel.len;
         if (klen > RTM_WIRE_MAX_TOPIC || l->n_recent >= l->lim.max_channels)
-            return;
+            return NULL;
         if (!(r = calloc(1, sizeof *r + klen)))
             abort();
-        r->key_len = (uint16_t)s_key(r->key, hook->app, hook->channel);
+        r->key_len = (uint16_t)s_key(r->key, app, channel);
         HASH_ADD(hh, l->recent, key, r->key_len, r);
         l->n_recent++;
-    } else {
-        DL_DELETE(l->expiring, r);
     }
     r->until_ms = now_ms + l->lim.settle_ms;
     DL_APPEND(l->expiring, r); /* every expiry is now + settle_ms: the list stays in order */
+    return r;
+}
+
+static void s_recent_gone(s_recent_t *r, rtm_str_t user_id)
+{
+    if (s_recent_gone_at(r, user_id) >= 0)
+        return;
+    if (r->n_gone == r->cap_gone) {
+        r->cap_gone = r->cap_gone ? r->cap_gone * 2 : 4;
+        if (!(r->gone = realloc(r->gone, r->cap_gone * sizeof *r->gone)))
+            abort();
+    }
+    char *id = malloc(user_id.len ? user_id.len : 1);
+    if (!id)
+        abort();
+    memcpy(id, user_id.p, user_id.len);
+    r->gone[r->n_gone++] = rtm_str(id, user_id.len);
+}
+
+/* Remembers a vacate or removal this shard reported (hook); an occupation or
+ * a member added later undoes it. Only removal facts are kept: they are what
+ * an older snapshot would repeat. Other kinds cost nothing here. */
+static void s_recent_note(rtm_replica_ledger_t *l, const rtm_channel_hook_t *hook, uint64_t now_ms)
+{
+    s_recent_t *r;
     int at;
     switch (hook->kind) {
-    case RTM_WEBHOOK_CHANNEL_OCCUPIED: r->vacated = false; break;
-    case RTM_WEBHOOK_CHANNEL_VACATED: r->vacated = true; break;
+    case RTM_WEBHOOK_CHANNEL_VACATED:
+        if ((r = s_recent_hold(l, hook->app, hook->channel, now_ms)))
+            r->vacated = true;
+        break;
+    case RTM_WEBHOOK_MEMBER_REMOVED:
+        if ((r = s_recent_hold(l, hook->app, hook->channel, now_ms)))
+            s_recent_gone(r, hook->user_id);
+        break;
+    case RTM_WEBHOOK_CHANNEL_OCCUPIED:
+        if ((r = s_recent_find(l, hook->app, hook->channel)))
+            r->vacated = false;
+        break;
     case RTM_WEBHOOK_MEMBER_ADDED:
-        if ((at = s_recent_gone_at(r, hook->user_id)) >= 0) {
+        if ((r = s_recent_find(l, hook->app, hook->channel)) &&
+            (at = s_recent_gone_at(r, hook->user_id)) >= 0) {
             free((char *)r->gone[at].p);
             r->gone[at] = r->gone[--r->n_gone];
         }
-        break;
-    case RTM_WEBHOOK_MEMBER_REMOVED:
-        if (s_recent_gone_at(r, hook->user_id) >= 0)
-            break;
-        if (r->n_gone == r->cap_gone) {
-            r->cap_gone = r->cap_gone ? r->cap_gone * 2 : 4;
-            if (!(r->gone = realloc(r->gone, r->cap_gone * sizeof *r->gone)))
-                abort();
-        }
-        char *id = malloc(hook->user_id.len ? hook->user_id.len : 1);
-        if (!id)
-            abort();
-        memcpy(id, hook->user_id.p, hook->user_id.len);
-        r->gone[r->n_gone++] = rtm_str(id, hook->user_id.len);
         break;
     default: break;
     }
