@@ -591,12 +591,23 @@ void rtm_channels_unsubscribe_all(rtm_channels_t *chs, rtm_subscriber_t *s)
 
 /* Queues fr to every active subscriber but the excluded socket, each in the
  * form it negotiated. */
-static void s_fan_out(rtm_channels_t *chs, rtm_channel_t *ch, s_frames_t *fr, rtm_str_t exclude)
+/* Whether subscription sub is user_id's accepted member connection. */
+static bool s_is_member(const rtm_subscription_t *sub, rtm_str_t user_id)
+{
+    return sub->state == RTM_SUB_ACTIVE && sub->presence &&
+           rtm_str_eq(rtm_str(sub->presence->user_id, sub->presence->id_len), user_id);
+}
+
+/* Writes fr to every active subscriber of ch but the connection `exclude`
+ * names and, when `member` is given, that user's own member connections. */
+static void s_fan_out(rtm_channels_t *chs, rtm_channel_t *ch, s_frames_t *fr, rtm_str_t exclude,
+                      rtm_str_t member)
 {
     uint64_t sent = 0, deflated = 0, bytes = 0;
     for (uint32_t i = 0; i < ch->n_subs; i++) {
         rtm_subscriber_t *s = ch->subs[i].s;
-        if (!ch->subs[i].active || (exclude.len && rtm_str_eq(exclude, s_socket_id(s))))
+        if (!ch->subs[i].active || (exclude.len && rtm_str_eq(exclude, s_socket_id(s))) ||
+            (member.len && s_is_member(&s->subs[ch->subs[i].slot], member)))
             continue;
         rtm_frame_t *f = s_frame_for(chs, fr, s);
         chs->sink->send(chs->sink->ctx, s, f);
@@ -638,7 +649,7 @@ void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude,
     if (!ch)
         return; /* unsubscribed while the event was in flight */
     s_frames_t fr = s_frames(rtm_frame_text(json.p, json.len));
-    s_fan_out(chs, ch, &fr, exclude);
+    s_fan_out(chs, ch, &fr, exclude, rtm_str(NULL, 0));
     if (ch->is_cache && s_cacheable(json))
         s_keep_cache(ch, &fr, now_ms + S_CACHE_TTL_MS);
     s_frames_release(&fr);
@@ -671,25 +682,16 @@ static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg
     }
 }
 
-/* Whether a connection here is user_id's member of ch (its join accepted). */
-static bool s_holds_member(const rtm_channel_t *ch, rtm_str_t user_id)
-{
-    for (uint32_t i = 0; i < ch->n_subs; i++) {
-        const rtm_subscription_t *sub = &ch->subs[i].s->subs[ch->subs[i].slot];
-        if (sub->state == RTM_SUB_ACTIVE && sub->presence &&
-            rtm_str_eq(rtm_str(sub->presence->user_id, sub->presence->id_len), user_id))
-            return true;
-    }
-    return false;
-}
-
-/* A removal of a user still a member here is stale: an owner that judged this
- * node gone (a partition) before it re-announced its members. Passed on, the
- * user's own connection would drop itself from its list for good: the owner's
- * later member_added excludes that connection. */
+/* A removal never reaches the removed user's own member connections here:
+ * it is either stale (an owner that judged this node gone during a partition
+ * re-announces the user with a member_added that excludes their connection,
+ * which would then have dropped itself for good) or older than the user's
+ * re-join, whose answer can overtake it (replies and channel messages come
+ * on different links). Everyone else is told, so a re-join with new
+ * user_info reaches them as a removal and an addition. */
 static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg)
 {
-    if (!ch->presence || !ch->synced || (!msg->added && s_holds_member(ch, msg->user_id)) ||
+    if (!ch->presence || !ch->synced ||
         !rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_num, msg->user_info,
                                  msg->added))
         return;
@@ -698,7 +700,7 @@ static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_m
                                             msg->user_info, &len);
     s_frames_t fr = s_frames(rtm_frame_text(json, len));
     free(json);
-    s_fan_out(chs, ch, &fr, msg->exclude);
+    s_fan_out(chs, ch, &fr, msg->exclude, msg->added ? rtm_str(NULL, 0) : msg->user_id);
     s_frames_release(&fr);
 }
 

@@ -465,10 +465,11 @@ static void test_presence_join_then_members_once_per_user(void **state)
     s_fix_free(f);
 }
 
-/* issue 22 (the soak): an owner that lost this node (a partition) removes its
- * members; the removal of a user still a member here is not passed on, or the
- * user's own connection would drop itself for good (the re-join's member_added
- * excludes it). A removal of a user not held here still is. */
+/* issue 22 (the soak): an owner that lost this node (a partition) removes
+ * alice, then adds her back with a member_added that excludes her connection.
+ * Her own connection hears neither (passed on, the removal would drop her
+ * from her own list for good); carol's local connection hears both. A
+ * removal of a user not held here reaches everyone. */
 static void test_stale_removal_of_a_local_member(void **state)
 {
     (void)state;
@@ -479,15 +480,54 @@ static void test_stale_removal_of_a_local_member(void **state)
     s_answer_join(f, 0);
     s_read(f, 0);
     s_member(f, "presence-room", "alice", true, "1.1"); /* the owner announces her */
-    assert_string_equal(s_read(f, 0), "");
+    s_subscribe(f, 1, "presence-room", "carol", 0);
+    s_answer_join(f, 0);
+    s_read(f, 1);
     s_member(f, "presence-room", "alice", false, "");
     assert_string_equal(s_read(f, 0), "");
-    s_member(f, "presence-room", "alice", true, "1.1"); /* re-announced: no news either */
+    assert_string_equal(s_read(f, 1),
+                        "{\"event\":\"pusher_internal:member_removed\",\"channel\":"
+                        "\"presence-room\",\"data\":\"{\\\"user_id\\\":\\\"alice\\\"}\"}");
+    s_member(f, "presence-room", "alice", true, "1.1"); /* re-announced */
     assert_string_equal(s_read(f, 0), "");
+    assert_string_equal(s_read(f, 1), "{\"event\":\"pusher_internal:member_added\",\"channel\":"
+                                      "\"presence-room\",\"data\":\"{\\\"user_id\\\":\\\"alice\\\","
+                                      "\\\"user_info\\\":{\\\"n\\\":1}}\"}");
     s_member(f, "presence-room", "bob", false, "");
     assert_string_equal(s_read(f, 0),
                         "{\"event\":\"pusher_internal:member_removed\",\"channel\":"
                         "\"presence-room\",\"data\":\"{\\\"user_id\\\":\\\"bob\\\"}\"}");
+    s_fix_free(f);
+}
+
+/* alice leaves and joins again (a new name): the owner's answer to the
+ * re-join overtakes its removal of her first membership (they come on
+ * different links). carol still hears her leave and come back, with the new
+ * user_info, so the rename reaches her (the demo's rename test found it). */
+static void test_rejoin_answered_before_the_removal(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    s_subscribe(f, 1, "presence-room", "carol", 0);
+    s_sync(f, "presence-room", NULL, 0, NULL, 0, 0);
+    s_answer_join(f, 0);
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_answer_join(f, 0);
+    s_member(f, "presence-room", "alice", true, "1.1");
+    s_read(f, 0);
+    s_read(f, 1);
+    rtm_channels_unsubscribe(f->chs, &f->subs[0], S("presence-room"));
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_answer_join(f, 0);                              /* the re-join's answer first */
+    s_member(f, "presence-room", "alice", false, ""); /* then the first membership's end */
+    assert_string_equal(s_read(f, 1),
+                        "{\"event\":\"pusher_internal:member_removed\",\"channel\":"
+                        "\"presence-room\",\"data\":\"{\\\"user_id\\\":\\\"alice\\\"}\"}");
+    s_member(f, "presence-room", "alice", true, "1.1"); /* the re-join, new user_info */
+    assert_string_equal(s_read(f, 1), "{\"event\":\"pusher_internal:member_added\",\"channel\":"
+                                      "\"presence-room\",\"data\":\"{\\\"user_id\\\":\\\"alice\\\","
+                                      "\\\"user_info\\\":{\\\"n\\\":1}}\"}");
+    assert_string_not_equal(s_read(f, 0), ""); /* her own subscription_succeeded */
     s_fix_free(f);
 }
 
@@ -973,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_zero_count_announced_before_free),
         cmocka_unit_test(test_presence_join_then_members_once_per_user),
         cmocka_unit_test(test_stale_removal_of_a_local_member),
+        cmocka_unit_test(test_rejoin_answered_before_the_removal),
         cmocka_unit_test(test_join_racing_leave),
         cmocka_unit_test(test_join_refused),
         cmocka_unit_test(test_owners_change_mid_join),
