@@ -320,6 +320,8 @@ static void s_decrypt(rtm_conn_t *c, const uint8_t *data, size_t len)
         RTM_COUNT(c->set->metrics, tls_handshakes_total, 1);
         if (rtm_tls_conn_resumed(c->tls))
             RTM_COUNT(c->set->metrics, tls_resumed_total, 1);
+        if (rtm_tls_conn_offloaded(c->tls))
+            RTM_COUNT(c->set->metrics, tls_offloaded_total, 1);
     }
     if (r == RTM_EPROTO)
         RTM_COUNT_ERR(c->set->metrics, RTM_ERR_TLS);

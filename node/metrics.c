@@ -54,6 +54,9 @@ static const s_family_t s_families[] = {
         "TLS handshakes completed."),
     S_F("rtmesh_tls_resumed_total", "counter", tls_resumed_total,
         "TLS handshakes that resumed an earlier session with a ticket."),
+    S_F("rtmesh_tls_offloaded_total", "counter", tls_offloaded_total,
+        "TLS 1.3 connections whose records the node protects itself after the handshake "
+        "(OpenSSL's state freed)."),
 };
 
 static const char *const s_error_kinds[RTM_ERR_KIND_COUNT] = {

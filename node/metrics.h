@@ -119,6 +119,7 @@ typedef struct {
     uint64_t deflated_out;           /* compressed frames queued to clients (deliveries) */
     uint64_t tls_handshakes_total;   /* TLS handshakes completed */
     uint64_t tls_resumed_total;      /* of which resumed an earlier session (a ticket) */
+    uint64_t tls_offloaded_total;    /* of which left OpenSSL for our TLS 1.3 records */
     uint64_t errors[RTM_ERR_KIND_COUNT];
     uint64_t publish_buckets[RTM_METRICS_PUBLISH_BOUNDS + 1]; /* acknowledged REST publishes by
                                                                * latency bucket (non-cumulative) */

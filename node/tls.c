@@ -13,13 +13,26 @@
  * if it loads does it replace the current one under a lock that is taken
  * once per new TLS connection, nowhere else; open connections keep theirs
  * until they close. Ticket keys move to the new context, so clients resume
- * across rotations and across workers (they share the context). */
+ * across rotations and across workers (they share the context).
+ *
+ * Offload after a TLS 1.3 handshake: an idle OpenSSL 3.0 SSL object holds
+ * ~14.8 KB however it is set up, more than everything else a connection
+ * keeps, and this kernel has no kTLS to hand the records to. So OpenSSL runs
+ * the handshake only: the moment a TLS 1.3 handshake is complete, the
+ * connection keeps the application traffic secrets OpenSSL logged (the
+ * keylog callback; never written anywhere), checks how many records OpenSSL
+ * already protected with them, frees the SSL and protects records itself
+ * with rtm_tls_record (a few hundred bytes per connection, the AEAD contexts
+ * shared by the thread). TLS 1.2 connections, and any TLS 1.3 one whose
+ * offload cannot be checked, keep their SSL. */
 #define _GNU_SOURCE /* timegm */
 #include "tls.h"
 
 #include "rtm_error.h"
+#include "rtm_tls_record.h"
 
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -45,25 +58,44 @@ struct rtm_tls {
     BIO_METHOD *bio;            /* the memory BIO every connection uses */
     struct stat cert_st;        /* the files as last loaded or checked */
     struct stat key_st;
-    uint64_t not_after;  /* the certificate in use expires then (Unix time); atomic */
-    uint64_t reloads[2]; /* reloads that loaded, and that were refused; atomic */
+    uint64_t not_after;   /* the certificate in use expires then (Unix time); atomic */
+    uint64_t reloads[2];  /* reloads that loaded, and that were refused; atomic */
+    pthread_key_t crypto; /* each thread's rtm_tls_crypto_t, made at its first connection */
 };
 
+/* Which application traffic secrets the keylog callback brought. */
+enum { S_CLIENT_SECRET = 1, S_SERVER_SECRET = 2 };
+
 struct rtm_tls_conn {
-    SSL *ssl;
-    const uint8_t *in; /* ciphertext not yet taken by OpenSSL (borrowed) */
+    SSL *ssl;                 /* the handshake, and TLS 1.2 throughout; NULL once offloaded */
+    rtm_tls_crypto_t *crypto; /* the thread's AEAD contexts (borrowed) */
+    rtm_tls_record_t rec;     /* TLS 1.3: the secrets logged, then the record keys */
+    const uint8_t *in;        /* ciphertext not yet taken (borrowed) */
     size_t in_len;
-    rtm_frame_t *out; /* records to write; NULL while there are none */
-    size_t out_cap;   /* bytes allocated for out's data */
-    bool failed;      /* a fatal TLS error: nothing more is read or written */
+    rtm_frame_t *out;   /* records to write; NULL while there are none */
+    size_t out_cap;     /* bytes allocated for out's data */
+    uint8_t *held;      /* offloaded: a record cut across reads, or the plaintext of one
+                           that did not fit the reader's buffer; NULL when none */
+    uint32_t held_len;  /* bytes of the record gathered, or of the plaintext left */
+    uint32_t held_end;  /* the record's length (its header's until that is in), or where
+                           the plaintext left ends */
+    uint32_t out_total; /* handshake: bytes written so far */
+    uint32_t key_mark;  /* handshake: out_total when our application secret came */
+    uint8_t secrets;    /* handshake: the S_*_SECRET logged */
+    uint8_t secret_len; /* their length */
+    bool held_plain;    /* held is plaintext */
+    bool resumed;       /* offloaded: the handshake resumed a session */
+    bool sent_close;    /* offloaded: our close_notify went out */
+    bool eof;           /* offloaded: the peer's close_notify came */
+    bool failed;        /* a fatal TLS error: nothing more is read or written */
 };
 
 /* ---- the connections' BIO ---------------------------------------------- */
 
-static int s_bio_write(BIO *b, const char *data, int len)
+/* Appends len bytes to the output; returns where they go. */
+static uint8_t *s_out_room(rtm_tls_conn_t *t, size_t len)
 {
-    rtm_tls_conn_t *t = BIO_get_data(b);
-    size_t used = t->out ? t->out->len : 0, need = used + (size_t)len;
+    size_t used = t->out ? t->out->len : 0, need = used + len;
     if (need > t->out_cap) {
         size_t cap = t->out_cap ? t->out_cap * 2 : S_OUT_MIN;
         while (cap < need)
@@ -75,8 +107,15 @@ static int s_bio_write(BIO *b, const char *data, int len)
         t->out->len = (uint32_t)used;
         t->out_cap = cap;
     }
-    memcpy(t->out->data + used, data, (size_t)len);
     t->out->len = (uint32_t)need;
+    return t->out->data + used;
+}
+
+static int s_bio_write(BIO *b, const char *data, int len)
+{
+    rtm_tls_conn_t *t = BIO_get_data(b);
+    memcpy(s_out_room(t, (size_t)len), data, (size_t)len);
+    t->out_total += (uint32_t)len;
     return len;
 }
 
@@ -123,6 +162,28 @@ static int s_alpn(SSL *ssl, const unsigned char **out, unsigned char *out_len,
     return SSL_TLSEXT_ERR_NOACK;
 }
 
+/* OpenSSL's key log, one line per secret ("LABEL <client random> <secret>",
+ * hex): the connection keeps its TLS 1.3 application traffic secrets for
+ * the offload, and notes where in its output our own came into use. */
+static void s_keylog(const SSL *ssl, const char *line)
+{
+    static const char *const labels[2] = {"CLIENT_TRAFFIC_SECRET_0 ", "SERVER_TRAFFIC_SECRET_0 "};
+    rtm_tls_conn_t *t = SSL_get_app_data(ssl);
+    for (int i = 0; t && i < 2; i++) {
+        if (strncmp(line, labels[i], strlen(labels[i])) != 0)
+            continue;
+        rtm_tls_traffic_t *dst = i == 0 ? &t->rec.rd : &t->rec.wr;
+        const char *hex = strrchr(line, ' ') + 1;
+        size_t len;
+        if (OPENSSL_hexstr2buf_ex(dst->secret, sizeof dst->secret, &len, hex, '\0') != 1)
+            return; /* longer than any suite's: no offload */
+        t->secrets |= i == 0 ? S_CLIENT_SECRET : S_SERVER_SECRET;
+        t->secret_len = (uint8_t)len;
+        if (i == 1)
+            t->key_mark = t->out_total;
+    }
+}
+
 /* Fails with what OpenSSL said about `what`, and clears its error queue. */
 static int s_fail(char *err, size_t err_len, const char *what, const char *file)
 {
@@ -146,6 +207,7 @@ static SSL_CTX *s_ctx_load(const rtm_tls_t *tls, char *err, size_t err_len)
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* stateless tickets only */
     SSL_CTX_set_num_tickets(ctx, 1);
     SSL_CTX_set_alpn_select_cb(ctx, s_alpn, NULL);
+    SSL_CTX_set_keylog_callback(ctx, s_keylog);
     if (!SSL_CTX_set_cipher_list(ctx, S_CIPHERS_TLS12))
         abort();
     int rc = 0;
@@ -169,6 +231,11 @@ static uint64_t s_not_after(SSL_CTX *ctx)
         return 0;
     time_t t = timegm(&tm);
     return t > 0 ? (uint64_t)t : 0;
+}
+
+static void s_crypto_free(void *crypto)
+{
+    rtm_tls_crypto_destroy((rtm_tls_crypto_t **)&crypto);
 }
 
 static void s_stat(const char *file, struct stat *st)
@@ -200,6 +267,8 @@ int rtm_tls_new(const char *cert_file, const char *key_file, rtm_tls_t **out, ch
     tls->bio = s_bio_method();
     tls->not_after = s_not_after(tls->ctx);
     pthread_mutex_init(&tls->lock, NULL);
+    if (pthread_key_create(&tls->crypto, s_crypto_free) != 0)
+        abort();
     *out = tls;
     return 0;
 }
@@ -212,6 +281,8 @@ void rtm_tls_destroy(rtm_tls_t **tlsp)
     SSL_CTX_free(tls->ctx);
     BIO_meth_free(tls->bio);
     pthread_mutex_destroy(&tls->lock);
+    s_crypto_free(pthread_getspecific(tls->crypto)); /* other threads' went when they ended */
+    pthread_key_delete(tls->crypto);
     free(tls->cert_file);
     free(tls->key_file);
     free(tls);
@@ -289,11 +360,23 @@ void rtm_tls_render_metrics(rtm_tls_t *tls, rtm_prom_t *p)
 
 /* ---- one connection ---------------------------------------------------- */
 
+static rtm_tls_crypto_t *s_thread_crypto(rtm_tls_t *tls)
+{
+    rtm_tls_crypto_t *c = pthread_getspecific(tls->crypto);
+    if (!c) {
+        c = rtm_tls_crypto_new();
+        if (pthread_setspecific(tls->crypto, c) != 0)
+            abort();
+    }
+    return c;
+}
+
 rtm_tls_conn_t *rtm_tls_conn_new(rtm_tls_t *tls)
 {
     rtm_tls_conn_t *t = calloc(1, sizeof *t);
     if (!t)
         abort();
+    t->crypto = s_thread_crypto(tls);
     pthread_mutex_lock(&tls->lock);
     t->ssl = SSL_new(tls->ctx);
     pthread_mutex_unlock(&tls->lock);
@@ -303,8 +386,16 @@ rtm_tls_conn_t *rtm_tls_conn_new(rtm_tls_t *tls)
     BIO_set_data(bio, t);
     BIO_set_init(bio, 1);
     SSL_set_bio(t->ssl, bio, bio); /* one reference for both sides */
+    SSL_set_app_data(t->ssl, t);   /* for the keylog callback */
     SSL_set_accept_state(t->ssl);
     return t;
+}
+
+static void s_drop_held(rtm_tls_conn_t *t)
+{
+    free(t->held);
+    t->held = NULL;
+    t->held_plain = false;
 }
 
 void rtm_tls_conn_destroy(rtm_tls_conn_t **tp)
@@ -313,6 +404,8 @@ void rtm_tls_conn_destroy(rtm_tls_conn_t **tp)
     if (!t)
         return;
     SSL_free(t->ssl);
+    rtm_tls_record_clear(&t->rec);
+    free(t->held);
     free(t->out);
     free(t);
     *tp = NULL;
@@ -324,14 +417,243 @@ void rtm_tls_conn_input(rtm_tls_conn_t *t, const uint8_t *data, size_t len)
     t->in_len = len;
 }
 
-int rtm_tls_conn_read(rtm_tls_conn_t *t, uint8_t *out, size_t cap)
+/* ---- the offload ------------------------------------------------------- */
+
+/* The records OpenSSL protected with our application secret (its
+ * NewSessionTickets): counted in the output from where the secret came into
+ * use, and proven by opening the last of them with it. False when that
+ * cannot be told (some already left with an earlier output). */
+static bool s_records_sent(rtm_tls_conn_t *t, rtm_tls_suite_t suite, uint64_t *sent)
 {
-    if (t->failed)
-        return RTM_EPROTO;
-    int n = SSL_read(t->ssl, out, cap > INT_MAX ? INT_MAX : (int)cap);
-    if (n > 0)
+    size_t len = t->out ? t->out->len : 0, start = t->out_total - len, off = 0, last = 0;
+    if (t->key_mark < start)
+        return false;
+    size_t mark = t->key_mark - start; /* in the output */
+    const uint8_t *d = len ? t->out->data : NULL;
+    bool aligned = mark == len; /* a record starts at the mark, or nothing came after it */
+    uint64_t n = 0;
+    while (off + RTM_TLS_RECORD_HEADER <= len) {
+        aligned = aligned || off == mark;
+        if (off >= mark) {
+            last = off;
+            n++;
+        }
+        off += RTM_TLS_RECORD_HEADER + ((size_t)d[off + 3] << 8 | d[off + 4]);
+    }
+    *sent = n;
+    if (off != len || !aligned)
+        return false;
+    if (n == 0)
+        return true;
+    rtm_tls_record_t own; /* our key as if we were reading it */
+    rtm_tls_record_init(&own, t->crypto, suite, t->rec.wr.secret, t->rec.wr.secret, n - 1, 0);
+    int alert, rec_len = rtm_tls_record_measure(d + last, len - last, &alert);
+    uint8_t *plain = rec_len > 0 ? malloc((size_t)rec_len) : NULL;
+    size_t got; /* a NewSessionTicket: authentic when refused for anything but its tag */
+    bool opened = plain && (size_t)rec_len == len - last &&
+                  (rtm_tls_record_open(&own, t->crypto, d + last, (size_t)rec_len, plain, &got,
+                                       &alert) >= 0 ||
+                   alert != RTM_TLS_ALERT_BAD_RECORD_MAC);
+    free(plain);
+    rtm_tls_record_clear(&own);
+    return opened;
+}
+
+/* Once OpenSSL completed a handshake: a TLS 1.3 connection whose secrets
+ * came and whose records add up continues without its SSL. OpenSSL read
+ * nothing past the client's Finished (no read-ahead, nothing pending), so
+ * the client's first application record is still in our input, and its
+ * sequence number is 0. */
+static void s_offload(rtm_tls_conn_t *t)
+{
+    const SSL_CIPHER *cipher = SSL_get_current_cipher(t->ssl);
+    rtm_tls_suite_t suite;
+    size_t secret_len;
+    uint64_t sent;
+    if (SSL_version(t->ssl) != TLS1_3_VERSION ||
+        t->secrets != (S_CLIENT_SECRET | S_SERVER_SECRET) || SSL_has_pending(t->ssl) || !cipher ||
+        rtm_tls_suite(SSL_CIPHER_get_protocol_id(cipher), &suite, &secret_len) < 0 ||
+        secret_len != t->secret_len || !s_records_sent(t, suite, &sent))
+        return;
+    t->resumed = SSL_session_reused(t->ssl);
+    rtm_tls_record_init(&t->rec, t->crypto, suite, t->rec.rd.secret, t->rec.wr.secret, 0, sent);
+    SSL_free(t->ssl); /* and our BIO with it */
+    t->ssl = NULL;
+}
+
+/* ---- records of our own, once offloaded ----------------------------- */
+
+/* Room in the output for a record of len content bytes, and the seal's
+ * result n settled: the room is taken back when sealing failed. */
+static uint8_t *s_record_room(rtm_tls_conn_t *t, size_t len)
+{
+    return s_out_room(t, len + RTM_TLS_RECORD_OVERHEAD);
+}
+
+static int s_sealed(rtm_tls_conn_t *t, int n, size_t len)
+{
+    if (n >= 0)
         return n;
-    int e = SSL_get_error(t->ssl, n);
+    t->out->len -= (uint32_t)(len + RTM_TLS_RECORD_OVERHEAD);
+    if (t->out->len == 0)
+        free(rtm_tls_conn_output(t));
+    return n;
+}
+
+static int s_seal_alert(rtm_tls_conn_t *t, uint8_t description)
+{
+    uint8_t *p = s_record_room(t, 2);
+    return s_sealed(t, rtm_tls_record_seal_alert(&t->rec, t->crypto, description, p), 2);
+}
+
+/* The connection is over: an alert to send (>= 0) goes out first. */
+static int s_conn_fail(rtm_tls_conn_t *t, int alert)
+{
+    if (alert >= 0 && !t->sent_close)
+        s_seal_alert(t, (uint8_t)alert);
+    t->failed = true;
+    s_drop_held(t);
+    rtm_tls_record_clear(&t->rec);
+    return RTM_EPROTO;
+}
+
+/* Our KeyUpdate, when the peer asked for one or our key is worn. */
+static int s_update_if_due(rtm_tls_conn_t *t)
+{
+    if (!rtm_tls_record_update_due(&t->rec) || t->sent_close)
+        return 0;
+    uint8_t *p = s_record_room(t, 5);
+    return s_sealed(t, rtm_tls_record_seal_key_update(&t->rec, t->crypto, p), 5) < 0
+               ? s_conn_fail(t, -1)
+               : 0;
+}
+
+/* The next whole record: where it is whole in the input, it is returned in
+ * place; a cut one is gathered in t->held. Returns its length, 0 when the
+ * input is used up before it is whole, or RTM_EPROTO with *alert. */
+static int s_next_record(rtm_tls_conn_t *t, const uint8_t **rec, int *alert)
+{
+    if (!t->held) {
+        int len = rtm_tls_record_measure(t->in, t->in_len, alert);
+        if (len < 0)
+            return len;
+        if (len > 0 && (size_t)len <= t->in_len) {
+            *rec = t->in;
+            t->in += len;
+            t->in_len -= (size_t)len;
+            return len;
+        }
+        if (t->in_len == 0)
+            return 0;
+        t->held_end = len > 0 ? (uint32_t)len : RTM_TLS_RECORD_HEADER;
+        t->held = malloc(t->held_end);
+        t->held_len = 0;
+        if (!t->held)
+            abort();
+    }
+    for (;;) {
+        size_t take = t->held_end - t->held_len;
+        take = take < t->in_len ? take : t->in_len;
+        memcpy(t->held + t->held_len, t->in, take);
+        t->in += take;
+        t->in_len -= take;
+        t->held_len += (uint32_t)take;
+        if (t->held_len < t->held_end)
+            return 0;
+        if (t->held_end > RTM_TLS_RECORD_HEADER) {
+            *rec = t->held;
+            return (int)t->held_end;
+        }
+        int len = rtm_tls_record_measure(t->held, t->held_len, alert); /* the header is in */
+        if (len < 0)
+            return len;
+        t->held_end = (uint32_t)len;
+        t->held = realloc(t->held, t->held_end);
+        if (!t->held)
+            abort();
+    }
+}
+
+/* Hands out what is left of a record's plaintext held for a small reader. */
+static int s_serve_held(rtm_tls_conn_t *t, uint8_t *out, size_t cap)
+{
+    size_t n = t->held_len < cap ? t->held_len : cap;
+    memcpy(out, t->held + t->held_end - t->held_len, n);
+    t->held_len -= (uint32_t)n;
+    if (t->held_len == 0)
+        s_drop_held(t);
+    return (int)n;
+}
+
+/* Opens records until one gives data (returns its length), the input is
+ * used up (0), the peer closed (UV_EOF) or something failed (RTM_EPROTO). */
+static int s_record_read(rtm_tls_conn_t *t, uint8_t *out, size_t cap)
+{
+    for (;;) {
+        if (t->held_plain)
+            return s_serve_held(t, out, cap);
+        if (t->eof)
+            return UV_EOF;
+        const uint8_t *rec;
+        int alert, len = s_next_record(t, &rec, &alert);
+        if (len <= 0)
+            return len == 0 ? 0 : s_conn_fail(t, alert);
+        /* open into the reader's buffer when the record surely fits, else in place in held */
+        bool fits = cap >= (size_t)len - RTM_TLS_RECORD_OVERHEAD + 1;
+        if (!fits && rec != t->held) {
+            t->held = malloc((size_t)len);
+            if (!t->held)
+                abort();
+            memcpy(t->held, rec, (size_t)len);
+            rec = t->held;
+        }
+        uint8_t *dst = fits ? out : t->held + RTM_TLS_RECORD_HEADER;
+        size_t n;
+        int what = rtm_tls_record_open(&t->rec, t->crypto, rec, (size_t)len, dst, &n, &alert);
+        if (what < 0)
+            return s_conn_fail(t, alert);
+        if (!fits && what == RTM_TLS_OPENED_DATA && n > 0) {
+            t->held_plain = true;
+            t->held_len = (uint32_t)n;
+            t->held_end = RTM_TLS_RECORD_HEADER + (uint32_t)n;
+            continue;
+        }
+        if (rec == t->held)
+            s_drop_held(t);
+        if (what == RTM_TLS_OPENED_DATA && n > 0)
+            return (int)n;
+        if (what == RTM_TLS_OPENED_CLOSE)
+            t->eof = true;
+        else if (what == RTM_TLS_OPENED_KEY_UPDATE && s_update_if_due(t) < 0)
+            return RTM_EPROTO;
+    }
+}
+
+static int s_record_write(rtm_tls_conn_t *t, const uint8_t *data, size_t len)
+{
+    if (t->sent_close)
+        return RTM_EPROTO;
+    while (len > 0) {
+        if (s_update_if_due(t) < 0)
+            return RTM_EPROTO;
+        size_t n = len < RTM_TLS_RECORD_MAX_PLAIN ? len : RTM_TLS_RECORD_MAX_PLAIN;
+        uint8_t *p = s_record_room(t, n);
+        if (s_sealed(t,
+                     rtm_tls_record_seal(&t->rec, t->crypto, RTM_TLS_APPLICATION_DATA, data, n, p),
+                     n) < 0)
+            return s_conn_fail(t, -1);
+        data += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* ---- the connection's calls --------------------------------------------- */
+
+/* What an SSL call's result r <= 0 means for the reader. */
+static int s_ssl_result(rtm_tls_conn_t *t, int r)
+{
+    int e = SSL_get_error(t->ssl, r);
     if (e == SSL_ERROR_WANT_READ) {
         t->in = NULL; /* used up; nothing borrowed any more */
         return 0;
@@ -345,12 +667,30 @@ int rtm_tls_conn_read(rtm_tls_conn_t *t, uint8_t *out, size_t cap)
     return RTM_EPROTO;
 }
 
+int rtm_tls_conn_read(rtm_tls_conn_t *t, uint8_t *out, size_t cap)
+{
+    if (t->failed)
+        return RTM_EPROTO;
+    if (t->ssl && !SSL_is_init_finished(t->ssl)) {
+        int r = SSL_do_handshake(t->ssl);
+        if (r <= 0)
+            return s_ssl_result(t, r);
+        s_offload(t);
+    }
+    if (!t->ssl)
+        return s_record_read(t, out, cap);
+    int n = SSL_read(t->ssl, out, cap > INT_MAX ? INT_MAX : (int)cap);
+    return n > 0 ? n : s_ssl_result(t, n);
+}
+
 int rtm_tls_conn_write(rtm_tls_conn_t *t, const uint8_t *data, size_t len)
 {
-    if (t->failed || !SSL_is_init_finished(t->ssl))
+    if (t->failed || (t->ssl && !SSL_is_init_finished(t->ssl)))
         return RTM_EPROTO;
     if (len == 0)
         return 0;
+    if (!t->ssl)
+        return s_record_write(t, data, len);
     if (SSL_write(t->ssl, data, len > INT_MAX ? INT_MAX : (int)len) <= 0) {
         ERR_clear_error();
         t->failed = true;
@@ -361,8 +701,14 @@ int rtm_tls_conn_write(rtm_tls_conn_t *t, const uint8_t *data, size_t len)
 
 void rtm_tls_conn_shutdown(rtm_tls_conn_t *t)
 {
-    if (t->failed || !SSL_is_init_finished(t->ssl) ||
-        (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
+    if (t->failed)
+        return;
+    if (!t->ssl) {
+        if (!t->sent_close && s_seal_alert(t, RTM_TLS_ALERT_CLOSE_NOTIFY) > 0)
+            t->sent_close = true;
+        return;
+    }
+    if (!SSL_is_init_finished(t->ssl) || (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
         return;
     SSL_shutdown(t->ssl); /* 0: our close_notify went out; the peer's is not awaited */
     ERR_clear_error();
@@ -383,10 +729,15 @@ bool rtm_tls_conn_has_output(const rtm_tls_conn_t *t)
 
 bool rtm_tls_conn_established(const rtm_tls_conn_t *t)
 {
-    return SSL_is_init_finished(t->ssl);
+    return !t->ssl || SSL_is_init_finished(t->ssl);
 }
 
 bool rtm_tls_conn_resumed(const rtm_tls_conn_t *t)
 {
-    return SSL_session_reused(t->ssl);
+    return t->ssl ? SSL_session_reused(t->ssl) : t->resumed;
+}
+
+bool rtm_tls_conn_offloaded(const rtm_tls_conn_t *t)
+{
+    return !t->ssl;
 }

@@ -37,7 +37,9 @@ typedef struct rtm_tls_conn rtm_tls_conn_t;
 int rtm_tls_new(const char *cert_file, const char *key_file, rtm_tls_t **out, char *err,
                 size_t err_len);
 
-/* Frees tls (connections still open keep what they use) and nulls *tls. */
+/* Frees tls and nulls *tls, once the connections of the calling thread are
+ * gone (those of other threads may stay open: they keep what they use, and
+ * their thread's AEAD contexts went when the thread ended). */
 void rtm_tls_destroy(rtm_tls_t **tls);
 
 /* Loads the files again; new connections get the new certificate, the
@@ -98,5 +100,9 @@ bool rtm_tls_conn_has_output(const rtm_tls_conn_t *t);
 /* Whether the handshake is done, and whether it resumed an earlier session. */
 bool rtm_tls_conn_established(const rtm_tls_conn_t *t);
 bool rtm_tls_conn_resumed(const rtm_tls_conn_t *t);
+
+/* Whether the connection left OpenSSL after its TLS 1.3 handshake and
+ * protects its records itself (tls.c says why); TLS 1.2 ones never do. */
+bool rtm_tls_conn_offloaded(const rtm_tls_conn_t *t);
 
 #endif

@@ -133,8 +133,8 @@ void rtm_tls_record_init(rtm_tls_record_t *r, rtm_tls_crypto_t *c, rtm_tls_suite
                          const uint8_t *read_secret, const uint8_t *write_secret, uint64_t read_seq,
                          uint64_t write_seq)
 {
-    memset(r, 0, sizeof *r);
     r->suite = (uint8_t)suite;
+    r->update_asked = false;
     s_traffic(c, r->suite, &r->rd, read_secret);
     s_traffic(c, r->suite, &r->wr, write_secret);
     r->rd.seq = read_seq;

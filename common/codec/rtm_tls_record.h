@@ -85,8 +85,8 @@ void rtm_tls_crypto_destroy(rtm_tls_crypto_t **c);
 int rtm_tls_suite(uint16_t code_point, rtm_tls_suite_t *suite, size_t *secret_len);
 
 /* Sets r up from the traffic secrets (read: the peer's, write: ours; each as
- * long as the suite's hash) and the sequence numbers each direction reached
- * under them. */
+ * long as the suite's hash; they may be r's own rd.secret and wr.secret) and
+ * the sequence numbers each direction reached under them. */
 void rtm_tls_record_init(rtm_tls_record_t *r, rtm_tls_crypto_t *c, rtm_tls_suite_t suite,
                          const uint8_t *read_secret, const uint8_t *write_secret, uint64_t read_seq,
                          uint64_t write_seq);

@@ -176,6 +176,7 @@ static void test_handshake_byte_by_byte_alpn_and_data(void **state)
         s_link_t *l = s_link_new(tls, client);
         assert_true(s_handshake(l, piece));
         assert_false(rtm_tls_conn_resumed(l->server));
+        assert_true(rtm_tls_conn_offloaded(l->server)); /* TLS 1.3 */
         const unsigned char *proto;
         unsigned proto_len;
         SSL_get0_alpn_selected(l->ssl, &proto, &proto_len);
@@ -352,6 +353,174 @@ static void test_reload_new_certificate_old_kept_tickets_resume(void **state)
     rtm_prom_free(&text);
 }
 
+/* ---- TLS 1.3 offloaded: OpenSSL's client against our records ----------- */
+
+#define S_BULK 70000
+
+/* The client's pending bytes to the server `piece` at a time, read `cap` at a
+ * time into got (from *got_len on); returns the server's last read result. */
+static int s_bulk_to_server(s_link_t *l, size_t piece, size_t cap, uint8_t *got, size_t *got_len)
+{
+    char *data;
+    long len = BIO_get_mem_data(l->out, &data);
+    int r = 0;
+    for (long off = 0; off < len; off += (long)piece) {
+        size_t n = (size_t)(len - off) < piece ? (size_t)(len - off) : piece;
+        rtm_tls_conn_input(l->server, (const uint8_t *)data + off, n);
+        while ((r = rtm_tls_conn_read(l->server, got + *got_len, cap)) > 0) {
+            assert_true((size_t)r <= cap);
+            *got_len += (size_t)r;
+            assert_true(*got_len <= S_BULK);
+        }
+        if (r < 0)
+            break;
+    }
+    (void)BIO_reset(l->out);
+    return r;
+}
+
+/* Everything the client can read now, into got from *got_len on. */
+static void s_client_reads(s_link_t *l, uint8_t *got, size_t *got_len)
+{
+    int n;
+    while ((n = SSL_read(l->ssl, got + *got_len, (int)(S_BULK - *got_len))) > 0)
+        *got_len += (size_t)n;
+    assert_int_equal(SSL_get_error(l->ssl, n), SSL_ERROR_WANT_READ);
+}
+
+static void s_fill(uint8_t *p, size_t len, unsigned seed)
+{
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)(i * 31 + seed);
+}
+
+/* Data both ways in every suite, records of every size (a write over 2^14
+ * bytes makes two), delivered whole and byte by byte into small and large
+ * reads, a KeyUpdate the client asks to be answered mid-stream, and both
+ * close_notify. */
+static void test_offloaded_every_suite_key_update_close(void **state)
+{
+    s_fixture_t *f = *state;
+    static const char *const suites[] = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+                                         "TLS_CHACHA20_POLY1305_SHA256"};
+    static const size_t sizes[] = {1, 5, 100, 16384, 16385, 20000};
+    static uint8_t sent[S_BULK], got[S_BULK];
+    for (size_t s = 0; s < 3; s++) {
+        SSL_CTX_set_ciphersuites(f->client, suites[s]);
+        s_link_t *l = s_link_new(f->tls, f->client);
+        assert_true(s_handshake(l, 4096));
+        assert_true(rtm_tls_conn_offloaded(l->server));
+        assert_string_equal(SSL_CIPHER_get_name(SSL_get_current_cipher(l->ssl)), suites[s]);
+        size_t total = 0, got_len = 0;
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            s_fill(sent + total, sizes[i], (unsigned)(i + s));
+            assert_int_equal(SSL_write(l->ssl, sent + total, (int)sizes[i]), (int)sizes[i]);
+            total += sizes[i];
+            if (i == 2) /* the client moves its key on and asks for ours */
+                assert_int_equal(SSL_key_update(l->ssl, SSL_KEY_UPDATE_REQUESTED), 1);
+            size_t piece = i % 2 ? 1 : 100000, cap = i % 3 ? 7 : S_BULK - got_len;
+            assert_int_equal(s_bulk_to_server(l, piece, cap, got, &got_len), 0);
+            assert_int_equal(got_len, total);
+        }
+        assert_memory_equal(got, sent, total);
+        assert_int_equal(SSL_get_key_update_type(l->ssl), SSL_KEY_UPDATE_NONE); /* it went */
+
+        /* the server's answer to the KeyUpdate, then data under its new key */
+        size_t out_len = 0;
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            s_fill(sent + out_len, sizes[i], (unsigned)(7 * i + s));
+            assert_int_equal(rtm_tls_conn_write(l->server, sent + out_len, sizes[i]), 0);
+            out_len += sizes[i];
+        }
+        assert_true(s_to_client(l));
+        got_len = 0;
+        s_client_reads(l, got, &got_len);
+        assert_int_equal(got_len, out_len);
+        assert_memory_equal(got, sent, out_len);
+
+        /* a second KeyUpdate, not asking: the server follows without answering */
+        assert_int_equal(SSL_key_update(l->ssl, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+        assert_int_equal(SSL_write(l->ssl, "after", 5), 5);
+        got_len = 0;
+        assert_int_equal(s_bulk_to_server(l, 3, S_BULK, got, &got_len), 0);
+        assert_int_equal(got_len, 5);
+        assert_false(rtm_tls_conn_has_output(l->server));
+
+        /* close_notify both ways */
+        SSL_shutdown(l->ssl);
+        assert_int_equal(s_bulk_to_server(l, 4096, S_BULK, got, &got_len), UV_EOF);
+        rtm_tls_conn_shutdown(l->server);
+        rtm_tls_conn_shutdown(l->server); /* once only */
+        assert_true(s_to_client(l));
+        char buf[8];
+        assert_true(SSL_read(l->ssl, buf, sizeof buf) <= 0);
+        assert_int_equal(SSL_get_error(l->ssl, 0), SSL_ERROR_ZERO_RETURN);
+        assert_int_equal(rtm_tls_conn_write(l->server, (const uint8_t *)"x", 1), RTM_EPROTO);
+        s_link_free(l);
+    }
+}
+
+/* A tampered record ends an offloaded connection with bad_record_mac, which
+ * OpenSSL's client understands; nothing is read or written afterwards. */
+static void test_offloaded_tampered_record_fails_for_good(void **state)
+{
+    s_fixture_t *f = *state;
+    s_link_t *l = s_link_new(f->tls, f->client);
+    assert_true(s_handshake(l, 4096));
+    assert_true(rtm_tls_conn_offloaded(l->server));
+    assert_int_equal(SSL_write(l->ssl, "hello", 5), 5);
+    char *data;
+    long len = BIO_get_mem_data(l->out, &data);
+    data[len - 1] ^= 0x80; /* the tag's last byte */
+    size_t got_len = 0;
+    static uint8_t got[S_BULK];
+    assert_int_equal(s_bulk_to_server(l, 4096, S_BULK, got, &got_len), RTM_EPROTO);
+    assert_int_equal(got_len, 0);
+    assert_true(s_to_client(l)); /* the alert */
+    char buf[8];
+    assert_true(SSL_read(l->ssl, buf, sizeof buf) <= 0);
+    assert_int_equal(SSL_get_error(l->ssl, 0), SSL_ERROR_SSL);
+    assert_int_equal(ERR_GET_REASON(ERR_peek_error()), SSL_R_SSLV3_ALERT_BAD_RECORD_MAC);
+    ERR_clear_error();
+    rtm_tls_conn_input(l->server, (const uint8_t *)"x", 1);
+    assert_int_equal(rtm_tls_conn_read(l->server, got, sizeof got), RTM_EPROTO);
+    assert_int_equal(rtm_tls_conn_write(l->server, (const uint8_t *)"x", 1), RTM_EPROTO);
+    rtm_tls_conn_shutdown(l->server);
+    assert_false(rtm_tls_conn_has_output(l->server));
+    s_link_free(l);
+}
+
+/* TLS 1.2 stays with OpenSSL; a resumed TLS 1.3 session is offloaded too. */
+static void test_tls12_kept_tls13_resumed_offloaded(void **state)
+{
+    s_fixture_t *f = *state;
+    SSL_CTX_set_max_proto_version(f->client, TLS1_2_VERSION);
+    s_link_t *l = s_link_new(f->tls, f->client);
+    assert_true(s_handshake(l, 4096));
+    assert_false(rtm_tls_conn_offloaded(l->server));
+    s_link_free(l);
+
+    SSL_CTX_set_max_proto_version(f->client, TLS1_3_VERSION);
+    l = s_link_new(f->tls, f->client);
+    assert_true(s_handshake(l, 4096));
+    char buf[8];
+    assert_true(SSL_read(l->ssl, buf, sizeof buf) <= 0); /* takes the ticket */
+    SSL_SESSION *session = SSL_get1_session(l->ssl);
+    assert_true(SSL_SESSION_is_resumable(session));
+    SSL_shutdown(l->ssl); /* freed open, the client would drop the session */
+    s_link_free(l);
+    l = s_link_new(f->tls, f->client);
+    SSL_set_session(l->ssl, session);
+    assert_true(s_handshake(l, 4096));
+    assert_true(rtm_tls_conn_resumed(l->server));
+    assert_true(rtm_tls_conn_offloaded(l->server));
+    assert_int_equal(rtm_tls_conn_write(l->server, (const uint8_t *)"resumed", 7), 0);
+    assert_true(s_to_client(l));
+    assert_int_equal(SSL_read(l->ssl, buf, sizeof buf), 7);
+    SSL_SESSION_free(session);
+    s_link_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +532,12 @@ int main(void)
         cmocka_unit_test(test_loading_refusals_name_the_file),
         cmocka_unit_test_setup_teardown(test_reload_new_certificate_old_kept_tickets_resume,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_offloaded_every_suite_key_update_close, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_offloaded_tampered_record_fails_for_good, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_tls12_kept_tls13_resumed_offloaded, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
