@@ -1,8 +1,9 @@
 'use strict';
 // TLS in the node (--tls-cert/--tls-key, here RTMESH_TLS_*): the official clients over wss://
 // and https:// on a 2-node, 2-shard mesh, with a CA the test makes; clear text on the same
-// port; the protocol settings (TLS 1.2 and 1.3 only, ALPN http/1.1, resumption); and hostile
-// handshakes, each closed and counted.
+// port; the protocol settings (TLS 1.2 and 1.3 only, ALPN http/1.1, resumption); TLS 1.3
+// connections offloaded from OpenSSL after their handshake; and hostile handshakes and records,
+// each closed and counted.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -96,6 +97,8 @@ test('the same port still serves clear-text clients', async (t) => {
 test('TLS 1.3 and 1.2 with ALPN http/1.1, sessions resumed with a ticket', async () => {
   const port = mesh().nodePort(0);
   const resumedBefore = await metric(port, 'rtmesh_tls_resumed_total');
+  const handshakesBefore = await metric(port, 'rtmesh_tls_handshakes_total');
+  const offloadedBefore = await metric(port, 'rtmesh_tls_offloaded_total');
   const first = await handshake(port, ca.caFile, { ALPNProtocols: ['h2', 'http/1.1'] });
   assert.equal(first.protocol, 'TLSv1.3');
   assert.equal(first.alpn, 'http/1.1');
@@ -109,6 +112,29 @@ test('TLS 1.3 and 1.2 with ALPN http/1.1, sessions resumed with a ticket', async
   // the node counts a handshake once it has read the client's Finished, which can come after
   // the client is done: wait for the count, as for the errors below
   await waitUntil(async () => (await metric(port, 'rtmesh_tls_resumed_total')) >= resumedBefore + 2, 'the two resumptions to be counted');
+  await waitUntil(async () => (await metric(port, 'rtmesh_tls_handshakes_total')) >= handshakesBefore + 4, 'the four handshakes to be counted');
+  // the two TLS 1.3 connections left OpenSSL after their handshake; the TLS 1.2 ones kept it
+  assert.equal(await metric(port, 'rtmesh_tls_offloaded_total'), offloadedBefore + 2);
+});
+
+test('a forged record after a TLS 1.3 handshake ends the connection with bad_record_mac, counted', async () => {
+  const port = mesh().nodePort(1);
+  const before = await errorCount(port, 'tls');
+  const raw = net.connect({ host: HOST, port });
+  const closed = new Promise((resolve) => raw.once('close', resolve));
+  const client = tls.connect({ socket: raw, servername: 'localhost', ca: fs.readFileSync(ca.caFile) });
+  await withTimeout(new Promise((resolve, reject) => {
+    client.once('secureConnect', resolve);
+    client.once('error', reject);
+  }), WAIT_MS, 'the TLS handshake');
+  assert.equal(client.getProtocol(), 'TLSv1.3');
+  const failed = new Promise((resolve) => client.once('error', resolve));
+  // an application_data record of the right shape whose tag cannot be right
+  raw.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), Buffer.alloc(32, 0x5a)]));
+  const err = await withTimeout(failed, WAIT_MS, "the node's alert");
+  assert.equal(err.code, 'ERR_SSL_SSLV3_ALERT_BAD_RECORD_MAC');
+  await withTimeout(closed, WAIT_MS, 'the node to close the connection');
+  await waitUntil(async () => (await errorCount(port, 'tls')) >= before + 1, 'the forged record to be counted');
 });
 
 test('TLS 1.1 is refused and counted', async () => {
