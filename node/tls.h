@@ -13,7 +13,10 @@
  * plaintext comes out (rtm_tls_conn_read); plaintext to send goes in
  * (rtm_tls_conn_write) and the records to write to the socket come out as
  * one frame (rtm_tls_conn_output). The handshake runs inside those calls. A
- * connection belongs to one worker thread. */
+ * TLS 1.3 connection leaves OpenSSL once its handshake is done and protects
+ * its records itself (rtm_tls_record), keeping a few hundred bytes instead
+ * of OpenSSL's ~14 KB; TLS 1.2 stays with OpenSSL. A connection belongs to
+ * one worker thread. */
 #ifndef RTM_TLS_H
 #define RTM_TLS_H
 
