@@ -554,6 +554,8 @@ static int s_next_record(rtm_tls_conn_t *t, const uint8_t **rec, int *alert)
     for (;;) {
         size_t take = t->held_end - t->held_len;
         take = take < t->in_len ? take : t->in_len;
+        if (take == 0)
+            return 0;
         memcpy(t->held + t->held_len, t->in, take);
         t->in += take;
         t->in_len -= take;
