@@ -97,7 +97,9 @@ void rtm_tls_record_clear(rtm_tls_record_t *r);
 /* Seals one record of content type `type` carrying data[0..len) (len <=
  * RTM_TLS_RECORD_MAX_PLAIN) into out, which has room for len +
  * RTM_TLS_RECORD_OVERHEAD bytes. Returns the record's length, or RTM_EPROTO
- * when the write sequence is used up (the connection must end). */
+ * when the write sequence is used up (the connection must end). Type 0 (no
+ * content type) seals data as the whole inner plaintext, its type and
+ * padding included: how tests build any record a peer could send. */
 int rtm_tls_record_seal(rtm_tls_record_t *r, rtm_tls_crypto_t *c, uint8_t type, const uint8_t *data,
                         size_t len, uint8_t *out);
 
