@@ -65,7 +65,8 @@ def main():
     probes = {
         "began_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": sh(["git", "rev-parse", "--short", "HEAD"]),
-        "dirty": bool(sh(["git", "status", "--porcelain", "--", ".."])),
+        # the run's own records (bench/records) are not a change to what is measured
+        "dirty": bool(sh(["git", "status", "--porcelain", "--", "..", ":!records"])),
         "build": build,
         "cpu_model": cpu_model(),
         "cpus": os.cpu_count(),
