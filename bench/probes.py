@@ -17,11 +17,13 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+NODE18 = os.path.join(HERE, "soketi", ".node18", "root")  # Debian's Node 18, unpacked (soketi/setup.sh)
 
 
-def sh(args):
+def sh(args, env=None):
     try:
-        p = subprocess.run(args, capture_output=True, text=True, cwd=HERE)
+        p = subprocess.run(args, capture_output=True, text=True, cwd=HERE,
+                           env={**os.environ, **env} if env else None)
     except OSError:
         return None
     return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else None
@@ -65,7 +67,8 @@ def main():
     probes = {
         "began_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": sh(["git", "rev-parse", "--short", "HEAD"]),
-        "dirty": bool(sh(["git", "status", "--porcelain", "--", ".."])),
+        # the run's own records (bench/records) are not a change to what is measured
+        "dirty": bool(sh(["git", "status", "--porcelain", "--", "..", ":!records"])),
         "build": build,
         "cpu_model": cpu_model(),
         "cpus": os.cpu_count(),
@@ -77,8 +80,10 @@ def main():
         "nf_conntrack_max": first_int(read("/proc/sys/net/netfilter/nf_conntrack_max")),
         "versions": {
             "soketi": package_version("@soketi/soketi"),
-            "soketi_node": sh([os.path.join(HERE, "soketi", ".node18", "root", "usr", "bin", "node"),
-                               "--version"]),
+            # the unpacked Node 18 finds its libnode as soketi.sh lets it
+            "soketi_node": sh([os.path.join(NODE18, "usr", "bin", "node"), "--version"],
+                              {"LD_LIBRARY_PATH": os.path.join(NODE18, "usr", "lib",
+                                                               "x86_64-linux-gnu")}),
             "uws": package_version("uWebSockets.js"),
             "libzmq": sh(["pkg-config", "--modversion", "libzmq"]),
             "libuv": sh(["pkg-config", "--modversion", "libuv"]),
