@@ -12,11 +12,12 @@
  *
  * The vacates and removals this shard itself reported of a channel it owns
  * are also remembered for settle_ms after the last of them (a `recent`
- * record: whether its last occupancy change was a vacate, and the users whose
- * last change was a removal), on a list in expiry order. A snapshot from another shard that arrives
- * meanwhile is older than those reports — the nodes moved the channel here before its old owner
- * noticed and handed it over — so they override it: no second vacate or
- * removal at settling, no held-back occupation the consumer was told ended.
+ * record: whether its last occupancy change was a vacate, and the users
+ * whose last change was a removal), on a list in expiry order. A snapshot
+ * from another shard that arrives meanwhile is older than those reports —
+ * the nodes moved the channel here before its old owner noticed and handed
+ * it over — so they override it: no second vacate or removal at settling,
+ * no held-back occupation the consumer was told ended.
  *
  * Invariants: the gauges equal the sums over the beliefs; a belief is on the
  * settling list iff `settling`; a recent record is on the expiry list. */

@@ -106,11 +106,13 @@ void rtm_replica_ledger_moved(rtm_replica_ledger_t *l, const rtm_replica_env_t *
                               uint64_t now_ms);
 
 /* A change this shard's channel_state reports for a channel it owns, at
- * now_ms; a vacate or removal reported is remembered for settle_ms. A passive belief of the channel
- * starts settling first (this shard may have learnt that it owns the channel from this very change,
- * before rtm_replica_ledger_moved). While the belief settles: an occupation or member_added the
- * belief holds already returns false (do not report it again); a vacate or member_removed updates
- * the belief and returns true. Otherwise true. */
+ * now_ms; a vacate or removal reported is remembered for settle_ms. A
+ * passive belief of the channel starts settling first (this shard may have
+ * learnt that it owns the channel from this very change, before
+ * rtm_replica_ledger_moved). While the belief settles: an occupation or
+ * member_added the belief holds already returns false (do not report it
+ * again); a vacate or member_removed updates the belief and returns true.
+ * Otherwise true. */
 bool rtm_replica_ledger_filter(rtm_replica_ledger_t *l, const rtm_channel_hook_t *hook,
                                const rtm_replica_env_t *env, uint64_t now_ms);
 

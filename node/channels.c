@@ -589,8 +589,6 @@ void rtm_channels_unsubscribe_all(rtm_channels_t *chs, rtm_subscriber_t *s)
     s->cap_subs = 0;
 }
 
-/* Queues fr to every active subscriber but the excluded socket, each in the
- * form it negotiated. */
 /* Whether subscription sub is user_id's accepted member connection. */
 static bool s_is_member(const rtm_subscription_t *sub, rtm_str_t user_id)
 {
@@ -598,8 +596,9 @@ static bool s_is_member(const rtm_subscription_t *sub, rtm_str_t user_id)
            rtm_str_eq(rtm_str(sub->presence->user_id, sub->presence->id_len), user_id);
 }
 
-/* Writes fr to every active subscriber of ch but the connection `exclude`
- * names and, when `member` is given, that user's own member connections. */
+/* Queues fr to every active subscriber of ch, each in the form it
+ * negotiated, but the connection `exclude` names and, when `member` is
+ * given, that user's own member connections. */
 static void s_fan_out(rtm_channels_t *chs, rtm_channel_t *ch, s_frames_t *fr, rtm_str_t exclude,
                       rtm_str_t member)
 {

@@ -483,13 +483,14 @@ static void s_offload(rtm_tls_conn_t *t)
 
 /* ---- records of our own, once offloaded ----------------------------- */
 
-/* Room in the output for a record of len content bytes, and the seal's
- * result n settled: the room is taken back when sealing failed. */
+/* Room in the output for a record of len content bytes. */
 static uint8_t *s_record_room(rtm_tls_conn_t *t, size_t len)
 {
     return s_out_room(t, len + RTM_TLS_RECORD_OVERHEAD);
 }
 
+/* Settles a seal's result n into the room s_record_room(t, len) made: the
+ * room is taken back when sealing failed. Returns n. */
 static int s_sealed(rtm_tls_conn_t *t, int n, size_t len)
 {
     if (n >= 0)
