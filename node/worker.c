@@ -102,7 +102,6 @@ static uint64_t s_route_owner(void *ctx, rtm_str_t app, rtm_str_t channel)
 static void s_on_event(void *ctx, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json)
 {
     rtm_worker_t *w = ctx;
-    RTM_COUNT(&w->metrics, events_received, 1);
     rtm_channels_event(w->channels, topic, exclude, json, uv_now(&w->loop));
 }
 
