@@ -65,11 +65,21 @@ if [[ $scenarios == *tls-* ]]; then
     { echo "run.sh: openssl could not make the tls-* scenarios' certificate" >&2; exit 1; }
 fi
 
-pids=()
+pids=()    # the servers under test
+backing=() # what they use until they have exited (soketi2's redis-server), stopped after them
+stop_pids() { # pid...
+  [[ $# -gt 0 ]] && kill -TERM "$@" 2>/dev/null
+  for p in "$@"; do wait "$p" 2>/dev/null; done
+}
 stop_servers() {
-  [[ ${#pids[@]} -gt 0 ]] && kill -TERM "${pids[@]}" 2>/dev/null
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  pids=()
+  stop_pids "${pids[@]}"
+  stop_pids "${backing[@]}"
+  pids=() backing=()
+}
+
+server_pids() { # every server process, a comma list: CPU and RSS count them all
+  local all=("${pids[@]}" "${backing[@]}")
+  (IFS=,; echo "${all[*]}")
 }
 trap stop_servers EXIT
 
@@ -91,10 +101,10 @@ wait_listening() { # pid: until that process listens on the port too (one URL ca
   return 1
 }
 
-start_redis() { # target; sets redis_port, the server joins pids
+start_redis() { # target; sets redis_port, the server joins backing
   redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
-    >>"$logs/$1.log" 2>&1 & pids+=($!)
+    >>"$logs/$1.log" 2>&1 & backing+=($!)
   for _ in $(seq 50); do
     redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0
     sleep 0.1
@@ -166,7 +176,7 @@ start_target() { # target scenario; sets pids
 gen() { # target scenario [loadgen flags...]
   local t=$1 s=$2; shift 2
   local server_pids
-  server_pids=$(IFS=,; echo "${pids[*]}")
+  server_pids=$(server_pids)
   echo "rtmesh-loadgen --label $t/$s $*" >>"$out/commands.txt"
   "$loadgen" --port "$port" --pids "$server_pids" --label "$t/$s" --json "$results" "$@"
 }
@@ -208,14 +218,14 @@ perf_sample() { # target
 
 perf_count() { # target: system calls and context switches of every server thread
   local server_pids
-  server_pids=$(IFS=,; echo "${pids[*]}")
+  server_pids=$(server_pids)
   perf stat -x, --per-thread -e raw_syscalls:sys_enter,context-switches -p "$server_pids" \
     -o "$logs/$1.stat" -- sleep "$perf_window_s" 2>>"$logs/$1.log"
 }
 
 profiled() { # target scenario [loadgen flags...]: where the servers' CPU goes
   local t=$1 s=$2 server_pids
-  server_pids=$(IFS=,; echo "${pids[*]}")
+  server_pids=$(server_pids)
   during_load "$t" "$s" perf_sample "${@:3}" || return 1
   perf script -i "$logs/$t.perf" --pid "$server_pids" -F comm,tid,time,ip,sym 2>/dev/null |
     python3 "$here/perf_split.py" "$t" "$results" || return 1
@@ -290,7 +300,7 @@ scenario() { # target scenario
   fleet) during_load "$t" "$s" fleet_egress --conns 400 --channels 1 --publishers 1 --rate 100 --duration 10 ;;
   c100k)
     local server_pids
-    server_pids=$(IFS=,; echo "${pids[*]}")
+    server_pids=$(server_pids)
     "$here/many.sh" "$loadgen" "$port" "$server_pids" "$results" "$t/$s" "$c100k_conns" \
       "$c100k_gens" "$out/commands.txt"
     ;;
