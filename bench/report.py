@@ -449,9 +449,10 @@ def fleet_section(rounds):
     """Issue 18: what a broadcast event costs the broker as a node's workers grow (one broker,
     one node of 1, 4 or 8 workers, one channel with subscribers on every worker; runs once).
     The target is that nothing here grows with the workers."""
-    rows = [(t, first_with(rounds, (t, "fleet-egress")), first_with(rounds, (t, "fleet")))
-            for t in ("fleet1", "fleet4", "fleet8")]
-    rows = [(int(t[5:]), e, g) for t, e, g in rows if e]
+    ts = sorted({t for r in rounds for t, s in r if s == "fleet-egress"},
+                key=lambda t: int(t[len("fleet"):]))  # fleetN: N workers
+    rows = [(int(t[len("fleet"):]), first_with(rounds, (t, "fleet-egress")),
+             first_with(rounds, (t, "fleet"))) for t in ts]
     if not rows:
         return []
     L = ["## Fleet: the broker's egress per broadcast event by node worker count", "",
