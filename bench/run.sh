@@ -4,8 +4,8 @@
 # soketi 1.6.1 (one process; and, in the many-channel scenarios channels,
 # channels-perf and channels-cost only, "soketi2": two soketi processes sharing
 # the port with SOKETI_ADAPTER_DRIVER=redis and Debian's redis-server, started
-# on a free loopback port for the target; its CPU counts as the servers'), on
-# this machine, in one run. Each scenario gets freshly started servers. The
+# on a free loopback port for the target and stopped after them; the servers'
+# CPU counts all three), on this machine, in one run. Each scenario gets freshly started servers. The
 # scenarios behind a verdict run BENCH_RUNS times (default 3), one round of
 # every scenario and server after the other, so that bench/report.py decides on
 # the median of at least three ratios; c100k, channels-perf, channels-cost and
