@@ -6,8 +6,10 @@ limits, versions) and the generator commands (commands.txt). So the same records
 same report, on any machine, at any time. Shown: the rtmesh/soketi ratios against the issue
 #4 and #14 targets, each as min / median / max over the rounds with the verdict on the
 median (no verdict from fewer than 3 rounds), the raw figures (medians), the scale-out
-comparison, the many-connection run and the exact commands. Profile notes and their history
-stay in bench/PROFILE.md, which the report links to and does not copy.
+comparison, the many-connection run, many channels against soketi's scale-out mode (soketi × 2
++ Redis), the fleet (broker egress per event by node worker count) and the exact commands.
+Profile notes and their history stay in bench/PROFILE.md, which the report links to and does
+not copy.
 
 Usage: bench/report.py RECORDS_DIR OUT_MD [CHART_PNG]"""
 import glob
@@ -18,9 +20,9 @@ import statistics
 import subprocess
 import sys
 
-TARGETS = ["rtmesh1", "rtmesh2", "soketi"]
+TARGETS = ["rtmesh1", "rtmesh2", "soketi", "soketi2"]
 NAMES = {"rtmesh1": "rtmesh 1 node + 1 shard", "rtmesh2": "rtmesh 2 nodes + 2 shards",
-         "soketi": "soketi"}
+         "soketi": "soketi", "soketi2": "soketi × 2 + Redis"}
 MIN_ROUNDS = 3  # a verdict needs at least this many ratios
 SCEN = {
     "fanout10": "(a) fan-out 5,000 subs, 1 channel, 10 publishes/s, 1 publisher, 20 s",
@@ -221,12 +223,13 @@ ROWS["tls-storm"] = ROWS["storm"]
 def raw_tables(res):
     lines = []
     for s, desc in SCEN.items():
-        if not any((t, s) in res for t in TARGETS):
+        ts = [t for t in TARGETS if (t, s) in res]  # soketi2 runs in (b) only
+        if not ts:
             continue
-        lines += [f"#### {desc}", "", "| figure | " + " | ".join(NAMES[t] for t in TARGETS) + " |",
-                  "|---|" + "---:|" * len(TARGETS)]
+        lines += [f"#### {desc}", "", "| figure | " + " | ".join(NAMES[t] for t in ts) + " |",
+                  "|---|" + "---:|" * len(ts)]
         for k in ROWS[s]:
-            vals = [fmt(res.get((t, s), {}).get(k), k) for t in TARGETS]
+            vals = [fmt(res.get((t, s), {}).get(k), k) for t in ts]
             lines.append(f"| {k} | " + " | ".join(vals) + " |")
         lines.append("")
     return lines
@@ -387,6 +390,108 @@ def many_section(rounds, probes):
     return L
 
 
+# rtmesh on the `make run` mesh against each soketi, many channels (b) (issue 18): metric,
+# description, higher is better, target per soketi target
+SCALE_OUT_GOALS = [("deliveries_per_cpu_s", "deliveries per server CPU-s", True,
+                    {"soketi": 2.0, "soketi2": 3.0}),
+                   ("lat_p99_us", "p99 publish->deliver latency (us)", False,
+                    {"soketi": 0.5, "soketi2": 0.5})]
+
+
+def spread_line(rounds, t):
+    """The established client connections per server process seen during (b), if recorded."""
+    r = first_with(rounds, (t, "conn-spread"))
+    if not r:
+        return None
+    per = ", ".join(f"{n:,}" for n in r["conns_per_pid"].values())
+    return f"{len(r['conns_per_pid'])} process(es) holding {per} client connections"
+
+
+def scale_out_section(rounds, res):
+    """Issue 18: the many-channel load (b) on the `make run` mesh against soketi single-process
+    and soketi × 2 + Redis (two soketi processes sharing the port, its Redis adapter; the
+    servers' CPU counts both and redis-server), each ratio min / median / max over the
+    rounds."""
+    if ("soketi2", "channels") not in res:
+        return []
+    L = ["## Many channels (b) against soketi's scale-out mode: soketi × 2 + Redis", "",
+         "The same load (b) against two soketi processes sharing the port "
+         "(`SOKETI_ADAPTER_DRIVER=redis`, Debian's redis-server on loopback); their server CPU "
+         "counts both soketi processes and redis-server. rtmesh is the `make run` mesh "
+         "(2 nodes + 2 shards). Ratios are rtmesh ÷ soketi, round by round.", "",
+         "| figure | " + " | ".join(NAMES[t] for t in ("rtmesh2", "soketi", "soketi2")) +
+         " | rtmesh ÷ soketi | met? | goal | rtmesh ÷ soketi × 2 + Redis | met? | goal |",
+         "|---|---:|---:|---:|---:|:---:|---|---:|:---:|---|"]
+    for key, desc, higher, targets in SCALE_OUT_GOALS:
+        cells = [desc] + [fmt(res.get((t, "channels"), {}).get(key))
+                          for t in ("rtmesh2", "soketi", "soketi2")]
+        for so in ("soketi", "soketi2"):
+            rs = round_ratios(rounds, ("rtmesh2", "channels"), (so, "channels"), key)
+            ok = verdict(rs, higher, targets[so])
+            met = ("–" if not rs else f"– ({len(rs)} rounds, {MIN_ROUNDS} needed)"
+                   if ok is None else "yes" if ok else "**no**")
+            cells += [spread(rs), met, f"{'>=' if higher else '<='} {targets[so]:.1f}x"]
+        L.append("| " + " | ".join(cells) + " |")
+    for key, desc in (("publish_rate", "publishes/s achieved (2,000 offered)"),
+                      ("delivery_ratio", "delivered / expected")):
+        cells = [desc] + [fmt(res.get((t, "channels"), {}).get(key), key)
+                          for t in ("rtmesh2", "soketi", "soketi2")]
+        L.append("| " + " | ".join(cells + [""] * 6) + " |")
+    L.append("")
+    for t in ("rtmesh2", "soketi2"):
+        line = spread_line(rounds, t)
+        if line:
+            L.append(f"* **{NAMES[t]}**, sharing the port (`ss -tnp` during the load): {line}.")
+    return L + [""]
+
+
+def fleet_section(rounds):
+    """Issue 18: what a broadcast event costs the broker as a node's workers grow (one broker,
+    one node of 1, 4 or 8 workers, one channel with subscribers on every worker; runs once).
+    The target is that nothing here grows with the workers."""
+    ts = sorted({t for r in rounds for t, s in r if s == "fleet-egress"},
+                key=lambda t: int(t[len("fleet"):]))  # fleetN: N workers
+    rows = [(int(t[len("fleet"):]), first_with(rounds, (t, "fleet-egress")),
+             first_with(rounds, (t, "fleet"))) for t in ts]
+    if not rows:
+        return []
+    L = ["## Fleet: the broker's egress per broadcast event by node worker count", "",
+         "One broker, one node with 1, 4 or 8 workers (`--workers`), 400 subscribers of one "
+         "channel spread over the workers by SO_REUSEPORT, 100 publishes/s; sampled over "
+         f"{rows[0][1]['window_s']:.0f} s of publishing (bench/fleet_egress.py). Events are the "
+         "broker's own count (`rtmesh_broker_events_published_total`, drops "
+         "`rtmesh_broker_egress_drops_total`). The broker counts no copies, so the kernel does: "
+         "bytes per event are what it acknowledged on the broker's egress connections (`ss -ti` "
+         "bytes_acked, heartbeats included), and messages per event are the egress links that "
+         "carried the event (at least a byte per event; the egress writes an event once to each "
+         "subscribed link, and one link's bytes per event, the same on every link, show one "
+         "copy each). Workers with subscribers: the node's `rtmesh_channels`, summed over its "
+         "workers. Broker CPU: its threads' run time (/proc schedstat). Target (issue 18): one "
+         "message per node with interest, whatever the number of workers.", "",
+         "| workers | with subscribers | egress links open | messages per event | "
+         "bytes per event | one link's bytes per event | broker CPU per event (us) | events | "
+         "egress drops | delivered |",
+         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for w, e, g in rows:
+        delivered = fmt(g.get("delivery_ratio"), "delivery_ratio") if g else "–"
+        L.append(f"| {w} | {e['workers_with_subscribers']} | {e['egress_conns']} | "
+                 f"{e['egress_msgs_per_event']} | {e['egress_bytes_per_event']:,.0f} | "
+                 f"{e['egress_link_bytes_per_event_min']:.0f}–"
+                 f"{e['egress_link_bytes_per_event_max']:.0f} | "
+                 f"{e['broker_cpu_us_per_event']:.1f} | {e['events']:,} | "
+                 f"{e['egress_drops']} | {delivered} |")
+    first = rows[0][1]
+    if len(rows) > 1 and rows[0][0] == 1:
+        last_w, last, _ = rows[-1]
+        L += ["", f"From 1 to {last_w} workers: messages per event "
+              f"{last['egress_msgs_per_event'] / first['egress_msgs_per_event']:.2f}x, bytes per "
+              f"event {last['egress_bytes_per_event'] / first['egress_bytes_per_event']:.2f}x, "
+              "broker CPU per event "
+              f"{last['broker_cpu_us_per_event'] / first['broker_cpu_us_per_event']:.2f}x "
+              "(target: 1x)."]
+    return L + [""]
+
+
 def ingest_table(res):
     """Issue 10: server CPU per publish, REST against librtmesh, same load (goal < 0.5)."""
     lines = ["| servers | REST publishes per CPU-s | ZeroMQ publishes per CPU-s | "
@@ -415,6 +520,8 @@ def deflate_section(rounds, res):
     for size, event in (("2k", "2 KB"), ("200", "200 B")):
         for t in TARGETS:
             on, off = res.get((t, f"deflate-{size}"), {}), res.get((t, f"plain-{size}"), {})
+            if not on and not off:
+                continue  # soketi2 runs in (b) only
             cpu_on, cpu_off = on.get("cpu_us_per_delivery"), off.get("cpu_us_per_delivery")
             ratio = f"{cpu_on / cpu_off:.2f}x" if cpu_on and cpu_off else "–"
             L.append(f"| {event} | {NAMES[t]} | {fmt(on.get('wire_bytes_per_delivery'))} | "
@@ -615,6 +722,8 @@ def main():
           "CPU; this shows the cost of the extra hop and processes more than a speed-up.", ""]
     L += scale_table(res)
     L += [""] + many_section(rounds, probes)
+    L += scale_out_section(rounds, res)
+    L += fleet_section(rounds)
     L += ["## Publishing over ZeroMQ (librtmesh) beside REST", "",
           "The many-channel load (b) once through the REST API and once through librtmesh "
           "(`rtmesh-loadgen --brokers`), which skips HTTP, signing and JSON; server CPU counts "

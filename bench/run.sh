@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark: the same scenarios against rtmesh (one node + one
 # shard, and the `make run` topology of two nodes + two shards) and against
-# soketi 1.6.1, on this machine, in one run. Each scenario gets freshly
-# started servers. The scenarios behind a verdict run BENCH_RUNS times (default
-# 3), one round of every scenario and server after the other, so that
-# bench/report.py decides on the median of at least three ratios; c100k and
-# channels-perf run once, in the first round. Round k's generator records go
+# soketi 1.6.1 (one process; and, in the many-channel scenarios channels,
+# channels-perf and channels-cost only, "soketi2": two soketi processes sharing
+# the port with SOKETI_ADAPTER_DRIVER=redis and Debian's redis-server, started
+# on a free loopback port for the target and stopped after them; the servers'
+# CPU counts all three), on this machine, in one run. Each scenario gets freshly started servers. The
+# scenarios behind a verdict run BENCH_RUNS times (default 3), one round of
+# every scenario and server after the other, so that bench/report.py decides on
+# the median of at least three ratios; c100k, channels-perf, channels-cost and
+# fleet run once, in the first round. Round k's generator records go
 # to $BENCH_OUT/run-k.jsonl; what the run ran on and with is probed first
 # (bench/probes.py: probes.json), and the generator commands are kept
 # (commands.txt). Those records are committed (bench/records/), and
@@ -16,15 +20,21 @@
 #
 # Usage: bench/run.sh BUILD_DIR      (BUILD_DIR holds bench/rtmesh-loadgen,
 #                                     node/rtmesh-node, broker/rtmesh-broker)
-# Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi"),
+# Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi soketi2"),
 #              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels channels-zmq
 #              channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200
-#              c100k tls-fanout tls-idle tls-storm"), BENCH_RUNS (default 3),
+#              c100k fleet tls-fanout tls-idle tls-storm"), BENCH_RUNS (default 3),
 #              BENCH_OUT (default bench/records), BENCH_PORT (default 6301),
 #              BENCH_C100K_CONNS (default 100000), BENCH_C100K_NODES (default 6),
 #              BENCH_C100K_GENS (default 6).
 # c100k runs against its own topology "many": BENCH_C100K_NODES node processes
 # sharing the port (SO_REUSEPORT) and one broker shard (bench/many.sh drives it).
+# fleet runs against its own topologies fleet1, fleet4 and fleet8: one broker and one node
+# with 1, 4 or 8 workers (--workers), 400 subscribers of one channel spread over the
+# workers by SO_REUSEPORT, 100 publishes/s; bench/fleet_egress.py samples the broker's
+# egress per event (messages, bytes, CPU) and that every worker holds subscribers.
+# In channels, the established client connections per server process are recorded
+# (TARGET/conn-spread): it shows whether every process sharing the port accepts.
 # The tls-* scenarios start the servers with a self-signed certificate made for the run
 # (rtmesh: --tls-cert/--tls-key, soketi: SOKETI_SSL_CERT/_KEY, its SSL mode) and the generator
 # speaks wss:// and https:// (--tls 1): full handshakes, no resumption.
@@ -37,8 +47,8 @@ node=$build/node/rtmesh-node
 broker=$build/broker/rtmesh-broker
 out=${BENCH_OUT:-$here/records}
 port=${BENCH_PORT:-6301}
-targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi}
-scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200 c100k tls-fanout tls-idle tls-storm}
+targets=${BENCH_TARGETS:-rtmesh1 rtmesh2 soketi soketi2}
+scenarios=${BENCH_SCENARIOS:-fanout10 fanout1 fanout8 channels channels-zmq channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200 c100k fleet tls-fanout tls-idle tls-storm}
 runs=${BENCH_RUNS:-3}
 c100k_conns=${BENCH_C100K_CONNS:-100000}
 c100k_nodes=${BENCH_C100K_NODES:-6}
@@ -55,11 +65,21 @@ if [[ $scenarios == *tls-* ]]; then
     { echo "run.sh: openssl could not make the tls-* scenarios' certificate" >&2; exit 1; }
 fi
 
-pids=()
+pids=()    # the servers under test
+backing=() # what they use until they have exited (soketi2's redis-server), stopped after them
+stop_pids() { # pid...
+  [[ $# -gt 0 ]] && kill -TERM "$@" 2>/dev/null
+  for p in "$@"; do wait "$p" 2>/dev/null; done
+}
 stop_servers() {
-  [[ ${#pids[@]} -gt 0 ]] && kill -TERM "${pids[@]}" 2>/dev/null
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  pids=()
+  stop_pids "${pids[@]}"
+  stop_pids "${backing[@]}"
+  pids=() backing=()
+}
+
+server_pids() { # every server process, a comma list: CPU and RSS count them all
+  local all=("${pids[@]}" "${backing[@]}")
+  (IFS=,; echo "${all[*]}")
 }
 trap stop_servers EXIT
 
@@ -69,6 +89,27 @@ wait_ready() { # url (https: the run's own certificate, not checked)
     sleep 0.2
   done
   echo "run.sh: server not ready at $1" >&2
+  return 1
+}
+
+wait_listening() { # pid: until that process listens on the port too (one URL cannot tell)
+  for _ in $(seq 150); do
+    ss -tlnpH "( sport = :$port )" | grep -q "pid=$1," && return 0
+    sleep 0.2
+  done
+  echo "run.sh: process $1 does not listen on port $port" >&2
+  return 1
+}
+
+start_redis() { # target; sets redis_port, the server joins backing
+  redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+    >>"$logs/$1.log" 2>&1 & backing+=($!)
+  for _ in $(seq 50); do
+    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "run.sh: redis-server not ready on port $redis_port" >&2
   return 1
 }
 
@@ -112,6 +153,22 @@ start_target() { # target scenario; sets pids
     fi
     wait_ready "$scheme://127.0.0.1:$port/ready"
     ;;
+  soketi2) # soketi's scale-out mode: both processes on the port (uWebSockets: SO_REUSEPORT)
+    start_redis "$t" || return 1
+    for _ in 0 1; do
+      SOKETI_ADAPTER_DRIVER=redis SOKETI_DB_REDIS_HOST=127.0.0.1 SOKETI_DB_REDIS_PORT=$redis_port \
+        "$here/soketi/soketi.sh" "$port" >>"$logs/$t.log" 2>&1 & pids+=($!)
+      wait_listening $! || return 1
+    done
+    wait_ready "http://127.0.0.1:$port/ready"
+    ;;
+  fleet*)
+    "$broker" --shard 0 --brokers "tcp://127.0.0.1:$b0" --metrics-port "$fleet_metrics" \
+      2>>"$logs/$t.log" & pids+=($!)
+    "$node" --port "$port" --brokers "tcp://127.0.0.1:$b0" --workers "${t#fleet}" \
+      2>>"$logs/$t.log" & pids+=($!)
+    wait_ready "http://127.0.0.1:$port/readyz"
+    ;;
   esac
   sleep 1 # let the servers settle before the baseline sample
 }
@@ -119,7 +176,7 @@ start_target() { # target scenario; sets pids
 gen() { # target scenario [loadgen flags...]
   local t=$1 s=$2; shift 2
   local server_pids
-  server_pids=$(IFS=,; echo "${pids[*]}")
+  server_pids=$(server_pids)
   echo "rtmesh-loadgen --label $t/$s $*" >>"$out/commands.txt"
   "$loadgen" --port "$port" --pids "$server_pids" --label "$t/$s" --json "$results" "$@"
 }
@@ -133,6 +190,8 @@ fail() { # target scenario what
 perf_period_ns=250000 # one sample per 250 us on each core
 
 perf_window_s=5
+
+fleet_metrics=$((port + 1110)) # the fleet broker's GET /metrics
 
 during_load() { # target scenario measure [loadgen flags...]: gen, with `measure TARGET` run
   # once the publishing is 2 s in; it takes perf_window_s
@@ -159,14 +218,14 @@ perf_sample() { # target
 
 perf_count() { # target: system calls and context switches of every server thread
   local server_pids
-  server_pids=$(IFS=,; echo "${pids[*]}")
+  server_pids=$(server_pids)
   perf stat -x, --per-thread -e raw_syscalls:sys_enter,context-switches -p "$server_pids" \
     -o "$logs/$1.stat" -- sleep "$perf_window_s" 2>>"$logs/$1.log"
 }
 
 profiled() { # target scenario [loadgen flags...]: where the servers' CPU goes
   local t=$1 s=$2 server_pids
-  server_pids=$(IFS=,; echo "${pids[*]}")
+  server_pids=$(server_pids)
   during_load "$t" "$s" perf_sample "${@:3}" || return 1
   perf script -i "$logs/$t.perf" --pid "$server_pids" -F comm,tid,time,ip,sym 2>/dev/null |
     python3 "$here/perf_split.py" "$t" "$results" || return 1
@@ -178,6 +237,18 @@ costed() { # target scenario [loadgen flags...]: system calls and context switch
   during_load "$t" "$s" perf_count "${@:3}" || return 1
   python3 "$here/perf_cost.py" "$t" "$logs/$t.stat" "$perf_window_s" "$results" || return 1
   rm -f "$logs/$t.stat"
+}
+
+conn_spread() { # target: established client connections per server process
+  ss -tnpH state established "( sport = :$port )" | grep -o 'pid=[0-9]*' | sort | uniq -c |
+    awk -v label="$1/conn-spread" 'BEGIN { printf "{\"label\":\"%s\",\"conns_per_pid\":{", label }
+      { printf "%s\"%s\":%d", (NR > 1 ? "," : ""), substr($2, 5), $1 } END { print "}}" }' >>"$results"
+}
+
+fleet_egress() { # target: the broker's egress per event (the broker is the first server)
+  python3 "$here/fleet_egress.py" "$1" "${pids[0]}" $((port + 1101)) \
+    "http://127.0.0.1:$fleet_metrics/metrics" "http://127.0.0.1:$port/metrics" \
+    "$perf_window_s" "$results"
 }
 
 idle() { # target scenario [loadgen flags...]: two generator processes (20,000 open files
@@ -198,7 +269,10 @@ scenario() { # target scenario
   fanout10) gen "$t" "$s" --conns 5000 --channels 1 --publishers 1 --rate 10 --duration 20 ;;
   fanout1) gen "$t" "$s" --conns 5000 --channels 1 --publishers 1 --rate 0 --duration 10 ;;
   fanout8) gen "$t" "$s" --conns 5000 --channels 1 --publishers 8 --rate 0 --duration 10 ;;
-  channels) gen "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 ;;
+  channels)
+    during_load "$t" "$s" conn_spread --conns 5000 --channels 500 --publishers 8 --rate 2000 \
+      --duration 10
+    ;;
   channels-zmq) # the same load through librtmesh (rtmesh only: soketi has no such ingress)
     gen "$t" "$s" --conns 5000 --channels 500 --publishers 8 --rate 2000 --duration 10 \
       --brokers "$brokers"
@@ -223,9 +297,10 @@ scenario() { # target scenario
   tls-storm)
     gen "$t" "$s" --tls 1 --conns 10000 --channels 100 --publishers 0 --hold 0 --concurrency 500
     ;;
+  fleet) during_load "$t" "$s" fleet_egress --conns 400 --channels 1 --publishers 1 --rate 100 --duration 10 ;;
   c100k)
     local server_pids
-    server_pids=$(IFS=,; echo "${pids[*]}")
+    server_pids=$(server_pids)
     "$here/many.sh" "$loadgen" "$port" "$server_pids" "$results" "$t/$s" "$c100k_conns" \
       "$c100k_gens" "$out/commands.txt"
     ;;
@@ -237,11 +312,13 @@ for ((round = 1; round <= runs; round++)); do
   : >"$results"
   echo "# round $round" >>"$out/commands.txt"
   for s in $scenarios; do
-    [[ $round -gt 1 && ($s == c100k || $s == channels-perf || $s == channels-cost) ]] && continue # once, in round 1
+    [[ $round -gt 1 && ($s == c100k || $s == channels-perf || $s == channels-cost || $s == fleet) ]] && continue # once, in round 1
     ts=$targets
     [[ $s == c100k ]] && ts=many
+    [[ $s == fleet ]] && ts="fleet1 fleet4 fleet8"
     for t in $ts; do
-      [[ $s == channels-zmq && $t == soketi ]] && continue
+      [[ $s == channels-zmq && $t == soketi* ]] && continue
+      [[ $t == soketi2 && $s != channels && $s != channels-perf && $s != channels-cost ]] && continue
       if [[ $s == channels-perf || $s == channels-cost ]] && ! command -v perf >/dev/null; then
         echo "run.sh: no perf (bench/deps.sh installs linux-perf): $s skipped" >&2
         continue
