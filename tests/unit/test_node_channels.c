@@ -728,6 +728,18 @@ static void test_owner_back_from_a_cut_reconnects_its_subscribers(void **state)
     s_fix_free(f);
 }
 
+/* A table whose subscriber 0 is active on channel, routed to broker (the
+ * route's token for it: its rendezvous seed) since time 1000. */
+static s_fix_t *s_fix_synced_at(const char *broker, const char *channel)
+{
+    s_fix_t *f = s_fix();
+    f->route_rec.owner = rtm_rendezvous_seed(rtm_str_cstr(broker));
+    s_subscribe(f, 0, channel, NULL, 1000);
+    s_sync(f, channel, NULL, 0, NULL, 0, 1000);
+    s_read(f, 0);
+    return f;
+}
+
 /* issue 22 (the soak, failure 4): the mesh moved a channel to a broker this
  * node cannot hear (back from a restart during a one-way cut), so the broker
  * it still routes the channel to handed it away and said so (MOVED). Nothing
@@ -737,11 +749,7 @@ static void test_owner_back_from_a_cut_reconnects_its_subscribers(void **state)
 static void test_owner_handing_away_reconnects_its_subscribers(void **state)
 {
     (void)state;
-    s_fix_t *f = s_fix();
-    f->route_rec.owner = rtm_rendezvous_seed(S("tcp://x:7000"));
-    s_subscribe(f, 0, "cache-c", NULL, 1000);
-    s_sync(f, "cache-c", NULL, 0, NULL, 0, 1000);
-    s_read(f, 0);
+    s_fix_t *f = s_fix_synced_at("tcp://x:7000", "cache-c");
     s_moved(f, "cache-c", "tcp://b0:7000", 1100); /* not the owner we route to */
     rtm_channels_tick(f->chs, 1150);
     assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 0);
@@ -766,10 +774,7 @@ static void test_owner_handing_away_reconnects_its_subscribers(void **state)
 static void test_owner_handing_away_followed_in_time(void **state)
 {
     (void)state;
-    s_fix_t *f = s_fix();
-    f->route_rec.owner = rtm_rendezvous_seed(S("tcp://x:7000"));
-    s_subscribe(f, 0, "chat", NULL, 1000);
-    s_sync(f, "chat", NULL, 0, NULL, 0, 1000);
+    s_fix_t *f = s_fix_synced_at("tcp://x:7000", "chat");
     s_moved(f, "chat", "tcp://x:7000", 1200);
     s_answer(f, RTM_WIRE_QUERY, RTM_ENOTOWNER);
     f->route_rec.owner = rtm_rendezvous_seed(S("tcp://b0:7000")); /* heard the new owner */
