@@ -740,6 +740,7 @@ static void s_dispatch(rtm_broker_t *b, rtm_str_t peer, rtm_str_t body, const ch
     case RTM_WIRE_ACK:
     case RTM_WIRE_SHARD_HB:
     case RTM_WIRE_REPLICA:
+    case RTM_WIRE_MOVED:
         b->stats.malformed++; /* broker-to-node types: never answered, so no ping-pong */
         s_warn(b, "event=unexpected_type type=%s", rtm_wire_type_name(m.type));
         break;
@@ -902,6 +903,24 @@ static void s_node_lost(void *ctx, uint32_t peer)
     rtm_channel_state_peer_lost(b->state, peer, s_now_ms(), &b->sink);
 }
 
+/* The sweep's test: a record this shard no longer owns is dropped, and its
+ * topic told so (MOVED), since a node that still routes the channel here
+ * cannot hear its new owner (a cut the rest of the mesh does not share) and
+ * would otherwise miss, silently, what that owner publishes. */
+static bool s_keep_owned(void *ctx, rtm_str_t app, rtm_str_t channel)
+{
+    rtm_broker_t *b = ctx;
+    if (s_owns(b, app, channel))
+        return true;
+    char topic[RTM_WIRE_MAX_TOPIC];
+    int n = rtm_wire_topic(topic, sizeof topic, app, channel);
+    rtm_wire_msg_t moved = {
+        .type = RTM_WIRE_MOVED, .channel = channel, .broker = rtm_str_cstr(b->self)};
+    if (n > 0)
+        rtm_egress_control(b->egress, rtm_str(topic, (size_t)n), &moved, false);
+    return false;
+}
+
 /* The live shard set changed since the last sweep: drop what moved away. */
 static void s_sweep(rtm_broker_t *b)
 {
@@ -910,7 +929,7 @@ static void s_sweep(rtm_broker_t *b)
         return;
     b->view_gen = gen;
     rtm_replica_moved(b->replica, s_now_ms()); /* hands over what moves, before it is dropped */
-    size_t n = rtm_channel_state_retain(b->state, s_owns, b);
+    size_t n = rtm_channel_state_retain(b->state, s_keep_owned, b);
     b->stats.swept += n;
     if (n)
         rtm_log(RTM_LOG_INFO, "event=ownership_sweep broker=%s dropped=%zu", b->self, n);

@@ -15,6 +15,7 @@
 #include "rtm_channel.h"
 #include "rtm_error.h"
 #include "rtm_pusher.h"
+#include "rtm_rendezvous.h"
 #include "rtm_wire.h"
 #include "rtm_ws.h"
 
@@ -721,25 +722,6 @@ static void s_close_all(rtm_channels_t *chs, rtm_channel_t *ch,
     free(who);
 }
 
-void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, uint64_t now_ms)
-{
-    chs->now_ms = now_ms;
-    rtm_channel_t *ch = s_find(chs, topic.p, topic.len);
-    if (!ch)
-        return;
-    rtm_wire_msg_t msg;
-    if (rtm_wire_decode(body.p, body.len, &msg) < 0) {
-        RTM_COUNT_ERR(chs->metrics, RTM_ERR_UPSTREAM_BAD);
-        return;
-    }
-    switch (msg.type) {
-    case RTM_WIRE_SYNC: s_on_sync(chs, ch, &msg, now_ms); break;
-    case RTM_WIRE_MEMBER: s_on_member(chs, ch, &msg); break;
-    case RTM_WIRE_TERMINATE: s_close_all(chs, ch, chs->sink->terminate, false); break;
-    default: RTM_COUNT_ERR(chs->metrics, RTM_ERR_UPSTREAM_BAD);
-    }
-}
-
 /* Tells the owner how many local subscribers the channel has now. Users'
  * own channels get no count events: they are not the application's. */
 static bool s_announce(rtm_channels_t *chs, rtm_channel_t *ch)
@@ -795,6 +777,48 @@ static void s_probe(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms)
     chs->route->request(chs->route->ctx, &msg, s_on_probe_answer, p);
 }
 
+/* Puts a channel in sync in doubt: its owner in our view is asked to
+ * confirm it (see channels.h). */
+static void s_doubt(rtm_channels_t *chs, rtm_channel_t *ch)
+{
+    ch->doubt_ms = chs->now_ms ? chs->now_ms : 1;
+    chs->attention = true;
+    if (!ch->probing)
+        s_probe(chs, ch, chs->now_ms);
+}
+
+/* A broker handed the channel away (MOVED: its live set changed). A node
+ * that still routes the channel there has not seen that change — it cannot
+ * hear the new owner, which publishes what this node never receives — so
+ * the channel is in doubt as if its owner had changed: given up unless this
+ * node's view follows and the new owner confirms within S_DOUBT_MS. Nodes
+ * routing elsewhere already follow. Route tokens are rendezvous seeds. */
+static void s_on_moved(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg)
+{
+    if (ch->synced && !ch->doubt_ms && s_owner(chs, ch) == rtm_rendezvous_seed(msg->broker))
+        s_doubt(chs, ch);
+}
+
+void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, uint64_t now_ms)
+{
+    chs->now_ms = now_ms;
+    rtm_channel_t *ch = s_find(chs, topic.p, topic.len);
+    if (!ch)
+        return;
+    rtm_wire_msg_t msg;
+    if (rtm_wire_decode(body.p, body.len, &msg) < 0) {
+        RTM_COUNT_ERR(chs->metrics, RTM_ERR_UPSTREAM_BAD);
+        return;
+    }
+    switch (msg.type) {
+    case RTM_WIRE_SYNC: s_on_sync(chs, ch, &msg, now_ms); break;
+    case RTM_WIRE_MEMBER: s_on_member(chs, ch, &msg); break;
+    case RTM_WIRE_TERMINATE: s_close_all(chs, ch, chs->sink->terminate, false); break;
+    case RTM_WIRE_MOVED: s_on_moved(chs, ch, &msg); break;
+    default: RTM_COUNT_ERR(chs->metrics, RTM_ERR_UPSTREAM_BAD);
+    }
+}
+
 /* A channel in doubt: asks again, or gives up on it once the doubt has
  * lasted S_DOUBT_MS or events were missed — its subscribers may be missing
  * events, so they are told so the only way Pusher clients understand
@@ -844,11 +868,8 @@ void rtm_channels_owners_changed(rtm_channels_t *chs)
     for (rtm_channel_t *ch = chs->channels; ch; ch = ch->hh.next) {
         ch->announce = true;
         s_share_follow(chs, ch);
-        if (ch->synced && !ch->doubt_ms && s_owner(chs, ch) != ch->owner) {
-            ch->doubt_ms = chs->now_ms ? chs->now_ms : 1;
-            if (!ch->probing)
-                s_probe(chs, ch, chs->now_ms);
-        }
+        if (ch->synced && !ch->doubt_ms && s_owner(chs, ch) != ch->owner)
+            s_doubt(chs, ch);
         for (uint32_t i = 0; ch->presence && i < ch->n_subs; i++) {
             rtm_subscriber_t *s = ch->subs[i].s;
             rtm_subscription_t *sub = &s->subs[ch->subs[i].slot];

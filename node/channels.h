@@ -31,7 +31,11 @@
  * this node never receives. So a channel left in doubt for 3 s is no longer in
  * sync: its subscribers are told to reconnect (the sink's reconnect), and new
  * subscriptions wait for a SYNC from whoever owns the channel in this node's
- * view, which only comes once that view agrees with the mesh again. */
+ * view, which only comes once that view agrees with the mesh again. The same
+ * holds when the mesh's view changes while this node's does not (it cannot
+ * hear a broker the others hear coming back): the broker it still routes the
+ * channel to hands it away, says so on the channel's topic (MOVED), and the
+ * channel is in doubt from then. */
 #ifndef RTM_CHANNELS_H
 #define RTM_CHANNELS_H
 
@@ -147,8 +151,8 @@ void rtm_channels_refuse(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t cha
 void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json,
                         uint64_t now_ms);
 
-/* A control message from a shard on a channel topic: SYNC, MEMBER or
- * TERMINATE (anything else is counted as malformed). */
+/* A control message from a shard on a channel topic: SYNC, MEMBER,
+ * TERMINATE or MOVED (anything else is counted as malformed). */
 void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, uint64_t now_ms);
 
 /* The live shard set changed: re-announces counts and presence members to

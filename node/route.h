@@ -33,7 +33,9 @@ typedef struct {
     void (*subscribe)(void *ctx, rtm_str_t topic, bool on);
     /* Who owns (app, channel) now, as a token that stays the same while the
      * owner does (0 when no shard is live): how the table notices that a
-     * channel moved. */
+     * channel moved. The token is the owner's rendezvous seed
+     * (rtm_rendezvous_seed of its identity), so a broker that names itself
+     * in a MOVED is recognised. */
     uint64_t (*owner)(void *ctx, rtm_str_t app, rtm_str_t channel);
 } rtm_route_t;
 

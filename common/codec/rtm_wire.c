@@ -122,6 +122,7 @@ static int s_check(const rtm_wire_msg_t *m)
     case RTM_WIRE_TERMINATE: return 4;
     case RTM_WIRE_CACHE_MISS: return 4;
     case RTM_WIRE_REPLICA: return s_check_sync(m) < 0 ? RTM_EINVAL : 7 + (m->broker.len > 0);
+    case RTM_WIRE_MOVED: return 4;
     }
     return RTM_EINVAL;
 }
@@ -266,6 +267,10 @@ static void s_pack(const rtm_wire_msg_t *m, int entries, msgpack_packer *pk)
     case RTM_WIRE_TERMINATE:
         s_pack_str(pk, "app", m->app);
         s_pack_str(pk, "user_id", m->user_id);
+        break;
+    case RTM_WIRE_MOVED:
+        s_pack_str(pk, "channel", m->channel);
+        s_pack_str(pk, "broker", m->broker);
         break;
     }
 }
@@ -736,6 +741,7 @@ static int s_require(rtm_wire_type_t t, unsigned seen, const rtm_wire_msg_t *m)
     case RTM_WIRE_TERMINATE: need = F_APP | F_USER_ID; break;
     case RTM_WIRE_CACHE_MISS: need = F_APP | F_CHANNEL; break;
     case RTM_WIRE_REPLICA: need = F_SHARD | F_APP | F_CHANNEL | F_COUNT; break;
+    case RTM_WIRE_MOVED: need = F_CHANNEL | F_BROKER; break;
     default: return RTM_EPROTO;
     }
     return (seen & need) == need ? 0 : RTM_EPROTO;
@@ -812,6 +818,7 @@ const char *rtm_wire_type_name(rtm_wire_type_t type)
     case RTM_WIRE_TERMINATE: return "terminate";
     case RTM_WIRE_CACHE_MISS: return "cache_miss";
     case RTM_WIRE_REPLICA: return "replica";
+    case RTM_WIRE_MOVED: return "moved";
     }
     return "unknown";
 }

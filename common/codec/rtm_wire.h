@@ -89,6 +89,8 @@ typedef enum {
     RTM_WIRE_CACHE_MISS = 13,    /* node -> owner ingress, no reply: a subscriber got cache_miss */
     RTM_WIRE_REPLICA = 14,       /* broker -> broker egress, on the receiver's replica topic:
                                     a channel's webhook-visible state (docs/wire.md §11) */
+    RTM_WIRE_MOVED = 15,         /* broker egress control on a channel topic: the sender no
+                                    longer owns the channel (docs/wire.md §7.6) */
 } rtm_wire_type_t;
 
 /* QUERY kinds ("kind"). */
@@ -129,8 +131,8 @@ typedef struct rtm_wire_msg {
     uint32_t shard;       /* SHARD_HB, REPLICA: the sender's index in its own broker list
                              (RTM_WIRE_UNLISTED when it is not listed there) */
     uint64_t epoch;       /* SHARD_HB: shard start time in ms; changes on restart */
-    rtm_str_t broker;     /* SHARD_HB, REPLICA: the sender's identity (its ingress endpoint as
-                             listed); empty from a sender that predates the field */
+    rtm_str_t broker;     /* SHARD_HB, REPLICA, MOVED: the sender's identity (its ingress
+                             endpoint as listed); empty from a sender that predates the field */
     uint64_t digest;      /* SHARD_HB, NODE_HB: rtm_brokers digest of the sender's broker
                              list; 0 = not told */
     uint64_t beat;        /* SHARD_HB: the broker's heartbeat number (1, 2, ... per start);
@@ -143,7 +145,7 @@ typedef struct rtm_wire_msg {
     rtm_str_t user_info;  /* MEMBER, PRESENCE_JOIN: raw JSON text; may be empty */
     bool user_num;        /* MEMBER, PRESENCE_JOIN: user_id is the decimal form of a JSON
                              integer the app gave (written only when true) */
-    rtm_str_t channel;    /* SYNC_REQ, SYNC, MEMBER, PRESENCE_JOIN/LEAVE, SUB_COUNT:
+    rtm_str_t channel;    /* SYNC_REQ, SYNC, MEMBER, PRESENCE_JOIN/LEAVE, SUB_COUNT, MOVED:
                              the channel; QUERY: prefix filter (kind 1, may be
                              empty) or the channel (kinds 2, 3) */
     rtm_str_t json;       /* ACK of a QUERY: the answer (see docs/wire.md); may be empty */

@@ -58,6 +58,7 @@ static rtm_wire_msg_t s_project(const rtm_wire_msg_t *m)
         p.shard = m->shard, p.app = m->app, p.channel = m->channel, p.count = m->count;
         p.n_members = m->n_members;
         break;
+    case RTM_WIRE_MOVED: p.channel = m->channel, p.broker = m->broker; break;
     }
     return p;
 }

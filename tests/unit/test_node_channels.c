@@ -9,6 +9,7 @@
 #include "channels.h"
 #include "rtm_apps.h"
 #include "rtm_error.h"
+#include "rtm_rendezvous.h"
 #include "rtm_wire.h"
 
 #include <stdarg.h>
@@ -258,6 +259,18 @@ static void s_member(s_fix_t *f, const char *channel, const char *user, bool add
     assert_true(len > 0);
     rtm_channels_control(f->chs, s_topic(topic, sizeof topic, channel), rtm_str(body, (size_t)len),
                          0);
+}
+
+/* Broker `broker` says on channel's topic that it no longer owns it. */
+static void s_moved(s_fix_t *f, const char *channel, const char *broker, uint64_t now)
+{
+    rtm_wire_msg_t msg = {
+        .type = RTM_WIRE_MOVED, .channel = rtm_str_cstr(channel), .broker = rtm_str_cstr(broker)};
+    char body[512], topic[512];
+    int len = rtm_wire_encode(&msg, body, sizeof body);
+    assert_true(len > 0);
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, channel), rtm_str(body, (size_t)len),
+                         now);
 }
 
 static void s_event(s_fix_t *f, const char *channel, const char *json, const char *exclude,
@@ -715,6 +728,66 @@ static void test_owner_back_from_a_cut_reconnects_its_subscribers(void **state)
     s_fix_free(f);
 }
 
+/* A table whose subscriber 0 is active on channel, routed to broker (the
+ * route's token for it: its rendezvous seed) since time 1000. */
+static s_fix_t *s_fix_synced_at(const char *broker, const char *channel)
+{
+    s_fix_t *f = s_fix();
+    f->route_rec.owner = rtm_rendezvous_seed(rtm_str_cstr(broker));
+    s_subscribe(f, 0, channel, NULL, 1000);
+    s_sync(f, channel, NULL, 0, NULL, 0, 1000);
+    s_read(f, 0);
+    return f;
+}
+
+/* issue 22 (the soak, failure 4): the mesh moved a channel to a broker this
+ * node cannot hear (back from a restart during a one-way cut), so the broker
+ * it still routes the channel to handed it away and said so (MOVED). Nothing
+ * changed in this node's view, yet the new owner publishes what it never
+ * receives: the channel is in doubt and, unconfirmed, given up. A MOVED from
+ * a broker the node does not route the channel to changes nothing. */
+static void test_owner_handing_away_reconnects_its_subscribers(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix_synced_at("tcp://x:7000", "cache-c");
+    s_moved(f, "cache-c", "tcp://b0:7000", 1100); /* not the owner we route to */
+    rtm_channels_tick(f->chs, 1150);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 0);
+    s_moved(f, "cache-c", "tcp://x:7000", 1200);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 1);
+    s_answer(f, RTM_WIRE_QUERY, RTM_ENOTOWNER);
+    rtm_channels_tick(f->chs, 1700); /* asked again */
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 2);
+    s_answer(f, RTM_WIRE_QUERY, RTM_ENOTOWNER);
+    rtm_channels_tick(f->chs, 4100);
+    assert_int_equal(f->sink_rec.n_reconnected, 0);
+    rtm_channels_tick(f->chs, 4200);
+    assert_int_equal(f->sink_rec.n_reconnected, 1);
+    assert_int_equal(f->metrics.channels_unreachable, 1);
+    s_answer(f, RTM_WIRE_QUERY, RTM_ENOTOWNER); /* the question asked at 4100 */
+    s_fix_free(f);
+}
+
+/* The same MOVED reaching a node that is only a moment behind the mesh: its
+ * own view follows and the new owner confirms within the doubt period, so
+ * nothing was missed and nobody is told to reconnect. */
+static void test_owner_handing_away_followed_in_time(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix_synced_at("tcp://x:7000", "chat");
+    s_moved(f, "chat", "tcp://x:7000", 1200);
+    s_answer(f, RTM_WIRE_QUERY, RTM_ENOTOWNER);
+    f->route_rec.owner = rtm_rendezvous_seed(S("tcp://b0:7000")); /* heard the new owner */
+    rtm_channels_owners_changed(f->chs);
+    rtm_channels_tick(f->chs, 1700);
+    assert_int_equal(s_count_sent(f, RTM_WIRE_QUERY), 2);
+    s_answer(f, RTM_WIRE_QUERY, 0);
+    rtm_channels_tick(f->chs, 6000);
+    assert_int_equal(f->sink_rec.n_reconnected, 0);
+    assert_int_equal(f->metrics.channels_unreachable, 0);
+    s_fix_free(f);
+}
+
 /* The table counts its channels by owner, following owners as they move. */
 static void test_channel_shares_follow_owners(void **state)
 {
@@ -1021,6 +1094,8 @@ int main(void)
         cmocka_unit_test(test_moved_channel_confirmed_by_its_new_owner),
         cmocka_unit_test(test_moved_channel_refused_reconnects_its_subscribers),
         cmocka_unit_test(test_owner_back_from_a_cut_reconnects_its_subscribers),
+        cmocka_unit_test(test_owner_handing_away_reconnects_its_subscribers),
+        cmocka_unit_test(test_owner_handing_away_followed_in_time),
         cmocka_unit_test(test_channel_shares_follow_owners),
         cmocka_unit_test(test_cached_event_and_its_life),
         cmocka_unit_test(test_compressed_once_per_event),

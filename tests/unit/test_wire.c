@@ -239,6 +239,8 @@ static size_t s_vectors_new(rtm_wire_msg_t *v)
                               .app = S("a"),
                               .channel = S("c"),
                               .count = 1};
+    v[n++] = (rtm_wire_msg_t){
+        .type = RTM_WIRE_MOVED, .channel = S("cache-c"), .broker = S("tcp://broker-0:7000")};
     return n;
 }
 
@@ -626,7 +628,7 @@ static void test_encode_refuses_invalid(void **state)
     m = s_publish();
     m.app = rtm_str(NULL, 3);
     assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
-    m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)15};
+    m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)16};
     assert_int_equal(rtm_wire_encode(&m, out, sizeof out), RTM_EINVAL);
     m = (rtm_wire_msg_t){.type = (rtm_wire_type_t)0};
     assert_int_equal(rtm_wire_encoded_len(&m), RTM_EINVAL);
@@ -1340,7 +1342,8 @@ static void test_type_names(void **state)
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_TERMINATE), "terminate");
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_CACHE_MISS), "cache_miss");
     assert_string_equal(rtm_wire_type_name(RTM_WIRE_REPLICA), "replica");
-    assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)15), "unknown");
+    assert_string_equal(rtm_wire_type_name(RTM_WIRE_MOVED), "moved");
+    assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)16), "unknown");
     assert_string_equal(rtm_wire_type_name((rtm_wire_type_t)77), "unknown");
 }
 
