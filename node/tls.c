@@ -428,12 +428,12 @@ void rtm_tls_conn_input(rtm_tls_conn_t *t, const uint8_t *data, size_t len)
 /* ---- the offload ------------------------------------------------------- */
 
 /* The records OpenSSL protected with our application secret (its
- * NewSessionTickets): counted in the output from where the secret came into
- * use, and proven by opening the last of them with it. False when that
- * cannot be told (some already left with an earlier output). */
-static bool s_records_sent(rtm_tls_conn_t *t, rtm_tls_suite_t suite, uint64_t *sent)
+ * NewSessionTickets), counted in the output from where the secret came into
+ * use; *last: where the last of them starts. False when that cannot be told
+ * (some already left with an earlier output). */
+static bool s_records_sent(rtm_tls_conn_t *t, uint64_t *sent, size_t *last)
 {
-    size_t len = t->out ? t->out->len : 0, start = t->out_total - len, off = 0, last = 0;
+    size_t len = t->out ? t->out->len : 0, start = t->out_total - len, off = 0;
     if (t->key_mark < start)
         return false;
     size_t mark = t->key_mark - start; /* in the output */
@@ -443,18 +443,26 @@ static bool s_records_sent(rtm_tls_conn_t *t, rtm_tls_suite_t suite, uint64_t *s
     while (off + RTM_TLS_RECORD_HEADER <= len) {
         aligned = aligned || off == mark;
         if (off >= mark) {
-            last = off;
+            *last = off;
             n++;
         }
         off += RTM_TLS_RECORD_HEADER + ((size_t)d[off + 3] << 8 | d[off + 4]);
     }
     *sent = n;
-    if (off != len || !aligned)
-        return false;
-    if (n == 0)
+    return off == len && aligned;
+}
+
+/* Proves the count: the last record, at `last` in the output, opens with
+ * t->rec's write key (already derived) at sequence number sent - 1. */
+static bool s_last_record_ours(rtm_tls_conn_t *t, uint64_t sent, size_t last)
+{
+    if (sent == 0)
         return true;
-    rtm_tls_record_t own; /* our key as if we were reading it */
-    rtm_tls_record_init(&own, t->crypto, suite, t->rec.wr.secret, t->rec.wr.secret, n - 1, 0);
+    const uint8_t *d = t->out->data;
+    size_t len = t->out->len;
+    rtm_tls_record_t own = t->rec; /* our key as if we were reading it */
+    own.rd = t->rec.wr;
+    own.rd.seq = sent - 1;
     int alert, rec_len = rtm_tls_record_measure(d + last, len - last, &alert);
     uint8_t *plain = rec_len > 0 ? malloc((size_t)rec_len) : NULL;
     size_t got; /* a NewSessionTicket: authentic when refused for anything but its tag */
@@ -471,20 +479,23 @@ static bool s_records_sent(rtm_tls_conn_t *t, rtm_tls_suite_t suite, uint64_t *s
  * came and whose records add up continues without its SSL. OpenSSL read
  * nothing past the client's Finished (no read-ahead, nothing pending), so
  * the client's first application record is still in our input, and its
- * sequence number is 0. */
+ * sequence number is 0. The keys are derived once, before the proof, which
+ * uses ours; a connection that fails it keeps its SSL and never uses them. */
 static void s_offload(rtm_tls_conn_t *t)
 {
     const SSL_CIPHER *cipher = SSL_get_current_cipher(t->ssl);
     rtm_tls_suite_t suite;
-    size_t secret_len;
+    size_t secret_len, last = 0;
     uint64_t sent;
     if (SSL_version(t->ssl) != TLS1_3_VERSION ||
         t->secrets != (S_CLIENT_SECRET | S_SERVER_SECRET) || SSL_has_pending(t->ssl) || !cipher ||
         rtm_tls_suite(SSL_CIPHER_get_protocol_id(cipher), &suite, &secret_len) < 0 ||
-        secret_len != t->secret_len || !s_records_sent(t, suite, &sent))
+        secret_len != t->secret_len || !s_records_sent(t, &sent, &last))
+        return;
+    rtm_tls_record_init(&t->rec, t->crypto, suite, t->rec.rd.secret, t->rec.wr.secret, 0, sent);
+    if (!s_last_record_ours(t, sent, last))
         return;
     t->resumed = SSL_session_reused(t->ssl);
-    rtm_tls_record_init(&t->rec, t->crypto, suite, t->rec.rd.secret, t->rec.wr.secret, 0, sent);
     SSL_free(t->ssl); /* and our BIO with it */
     t->ssl = NULL;
 }
