@@ -48,9 +48,8 @@
  * TLS 1.3: OpenSSL's default suites, all modern. Both in our order, not the
  * client's: OpenSSL clients ask for AES-256-GCM-SHA384 first, and its SHA-384
  * transcript and key schedule cost a full handshake ~10% more server CPU than
- * SHA-256, which x86 runs in hardware (bench/PROFILE.md); BoringSSL servers
- * choose AES-128 first as well. A client that puts ChaCha20 first (no AES in
- * hardware) still gets it. */
+ * SHA-256, which CPUs with SHA extensions run in hardware (bench/PROFILE.md).
+ * A client that puts ChaCha20 first (no AES in hardware) still gets it. */
 #define S_CIPHERS_TLS12                                                                            \
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"     \
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
