@@ -520,7 +520,16 @@ static void test_server_chooses_the_suite(void **state)
     }
 }
 
-/* TLS 1.2 stays with OpenSSL; a resumed TLS 1.3 session is offloaded too. */
+/* A session the client got (from a NewSessionTicket in TLS 1.3): counted in
+ * the int the connection's app data points to. */
+static int s_count_ticket(SSL *ssl, SSL_SESSION *session)
+{
+    (*(int *)SSL_get_app_data(ssl))++;
+    return 0; /* not kept: the test takes the connection's own */
+}
+
+/* TLS 1.2 stays with OpenSSL; a TLS 1.3 client gets one ticket, and its
+ * resumed session is offloaded too. */
 static void test_tls12_kept_tls13_resumed_offloaded(void **state)
 {
     s_fixture_t *f = *state;
@@ -531,10 +540,16 @@ static void test_tls12_kept_tls13_resumed_offloaded(void **state)
     s_link_free(l);
 
     SSL_CTX_set_max_proto_version(f->client, TLS1_3_VERSION);
+    SSL_CTX_set_session_cache_mode(f->client, SSL_SESS_CACHE_CLIENT); /* for s_count_ticket */
+    SSL_CTX_sess_set_new_cb(f->client, s_count_ticket);
     l = s_link_new(f->tls, f->client);
+    int tickets = 0;
+    SSL_set_app_data(l->ssl, &tickets);
     assert_true(s_handshake(l, 4096));
     char buf[8];
     assert_true(SSL_read(l->ssl, buf, sizeof buf) <= 0); /* takes the ticket */
+    assert_int_equal(tickets, 1); /* one, not OpenSSL's default two: the offload counts them */
+    SSL_CTX_sess_set_new_cb(f->client, NULL);
     SSL_SESSION *session = SSL_get1_session(l->ssl);
     assert_true(SSL_SESSION_is_resumable(session));
     SSL_shutdown(l->ssl); /* freed open, the client would drop the session */
