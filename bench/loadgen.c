@@ -150,6 +150,7 @@ static void s_report_connect(rtm_lg_t *lg, s_report_t *r)
           s_ratio((double)o->conns - (double)lg->conn_failed, secs));
     s_put(r, "connect_server_cpu_s", false, "%.3f", cpu);
     s_put(r, "connects_per_cpu_s", false, "%.0f", s_ratio((double)o->conns, cpu));
+    s_put(r, "connect_gen_cpu_s", false, "%.3f", lg->self_cpu_connected - lg->self_cpu_start);
     s_put(r, "server_rss_start_kb", false, "%ld", lg->proc_start.rss_kb);
     s_put(r, "server_rss_held_kb", false, "%ld", lg->proc_held.rss_kb);
     s_put(r, "rss_per_conn_b", false, "%.0f",
@@ -258,6 +259,7 @@ static void s_enter_hold(rtm_lg_t *lg)
     lg->phase = RTM_LG_HOLD;
     lg->t_connected_us = rtm_lg_now_us();
     rtm_lg_proc_sample(lg->pids, lg->n_pids, &lg->proc_connected);
+    lg->self_cpu_connected = rtm_lg_self_cpu_s();
     fprintf(stderr, "loadgen: label=%s subscribed=%ld failed=%ld in %.2fs\n", lg->opt.label,
             lg->subscribed, lg->conn_failed, (double)(lg->t_connected_us - lg->t_start_us) / 1e6);
     if (lg->opt.ready) {

@@ -100,7 +100,7 @@ typedef struct {
     int pids[RTM_LG_MAX_PIDS]; /* opt.pids parsed */
     int n_pids;
     rtm_lg_proc_t proc_start, proc_connected, proc_held, proc_end; /* held: see loadgen.c */
-    double self_cpu_start, self_cpu_publish, self_cpu_end;         /* our own CPU seconds */
+    double self_cpu_start, self_cpu_connected, self_cpu_publish, self_cpu_end; /* our own CPU s */
     uv_timer_t tick;
 } rtm_lg_t;
 

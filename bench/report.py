@@ -211,7 +211,7 @@ ROWS = {
     "idle": ["subscribed", "conn_failed", "server_rss_start_kb", "server_rss_held_kb",
              "rss_per_conn_b"],
     "storm": ["subscribed", "conn_failed", "connect_s", "connect_rate", "connect_server_cpu_s",
-              "connects_per_cpu_s"],
+              "connects_per_cpu_s", "connect_gen_cpu_s"],
     "deflate-2k": DEFLATE_ROWS, "plain-2k": DEFLATE_ROWS,
     "deflate-200": DEFLATE_ROWS, "plain-200": DEFLATE_ROWS,
 }

@@ -2,8 +2,8 @@
  * the handshake with its bytes delivered one at a time, ALPN, data both ways, protocol
  * versions refused for good, both sides' close_notify, loading refusals that name the file,
  * rotation (new certificate for new connections, the old kept when the new pair is bad,
- * tickets that still resume) and the files' change detection. Certificates are made at run
- * time (tests/tools/test_cert.c). */
+ * tickets that still resume), the files' change detection and the suite the server chooses.
+ * Certificates are made at run time (tests/tools/test_cert.c). */
 #include "rtm_error.h"
 #include "test_cert.h"
 #include "tls.h"
@@ -490,7 +490,46 @@ static void test_offloaded_tampered_record_fails_for_good(void **state)
     s_link_free(l);
 }
 
-/* TLS 1.2 stays with OpenSSL; a resumed TLS 1.3 session is offloaded too. */
+/* The suite is the server's choice: AES-128-GCM with SHA-256 for OpenSSL's
+ * default client, which asks for AES-256-GCM-SHA384 first (the cheaper
+ * handshake); ChaCha20 for a client that puts it first; whatever one suite a
+ * client offers. In TLS 1.2 as well. */
+static void test_server_chooses_the_suite(void **state)
+{
+    s_fixture_t *f = *state;
+    static const struct {
+        int version;
+        const char *offer, *chosen; /* offer: NULL for OpenSSL's default */
+    } cases[] = {
+        {TLS1_3_VERSION, NULL, "TLS_AES_128_GCM_SHA256"},
+        {TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384",
+         "TLS_CHACHA20_POLY1305_SHA256"},
+        {TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384"},
+        {TLS1_2_VERSION, NULL, "ECDHE-ECDSA-AES128-GCM-SHA256"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        SSL_CTX *client = s_client_ctx();
+        SSL_CTX_set_max_proto_version(client, cases[i].version);
+        if (cases[i].offer)
+            assert_int_equal(SSL_CTX_set_ciphersuites(client, cases[i].offer), 1);
+        s_link_t *l = s_link_new(f->tls, client);
+        assert_true(s_handshake(l, 4096));
+        assert_string_equal(SSL_CIPHER_get_name(SSL_get_current_cipher(l->ssl)), cases[i].chosen);
+        s_link_free(l);
+        SSL_CTX_free(client);
+    }
+}
+
+/* A session the client got (from a NewSessionTicket in TLS 1.3): counted in
+ * the int the connection's app data points to. */
+static int s_count_ticket(SSL *ssl, SSL_SESSION *session)
+{
+    (*(int *)SSL_get_app_data(ssl))++;
+    return 0; /* not kept: the test takes the connection's own */
+}
+
+/* TLS 1.2 stays with OpenSSL; a TLS 1.3 client gets one ticket, and its
+ * resumed session is offloaded too. */
 static void test_tls12_kept_tls13_resumed_offloaded(void **state)
 {
     s_fixture_t *f = *state;
@@ -501,10 +540,16 @@ static void test_tls12_kept_tls13_resumed_offloaded(void **state)
     s_link_free(l);
 
     SSL_CTX_set_max_proto_version(f->client, TLS1_3_VERSION);
+    SSL_CTX_set_session_cache_mode(f->client, SSL_SESS_CACHE_CLIENT); /* for s_count_ticket */
+    SSL_CTX_sess_set_new_cb(f->client, s_count_ticket);
     l = s_link_new(f->tls, f->client);
+    int tickets = 0;
+    SSL_set_app_data(l->ssl, &tickets);
     assert_true(s_handshake(l, 4096));
     char buf[8];
     assert_true(SSL_read(l->ssl, buf, sizeof buf) <= 0); /* takes the ticket */
+    assert_int_equal(tickets, 1); /* one, not OpenSSL's default two: the offload counts them */
+    SSL_CTX_sess_set_new_cb(f->client, NULL);
     SSL_SESSION *session = SSL_get1_session(l->ssl);
     assert_true(SSL_SESSION_is_resumable(session));
     SSL_shutdown(l->ssl); /* freed open, the client would drop the session */
@@ -538,6 +583,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_tls12_kept_tls13_resumed_offloaded, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_server_chooses_the_suite, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
