@@ -42,6 +42,7 @@
  * error. */
 #include "broker.h"
 
+#include "beat_log.h"
 #include "broker_metrics.h"
 #include "channel_state.h"
 #include "counters.h"
@@ -137,7 +138,7 @@ struct rtm_broker {
     size_t cap_items;            /* entries allocated */
     s_stats_t stats;             /* counters since start */
     uint64_t next_hb_ms;         /* monotonic time of the next heartbeat */
-    uint64_t beat;               /* number of the last heartbeat sent (1, 2, ...) */
+    rtm_beat_log_t beats;        /* the heartbeats sent: their numbers and times */
     uint64_t fence;              /* beat before the last stall: older PUBLISHes are refused */
     uint64_t turn_ms;            /* monotonic time the last loop turn woke */
     uint64_t next_stats_ms;      /* monotonic time of the next counters line */
@@ -467,7 +468,7 @@ static rtm_wire_msg_t s_shard_hb(const rtm_broker_t *b)
                             .broker = rtm_str_cstr(b->self),
                             .digest = rtm_shard_view_list(b->view)->digest,
                             .count = rtm_webhooks_held(b->webhooks),
-                            .beat = b->beat};
+                            .beat = b->beats.last};
 }
 
 static bool s_owns(void *ctx, rtm_str_t app, rtm_str_t channel)
@@ -539,10 +540,10 @@ static int s_check_event(rtm_broker_t *b, const rtm_wire_msg_t *m, char *err, si
 
 static void s_publish(rtm_broker_t *b, rtm_str_t peer, const rtm_wire_msg_t *m)
 {
-    if (m->beat &&
-        (m->beat <= b->fence || m->beat > b->beat || b->beat - m->beat >= RTM_WIRE_STALE_BEATS)) {
-        /* its sender has refused it: sent before a stall (s_stalled), to an earlier
-         * start of this broker, or RTM_WIRE_STALE_BEATS ago; publish nothing */
+    if (m->beat && (m->beat <= b->fence || !rtm_beat_log_fresh(&b->beats, m->beat, s_now_ms()))) {
+        /* its sender may have given up on it: sent before a stall (s_stalled, for
+         * senders that give up as soon as a broker falls silent), to an earlier
+         * start of this broker, or stamped RTM_WIRE_STALE_MS ago; publish nothing */
         b->stats.stalled_refused++;
         s_ack(b, peer, m->id, RTM_EUNAVAIL);
         return;
@@ -874,16 +875,18 @@ static void s_drain_peers(rtm_broker_t *b)
 /* ---- timers and loop --------------------------------------------------- */
 
 /* A loop turn that wakes longer than the dead time after the last one was a
- * stall (SIGSTOP, a starved CPU): every peer has judged this broker dead and
- * refused what it had sent here, which may still wait in the sockets. A
- * PUBLISH stamped with a heartbeat number up to the last one sent before the
- * stall was sent before its sender could hear this broker again: refused
- * (s_publish), not published late and out of order. Unstamped ones (older
- * senders) are published as before. */
+ * stall (SIGSTOP, a starved CPU): every peer has judged this broker dead, and
+ * a sender older than the hold of RTM_WIRE_HOLD_MS refused at once what it had
+ * sent here, which may still wait in the sockets. A PUBLISH stamped with a
+ * heartbeat number up to the last one sent before the stall was sent before
+ * its sender could hear this broker again: refused (s_publish), not published
+ * late and out of order. (A stall of RTM_WIRE_STALE_MS or more makes every
+ * such stamp stale anyway.) Unstamped ones (older senders) are published as
+ * before. */
 static void s_stalled(rtm_broker_t *b, uint64_t now)
 {
-    if (b->turn_ms && now - b->turn_ms > RTM_WIRE_DEAD_MS && b->fence != b->beat) {
-        b->fence = b->beat;
+    if (b->turn_ms && now - b->turn_ms > RTM_WIRE_DEAD_MS && b->fence != b->beats.last) {
+        b->fence = b->beats.last;
         rtm_log(RTM_LOG_WARN, "event=stalled broker=%s ms=%llu fence=%llu", b->self,
                 (unsigned long long)(now - b->turn_ms), (unsigned long long)b->fence);
     }
@@ -892,7 +895,7 @@ static void s_stalled(rtm_broker_t *b, uint64_t now)
 
 static void s_heartbeat(rtm_broker_t *b)
 {
-    b->beat++;
+    rtm_beat_log_next(&b->beats, s_now_ms());
     rtm_wire_msg_t hb = s_shard_hb(b);
     rtm_egress_control(b->egress, rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN), &hb, true);
 }

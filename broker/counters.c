@@ -38,8 +38,8 @@ static const s_row_t s_rows[RTM_CTR_COUNT] = {
     S_C(RTM_CTR_PUBLISH_REFUSED, "publish_refused", "rtmesh_broker_publish_refused_total",
         "PUBLISHes refused by the REST API's rules (names, payload size, channels)."),
     S_C(RTM_CTR_STALLED_REFUSED, "stalled_refused", "rtmesh_broker_stalled_refused_total",
-        "PUBLISHes refused because their senders had given up on them: sent before this "
-        "broker's last stall, or delayed past RTM_WIRE_STALE_BEATS heartbeats."),
+        "PUBLISHes refused because their senders may have given up on them: sent before "
+        "this broker's last stall, or stamped with a heartbeat it sent 1900 ms ago or more."),
     S_C(RTM_CTR_APP_REFUSED, "app_refused", "rtmesh_broker_app_refused_total",
         "Messages from a service key for an app whose publishers do not name it."),
     S_C(RTM_CTR_AUTH_REFUSED, "auth_refused", "rtmesh_broker_auth_refused_total",

@@ -6,7 +6,14 @@
  * hash by id and in a list in send order; all requests share one timeout, so
  * the list is also deadline order and expiry only looks at its head. A request
  * that fails before it is sent still waits for the next tick to report, so a
- * callback never runs inside the call that made the request. */
+ * callback never runs inside the call that made the request.
+ *
+ * A stamped PUBLISH is never given up sooner than RTM_WIRE_HOLD_MS after its
+ * stamp was heard, so that its broker refuses it if it arrives later
+ * (rtm_wire.h): when its broker falls silent it is held until then, still
+ * answered by an ACK that comes meanwhile, then refused. Its deadline moves
+ * earlier, so it may wait behind earlier requests (answered in a round trip,
+ * or held themselves). */
 #include "upstream.h"
 
 #include "rtm_config.h"
@@ -36,8 +43,9 @@ struct rtm_topic {
 struct rtm_pending {
     UT_hash_handle hh;
     uint64_t id;
-    uint64_t deadline_ms;
-    int status; /* preset when the send failed; 1 = waiting */
+    uint64_t deadline_ms; /* given up then (reported at the first tick when no earlier one waits) */
+    uint64_t hold_ms;     /* a stamped PUBLISH: not given up before this (RTM_WIRE_HOLD_MS) */
+    int status;           /* preset when the send failed or its broker fell silent; 1 = waiting */
     rtm_upstream_ack_cb cb;
     void *arg;
     const rtm_shard_link_t *link; /* where it went; NULL once that link is freed */
@@ -58,17 +66,23 @@ static void s_finish(rtm_upstream_t *up, rtm_pending_t *p, int status, rtm_str_t
     p->cb = NULL;
 }
 
-/* Answers at once, unavailable, the requests still waiting on `link` (or forgets
- * the link they went to, when `answer` is false: it is being freed). */
-static void s_drop_requests(rtm_upstream_t *up, const rtm_shard_link_t *link, bool answer)
+/* Answers, unavailable, the requests still waiting on `link`: at once, or a
+ * stamped PUBLISH at its hold (or forgets the link they went to, when `answer`
+ * is false: it is being freed). */
+static void s_drop_requests(rtm_upstream_t *up, const rtm_shard_link_t *link, bool answer,
+                            uint64_t now)
 {
     for (rtm_pending_t *p = up->oldest; p; p = p->next) {
         if (p->link != link || !p->cb)
             continue;
-        if (answer && p->status == 1)
+        if (answer && p->status == 1 && p->hold_ms > now) {
+            p->status = RTM_EUNAVAIL; /* an ACK meanwhile still answers it */
+            p->deadline_ms = p->hold_ms;
+        } else if (answer && p->status == 1) {
             s_finish(up, p, RTM_EUNAVAIL, rtm_str(NULL, 0));
-        else if (!answer)
+        } else if (!answer) {
             p->link = NULL;
+        }
     }
 }
 
@@ -77,7 +91,7 @@ static void s_expire(rtm_upstream_t *up, uint64_t now, bool all)
     while (up->oldest) {
         rtm_pending_t *p = up->oldest;
         if (p->cb) {
-            if (!all && p->status == 1 && p->deadline_ms > now)
+            if (!all && p->deadline_ms > now)
                 break;
             s_finish(up, p, p->status == 1 ? (all ? RTM_EUNAVAIL : RTM_ETIMEDOUT) : p->status,
                      rtm_str(NULL, 0));
@@ -136,7 +150,7 @@ static void s_check_owners(rtm_upstream_t *up)
          * S_REQUEST_MS. One that is leaving or unlisted still acknowledges. */
         if (!up->alive[i] &&
             (!rtm_wire_live(l->last_hb_ms, now) || !rtm_wire_live(l->last_reply_ms, now)))
-            s_drop_requests(up, l, true);
+            s_drop_requests(up, l, true, now);
     }
     memcpy(up->was_alive, up->alive, up->n_shards * sizeof *up->alive);
     up->ev->owners_changed(up->ev->ctx);
@@ -175,6 +189,13 @@ static void s_digest(rtm_upstream_t *up, rtm_shard_link_t *link, uint64_t digest
             (unsigned long long)digest, (unsigned long long)up->digest, up->id);
 }
 
+/* The heartbeat number a broker's SHARD_HB carried, heard at now. */
+static void s_heard_beat(rtm_shard_link_t *link, uint64_t beat, uint64_t now)
+{
+    link->beat = beat;
+    link->beat_ms = now;
+}
+
 static void s_on_ingress(void *arg, rtm_zlink_t *zl, const rtm_str_t *frames, size_t n)
 {
     rtm_shard_link_t *link = arg;
@@ -186,7 +207,7 @@ static void s_on_ingress(void *arg, rtm_zlink_t *zl, const rtm_str_t *frames, si
         RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
     } else if (msg.type == RTM_WIRE_SHARD_HB) {
         link->last_reply_ms = s_now(up);
-        link->beat = msg.beat;
+        s_heard_beat(link, msg.beat, link->last_reply_ms);
         s_digest(up, link, msg.digest);
     } else if (msg.type == RTM_WIRE_ACK) {
         link->last_reply_ms = s_now(up);
@@ -247,7 +268,7 @@ static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
         s->first_hb_ms = now;
     }
     s->epoch = msg.epoch;
-    s->beat = msg.beat;
+    s_heard_beat(s, msg.beat, now);
     s->last_hb_ms = now;
     s->unlisted = unlisted;
     s_digest(up, s, msg.digest);
@@ -287,7 +308,7 @@ static void s_on_link_state(void *arg, rtm_zlink_t *zl, bool ready, int why)
 
 static void s_free_link(rtm_shard_link_t *link)
 {
-    s_drop_requests(link->up, link, false);
+    s_drop_requests(link->up, link, false, 0);
     rtm_zlink_close(&link->ingress);
     rtm_zlink_close(&link->egress);
     free(link->identity);
@@ -523,18 +544,27 @@ void rtm_upstream_request(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *ms
     rtm_pending_t *p = calloc(1, sizeof *p);
     if (!p)
         abort();
+    uint64_t now = s_now(up);
     p->id = up->next_id++;
-    p->deadline_ms = s_now(up) + S_REQUEST_MS;
+    p->deadline_ms = now + S_REQUEST_MS;
     p->cb = cb;
     p->arg = arg;
-    p->link = shard < up->n_shards ? up->shards[shard] : NULL;
+    rtm_shard_link_t *link = shard < up->n_shards ? up->shards[shard] : NULL;
+    p->link = link;
     msg->id = p->id;
-    if (p->link) /* a broker stalled since refuses it (it was refused here meanwhile) */
-        msg->beat = p->link->beat;
+    if (link) /* a broker stalled since, or reading it late, refuses it */
+        msg->beat = link->beat;
     p->status = 1;
     HASH_ADD(hh, up->pending, id, sizeof p->id, p); /* before sending: the ack may be fast */
-    if (shard >= up->n_shards || s_send(up->shards[shard], msg) < 0)
+    /* a stamped PUBLISH is held at least RTM_WIRE_HOLD_MS after its stamp was
+     * heard, and not sent on a stamp RTM_WIRE_STAMP_MS old (rtm_wire.h) */
+    bool stamped = link && msg->type == RTM_WIRE_PUBLISH && msg->beat;
+    if (stamped)
+        p->hold_ms = link->beat_ms + RTM_WIRE_HOLD_MS;
+    if (!link || (stamped && now - link->beat_ms >= RTM_WIRE_STAMP_MS) || s_send(link, msg) < 0) {
         p->status = RTM_EUNAVAIL; /* reported at the next tick */
+        p->deadline_ms = now;
+    }
     if (up->newest)
         up->newest->next = p;
     else

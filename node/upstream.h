@@ -53,6 +53,7 @@ struct rtm_shard_link {
     uint64_t last_reply_ms; /* last ingress reply (the request path works) */
     uint64_t epoch;         /* broker's start epoch, to notice restarts */
     uint64_t beat;          /* number of its last heartbeat heard, stamped on requests */
+    uint64_t beat_ms;       /* when that heartbeat was heard (RTM_WIRE_STAMP_MS, _HOLD_MS) */
     uint64_t first_hb_ms;   /* when it was first heard since it last fell silent */
     bool mismatch;          /* its last heartbeat carried a list digest other than ours */
     bool joining;           /* listed at run time or back (silence, restart, leave): routed to only

@@ -36,14 +36,28 @@
 #define RTM_WIRE_DEAD_MS 1500
 
 /* A node answers 503 to a request its broker has not ACKed this long after
- * sending it. A sender stamps a PUBLISH with the owner's last heartbeat number
- * it heard ("beat"), at most RTM_WIRE_DEAD_MS old, so a PUBLISH that reaches
- * its owner this many heartbeats after the one stamped was given up by its
- * sender (a node; librtmesh's own timeout may be longer, and gets the refusal):
- * the owner refuses it rather than publish it late (a partition healing, TCP
- * delivering it at last). */
-#define RTM_WIRE_REQUEST_MS  2000
-#define RTM_WIRE_STALE_BEATS ((RTM_WIRE_DEAD_MS + RTM_WIRE_REQUEST_MS) / RTM_WIRE_HB_MS + 1)
+ * sending it. */
+#define RTM_WIRE_REQUEST_MS 2000
+
+/* A PUBLISH given up by its sender is never published (docs/wire.md §3). A
+ * sender stamps each PUBLISH with the number ("beat") of the owner's last
+ * heartbeat it heard, at time h; the owner sent that heartbeat at T <= h.
+ *   A: a sender sends no PUBLISH stamped with a beat heard RTM_WIRE_STAMP_MS
+ *      or longer ago (it refuses it unsent);
+ *   W: the owner refuses (RTM_EUNAVAIL) a PUBLISH whose stamped heartbeat it
+ *      sent RTM_WIRE_STALE_MS or longer ago, by its own clock;
+ *   G: a sender gives up on a stamped PUBLISH no sooner than RTM_WIRE_HOLD_MS
+ *      after h, whatever it learns meanwhile (a silent owner included).
+ * An owner that publishes at r has r < T + W <= h + W < h + G: before its
+ * sender gave up, so a given-up PUBLISH is refused, however long the network
+ * held it (the ms rounding and rate difference of the two clocks are what
+ * G - W covers). In normal operation a PUBLISH arrives within A plus one
+ * round trip of T, under W: none is refused. The request timeout is at least
+ * G after h (a PUBLISH is sent at or after h), so only a sender that gives up
+ * early, on a silent owner, has to wait for G. */
+#define RTM_WIRE_STAMP_MS RTM_WIRE_DEAD_MS
+#define RTM_WIRE_STALE_MS (RTM_WIRE_REQUEST_MS - 100)
+#define RTM_WIRE_HOLD_MS  (RTM_WIRE_STALE_MS + 10)
 
 /* A broker listed at run time takes its share of channels only this long
  * after it is first heard (by nodes and brokers alike): every process must
