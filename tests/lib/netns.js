@@ -131,10 +131,12 @@ class Network {
   }
 
   // Drops only the packets from hostB arriving at hostA (a one-way partition: hostA still
-  // sends to hostB, but hears nothing back), in hostA's namespace, or lets them through again.
-  partitionFrom(hostA, hostB, on) {
+  // sends to hostB, but hears nothing back), in hostA's namespace, or lets them through again;
+  // with sport, only those of hostB's TCP port sport (one of its listeners).
+  partitionFrom(hostA, hostB, on, sport) {
     const op = on ? '-I' : '-D';
-    execFileSync('ip', ['netns', 'exec', this.ns(hostA), 'iptables', op, 'INPUT', '-s', this.hosts[hostB], '-j', 'DROP']);
+    const port = sport ? ['-p', 'tcp', '--sport', String(sport)] : [];
+    execFileSync('ip', ['netns', 'exec', this.ns(hostA), 'iptables', op, 'INPUT', '-s', this.hosts[hostB], ...port, '-j', 'DROP']);
   }
 
   destroy() {
