@@ -31,12 +31,7 @@ if (skip) console.log(`# multi-host held-publish test skipped: ${skip}`);
 test('multi-host: a publish held on the wire past its node\'s 503 is never delivered, and order holds', { skip: skip || false, timeout: 180000 }, async (t) => {
   const h = harness(t, HOSTS);
   const { net, procs, brokerId } = h;
-  h.writeBrokers(['b0', 'b1']);
-  h.fileBroker('b0');
-  h.fileBroker('b1');
-  h.fileNode('n0');
-  h.fileNode('n1');
-  for (const b of ['b0', 'b1']) await h.nodesLog(['n0', 'n1'], ['event=shard_up', `broker=${brokerId(b)}`], 0, `${b} up`);
+  await h.startMesh(['b0', 'b1'], ['n0', 'n1']);
   const load = h.script('c', 'netns-ordered.js', [h.endpoint('n0'), `${h.endpoint('n0')},${h.endpoint('n1')}`, '4', '8'], 'ordered');
   const lines = jsonLines(load);
   await waitUntil(() => lines.some((l) => l.ready), 'the clients to subscribe', WAIT_MS);

@@ -30,13 +30,8 @@ if (skip) console.log(`# multi-host rejoin test skipped: ${skip}`);
 test('multi-host: a broker back from a restart that one node cannot hear; nothing acknowledged is lost silently', { skip: skip || false, timeout: 180000 }, async (t) => {
   const h = harness(t, HOSTS);
   const { net, procs, brokerId } = h;
-  h.writeBrokers(['b0', 'b1']);
-  h.fileBroker('b0');
-  h.fileBroker('b1');
-  h.fileNode('n0');
-  h.fileNode('n1');
   const nodes = ['n0', 'n1'];
-  for (const b of ['b0', 'b1']) await h.nodesLog(nodes, ['event=shard_up', `broker=${brokerId(b)}`], 0, `${b} up`);
+  await h.startMesh(['b0', 'b1'], nodes);
   await h.startLoad('c', nodes, 9); // an odd number of channels: each is published through both nodes
   await sleep(1000);
 

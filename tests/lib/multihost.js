@@ -117,6 +117,15 @@ function harness(t, hosts, names = {}) {
   // Every node in nodes to log a line with every needle after since: their times.
   h.nodesLog = (nodes, needles, since, what) => Promise.all(nodes.map((n) => waitLog(h.procs[n], needles, since, `${n} to log ${what}`)));
 
+  // The brokers and nodes on those hosts, every one reading the brokers file, which lists the
+  // brokers; resolves once every node routes to every broker.
+  h.startMesh = async (brokers, nodes) => {
+    h.writeBrokers(brokers);
+    for (const b of brokers) h.fileBroker(b);
+    for (const n of nodes) h.fileNode(n);
+    for (const b of brokers) await h.nodesLog(nodes, ['event=shard_up', `broker=${h.brokerId(b)}`], 0, `${b} up`);
+  };
+
   // Once every node in nodes routes to every broker identity in ids: the load from clientHost
   // over nodes (h.startLoad), given a second to run before the first phase.
   h.startLoadWhenRouted = async (clientHost, nodes, ids) => {
