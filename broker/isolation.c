@@ -1,0 +1,132 @@
+/* isolation — see isolation.h; docs/architecture.md "Webhooks" tells why.
+ *
+ * Held changes are a list in the order held (every one is held at a monotonic
+ * now, so the head is always the oldest and a tick stops at the first one not
+ * yet due). Each is one allocation: the entry with its app, channel and user
+ * id copied after it. At most a departure per channel and member a lost node
+ * worker held, and only for RTM_WIRE_DEAD_MS. */
+#include "isolation.h"
+
+#include "rtm_wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utlist.h>
+
+typedef struct s_held {
+    rtm_channel_hook_t hook;    /* its slices point into bytes[] */
+    uint64_t due_ms;            /* handed on at this time unless dropped first */
+    struct s_held *prev, *next; /* held list, oldest first */
+    char bytes[];               /* app, channel, user id */
+} s_held_t;
+
+struct rtm_isolation {
+    s_held_t *held; /* oldest first */
+    bool cut_off;   /* the last tick found the broker hearing nobody */
+    rtm_isolation_stats_t st;
+};
+
+rtm_isolation_t *rtm_isolation_new(void)
+{
+    rtm_isolation_t *iso = calloc(1, sizeof *iso);
+    if (!iso)
+        abort();
+    return iso;
+}
+
+static void s_free(rtm_isolation_t *iso, s_held_t *h)
+{
+    DL_DELETE(iso->held, h);
+    iso->st.held--;
+    free(h);
+}
+
+/* Drops (counted) or hands on everything held. */
+static void s_clear(rtm_isolation_t *iso, rtm_isolation_release_fn release, void *ctx)
+{
+    s_held_t *h, *tmp;
+    DL_FOREACH_SAFE(iso->held, h, tmp)
+    {
+        if (release) {
+            release(ctx, &h->hook);
+            iso->st.released++;
+        } else {
+            iso->st.dropped++;
+        }
+        s_free(iso, h);
+    }
+}
+
+void rtm_isolation_destroy(rtm_isolation_t **iso)
+{
+    if (!iso || !*iso)
+        return;
+    s_clear(*iso, NULL, NULL);
+    free(*iso);
+    *iso = NULL;
+}
+
+static rtm_str_t s_copy(char **at, rtm_str_t s)
+{
+    rtm_str_t c = rtm_str(*at, s.len);
+    if (s.len)
+        memcpy(*at, s.p, s.len);
+    *at += s.len;
+    return c;
+}
+
+void rtm_isolation_hold(rtm_isolation_t *iso, const rtm_channel_hook_t *hook, uint64_t now_ms)
+{
+    if (iso->cut_off) {
+        iso->st.dropped++;
+        return;
+    }
+    s_held_t *h = malloc(sizeof *h + hook->app.len + hook->channel.len + hook->user_id.len);
+    if (!h)
+        abort();
+    char *at = h->bytes;
+    h->hook = *hook;
+    h->hook.app = s_copy(&at, hook->app);
+    h->hook.channel = s_copy(&at, hook->channel);
+    h->hook.user_id = s_copy(&at, hook->user_id);
+    h->due_ms = now_ms + RTM_WIRE_DEAD_MS;
+    DL_APPEND(iso->held, h);
+    iso->st.held++;
+}
+
+void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, bool heard_nobody,
+                        rtm_isolation_release_fn release, void *ctx)
+{
+    if (heard_nobody) {
+        if (!iso->cut_off)
+            iso->st.cut_offs++;
+        iso->cut_off = true;
+        s_clear(iso, NULL, NULL);
+        return;
+    }
+    iso->cut_off = false;
+    s_held_t *h, *tmp;
+    DL_FOREACH_SAFE(iso->held, h, tmp)
+    {
+        if (now_ms < h->due_ms)
+            break; /* oldest first: the rest are later */
+        release(ctx, &h->hook);
+        iso->st.released++;
+        s_free(iso, h);
+    }
+}
+
+void rtm_isolation_flush(rtm_isolation_t *iso, rtm_isolation_release_fn release, void *ctx)
+{
+    s_clear(iso, release, ctx);
+}
+
+bool rtm_isolation_cut_off(const rtm_isolation_t *iso)
+{
+    return iso->cut_off;
+}
+
+const rtm_isolation_stats_t *rtm_isolation_stats(const rtm_isolation_t *iso)
+{
+    return &iso->st;
+}

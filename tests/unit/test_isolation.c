@@ -1,0 +1,152 @@
+/* Unit tests of broker/isolation.c: the departures a broker infers from its
+ * node workers' silence are handed on when it still hears somebody, and
+ * dropped when it turns out to hear nobody (docs/soak.md, failure 2). */
+#include "isolation.h"
+
+#include "rtm_wire.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define S_MAX 8
+
+/* What was handed on: "kind channel[ user]". */
+typedef struct {
+    char got[S_MAX][96];
+    size_t n;
+} s_out_t;
+
+static void s_release(void *ctx, const rtm_channel_hook_t *h)
+{
+    s_out_t *o = ctx;
+    assert_true(o->n < S_MAX);
+    char *line = o->got[o->n++];
+    int n = snprintf(line, 96, "%s %.*s", rtm_webhook_kind_name(h->kind), (int)h->channel.len,
+                     h->channel.p);
+    if (h->user_id.len)
+        snprintf(line + n, 96 - (size_t)n, " %.*s", (int)h->user_id.len, h->user_id.p);
+}
+
+static void s_out_is(s_out_t *o, const char *const *want, size_t n)
+{
+    assert_int_equal(o->n, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(o->got[i], want[i]);
+    o->n = 0;
+}
+#define S_OUT(o, ...)                                                                              \
+    do {                                                                                           \
+        const char *const w_[] = {__VA_ARGS__};                                                    \
+        s_out_is(o, w_, sizeof w_ / sizeof w_[0]);                                                 \
+    } while (0)
+#define S_NONE(o) s_out_is(o, NULL, 0)
+
+/* Holds a departure from a buffer that is overwritten afterwards: the
+ * module must keep its own copy. */
+static void s_hold(rtm_isolation_t *iso, rtm_webhook_kind_t kind, const char *channel,
+                   const char *user, uint64_t now_ms)
+{
+    char app[8] = "app", ch[64], id[64];
+    snprintf(ch, sizeof ch, "%s", channel);
+    snprintf(id, sizeof id, "%s", user);
+    rtm_channel_hook_t h = {.kind = kind,
+                            .app = rtm_str_cstr(app),
+                            .channel = rtm_str_cstr(ch),
+                            .user_id = rtm_str_cstr(id)};
+    rtm_isolation_hold(iso, &h, now_ms);
+    memset(ch, 'x', sizeof ch);
+    memset(id, 'x', sizeof id);
+}
+
+/* A node worker really died: the broker still hears the others, and hands
+ * its departures on RTM_WIRE_DEAD_MS later, in order. */
+static void test_lost_node_while_hearing_others(void **state)
+{
+    (void)state;
+    s_out_t o = {0};
+    rtm_isolation_t *iso = rtm_isolation_new();
+    s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "ann", 1000);
+    s_hold(iso, RTM_WEBHOOK_CHANNEL_VACATED, "presence-p", "", 1000);
+    assert_int_equal(rtm_isolation_stats(iso)->held, 2);
+    rtm_isolation_tick(iso, 1000 + RTM_WIRE_DEAD_MS - 1, false, s_release, &o);
+    S_NONE(&o);
+    rtm_isolation_tick(iso, 1000 + RTM_WIRE_DEAD_MS, false, s_release, &o);
+    S_OUT(&o, "member_removed presence-p ann", "channel_vacated presence-p");
+    const rtm_isolation_stats_t *st = rtm_isolation_stats(iso);
+    assert_int_equal(st->held, 0);
+    assert_int_equal(st->released, 2);
+    assert_int_equal(st->dropped, 0);
+    assert_int_equal(st->cut_offs, 0);
+    assert_false(rtm_isolation_cut_off(iso));
+    rtm_isolation_destroy(&iso);
+    assert_null(iso);
+}
+
+/* The soak's `broker-partition`: the first node workers expire a tick before
+ * the broker finds it hears nobody; the rest while it hears nobody. None of
+ * those departures is ever handed on, not even after the heal. */
+static void test_cut_off_from_everything(void **state)
+{
+    (void)state;
+    s_out_t o = {0};
+    rtm_isolation_t *iso = rtm_isolation_new();
+    s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "ann", 1500);
+    rtm_isolation_tick(iso, 1500, false, s_release, &o); /* a peer still counted */
+    rtm_isolation_tick(iso, 2000, true, s_release, &o);
+    assert_true(rtm_isolation_cut_off(iso));
+    s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "bob", 2000);
+    s_hold(iso, RTM_WEBHOOK_CHANNEL_VACATED, "presence-p", "", 2000);
+    rtm_isolation_tick(iso, 2500, true, s_release, &o);
+    S_NONE(&o);
+    /* Healed: heard again; nothing was left to hand on. */
+    rtm_isolation_tick(iso, 8000, false, s_release, &o);
+    rtm_isolation_tick(iso, 8000 + 10 * RTM_WIRE_DEAD_MS, false, s_release, &o);
+    S_NONE(&o);
+    const rtm_isolation_stats_t *st = rtm_isolation_stats(iso);
+    assert_false(rtm_isolation_cut_off(iso));
+    assert_int_equal(st->held, 0);
+    assert_int_equal(st->released, 0);
+    assert_int_equal(st->dropped, 3);
+    assert_int_equal(st->cut_offs, 1);
+    /* A node lost after the heal is real again. */
+    s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-q", "cy", 20000);
+    rtm_isolation_tick(iso, 20000 + RTM_WIRE_DEAD_MS, false, s_release, &o);
+    S_OUT(&o, "member_removed presence-q cy");
+    rtm_isolation_destroy(&iso);
+}
+
+/* A node is heard while departures are held: they are real, and go at once,
+ * before whatever that node's message changes on their channels. */
+static void test_flush_keeps_order(void **state)
+{
+    (void)state;
+    s_out_t o = {0};
+    rtm_isolation_t *iso = rtm_isolation_new();
+    s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "ann", 1000);
+    s_hold(iso, RTM_WEBHOOK_CHANNEL_VACATED, "presence-p", "", 1000);
+    rtm_isolation_flush(iso, s_release, &o);
+    S_OUT(&o, "member_removed presence-p ann", "channel_vacated presence-p");
+    rtm_isolation_tick(iso, 1000 + RTM_WIRE_DEAD_MS, false, s_release, &o);
+    S_NONE(&o);
+    assert_int_equal(rtm_isolation_stats(iso)->released, 2);
+    /* Destroying with departures held hands nothing on. */
+    s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "bob", 2000);
+    rtm_isolation_destroy(&iso);
+    S_NONE(&o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lost_node_while_hearing_others),
+        cmocka_unit_test(test_cut_off_from_everything),
+        cmocka_unit_test(test_flush_keeps_order),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
