@@ -64,6 +64,14 @@ static void s_hold(rtm_isolation_t *iso, rtm_webhook_kind_t kind, const char *ch
     memset(id, 'x', sizeof id);
 }
 
+/* What a lost node worker takes with it: ann's membership of presence-p,
+ * and with it the channel's occupation. */
+static void s_lose_node(rtm_isolation_t *iso, uint64_t now_ms)
+{
+    s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "ann", now_ms);
+    s_hold(iso, RTM_WEBHOOK_CHANNEL_VACATED, "presence-p", "", now_ms);
+}
+
 /* A node worker really died: the broker still hears the others, and hands
  * its departures on RTM_WIRE_DEAD_MS later, in order. */
 static void test_lost_node_while_hearing_others(void **state)
@@ -71,8 +79,7 @@ static void test_lost_node_while_hearing_others(void **state)
     (void)state;
     s_out_t o = {0};
     rtm_isolation_t *iso = rtm_isolation_new();
-    s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "ann", 1000);
-    s_hold(iso, RTM_WEBHOOK_CHANNEL_VACATED, "presence-p", "", 1000);
+    s_lose_node(iso, 1000);
     assert_int_equal(rtm_isolation_stats(iso)->held, 2);
     rtm_isolation_tick(iso, 1000 + RTM_WIRE_DEAD_MS - 1, false, s_release, &o);
     S_NONE(&o);
@@ -128,8 +135,7 @@ static void test_flush_keeps_order(void **state)
     (void)state;
     s_out_t o = {0};
     rtm_isolation_t *iso = rtm_isolation_new();
-    s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "ann", 1000);
-    s_hold(iso, RTM_WEBHOOK_CHANNEL_VACATED, "presence-p", "", 1000);
+    s_lose_node(iso, 1000);
     rtm_isolation_flush(iso, s_release, &o);
     S_OUT(&o, "member_removed presence-p ann", "channel_vacated presence-p");
     rtm_isolation_tick(iso, 1000 + RTM_WIRE_DEAD_MS, false, s_release, &o);
