@@ -21,9 +21,9 @@ typedef struct s_held {
 } s_held_t;
 
 struct rtm_isolation {
-    s_held_t *held; /* oldest first */
-    bool cut_off;   /* the last tick found the broker hearing nobody */
-    rtm_isolation_stats_t st;
+    s_held_t *held;           /* oldest first */
+    bool cut_off;             /* the last tick found the broker hearing nobody */
+    rtm_isolation_stats_t st; /* counters since creation */
 };
 
 rtm_isolation_t *rtm_isolation_new(void)
