@@ -798,8 +798,9 @@ static void s_on_ingress(void *arg, rtm_str_t peer, const rtm_str_t *frames, siz
                          const char *user_id)
 {
     rtm_broker_t *b = arg;
-    /* A node is heard: what its peers' silence took is real, and goes
-     * before whatever this message changes. */
+    /* Somebody is heard, so the broker is not cut off: the departures held
+     * from other node workers' silence are real, and go before whatever this
+     * message changes. */
     rtm_isolation_flush(b->isolation, s_on_settled, b);
     if (n != 1) {
         b->stats.malformed++;
