@@ -23,6 +23,7 @@ typedef struct s_held {
 struct rtm_isolation {
     s_held_t *held;           /* oldest first */
     bool cut_off;             /* the last tick found the broker hearing nobody */
+    bool heard;               /* somebody was heard since creation */
     rtm_isolation_stats_t st; /* counters since creation */
 };
 
@@ -97,7 +98,7 @@ void rtm_isolation_hold(rtm_isolation_t *iso, const rtm_channel_hook_t *hook, ui
 void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, bool heard_nobody,
                         rtm_isolation_release_fn release, void *ctx)
 {
-    if (heard_nobody) {
+    if (heard_nobody && iso->heard) {
         if (!iso->cut_off)
             iso->st.cut_offs++;
         iso->cut_off = true;
@@ -105,6 +106,7 @@ void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, bool heard_nobody
         return;
     }
     iso->cut_off = false;
+    iso->heard = iso->heard || !heard_nobody;
     s_held_t *h, *tmp;
     DL_FOREACH_SAFE(iso->held, h, tmp)
     {

@@ -47,10 +47,11 @@ void rtm_isolation_destroy(rtm_isolation_t **iso);
 void rtm_isolation_hold(rtm_isolation_t *iso, const rtm_channel_hook_t *hook, uint64_t now_ms);
 
 /* Whether the broker hears anybody at now_ms: heard_nobody when it hears no
- * node worker and no listed peer although it has peers. Then everything held
- * is dropped and the broker counts as cut off until a call says otherwise.
- * Else each change held for RTM_WIRE_DEAD_MS goes to release(ctx, ...), in
- * the order held. Call at every liveness check, after expiring the silent. */
+ * node worker and no listed peer although it has peers. Then, unless nobody
+ * was ever heard (a broker starting), everything held is dropped and the
+ * broker counts as cut off until a call says otherwise. Else each change held
+ * for RTM_WIRE_DEAD_MS goes to release(ctx, ...), in the order held. Call at
+ * every liveness check, after expiring the silent. */
 void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, bool heard_nobody,
                         rtm_isolation_release_fn release, void *ctx);
 

@@ -103,6 +103,10 @@ static void test_cut_off_from_everything(void **state)
     (void)state;
     s_out_t o = {0};
     rtm_isolation_t *iso = rtm_isolation_new();
+    /* Starting, before anybody is heard: not cut off, just alone so far. */
+    rtm_isolation_tick(iso, 0, true, s_release, &o);
+    assert_false(rtm_isolation_cut_off(iso));
+    rtm_isolation_tick(iso, 500, false, s_release, &o);
     s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "ann", 1500);
     rtm_isolation_tick(iso, 1500, false, s_release, &o); /* a peer still counted */
     rtm_isolation_tick(iso, 2000, true, s_release, &o);
