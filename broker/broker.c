@@ -933,18 +933,20 @@ static void s_node_lost(void *ctx, uint32_t peer)
 /* After the silent are expired: does this broker hear nobody at all, although
  * it has peers? (Alone, it cannot tell its isolation from the nodes' end.)
  * Then what it inferred from the silence is dropped, and taken-over channels
- * wait to settle until it hears the mesh again (docs/soak.md, failure 2). */
+ * wait to settle until it hears its peers again (docs/soak.md, failure 2). */
 static void s_judge_isolation(rtm_broker_t *b, uint64_t now)
 {
-    bool nobody = rtm_shard_view_list(b->view)->n > 1 && rtm_node_table_count(b->nodes) == 0 &&
-                  rtm_shard_view_heard(b->view, now) == 0;
+    rtm_isolation_hearing_t hears = {.has_peers = rtm_shard_view_list(b->view)->n > 1,
+                                     .peers = rtm_shard_view_heard(b->view, now),
+                                     .nodes = (uint32_t)rtm_node_table_count(b->nodes)};
     bool was = rtm_isolation_cut_off(b->isolation);
-    rtm_isolation_tick(b->isolation, now, nobody, s_on_settled, b);
-    if (nobody)
+    rtm_isolation_tick(b->isolation, now, &hears, s_on_settled, b);
+    if (rtm_isolation_takeovers_wait(b->isolation))
         rtm_replica_postpone(b->replica, now);
-    if (nobody != was)
+    bool cut = rtm_isolation_cut_off(b->isolation);
+    if (cut != was)
         rtm_log(RTM_LOG_WARN, "event=%s broker=%s departures_dropped=%" PRIu64,
-                nobody ? "cut_off" : "heard_again", b->self,
+                cut ? "cut_off" : "heard_again", b->self,
                 rtm_isolation_stats(b->isolation)->dropped);
 }
 

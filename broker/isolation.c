@@ -24,6 +24,9 @@ struct rtm_isolation {
     s_held_t *held;           /* oldest first */
     bool cut_off;             /* the last tick found the broker hearing nobody */
     bool heard;               /* somebody was heard since creation */
+    uint64_t cut_start_ms;    /* when the last cut-off began */
+    uint64_t cut_end_ms;      /* when it ended; 0: none ended yet */
+    bool takeovers_wait;      /* rtm_isolation_takeovers_wait, as of the last tick */
     rtm_isolation_stats_t st; /* counters since creation */
 };
 
@@ -95,27 +98,46 @@ void rtm_isolation_hold(rtm_isolation_t *iso, const rtm_channel_hook_t *hook, ui
     iso->st.held++;
 }
 
-void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, bool heard_nobody,
+/* Whether taken-over channels must still wait to settle: while cut off, and
+ * after, until a peer is heard again, for at most as long as the cut lasted:
+ * TCP's retransmission back-off can keep a healed link to a peer silent about
+ * that long while the nodes are heard already. */
+static bool s_takeovers_wait(const rtm_isolation_t *iso, const rtm_isolation_hearing_t *hears,
+                             uint64_t now_ms)
+{
+    if (iso->cut_off)
+        return true;
+    return iso->cut_end_ms && hears->peers == 0 &&
+           now_ms - iso->cut_end_ms < iso->cut_end_ms - iso->cut_start_ms;
+}
+
+void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, const rtm_isolation_hearing_t *hears,
                         rtm_isolation_release_fn release, void *ctx)
 {
-    if (heard_nobody && iso->heard) {
-        if (!iso->cut_off)
+    bool nobody = hears->has_peers && hears->peers == 0 && hears->nodes == 0;
+    if (nobody && iso->heard) {
+        if (!iso->cut_off) {
             iso->st.cut_offs++;
+            iso->cut_start_ms = now_ms;
+        }
         iso->cut_off = true;
         s_clear(iso, NULL, NULL);
-        return;
+    } else {
+        if (iso->cut_off)
+            iso->cut_end_ms = now_ms;
+        iso->cut_off = false;
+        iso->heard = iso->heard || !nobody;
+        s_held_t *h, *tmp;
+        DL_FOREACH_SAFE(iso->held, h, tmp)
+        {
+            if (now_ms < h->due_ms)
+                break; /* oldest first: the rest are later */
+            release(ctx, &h->hook);
+            iso->st.released++;
+            s_free(iso, h);
+        }
     }
-    iso->cut_off = false;
-    iso->heard = iso->heard || !heard_nobody;
-    s_held_t *h, *tmp;
-    DL_FOREACH_SAFE(iso->held, h, tmp)
-    {
-        if (now_ms < h->due_ms)
-            break; /* oldest first: the rest are later */
-        release(ctx, &h->hook);
-        iso->st.released++;
-        s_free(iso, h);
-    }
+    iso->takeovers_wait = s_takeovers_wait(iso, hears, now_ms);
 }
 
 void rtm_isolation_flush(rtm_isolation_t *iso, rtm_isolation_release_fn release, void *ctx)
@@ -126,6 +148,11 @@ void rtm_isolation_flush(rtm_isolation_t *iso, rtm_isolation_release_fn release,
 bool rtm_isolation_cut_off(const rtm_isolation_t *iso)
 {
     return iso->cut_off;
+}
+
+bool rtm_isolation_takeovers_wait(const rtm_isolation_t *iso)
+{
+    return iso->takeovers_wait;
 }
 
 const rtm_isolation_stats_t *rtm_isolation_stats(const rtm_isolation_t *iso)

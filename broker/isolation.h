@@ -46,13 +46,20 @@ void rtm_isolation_destroy(rtm_isolation_t **iso);
  * Dropped at once while the broker is cut off; otherwise held. */
 void rtm_isolation_hold(rtm_isolation_t *iso, const rtm_channel_hook_t *hook, uint64_t now_ms);
 
-/* Whether the broker hears anybody at now_ms: heard_nobody when it hears no
- * node worker and no listed peer although it has peers. Then, unless nobody
- * was ever heard (a broker starting), everything held is dropped and the
- * broker counts as cut off until a call says otherwise. Else each change held
- * for RTM_WIRE_DEAD_MS goes to release(ctx, ...), in the order held. Call at
- * every liveness check, after expiring the silent. */
-void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, bool heard_nobody,
+/* What the broker hears at a liveness check, after expiring the silent. */
+typedef struct {
+    bool has_peers; /* its list names other brokers (alone, it cannot tell a cut) */
+    uint32_t peers; /* listed peers heard within RTM_WIRE_DEAD_MS */
+    uint32_t nodes; /* node workers heard within RTM_WIRE_DEAD_MS */
+} rtm_isolation_hearing_t;
+
+/* The broker's hearing at now_ms. When it hears nobody (no node worker and
+ * no peer, although it has peers) and has heard somebody before (a broker
+ * starting is alone, not cut off), everything held is dropped and it counts
+ * as cut off until a tick says otherwise. Else each change held for
+ * RTM_WIRE_DEAD_MS goes to release(ctx, ...), in the order held. Call at
+ * every liveness check. */
+void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, const rtm_isolation_hearing_t *hears,
                         rtm_isolation_release_fn release, void *ctx);
 
 /* Hands everything held to release(ctx, ...) now, in order: the broker heard
@@ -61,6 +68,13 @@ void rtm_isolation_flush(rtm_isolation_t *iso, rtm_isolation_release_fn release,
 
 /* Whether the last tick found the broker hearing nobody. */
 bool rtm_isolation_cut_off(const rtm_isolation_t *iso);
+
+/* Whether the channels this broker took over must wait to settle, as of the
+ * last tick: while it is cut off (its takeovers are its own view), and after,
+ * until it hears a peer again but at most as long as the cut lasted (TCP's
+ * retransmission back-off can keep a healed link silent about that long,
+ * while the nodes are heard already). */
+bool rtm_isolation_takeovers_wait(const rtm_isolation_t *iso);
 
 /* Current counters; borrowed until the next call on iso. */
 const rtm_isolation_stats_t *rtm_isolation_stats(const rtm_isolation_t *iso);

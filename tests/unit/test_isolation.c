@@ -64,6 +64,15 @@ static void s_hold(rtm_isolation_t *iso, rtm_webhook_kind_t kind, const char *ch
     memset(id, 'x', sizeof id);
 }
 
+/* A liveness check at now_ms hearing `peers` peers and `nodes` node workers
+ * (the broker has peers listed); nobody when both are 0. */
+static void s_tick(rtm_isolation_t *iso, uint64_t now_ms, uint32_t peers, uint32_t nodes,
+                   s_out_t *o)
+{
+    rtm_isolation_hearing_t hears = {.has_peers = true, .peers = peers, .nodes = nodes};
+    rtm_isolation_tick(iso, now_ms, &hears, s_release, o);
+}
+
 /* What a lost node worker takes with it: ann's membership of presence-p,
  * and with it the channel's occupation. */
 static void s_lose_node(rtm_isolation_t *iso, uint64_t now_ms)
@@ -81,9 +90,9 @@ static void test_lost_node_while_hearing_others(void **state)
     rtm_isolation_t *iso = rtm_isolation_new();
     s_lose_node(iso, 1000);
     assert_int_equal(rtm_isolation_stats(iso)->held, 2);
-    rtm_isolation_tick(iso, 1000 + RTM_WIRE_DEAD_MS - 1, false, s_release, &o);
+    s_tick(iso, 1000 + RTM_WIRE_DEAD_MS - 1, 1, 1, &o);
     S_NONE(&o);
-    rtm_isolation_tick(iso, 1000 + RTM_WIRE_DEAD_MS, false, s_release, &o);
+    s_tick(iso, 1000 + RTM_WIRE_DEAD_MS, 1, 1, &o);
     S_OUT(&o, "member_removed presence-p ann", "channel_vacated presence-p");
     const rtm_isolation_stats_t *st = rtm_isolation_stats(iso);
     assert_int_equal(st->held, 0);
@@ -104,20 +113,20 @@ static void test_cut_off_from_everything(void **state)
     s_out_t o = {0};
     rtm_isolation_t *iso = rtm_isolation_new();
     /* Starting, before anybody is heard: not cut off, just alone so far. */
-    rtm_isolation_tick(iso, 0, true, s_release, &o);
+    s_tick(iso, 0, 0, 0, &o);
     assert_false(rtm_isolation_cut_off(iso));
-    rtm_isolation_tick(iso, 500, false, s_release, &o);
+    s_tick(iso, 500, 1, 1, &o);
     s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "ann", 1500);
-    rtm_isolation_tick(iso, 1500, false, s_release, &o); /* a peer still counted */
-    rtm_isolation_tick(iso, 2000, true, s_release, &o);
+    s_tick(iso, 1500, 1, 0, &o); /* a peer still heard */
+    s_tick(iso, 2000, 0, 0, &o);
     assert_true(rtm_isolation_cut_off(iso));
     s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-p", "bob", 2000);
     s_hold(iso, RTM_WEBHOOK_CHANNEL_VACATED, "presence-p", "", 2000);
-    rtm_isolation_tick(iso, 2500, true, s_release, &o);
+    s_tick(iso, 2500, 0, 0, &o);
     S_NONE(&o);
     /* Healed: heard again; nothing was left to hand on. */
-    rtm_isolation_tick(iso, 8000, false, s_release, &o);
-    rtm_isolation_tick(iso, 8000 + 10 * RTM_WIRE_DEAD_MS, false, s_release, &o);
+    s_tick(iso, 8000, 1, 1, &o);
+    s_tick(iso, 8000 + 10 * RTM_WIRE_DEAD_MS, 1, 1, &o);
     S_NONE(&o);
     const rtm_isolation_stats_t *st = rtm_isolation_stats(iso);
     assert_false(rtm_isolation_cut_off(iso));
@@ -127,7 +136,7 @@ static void test_cut_off_from_everything(void **state)
     assert_int_equal(st->cut_offs, 1);
     /* A node lost after the heal is real again. */
     s_hold(iso, RTM_WEBHOOK_MEMBER_REMOVED, "presence-q", "cy", 20000);
-    rtm_isolation_tick(iso, 20000 + RTM_WIRE_DEAD_MS, false, s_release, &o);
+    s_tick(iso, 20000 + RTM_WIRE_DEAD_MS, 1, 1, &o);
     S_OUT(&o, "member_removed presence-q cy");
     rtm_isolation_destroy(&iso);
 }
@@ -142,7 +151,7 @@ static void test_flush_keeps_order(void **state)
     s_lose_node(iso, 1000);
     rtm_isolation_flush(iso, s_release, &o);
     S_OUT(&o, "member_removed presence-p ann", "channel_vacated presence-p");
-    rtm_isolation_tick(iso, 1000 + RTM_WIRE_DEAD_MS, false, s_release, &o);
+    s_tick(iso, 1000 + RTM_WIRE_DEAD_MS, 1, 1, &o);
     S_NONE(&o);
     assert_int_equal(rtm_isolation_stats(iso)->released, 2);
     /* Destroying with departures held hands nothing on. */
@@ -151,12 +160,48 @@ static void test_flush_keeps_order(void **state)
     S_NONE(&o);
 }
 
+/* Healed: the nodes are heard at once, but the link to the peers may stay
+ * silent for a while (TCP's back-off): taken-over channels wait to settle
+ * until a peer is heard, for at most as long as the cut lasted. A broker
+ * alone in its list is never cut off. */
+static void test_takeovers_wait_for_a_peer(void **state)
+{
+    (void)state;
+    s_out_t o = {0};
+    rtm_isolation_t *iso = rtm_isolation_new();
+    s_tick(iso, 1000, 1, 1, &o);
+    assert_false(rtm_isolation_takeovers_wait(iso));
+    s_tick(iso, 2000, 0, 0, &o); /* cut off, for 6 s */
+    assert_true(rtm_isolation_takeovers_wait(iso));
+    s_tick(iso, 8000, 0, 1, &o); /* a node heard: no longer cut off */
+    assert_false(rtm_isolation_cut_off(iso));
+    assert_true(rtm_isolation_takeovers_wait(iso));
+    s_tick(iso, 8000 + 6000 - 1, 0, 1, &o);
+    assert_true(rtm_isolation_takeovers_wait(iso));
+    s_tick(iso, 8000 + 6000, 0, 1, &o); /* as long as the cut: peers really gone */
+    assert_false(rtm_isolation_takeovers_wait(iso));
+    /* Another cut of 1 s; a peer heard half a second after it ends. */
+    s_tick(iso, 20000, 0, 0, &o);
+    s_tick(iso, 21000, 0, 1, &o);
+    assert_true(rtm_isolation_takeovers_wait(iso));
+    s_tick(iso, 21500, 1, 1, &o);
+    assert_false(rtm_isolation_takeovers_wait(iso));
+    assert_int_equal(rtm_isolation_stats(iso)->cut_offs, 2);
+    /* Alone in its list: hearing nobody is no cut-off. */
+    rtm_isolation_hearing_t alone = {.has_peers = false};
+    rtm_isolation_tick(iso, 30000, &alone, s_release, &o);
+    assert_false(rtm_isolation_cut_off(iso));
+    assert_false(rtm_isolation_takeovers_wait(iso));
+    rtm_isolation_destroy(&iso);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lost_node_while_hearing_others),
         cmocka_unit_test(test_cut_off_from_everything),
         cmocka_unit_test(test_flush_keeps_order),
+        cmocka_unit_test(test_takeovers_wait_for_a_peer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
