@@ -938,6 +938,8 @@ static void s_judge_isolation(rtm_broker_t *b, uint64_t now)
 {
     rtm_isolation_hearing_t hears = {.has_peers = rtm_shard_view_list(b->view)->n > 1,
                                      .peers = rtm_shard_view_heard(b->view, now),
+                                     .peers_live = rtm_shard_view_live(b->view) -
+                                                   (rtm_shard_view_self_index(b->view) >= 0),
                                      .nodes = (uint32_t)rtm_node_table_count(b->nodes)};
     bool was = rtm_isolation_cut_off(b->isolation);
     rtm_isolation_tick(b->isolation, now, &hears, s_on_settled, b);

@@ -25,8 +25,8 @@ struct rtm_isolation {
     bool cut_off;             /* the last tick found the broker hearing nobody */
     bool heard;               /* somebody was heard since creation */
     uint64_t cut_start_ms;    /* when the last cut-off began */
-    uint64_t cut_end_ms;      /* when it ended; 0: none ended yet */
-    bool takeovers_wait;      /* rtm_isolation_takeovers_wait, as of the last tick */
+    uint64_t cut_end_ms;      /* when it ended */
+    bool recovering;          /* the last cut ended, its peers not all counted again */
     rtm_isolation_stats_t st; /* counters since creation */
 };
 
@@ -98,17 +98,17 @@ void rtm_isolation_hold(rtm_isolation_t *iso, const rtm_channel_hook_t *hook, ui
     iso->st.held++;
 }
 
-/* Whether taken-over channels must still wait to settle: while cut off, and
- * after, until a peer is heard again, for at most as long as the cut lasted:
- * TCP's retransmission back-off can keep a healed link to a peer silent about
- * that long while the nodes are heard already. */
-static bool s_takeovers_wait(const rtm_isolation_t *iso, const rtm_isolation_hearing_t *hears,
-                             uint64_t now_ms)
+/* Whether a cut that ended is still being recovered from: until every peer
+ * heard again counts as live (a peer back from silence counts only
+ * RTM_WIRE_JOIN_MS after it is heard), or, while no peer is heard at all, for
+ * as long as the cut lasted (TCP's retransmission back-off can keep a healed
+ * link to a peer silent about that long while the nodes are heard already). */
+static bool s_recovering(const rtm_isolation_t *iso, const rtm_isolation_hearing_t *hears,
+                         uint64_t now_ms)
 {
-    if (iso->cut_off)
-        return true;
-    return iso->cut_end_ms && hears->peers == 0 &&
-           now_ms - iso->cut_end_ms < iso->cut_end_ms - iso->cut_start_ms;
+    if (hears->peers == 0)
+        return now_ms - iso->cut_end_ms < iso->cut_end_ms - iso->cut_start_ms;
+    return hears->peers_live < hears->peers;
 }
 
 void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, const rtm_isolation_hearing_t *hears,
@@ -123,8 +123,10 @@ void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, const rtm_isolati
         iso->cut_off = true;
         s_clear(iso, NULL, NULL);
     } else {
-        if (iso->cut_off)
+        if (iso->cut_off) {
             iso->cut_end_ms = now_ms;
+            iso->recovering = true;
+        }
         iso->cut_off = false;
         iso->heard = iso->heard || !nobody;
         s_held_t *h, *tmp;
@@ -137,7 +139,7 @@ void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, const rtm_isolati
             s_free(iso, h);
         }
     }
-    iso->takeovers_wait = s_takeovers_wait(iso, hears, now_ms);
+    iso->recovering = iso->recovering && s_recovering(iso, hears, now_ms);
 }
 
 void rtm_isolation_flush(rtm_isolation_t *iso, rtm_isolation_release_fn release, void *ctx)
@@ -152,7 +154,7 @@ bool rtm_isolation_cut_off(const rtm_isolation_t *iso)
 
 bool rtm_isolation_takeovers_wait(const rtm_isolation_t *iso)
 {
-    return iso->takeovers_wait;
+    return iso->cut_off || iso->recovering;
 }
 
 const rtm_isolation_stats_t *rtm_isolation_stats(const rtm_isolation_t *iso)

@@ -48,9 +48,10 @@ void rtm_isolation_hold(rtm_isolation_t *iso, const rtm_channel_hook_t *hook, ui
 
 /* What the broker hears at a liveness check, after expiring the silent. */
 typedef struct {
-    bool has_peers; /* its list names other brokers (alone, it cannot tell a cut) */
-    uint32_t peers; /* listed peers heard within RTM_WIRE_DEAD_MS */
-    uint32_t nodes; /* node workers heard within RTM_WIRE_DEAD_MS */
+    bool has_peers;      /* its list names other brokers (alone, it cannot tell a cut) */
+    uint32_t peers;      /* listed peers heard within RTM_WIRE_DEAD_MS */
+    uint32_t peers_live; /* of those, the ones counted live (past their join delay) */
+    uint32_t nodes;      /* node workers heard within RTM_WIRE_DEAD_MS */
 } rtm_isolation_hearing_t;
 
 /* The broker's hearing at now_ms. When it hears nobody (no node worker and
@@ -71,9 +72,10 @@ bool rtm_isolation_cut_off(const rtm_isolation_t *iso);
 
 /* Whether the channels this broker took over must wait to settle, as of the
  * last tick: while it is cut off (its takeovers are its own view), and after,
- * until it hears a peer again but at most as long as the cut lasted (TCP's
- * retransmission back-off can keep a healed link silent about that long,
- * while the nodes are heard already). */
+ * until every peer it hears again counts as live (the channels then go back
+ * to their owners), or, while it hears no peer at all, for as long as the
+ * cut lasted (TCP's retransmission back-off can keep a healed link silent
+ * about that long, while the nodes are heard already). */
 bool rtm_isolation_takeovers_wait(const rtm_isolation_t *iso);
 
 /* Current counters; borrowed until the next call on iso. */

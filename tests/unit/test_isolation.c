@@ -69,7 +69,8 @@ static void s_hold(rtm_isolation_t *iso, rtm_webhook_kind_t kind, const char *ch
 static void s_tick(rtm_isolation_t *iso, uint64_t now_ms, uint32_t peers, uint32_t nodes,
                    s_out_t *o)
 {
-    rtm_isolation_hearing_t hears = {.has_peers = true, .peers = peers, .nodes = nodes};
+    rtm_isolation_hearing_t hears = {
+        .has_peers = true, .peers = peers, .peers_live = peers, .nodes = nodes};
     rtm_isolation_tick(iso, now_ms, &hears, s_release, o);
 }
 
@@ -162,8 +163,8 @@ static void test_flush_keeps_order(void **state)
 
 /* Healed: the nodes are heard at once, but the link to the peers may stay
  * silent for a while (TCP's back-off): taken-over channels wait to settle
- * until a peer is heard, for at most as long as the cut lasted. A broker
- * alone in its list is never cut off. */
+ * until the peers count as live again, or, while none is heard, for at most
+ * as long as the cut lasted. A broker alone in its list is never cut off. */
 static void test_takeovers_wait_for_a_peer(void **state)
 {
     (void)state;
@@ -180,11 +181,16 @@ static void test_takeovers_wait_for_a_peer(void **state)
     assert_true(rtm_isolation_takeovers_wait(iso));
     s_tick(iso, 8000 + 6000, 0, 1, &o); /* as long as the cut: peers really gone */
     assert_false(rtm_isolation_takeovers_wait(iso));
-    /* Another cut of 1 s; a peer heard half a second after it ends. */
+    /* Another cut of 1 s; a peer heard half a second after it ends counts
+     * as live only after its join delay: until then the takeovers wait. */
     s_tick(iso, 20000, 0, 0, &o);
     s_tick(iso, 21000, 0, 1, &o);
     assert_true(rtm_isolation_takeovers_wait(iso));
-    s_tick(iso, 21500, 1, 1, &o);
+    rtm_isolation_hearing_t joining = {.has_peers = true, .peers = 1, .peers_live = 0, .nodes = 1};
+    rtm_isolation_tick(iso, 21500, &joining, s_release, &o);
+    rtm_isolation_tick(iso, 21500 + RTM_WIRE_JOIN_MS - 1, &joining, s_release, &o);
+    assert_true(rtm_isolation_takeovers_wait(iso));
+    s_tick(iso, 21500 + RTM_WIRE_JOIN_MS, 1, 1, &o);
     assert_false(rtm_isolation_takeovers_wait(iso));
     assert_int_equal(rtm_isolation_stats(iso)->cut_offs, 2);
     /* Alone in its list: hearing nobody is no cut-off. */
