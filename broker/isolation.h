@@ -12,8 +12,10 @@
  *
  * So such departures are held for RTM_WIRE_DEAD_MS, by which time every
  * silence that began with theirs has been judged too, and handed on only if
- * the broker never heard nobody meanwhile; otherwise they are dropped. Pure:
- * the clock and whether the broker hears anybody are passed in. */
+ * the broker never heard nobody meanwhile; otherwise they are dropped. The
+ * channels it took over in its own view likewise wait to settle while it is
+ * cut off and until its peers count again (rtm_isolation_takeovers_wait).
+ * Pure: the clock and what the broker hears are passed in. */
 #ifndef RTM_ISOLATION_H
 #define RTM_ISOLATION_H
 
