@@ -297,6 +297,11 @@ void rtm_replica_tick(rtm_replica_t *r, uint64_t now_ms)
     rtm_replica_ledger_tick(r->ledger, &r->env, now_ms);
 }
 
+void rtm_replica_postpone(rtm_replica_t *r, uint64_t now_ms)
+{
+    rtm_replica_ledger_postpone(r->ledger, now_ms);
+}
+
 void rtm_replica_stats(const rtm_replica_t *r, rtm_replica_stats_t *st)
 {
     st->out = *rtm_replica_outbox_stats(r->outbox);

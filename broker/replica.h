@@ -75,6 +75,10 @@ void rtm_replica_moved(rtm_replica_t *r, uint64_t now_ms);
 /* Sends what is marked and settles what is due. Call every ~100 ms. */
 void rtm_replica_tick(rtm_replica_t *r, uint64_t now_ms);
 
+/* This shard hears nobody at now_ms: taken-over channels wait to settle
+ * (rtm_replica_ledger_postpone). */
+void rtm_replica_postpone(rtm_replica_t *r, uint64_t now_ms);
+
 /* Counters, filled into *st. */
 void rtm_replica_stats(const rtm_replica_t *r, rtm_replica_stats_t *st);
 

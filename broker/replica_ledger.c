@@ -514,6 +514,15 @@ void rtm_replica_ledger_tick(rtm_replica_ledger_t *l, const rtm_replica_env_t *e
     }
 }
 
+void rtm_replica_ledger_postpone(rtm_replica_ledger_t *l, uint64_t now_ms)
+{
+    s_belief_t *b;
+    DL_FOREACH(l->settling, b)
+    {
+        b->due_ms = now_ms + l->lim.settle_ms; /* each was at most this: the order holds */
+    }
+}
+
 bool rtm_replica_ledger_belief(const rtm_replica_ledger_t *l, rtm_str_t app, rtm_str_t channel,
                                bool *occupied, void (*each)(void *ctx, rtm_str_t user_id),
                                void *ctx)

@@ -124,6 +124,13 @@ bool rtm_replica_ledger_filter(rtm_replica_ledger_t *l, const rtm_channel_hook_t
 void rtm_replica_ledger_tick(rtm_replica_ledger_t *l, const rtm_replica_env_t *env,
                              uint64_t now_ms);
 
+/* This shard hears nobody at now_ms (isolation.h): the channels it took
+ * over are its own view's, not the mesh's. Every settling belief waits
+ * settle_ms from now, so it settles only once this shard has heard the mesh
+ * for settle_ms: by then the channel went back to its owner (the belief is
+ * passive again) or the nodes re-announced what is still there. */
+void rtm_replica_ledger_postpone(rtm_replica_ledger_t *l, uint64_t now_ms);
+
 /* The settling belief of (app, channel), for passing on to this shard's own
  * successor (so a successor that dies while settling loses nothing): returns
  * false when there is none; else sets *occupied and calls each(ctx,

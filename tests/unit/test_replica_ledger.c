@@ -323,6 +323,52 @@ static void test_moved_elsewhere(void **state)
     rtm_replica_ledger_destroy(&l);
 }
 
+/* docs/soak.md failure 2: a shard cut off from everything sees its peers
+ * die and takes their channels over in its own view; no node re-announces
+ * (it hears none), so settling would report every believed member gone.
+ * Settling waits while it hears nobody; once the partition heals its peer
+ * counts again and the channel goes back to it: nothing is reported. */
+static void test_cut_off_takeover_waits(void **state)
+{
+    (void)state;
+    s_shard_t s = {.origin_live = true};
+    rtm_replica_ledger_t *l = s_ledger();
+    assert_int_equal(s_apply(l, &s, 1, "presence-p", 1, 0, "ann", "bob", NULL), 0);
+    s.origin_live = false; /* the cut: the sender looks dead, the channel is ours */
+    s.owned[0] = "presence-p";
+    s_moved(l, &s, 1000);
+    for (uint64_t t = 1000; t <= 1000 + 4 * SETTLE; t += 500) {
+        rtm_replica_ledger_postpone(l, t); /* hears nobody */
+        s_tick(l, &s, t);
+    }
+    S_NO_HOOKS(&s);
+    /* Healed at 13000: the sender counts again a second later, before the
+     * postponed deadline, and owns its channel: passive, nothing reported. */
+    s_tick(l, &s, 13000 + SETTLE - 1);
+    S_NO_HOOKS(&s);
+    s.origin_live = true;
+    s.owned[0] = NULL;
+    s_moved(l, &s, 14000);
+    s_tick(l, &s, 14000 + 10 * SETTLE);
+    S_NO_HOOKS(&s);
+    assert_int_equal(rtm_replica_ledger_stats(l)->channels, 1);
+    assert_int_equal(rtm_replica_ledger_stats(l)->settled, 0);
+    /* The sender really died meanwhile: once heard again by the nodes this
+     * shard settles settle_ms after it last heard nobody, with what they
+     * re-announced. */
+    s.origin_live = false;
+    s.owned[0] = "presence-p";
+    s_moved(l, &s, 50000);
+    rtm_replica_ledger_postpone(l, 50500);
+    s.members[0] = "presence-p/ann";
+    s.occupied[0] = "presence-p";
+    s_tick(l, &s, 50500 + SETTLE - 1);
+    S_NO_HOOKS(&s);
+    s_tick(l, &s, 50500 + SETTLE);
+    S_HOOKS(&s, "member_removed presence-p bob");
+    rtm_replica_ledger_destroy(&l);
+}
+
 static void test_owned_before_moved(void **state)
 {
     (void)state;
@@ -402,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_own_reports_override_handover),
         cmocka_unit_test(test_forget_and_replace),
         cmocka_unit_test(test_moved_elsewhere),
+        cmocka_unit_test(test_cut_off_takeover_waits),
         cmocka_unit_test(test_owned_before_moved),
         cmocka_unit_test(test_belief_passed_on),
         cmocka_unit_test(test_bounds),
