@@ -75,7 +75,7 @@ static void s_close(rtm_zpeer_t *p, int why)
     if (p->fd < 0)
         return;
     if (!p->ready && p->out.len) /* an ERROR for a refused key: best effort, no wait */
-        (void)!write(p->fd, p->out.p, p->out.len);
+        (void)!send(p->fd, p->out.p, p->out.len, MSG_NOSIGNAL);
     close(p->fd);
     p->fd = -1;
     s->swept = true;
@@ -206,9 +206,12 @@ static void s_read(rtm_zpeer_t *p)
         s_close(p, rc);
 }
 
+/* MSG_NOSIGNAL: a peer that closed and then reset the connection (a node killed while the
+ * broker still wrote to it) makes the next write fail with EPIPE, which must close that peer,
+ * not raise SIGPIPE and end the broker. */
 static void s_write(rtm_zpeer_t *p)
 {
-    ssize_t n = write(p->fd, p->out.p, p->out.len);
+    ssize_t n = send(p->fd, p->out.p, p->out.len, MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
         s_close(p, S_EOF);
         return;
