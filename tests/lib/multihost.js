@@ -83,7 +83,12 @@ function harness(t, hosts, names = {}) {
 
   // Starts file with args inside host, as h.procs[name] (default: the host's name); a process
   // of that name that ended before is replaced (its exit was checked when it ended).
+  // The old process is judged before the new one starts: a throw after the spawn would leave
+  // the new one running, unowned, and the test process waiting on its pipes.
   h.start = (host, file, args, name = host) => {
+    const old = h.procs[name];
+    if (old && old.exit && (old.killed || (old.exit.code === 0 && old.exit.signal === null)) && !old.log.sanitizerReport) delete h.procs[name];
+    else if (old) throw new Error(`${name} is still running or failed: ${JSON.stringify(old.exit)}`);
     const [cmd, argv] = h.net.exec(host, file, args);
     const env = { ...process.env, RTMESH_APP_ID: APP.id, RTMESH_APP_KEY: APP.key, RTMESH_APP_SECRET: APP.secret };
     env.RTMESH_DRAIN_SECONDS = '0'; // nodes stop at once on SIGTERM
@@ -93,9 +98,6 @@ function harness(t, hosts, names = {}) {
     child.stdout.on('data', (c) => proc.log.append('stdout', c));
     child.stderr.on('data', (c) => proc.log.append('stderr', c));
     proc.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((proc.exit = { code, signal }))));
-    const old = h.procs[name];
-    if (old && old.exit && (old.killed || (old.exit.code === 0 && old.exit.signal === null)) && !old.log.sanitizerReport) delete h.procs[name];
-    else if (old) throw new Error(`${name} is still running or failed: ${JSON.stringify(old.exit)}`);
     h.procs[name] = proc;
     return proc;
   };
