@@ -45,19 +45,25 @@ static void s_free(rtm_isolation_t *iso, s_held_t *h)
     free(h);
 }
 
+/* Hands h on (release given) or drops it, counted either way, and frees it. */
+static void s_settle(rtm_isolation_t *iso, s_held_t *h, rtm_isolation_release_fn release, void *ctx)
+{
+    if (release) {
+        release(ctx, &h->hook);
+        iso->st.released++;
+    } else {
+        iso->st.dropped++;
+    }
+    s_free(iso, h);
+}
+
 /* Drops (counted) or hands on everything held. */
 static void s_clear(rtm_isolation_t *iso, rtm_isolation_release_fn release, void *ctx)
 {
     s_held_t *h, *tmp;
     DL_FOREACH_SAFE(iso->held, h, tmp)
     {
-        if (release) {
-            release(ctx, &h->hook);
-            iso->st.released++;
-        } else {
-            iso->st.dropped++;
-        }
-        s_free(iso, h);
+        s_settle(iso, h, release, ctx);
     }
 }
 
@@ -134,9 +140,7 @@ void rtm_isolation_tick(rtm_isolation_t *iso, uint64_t now_ms, const rtm_isolati
         {
             if (now_ms < h->due_ms)
                 break; /* oldest first: the rest are later */
-            release(ctx, &h->hook);
-            iso->st.released++;
-            s_free(iso, h);
+            s_settle(iso, h, release, ctx);
         }
     }
     iso->recovering = iso->recovering && s_recovering(iso, hears, now_ms);
