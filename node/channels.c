@@ -641,16 +641,16 @@ static void s_keep_cache(rtm_channel_t *ch, const s_frames_t *fr, uint64_t expir
     ch->cache_expires_ms = expires_ms;
 }
 
-void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json,
-                        uint64_t now_ms)
+void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude,
+                        rtm_frame_t *frame, uint64_t now_ms)
 {
     chs->now_ms = now_ms;
     rtm_channel_t *ch = s_find(chs, topic.p, topic.len);
     if (!ch)
         return; /* unsubscribed while the event was in flight */
-    s_frames_t fr = s_frames(rtm_frame_text(json.p, json.len));
+    s_frames_t fr = s_frames(rtm_frame_ref(frame));
     s_fan_out(chs, ch, &fr, exclude, rtm_str(NULL, 0));
-    if (ch->is_cache && s_cacheable(json))
+    if (ch->is_cache && s_cacheable(rtm_frame_payload(frame)))
         s_keep_cache(ch, &fr, now_ms + S_CACHE_TTL_MS);
     s_frames_release(&fr);
 }

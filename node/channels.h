@@ -144,12 +144,14 @@ rtm_subscription_t *rtm_channels_find(const rtm_subscriber_t *s, rtm_str_t chann
 void rtm_channels_refuse(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t channel,
                          const char *type, const char *message, int status);
 
-/* An event from a shard: frames json once (and compresses it once, when a
- * subscriber negotiated permessage-deflate) and queues it to every active
- * local subscriber of the topic except the socket id exclude; a cache
- * channel keeps a server event, in both forms, as its cache. */
-void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json,
-                        uint64_t now_ms);
+/* An event from a shard, its JSON already framed (once per node, frame
+ * borrowed: the table takes the references it keeps): queues the frame (or
+ * its compressed twin, made once per table when a subscriber negotiated
+ * permessage-deflate) to every active local subscriber of the topic except
+ * the socket id exclude; a cache channel keeps a server event, in both
+ * forms, as its cache. */
+void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude,
+                        rtm_frame_t *frame, uint64_t now_ms);
 
 /* A control message from a shard on a channel topic: SYNC, MEMBER,
  * TERMINATE or MOVED (anything else is counted as malformed). */

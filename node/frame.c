@@ -1,4 +1,4 @@
-/* rtm_frame — see frame.h. Only the compressed twin needs code of its own. */
+/* rtm_frame — see frame.h. Only the payload and the compressed twin need code of their own. */
 #include "frame.h"
 
 /* Where the payload of a server text frame starts: after a header of 2, 4 or
@@ -7,6 +7,12 @@ static size_t s_header_len(const rtm_frame_t *f)
 {
     uint8_t len7 = f->data[1] & 0x7Fu;
     return len7 == 126 ? 4 : len7 == 127 ? 10 : 2;
+}
+
+rtm_str_t rtm_frame_payload(const rtm_frame_t *f)
+{
+    size_t hdr = s_header_len(f);
+    return rtm_str((const char *)f->data + hdr, f->len - hdr);
 }
 
 rtm_frame_t *rtm_frame_deflate(rtm_deflate_t *z, const rtm_frame_t *plain)

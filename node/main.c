@@ -293,6 +293,9 @@ int main(int argc, char **argv)
     node.quota = rtm_quota_new(&node.apps);
     node.addr_limit =
         rtm_addr_limit_new((uint32_t)node.opt.max_conns, (uint32_t)node.opt.max_conns_per_ip);
+    for (int i = 0; i < RTM_NODE_MAX_WORKERS; i++)
+        rtm_relay_inbox_init(&node.inbox[i]);
+    rtm_relay_inbox_init(&node.wants);
     rtm_worker_t *workers[RTM_NODE_MAX_WORKERS] = {0};
     int rc = s_start_workers(&node, workers);
     if (rc == 0) {
@@ -309,14 +312,17 @@ int main(int argc, char **argv)
         int sig = s_wait(&node, &stop);
         s_drain(&node, workers, &stop, sig);
         rtm_log(RTM_LOG_INFO, "event=stopping signal=%d", sig);
-        for (int i = 0; i < node.n_workers; i++)
+        for (int i = node.n_workers - 1; i >= 0; i--) /* worker 0 last: it hears for all */
             rtm_worker_stop(&workers[i]);
     } else {
-        for (int i = 0; i < node.n_workers; i++) { /* created, not yet running */
+        for (int i = node.n_workers - 1; i >= 0; i--) { /* created, not yet running */
             rtm_worker_run(workers[i]);
             rtm_worker_stop(&workers[i]);
         }
     }
+    for (int i = 0; i < RTM_NODE_MAX_WORKERS; i++)
+        rtm_relay_inbox_destroy(&node.inbox[i]);
+    rtm_relay_inbox_destroy(&node.wants);
     rtm_quota_destroy(&node.quota);
     rtm_addr_limit_destroy(&node.addr_limit);
     rtm_brokers_free(&node.brokers);

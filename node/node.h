@@ -8,13 +8,16 @@
  * node drains (set once by the main thread at SIGTERM), the
  * connection quota (every worker admits connections), and per worker its
  * metrics and readiness, each written only by its own worker and read by
- * whichever worker serves /metrics or /readyz. */
+ * whichever worker serves /metrics or /readyz. And the relay inboxes
+ * (locked): what the node hears from the brokers' egress, once, in worker
+ * 0's loop, reaches the other workers through them (node/egress_hub.h). */
 #ifndef RTM_NODE_H
 #define RTM_NODE_H
 
 #include "addr_limit.h"
 #include "metrics.h"
 #include "quota.h"
+#include "relay.h"
 #include "rtm_apps.h"
 #include "rtm_brokers.h"
 #include "rtm_roster.h"
@@ -71,6 +74,10 @@ typedef struct {
     int ready[RTM_NODE_MAX_WORKERS];              /* each worker reaches every live shard; atomic */
     int mismatched[RTM_NODE_MAX_WORKERS]; /* live brokers whose list differs, per worker; atomic */
     int draining; /* SIGTERM arrived: not ready, no new WebSockets; atomic, set once */
+    /* What worker 0's egress hub hands each other worker, and the topics they
+     * want (to the hub): made before the workers, freed after them. */
+    rtm_relay_inbox_t inbox[RTM_NODE_MAX_WORKERS];
+    rtm_relay_inbox_t wants;
 } rtm_node_t;
 
 /* Whether the node is draining before it stops. */

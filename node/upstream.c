@@ -1,8 +1,9 @@
 /* rtm_upstream — see upstream.h.
  *
- * Liveness is judged per worker from the heartbeats its own SUB socket sees
- * and the replies its DEALER gets to its own heartbeats, so a worker never
- * routes to a shard it cannot hear or cannot reach. Requests are kept in a
+ * Liveness is judged per worker from the brokers' egress heartbeats (which
+ * the node's egress hub hears once and hands every worker, with the time it
+ * heard them) and the replies its DEALER gets to its own heartbeats, so a
+ * worker never routes to a shard the node cannot hear or it cannot reach. Requests are kept in a
  * hash by id and in a list in send order; all requests share one timeout, so
  * the list is also deadline order and expiry only looks at its head. A request
  * that fails before it is sent still waits for the next tick to report, so a
@@ -16,7 +17,6 @@
  * or held themselves). */
 #include "upstream.h"
 
-#include "rtm_config.h"
 #include "rtm_error.h"
 #include "rtm_log.h"
 #include "rtm_rendezvous.h"
@@ -31,14 +31,6 @@
 #define S_REQUEST_MS RTM_WIRE_REQUEST_MS /* a shard that has not acked by then is unavailable */
 #define S_MAX_FRAME  (64u << 20)         /* bigger frames from a broker close the link */
 #define S_MAX_OUT    (16u << 20)         /* bytes queued toward one broker before refusing */
-#define S_TOPIC_MAX  RTM_WIRE_MAX_TOPIC
-
-struct rtm_topic {
-    UT_hash_handle hh;
-    uint32_t refs; /* subscribe calls not yet dropped */
-    size_t len;
-    char topic[]; /* the key */
-};
 
 struct rtm_pending {
     UT_hash_handle hh;
@@ -117,19 +109,6 @@ static int s_send(rtm_shard_link_t *link, const rtm_wire_msg_t *msg)
     return rc;
 }
 
-/* Sends a subscription (on) or its cancel for topic to one egress, as a
- * ZMTP 3.0 SUB does: a message of 0x01 or 0x00 followed by the topic. */
-static void s_subscription(rtm_zlink_t *egress, const char *topic, size_t len, bool on)
-{
-    char msg[S_TOPIC_MAX + 1];
-    if (len > S_TOPIC_MAX || !rtm_zlink_ready(egress))
-        return; /* not ready: sent with all the others once it is */
-    msg[0] = on ? 1 : 0;
-    memcpy(msg + 1, topic, len);
-    rtm_str_t frame = rtm_str(msg, len + 1);
-    rtm_zlink_send(egress, &frame, 1);
-}
-
 /* Reports when the live set or the list changed: owners may have moved. */
 static void s_check_owners(rtm_upstream_t *up)
 {
@@ -189,9 +168,13 @@ static void s_digest(rtm_upstream_t *up, rtm_shard_link_t *link, uint64_t digest
             (unsigned long long)digest, (unsigned long long)up->digest, up->id);
 }
 
-/* The heartbeat number a broker's SHARD_HB carried, heard at now. */
+/* The heartbeat number a broker's SHARD_HB carried, heard at now: the
+ * newest kept (an egress heartbeat handed on by the hub may have been heard
+ * before a reply this worker read since). */
 static void s_heard_beat(rtm_shard_link_t *link, uint64_t beat, uint64_t now)
 {
+    if (now < link->beat_ms)
+        return;
     link->beat = beat;
     link->beat_ms = now;
 }
@@ -242,18 +225,17 @@ static uint32_t s_index_of(const rtm_upstream_t *up, const rtm_shard_link_t *lin
     return i;
 }
 
-static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
+void rtm_upstream_heartbeat(rtm_upstream_t *up, rtm_str_t body, uint64_t now)
 {
     rtm_wire_msg_t msg;
     rtm_shard_link_t *s = NULL;
-    if (rtm_wire_decode(body, len, &msg) < 0 || msg.type != RTM_WIRE_SHARD_HB ||
+    if (rtm_wire_decode(body.p, body.len, &msg) < 0 || msg.type != RTM_WIRE_SHARD_HB ||
         !(s = s_link_of(up, &msg))) {
         /* an unlisted sender is a heartbeat still queued from a broker just
          * removed, or a broker whose --self is not written as we list it */
         RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
         return;
     }
-    uint64_t now = s_now(up);
     /* a restart quicker than the dead time: logged here; it is routed to again
      * (shard_up) once it has been heard for RTM_WIRE_JOIN_MS */
     if (rtm_wire_live(s->last_hb_ms, now) && s->epoch != msg.epoch && !s->retired)
@@ -274,52 +256,26 @@ static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
     s_digest(up, s, msg.digest);
 }
 
-static void s_on_egress(void *arg, rtm_zlink_t *zl, const rtm_str_t *f, size_t n)
-{
-    rtm_upstream_t *up = ((rtm_shard_link_t *)arg)->up;
-    if (n == 2 && rtm_str_eq(f[0], rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN))) {
-        s_on_shard_hb(up, f[1].p, f[1].len);
-    } else if (n == 2) {
-        up->ev->control(up->ev->ctx, f[0], f[1]);
-    } else if (n == 3) {
-        RTM_COUNT(up->metrics, events_received, 1);
-        up->ev->event(up->ev->ctx, f[0], f[1], f[2]);
-    } else {
-        RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
-    }
-}
-
-/* Ingress and egress both: a ready egress gets every subscription again (a
- * new connection starts with none); a lost link needs nothing, since
- * liveness follows the heartbeats. */
+/* A lost link needs nothing: liveness follows the heartbeats and replies. */
 static void s_on_link_state(void *arg, rtm_zlink_t *zl, bool ready, int why)
 {
     rtm_shard_link_t *link = arg;
-    rtm_upstream_t *up = link->up;
-    rtm_log(RTM_LOG_DEBUG, "event=tier_link_%s broker=%s link=%s error=\"%s\" worker=%s",
-            ready ? "up" : "down", link->identity, zl == link->egress ? "egress" : "ingress",
-            ready ? "" : rtm_strerror(why), up->id);
-    if (!ready || zl != link->egress)
-        return;
-    s_subscription(zl, RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN, true);
-    for (rtm_topic_t *t = up->topics; t; t = t->hh.next)
-        s_subscription(zl, t->topic, t->len, true);
+    rtm_log(RTM_LOG_DEBUG, "event=tier_link_%s broker=%s link=ingress error=\"%s\" worker=%s",
+            ready ? "up" : "down", link->identity, ready ? "" : rtm_strerror(why), link->up->id);
 }
 
 static void s_free_link(rtm_shard_link_t *link)
 {
     s_drop_requests(link->up, link, false, 0);
     rtm_zlink_close(&link->ingress);
-    rtm_zlink_close(&link->egress);
     free(link->identity);
-    free(link->egress_endpoint);
     free(link);
 }
 
 /* An unlisted broker may still acknowledge publishes that nodes which have
- * not re-read their list yet send it, so its events must still reach us: the
- * link is retired (no longer routed to, still subscribed at its egress) and
- * closed only once the broker has fallen silent (s_reap). */
+ * not re-read their list yet send it (and the egress hub stays subscribed
+ * there): the link is retired (no longer routed to, its heartbeats still
+ * heard) and closed only once the broker has fallen silent (s_reap). */
 static void s_retire(rtm_upstream_t *up, rtm_shard_link_t *link)
 {
     link->retired = true;
@@ -359,30 +315,25 @@ static void s_reap(rtm_upstream_t *up, uint64_t now, bool all)
     }
 }
 
-/* The links to the broker `identity` (a checked tcp://host:port). */
+/* The DEALER to the broker `identity` (a checked tcp://host:port). */
 static rtm_shard_link_t *s_link_new(rtm_upstream_t *up, const char *identity)
 {
-    char host[256], egress[300];
-    int port = 0;
-    rtm_config_endpoint_port(identity, host, sizeof host, &port);
-    snprintf(egress, sizeof egress, "tcp://%s:%d", host, port + 1);
     rtm_shard_link_t *link = calloc(1, sizeof *link);
-    if (!link || !(link->identity = strdup(identity)) || !(link->egress_endpoint = strdup(egress)))
+    if (!link || !(link->identity = strdup(identity)))
         abort();
     link->up = up;
     link->ingress_ev = (rtm_zlink_events_t){link, s_on_ingress, s_on_link_state};
-    link->egress_ev = (rtm_zlink_events_t){link, s_on_egress, s_on_link_state};
-    rtm_zlink_opts_t o = {.socket_type = "SUB", .max_frame = S_MAX_FRAME, .max_out = S_MAX_OUT};
+    /* a stable identity lets the broker keep this worker's state across a
+     * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
+    rtm_zlink_opts_t o = {.socket_type = "DEALER",
+                          .identity = up->id,
+                          .max_frame = S_MAX_FRAME,
+                          .max_out = S_MAX_OUT};
     if (up->curve) {
         o.server_key = up->server_key;
         o.public_key = up->public_key;
         o.secret_key = up->secret_key;
     }
-    link->egress = rtm_zlink_new(up->loop, egress, &o, &link->egress_ev);
-    /* a stable identity lets the broker keep this worker's state across a
-     * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
-    o.socket_type = "DEALER";
-    o.identity = up->id;
     link->ingress = rtm_zlink_new(up->loop, identity, &o, &link->ingress_ev);
     return link;
 }
@@ -572,44 +523,12 @@ void rtm_upstream_request(rtm_upstream_t *up, uint32_t shard, rtm_wire_msg_t *ms
     up->newest = p;
 }
 
-void rtm_upstream_subscribe(rtm_upstream_t *up, const char *topic, size_t len, bool on)
-{
-    rtm_topic_t *t;
-    HASH_FIND(hh, up->topics, topic, len, t);
-    if (on && t) {
-        t->refs++;
-        return;
-    }
-    if (!on && (!t || --t->refs > 0))
-        return;
-    if (on) {
-        if (!(t = malloc(sizeof *t + len)))
-            abort();
-        *t = (rtm_topic_t){.refs = 1, .len = len};
-        memcpy(t->topic, topic, len);
-        HASH_ADD(hh, up->topics, topic, len, t);
-    } else {
-        HASH_DEL(up->topics, t);
-        free(t);
-    }
-    for (uint32_t i = 0; i < up->n_shards; i++)
-        s_subscription(up->shards[i]->egress, topic, len, on);
-    for (rtm_shard_link_t *r = up->retired; r; r = r->next)
-        s_subscription(r->egress, topic, len, on);
-}
-
 void rtm_upstream_close(rtm_upstream_t *up)
 {
     s_expire(up, 0, true);
     s_reap(up, 0, true);
     for (uint32_t i = 0; i < up->n_shards; i++)
         s_free_link(up->shards[i]);
-    rtm_topic_t *t, *tmp;
-    HASH_ITER(hh, up->topics, t, tmp)
-    {
-        HASH_DEL(up->topics, t);
-        free(t);
-    }
     free(up->shards);
     free(up->seeds);
     free(up->alive);

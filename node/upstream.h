@@ -1,21 +1,22 @@
 /* rtm_upstream — a worker's ZeroMQ links to the broker shards: a transport.
  *
- * Two ZMTP links per broker, spoken from the worker's own loop (rtm_zlink, no
- * libzmq I/O thread): a SUB to its egress carries events (for the topics this
- * worker subscribed, the same set at every broker) and broker heartbeats; a
- * DEALER to its ingress carries requests. The broker list can
- * change at run time (rtm_upstream_set_brokers): links to brokers that stay
- * are kept, added ones are connected, removed ones closed. A broker is live
- * while both its egress heartbeats and its replies to our heartbeats arrive
- * (rtm_wire_live); channel owners are
+ * One ZMTP DEALER per broker, to its ingress, spoken from the worker's own
+ * loop (rtm_zlink, no libzmq I/O thread): requests and their ACKs, and
+ * heartbeats both ways. Events, control messages and the brokers' egress
+ * heartbeats come once per node, through the egress hub in worker 0's loop
+ * (node/egress_hub.h); the hub hands each worker the heartbeats
+ * (rtm_upstream_heartbeat) and the worker its channel table the rest. The
+ * broker list can change at run time (rtm_upstream_set_brokers): links to
+ * brokers that stay are kept, added ones are connected, removed ones closed.
+ * A broker is live while both its egress heartbeats and its replies to our
+ * heartbeats arrive (rtm_wire_live); channel owners are
  * computed by rendezvous hashing over the identities of the live listed
  * brokers. Heartbeats both ways carry the digest of the sender's list; a
  * broker whose list differs is logged and counted. A broker's index (the
  * `shard` of the functions below) is its place in the current list: valid
  * until the next rtm_upstream_set_brokers, so never keep one across ticks. Requests that need an
- * answer get a correlation id and a deadline; their callback runs exactly once. What arrives —
- * events, control messages, a change of the live set — is reported through callbacks: this module
- * knows no channels. */
+ * answer get a correlation id and a deadline; their callback runs exactly once. A change of the
+ * live set is reported through a callback: this module knows no channels. */
 #ifndef RTM_UPSTREAM_H
 #define RTM_UPSTREAM_H
 
@@ -36,7 +37,6 @@
 typedef void (*rtm_upstream_ack_cb)(void *arg, int status, rtm_str_t json);
 
 typedef struct rtm_pending rtm_pending_t;
-typedef struct rtm_topic rtm_topic_t;
 
 typedef struct rtm_upstream rtm_upstream_t;
 
@@ -44,12 +44,9 @@ typedef struct rtm_shard_link rtm_shard_link_t;
 struct rtm_shard_link {
     rtm_upstream_t *up;
     char *identity;                /* the broker's ingress endpoint as listed, owned */
-    char *egress_endpoint;         /* its egress (port + 1), owned */
     rtm_zlink_t *ingress;          /* DEALER to the broker's ingress */
-    rtm_zlink_t *egress;           /* SUB at its egress */
     rtm_zlink_events_t ingress_ev; /* arg: this link */
-    rtm_zlink_events_t egress_ev;
-    uint64_t last_hb_ms;    /* last egress heartbeat (liveness) */
+    uint64_t last_hb_ms;    /* when the node last heard its egress heartbeat (liveness) */
     uint64_t last_reply_ms; /* last ingress reply (the request path works) */
     uint64_t epoch;         /* broker's start epoch, to notice restarts */
     uint64_t beat;          /* number of its last heartbeat heard, stamped on requests */
@@ -58,18 +55,14 @@ struct rtm_shard_link {
     bool mismatch;          /* its last heartbeat carried a list digest other than ours */
     bool joining;           /* listed at run time or back (silence, restart, leave): routed to only
                              * RTM_WIRE_JOIN_MS after first heard */
-    bool retired;           /* unlisted: kept subscribed at its egress until it falls silent */
+    bool retired;           /* unlisted: its heartbeats still heard until it falls silent */
     bool unlisted; /* its last heartbeat said it owns nothing (unlisted there, or leaving) */
     rtm_shard_link_t *next; /* in the retired list */
 };
 
-/* What the links report, all from inside the loop's callbacks. */
+/* What the links report, from inside the loop's callbacks. */
 typedef struct {
     void *ctx;
-    /* An event [topic][exclude][json] for a subscribed topic. */
-    void (*event)(void *ctx, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json);
-    /* A control message [topic][body] (SYNC, MEMBER, TERMINATE). */
-    void (*control)(void *ctx, rtm_str_t topic, rtm_str_t body);
     /* The set of live shards changed: channel owners may have moved. */
     void (*owners_changed)(void *ctx);
 } rtm_upstream_events_t;
@@ -80,7 +73,6 @@ struct rtm_upstream {
     rtm_metrics_t *metrics;
     bool curve; /* CURVE toward the brokers (keys below), else plain text */
     uint8_t server_key[32], public_key[32], secret_key[32];
-    rtm_topic_t *topics;       /* egress subscriptions (uthash), sent to every egress */
     rtm_shard_link_t **shards; /* n_shards links, in list order */
     uint32_t n_shards;
     uint64_t *seeds;           /* n_shards rendezvous seeds of the identities */
@@ -109,10 +101,10 @@ int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, const rtm_brokers_t 
  * listed; connects added ones, which are routed to only RTM_WIRE_JOIN_MS
  * after they are first heard, so that every node has had the time to list
  * them too and subscribe at their egress before any event comes from there;
- * stops routing to removed ones but stays subscribed at their egress until
- * they fall silent, since nodes that have not re-read their list yet may
- * still publish through them. Requests in flight to a removed broker are
- * answered as usual.
+ * stops routing to removed ones but keeps hearing them until they fall
+ * silent (the egress hub stays subscribed at their egress meanwhile, since
+ * nodes that have not re-read their list yet may still publish through
+ * them). Requests in flight to a removed broker are answered as usual.
  * Owners may move: owners_changed is reported at the next tick. Returns the
  * number of brokers added plus removed. */
 uint32_t rtm_upstream_set_brokers(rtm_upstream_t *up, const rtm_brokers_t *list);
@@ -161,8 +153,12 @@ uint32_t rtm_upstream_live(rtm_upstream_t *up, bool *alive);
  * Returns how many counts it wrote: min(n_shards, cap). */
 size_t rtm_upstream_pending(const rtm_upstream_t *up, uint64_t *counts, size_t cap);
 
-/* Adds or drops an egress topic subscription at every broker (counted: a
- * topic subscribed twice needs two drops, as on a libzmq SUB). */
-void rtm_upstream_subscribe(rtm_upstream_t *up, const char *topic, size_t len, bool on);
+/* A broker's egress heartbeat (the SHARD_HB body, borrowed for the call),
+ * heard by the node at heard_ms (this loop's clock, not later than its
+ * uv_now): liveness, the broker's heartbeat number for stamps
+ * (RTM_WIRE_STAMP_MS and RTM_WIRE_HOLD_MS count from heard_ms, when the node
+ * really heard it), restarts, joins and list digests. A malformed one, or
+ * one from a broker this worker does not know, is counted. */
+void rtm_upstream_heartbeat(rtm_upstream_t *up, rtm_str_t body, uint64_t heard_ms);
 
 #endif

@@ -1,8 +1,10 @@
 /* rtm_worker — see worker.h.
  *
- * Wiring: upstream reports events and control messages to the channel
- * table and owner changes to it too; the channel table and the quota reach
- * shards through a route implemented here over upstream; the table's frames
+ * Wiring: the egress hub (worker 0's) hands events and control messages to
+ * each worker's channel table and heartbeats to its upstream, which reports
+ * owner changes to the table; the channel table and the quota reach shards
+ * through a route implemented here over upstream (and over the hub, for the
+ * topics the table wants); the table's frames
  * go to connections through the sessions' sink; the connection set calls the
  * sessions. Shutdown runs on the worker's own thread: the main thread only
  * signals an async handle. Draining (before stopping) tells WebSocket
@@ -17,6 +19,7 @@
 
 #include "channels.h"
 #include "conn.h"
+#include "egress_hub.h"
 #include "rest_session.h"
 #include "rtm_error.h"
 #include "rtm_log.h"
@@ -57,7 +60,8 @@ struct rtm_worker {
     bool stopping;
     rtm_metrics_t metrics;
     rtm_upstream_t up;
-    uint64_t roster_gen;  /* generation of the broker list up has */
+    rtm_egress_hub_t *hub; /* worker 0: the node's egress links; NULL elsewhere */
+    uint64_t roster_gen;   /* generation of the broker list up (and hub) have */
     uint64_t unreachable; /* channels_unreachable already logged */
     rtm_upstream_events_t up_events;
     rtm_route_t route;
@@ -71,44 +75,57 @@ struct rtm_worker {
 
 static int s_route_send(void *ctx, const rtm_wire_msg_t *msg)
 {
-    rtm_upstream_t *up = ctx;
+    rtm_upstream_t *up = &((rtm_worker_t *)ctx)->up;
     int owner = rtm_upstream_owner(up, msg->app, msg->channel);
     return owner < 0 ? RTM_EUNAVAIL : rtm_upstream_send(up, (uint32_t)owner, msg);
 }
 
 static void s_route_request(void *ctx, rtm_wire_msg_t *msg, rtm_route_ack_fn cb, void *arg)
 {
-    rtm_upstream_t *up = ctx;
+    rtm_upstream_t *up = &((rtm_worker_t *)ctx)->up;
     int owner = rtm_upstream_owner(up, msg->app, msg->channel);
     /* no live owner: the request to shard 0 fails and reports through cb */
     rtm_upstream_request(up, owner < 0 ? 0 : (uint32_t)owner, msg, cb, arg);
 }
 
+/* The hub learns what this worker wants before it hands it anything more:
+ * worker 0 tells it at once, the others through its inbox, in order. */
 static void s_route_subscribe(void *ctx, rtm_str_t topic, bool on)
 {
-    rtm_upstream_subscribe(ctx, topic.p, topic.len, on);
+    rtm_worker_t *w = ctx;
+    if (w->hub) {
+        rtm_egress_hub_want(w->hub, (unsigned)w->index, topic, on);
+        return;
+    }
+    rtm_str_t none = rtm_str(NULL, 0);
+    rtm_relay_batch_t b = {0};
+    rtm_relay_batch_add(&b, rtm_relay_msg_new(on ? RTM_RELAY_WANT : RTM_RELAY_DROP, topic, none,
+                                              none));
+    b.items[0]->worker = (uint8_t)w->index;
+    rtm_relay_inbox_add(&w->node->wants, &b); /* closed: the node is stopping */
+    rtm_relay_batch_free(&b);
 }
 
 /* The owner's rendezvous seed: stable across list changes, unlike its index. */
 static uint64_t s_route_owner(void *ctx, rtm_str_t app, rtm_str_t channel)
 {
-    rtm_upstream_t *up = ctx;
+    rtm_upstream_t *up = &((rtm_worker_t *)ctx)->up;
     int owner = rtm_upstream_owner(up, app, channel);
     return owner < 0 ? 0 : up->seeds[owner] ? up->seeds[owner] : 1;
 }
 
-/* ---- what upstream reports --------------------------------------------- */
+/* ---- what the egress hub and upstream report ---------------------------- */
 
-static void s_on_event(void *ctx, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json)
+static void s_on_relayed(void *ctx, const rtm_relay_msg_t *m)
 {
     rtm_worker_t *w = ctx;
-    rtm_channels_event(w->channels, topic, exclude, json, uv_now(&w->loop));
-}
-
-static void s_on_control(void *ctx, rtm_str_t topic, rtm_str_t body)
-{
-    rtm_worker_t *w = ctx;
-    rtm_channels_control(w->channels, topic, body, uv_now(&w->loop));
+    uint64_t now = uv_now(&w->loop);
+    switch (m->kind) {
+    case RTM_RELAY_EVENT: rtm_channels_event(w->channels, m->topic, m->exclude, m->frame, now); break;
+    case RTM_RELAY_CONTROL: rtm_channels_control(w->channels, m->topic, m->body, now); break;
+    case RTM_RELAY_HEARTBEAT: rtm_upstream_heartbeat(&w->up, m->body, m->heard_ms); break;
+    default: break; /* WANT and DROP go to the hub */
+    }
 }
 
 static void s_on_owners_changed(void *ctx)
@@ -137,6 +154,8 @@ static void s_take_brokers(rtm_worker_t *w)
             rtm_log(RTM_LOG_ERROR, "event=broker_list_refused error=\"%s\" action=kept_list", err);
     } else {
         rtm_upstream_set_brokers(&w->up, &list);
+        if (w->hub)
+            rtm_egress_hub_set_brokers(w->hub, &list);
         rtm_brokers_free(&list);
     }
     free(text);
@@ -175,6 +194,8 @@ static void s_on_tick(uv_timer_t *t)
     uint64_t now = uv_now(&w->loop);
     s_take_brokers(w);
     rtm_upstream_tick(&w->up);
+    if (w->hub)
+        rtm_egress_hub_tick(w->hub);
     rtm_rest_session_tick(&w->sessions);
     rtm_channels_tick(w->channels, now);
     s_report_shares(w);
@@ -312,6 +333,10 @@ static void s_on_stop(uv_async_t *a)
     rtm_conns_each(&w->conns, s_tell_reconnect, NULL);
     rtm_conns_stop(&w->conns);
     rtm_upstream_close(&w->up);
+    if (w->hub)
+        rtm_egress_hub_close(&w->hub);
+    else
+        rtm_relay_inbox_close(&w->node->inbox[w->index]);
     uv_close((uv_handle_t *)&w->listener, s_on_listener_closed);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
     uv_close((uv_handle_t *)&w->drain_async, NULL);
@@ -363,9 +388,8 @@ static uint32_t s_sweep_every(const rtm_node_options_t *opt)
 
 static void s_wire(rtm_worker_t *w)
 {
-    w->up_events = (rtm_upstream_events_t){w, s_on_event, s_on_control, s_on_owners_changed};
-    w->route =
-        (rtm_route_t){&w->up, s_route_send, s_route_request, s_route_subscribe, s_route_owner};
+    w->up_events = (rtm_upstream_events_t){w, s_on_owners_changed};
+    w->route = (rtm_route_t){w, s_route_send, s_route_request, s_route_subscribe, s_route_owner};
     rtm_deflate_t *deflate = rtm_deflate_new();
     w->channels = rtm_channels_new(&w->route, &rtm_session_sink, &w->metrics, deflate);
     uint8_t *inflated = malloc(RTM_WS_SESSION_MAX_MESSAGE);
@@ -385,6 +409,25 @@ static void s_wire(rtm_worker_t *w)
                    (size_t)w->node->opt.max_outbound_kb * 1024, &w->metrics);
     w->conns.data = &w->sessions;
     w->conns.tls = w->node->tls;
+}
+
+/* Worker 0 hears the brokers' egress for the node (the hub); the others
+ * open their inbox for what it hands them. */
+static int s_start_relay(rtm_worker_t *w)
+{
+    rtm_node_t *node = w->node;
+    if (w->index != 0)
+        return rtm_relay_inbox_open(&node->inbox[w->index], &w->loop, s_on_relayed, w);
+    rtm_egress_hub_opts_t o = {.loop = &w->loop,
+                               .keys = &node->keys,
+                               .inboxes = node->inbox,
+                               .wants = &node->wants,
+                               .n_workers = (unsigned)node->opt.workers,
+                               .self = 0,
+                               .handle = s_on_relayed,
+                               .ctx = w,
+                               .metrics = &w->metrics};
+    return rtm_egress_hub_new(&o, &node->brokers, &w->hub);
 }
 
 int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
@@ -410,6 +453,8 @@ int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out)
     if (rc == 0)
         rc = rtm_upstream_start(&w->up, &w->loop, &node->brokers, &node->keys, id, &w->up_events,
                                 &w->metrics);
+    if (rc == 0)
+        rc = s_start_relay(w);
     w->roster_gen = node->brokers_gen;
     if (rc < 0) {
         rtm_log(RTM_LOG_ERROR, "worker=%d event=start_failed error=\"%s\"", index,

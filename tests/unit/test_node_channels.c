@@ -277,8 +277,10 @@ static void s_event(s_fix_t *f, const char *channel, const char *json, const cha
                     uint64_t now)
 {
     char topic[512];
-    rtm_channels_event(f->chs, s_topic(topic, sizeof topic, channel), rtm_str_cstr(exclude),
-                       rtm_str_cstr(json), now);
+    rtm_frame_t *frame = rtm_frame_text(json, strlen(json));
+    rtm_channels_event(f->chs, s_topic(topic, sizeof topic, channel), rtm_str_cstr(exclude), frame,
+                       now);
+    rtm_frame_unref(&frame);
 }
 
 /* Frames sent to subscriber `who` since the last call, joined by '\n'. */
