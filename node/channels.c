@@ -641,8 +641,8 @@ static void s_keep_cache(rtm_channel_t *ch, const s_frames_t *fr, uint64_t expir
     ch->cache_expires_ms = expires_ms;
 }
 
-void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude,
-                        rtm_frame_t *frame, uint64_t now_ms)
+void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_frame_t *frame,
+                        uint64_t now_ms)
 {
     chs->now_ms = now_ms;
     rtm_channel_t *ch = s_find(chs, topic.p, topic.len);

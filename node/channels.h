@@ -150,8 +150,8 @@ void rtm_channels_refuse(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t cha
  * permessage-deflate) to every active local subscriber of the topic except
  * the socket id exclude; a cache channel keeps a server event, in both
  * forms, as its cache. */
-void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude,
-                        rtm_frame_t *frame, uint64_t now_ms);
+void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_frame_t *frame,
+                        uint64_t now_ms);
 
 /* A control message from a shard on a channel topic: SYNC, MEMBER,
  * TERMINATE or MOVED (anything else is counted as malformed). */

@@ -31,9 +31,9 @@
 typedef struct s_link s_link_t;
 struct s_link {
     rtm_egress_hub_t *hub;
-    char *identity;     /* the broker's ingress endpoint as listed, owned */
-    uint64_t seed;      /* its rendezvous seed: the broker messages are tagged with */
-    rtm_zlink_t *sub;   /* SUB at its egress (port + 1) */
+    char *identity;   /* the broker's ingress endpoint as listed, owned */
+    uint64_t seed;    /* its rendezvous seed: the broker messages are tagged with */
+    rtm_zlink_t *sub; /* SUB at its egress (port + 1) */
     rtm_zlink_events_t ev;
     uint64_t last_hb_ms; /* its last heartbeat on this link (reaping unlisted links) */
     bool listed;

@@ -33,13 +33,13 @@
 typedef struct rtm_egress_hub rtm_egress_hub_t;
 
 typedef struct {
-    uv_loop_t *loop;           /* worker 0's */
+    uv_loop_t *loop;             /* worker 0's */
     const rtm_tier_keys_t *keys; /* CURVE toward the brokers when it holds any (copied) */
     rtm_relay_inbox_t *inboxes;  /* the workers' inboxes, n_workers of them (borrowed) */
     rtm_relay_inbox_t *wants;    /* where the other workers send topics they want (borrowed);
                                   * opened on loop by the hub */
     unsigned n_workers;
-    unsigned self;             /* the worker whose loop this is: handled at once */
+    unsigned self;              /* the worker whose loop this is: handled at once */
     rtm_relay_handle_fn handle; /* ... by handle(ctx, m) */
     void *ctx;
     rtm_metrics_t *metrics; /* counts events received and malformed messages (borrowed) */

@@ -12,6 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Copies s to *at, moving *at past it; the copy. */
+static rtm_str_t s_copy(char **at, rtm_str_t s)
+{
+    rtm_str_t copy = rtm_str(*at, s.len);
+    if (s.len)
+        memcpy(*at, s.p, s.len);
+    *at += s.len;
+    return copy;
+}
+
 rtm_relay_msg_t *rtm_relay_msg_new(rtm_relay_kind_t kind, rtm_str_t topic, rtm_str_t exclude,
                                    rtm_str_t body)
 {
@@ -22,18 +32,13 @@ rtm_relay_msg_t *rtm_relay_msg_new(rtm_relay_kind_t kind, rtm_str_t topic, rtm_s
         abort();
     *m = (rtm_relay_msg_t){.refs = 1, .kind = (uint8_t)kind};
     char *at = m->data;
-    memcpy(at, topic.p, topic.len);
-    m->topic = rtm_str(at, topic.len);
-    at += topic.len;
-    memcpy(at, exclude.p, exclude.len);
-    m->exclude = rtm_str(at, exclude.len);
-    at += exclude.len;
+    m->topic = s_copy(&at, topic);
+    m->exclude = s_copy(&at, exclude);
     if (framed) {
         m->frame = rtm_frame_text(body.p, body.len);
         m->body = rtm_frame_payload(m->frame);
     } else {
-        memcpy(at, body.p, body.len);
-        m->body = rtm_str(at, body.len);
+        m->body = s_copy(&at, body);
     }
     return m;
 }

@@ -46,16 +46,16 @@ struct rtm_shard_link {
     char *identity;                /* the broker's ingress endpoint as listed, owned */
     rtm_zlink_t *ingress;          /* DEALER to the broker's ingress */
     rtm_zlink_events_t ingress_ev; /* arg: this link */
-    uint64_t last_hb_ms;    /* when the node last heard its egress heartbeat (liveness) */
-    uint64_t last_reply_ms; /* last ingress reply (the request path works) */
-    uint64_t epoch;         /* broker's start epoch, to notice restarts */
-    uint64_t beat;          /* number of its last heartbeat heard, stamped on requests */
-    uint64_t beat_ms;       /* when that heartbeat was heard (RTM_WIRE_STAMP_MS, _HOLD_MS) */
-    uint64_t first_hb_ms;   /* when it was first heard since it last fell silent */
-    bool mismatch;          /* its last heartbeat carried a list digest other than ours */
-    bool joining;           /* listed at run time or back (silence, restart, leave): routed to only
-                             * RTM_WIRE_JOIN_MS after first heard */
-    bool retired;           /* unlisted: its heartbeats still heard until it falls silent */
+    uint64_t last_hb_ms;           /* when the node last heard its egress heartbeat (liveness) */
+    uint64_t last_reply_ms;        /* last ingress reply (the request path works) */
+    uint64_t epoch;                /* broker's start epoch, to notice restarts */
+    uint64_t beat;                 /* number of its last heartbeat heard, stamped on requests */
+    uint64_t beat_ms;              /* when that heartbeat was heard (RTM_WIRE_STAMP_MS, _HOLD_MS) */
+    uint64_t first_hb_ms;          /* when it was first heard since it last fell silent */
+    bool mismatch;                 /* its last heartbeat carried a list digest other than ours */
+    bool joining;  /* listed at run time or back (silence, restart, leave): routed to only
+                    * RTM_WIRE_JOIN_MS after first heard */
+    bool retired;  /* unlisted: its heartbeats still heard until it falls silent */
     bool unlisted; /* its last heartbeat said it owns nothing (unlisted there, or leaving) */
     rtm_shard_link_t *next; /* in the retired list */
 };

@@ -20,6 +20,7 @@
 #include "channels.h"
 #include "conn.h"
 #include "egress_hub.h"
+#include "interest.h"
 #include "rest_session.h"
 #include "rtm_error.h"
 #include "rtm_log.h"
@@ -62,7 +63,7 @@ struct rtm_worker {
     rtm_upstream_t up;
     rtm_egress_hub_t *hub; /* worker 0: the node's egress links; NULL elsewhere */
     uint64_t roster_gen;   /* generation of the broker list up (and hub) have */
-    uint64_t unreachable; /* channels_unreachable already logged */
+    uint64_t unreachable;  /* channels_unreachable already logged */
     rtm_upstream_events_t up_events;
     rtm_route_t route;
     rtm_channels_t *channels;
@@ -99,8 +100,8 @@ static void s_route_subscribe(void *ctx, rtm_str_t topic, bool on)
     }
     rtm_str_t none = rtm_str(NULL, 0);
     rtm_relay_batch_t b = {0};
-    rtm_relay_batch_add(&b, rtm_relay_msg_new(on ? RTM_RELAY_WANT : RTM_RELAY_DROP, topic, none,
-                                              none));
+    rtm_relay_batch_add(&b,
+                        rtm_relay_msg_new(on ? RTM_RELAY_WANT : RTM_RELAY_DROP, topic, none, none));
     b.items[0]->worker = (uint8_t)w->index;
     rtm_relay_inbox_add(&w->node->wants, &b); /* closed: the node is stopping */
     rtm_relay_batch_free(&b);
@@ -121,7 +122,9 @@ static void s_on_relayed(void *ctx, const rtm_relay_msg_t *m)
     rtm_worker_t *w = ctx;
     uint64_t now = uv_now(&w->loop);
     switch (m->kind) {
-    case RTM_RELAY_EVENT: rtm_channels_event(w->channels, m->topic, m->exclude, m->frame, now); break;
+    case RTM_RELAY_EVENT:
+        rtm_channels_event(w->channels, m->topic, m->exclude, m->frame, now);
+        break;
     case RTM_RELAY_CONTROL: rtm_channels_control(w->channels, m->topic, m->body, now); break;
     case RTM_RELAY_HEARTBEAT: rtm_upstream_heartbeat(&w->up, m->body, m->heard_ms); break;
     default: break; /* WANT and DROP go to the hub */
@@ -415,6 +418,7 @@ static void s_wire(rtm_worker_t *w)
  * open their inbox for what it hands them. */
 static int s_start_relay(rtm_worker_t *w)
 {
+    _Static_assert(RTM_NODE_MAX_WORKERS <= RTM_INTEREST_MAX_WORKERS, "a bit per worker");
     rtm_node_t *node = w->node;
     if (w->index != 0)
         return rtm_relay_inbox_open(&node->inbox[w->index], &w->loop, s_on_relayed, w);
