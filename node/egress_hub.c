@@ -19,7 +19,6 @@
 #include "rtm_error.h"
 #include "rtm_log.h"
 #include "rtm_wire.h"
-#include "rtm_zcurve.h"
 #include "rtm_zlink.h"
 
 #include <stdlib.h>
@@ -204,16 +203,10 @@ int rtm_egress_hub_new(const rtm_egress_hub_opts_t *opts, const rtm_brokers_t *l
     if (!hub || !(hub->out = calloc(opts->n_workers, sizeof *hub->out)))
         abort();
     hub->o = *opts;
-    const rtm_tier_keys_t *keys = opts->keys;
-    if ((hub->curve = rtm_tier_keys_on(keys)) &&
-        (rtm_zcurve_key_z85(keys->server_key, hub->server_key) < 0 ||
-         rtm_zcurve_key_z85(keys->public_key, hub->public_key) < 0 ||
-         rtm_zcurve_key_z85(keys->secret_key, hub->secret_key) < 0)) {
-        free(hub->out);
-        free(hub);
-        return RTM_EINVAL;
-    }
-    int rc = rtm_relay_inbox_open(opts->wants, opts->loop, s_on_want, hub);
+    int rc = rtm_tier_keys_binary(opts->keys, hub->server_key, hub->public_key, hub->secret_key);
+    hub->curve = rc > 0;
+    if (rc >= 0)
+        rc = rtm_relay_inbox_open(opts->wants, opts->loop, s_on_want, hub);
     if (rc < 0) {
         free(hub->out);
         free(hub);

@@ -22,8 +22,6 @@
 #include "rtm_rendezvous.h"
 #include "rtm_tier.h"
 
-#include "rtm_zcurve.h"
-
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -396,11 +394,10 @@ int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, const rtm_brokers_t 
 {
     *up = (rtm_upstream_t){.loop = loop, .ev = ev, .metrics = metrics, .next_id = 1};
     snprintf(up->id, sizeof up->id, "%s", id);
-    if ((up->curve = rtm_tier_keys_on(keys)) &&
-        (rtm_zcurve_key_z85(keys->server_key, up->server_key) < 0 ||
-         rtm_zcurve_key_z85(keys->public_key, up->public_key) < 0 ||
-         rtm_zcurve_key_z85(keys->secret_key, up->secret_key) < 0))
-        return RTM_EINVAL;
+    int curve = rtm_tier_keys_binary(keys, up->server_key, up->public_key, up->secret_key);
+    if (curve < 0)
+        return curve;
+    up->curve = curve;
     rtm_upstream_set_brokers(up, list);
     up->started = true;
     return 0;

@@ -22,8 +22,8 @@ typedef struct rtm_worker rtm_worker_t;
 /* Creates worker `index` of node (borrowed for the worker's life): binds its
  * listening socket and opens its ZeroMQ links (worker 0: and the egress
  * hub; the others: their inbox), without running anything yet. Worker 0 is
- * created first and stopped last. Returns 0 or a negative code (the port could not be bound, sockets
- * failed); *out is then NULL. */
+ * created first and stopped last. Returns 0 or a negative code (the port
+ * could not be bound, sockets failed); *out is then NULL. */
 int rtm_worker_create(rtm_node_t *node, int index, rtm_worker_t **out);
 
 /* Starts the worker's thread. */

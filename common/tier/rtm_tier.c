@@ -4,6 +4,7 @@
 #include "rtm_error.h"
 #include "rtm_log.h"
 #include "rtm_wire.h"
+#include "rtm_zcurve.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -55,6 +56,18 @@ int rtm_tier_send(void *sock, const rtm_wire_msg_t *msg)
 bool rtm_tier_keys_on(const rtm_tier_keys_t *keys)
 {
     return keys && keys->secret_key[0];
+}
+
+int rtm_tier_keys_binary(const rtm_tier_keys_t *keys, uint8_t server[32], uint8_t public_key[32],
+                         uint8_t secret[32])
+{
+    if (!rtm_tier_keys_on(keys))
+        return 0;
+    if (rtm_zcurve_key_z85(keys->server_key, server) < 0 ||
+        rtm_zcurve_key_z85(keys->public_key, public_key) < 0 ||
+        rtm_zcurve_key_z85(keys->secret_key, secret) < 0)
+        return RTM_EINVAL;
+    return 1;
 }
 
 /* zcert_load of path, or NULL when it is missing or holds no public key.

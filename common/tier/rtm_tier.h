@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A new socket of `type` from ctx with the tier options set. Returns it
  * (caller owns it: zmq_close), or NULL after logging why. */
@@ -34,6 +35,12 @@ typedef struct {
 
 /* Whether keys holds keys (CURVE on). */
 bool rtm_tier_keys_on(const rtm_tier_keys_t *keys);
+
+/* keys as the 32-byte keys our own ZMTP CURVE client takes (rtm_zlink):
+ * the brokers' public key, ours, our secret one. Returns 1 (CURVE on), 0 (no
+ * keys: plain text, nothing written) or RTM_EINVAL (a key that is not Z85). */
+int rtm_tier_keys_binary(const rtm_tier_keys_t *keys, uint8_t server[32], uint8_t public_key[32],
+                         uint8_t secret[32]);
 
 /* Loads keys from certificates in CZMQ's format (zcert, as `rtmesh keygen`
  * writes them): secret_path is this process's secret certificate
