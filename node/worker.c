@@ -99,10 +99,10 @@ static void s_route_subscribe(void *ctx, rtm_str_t topic, bool on)
         return;
     }
     rtm_str_t none = rtm_str(NULL, 0);
+    rtm_relay_msg_t *m = rtm_relay_msg_new(on ? RTM_RELAY_WANT : RTM_RELAY_DROP, topic, none, none);
+    m->worker = (uint8_t)w->index;
     rtm_relay_batch_t b = {0};
-    rtm_relay_batch_add(&b,
-                        rtm_relay_msg_new(on ? RTM_RELAY_WANT : RTM_RELAY_DROP, topic, none, none));
-    b.items[0]->worker = (uint8_t)w->index;
+    rtm_relay_batch_add(&b, m);
     rtm_relay_inbox_add(&w->node->wants, &b); /* closed: the node is stopping */
     rtm_relay_batch_free(&b);
 }
