@@ -260,11 +260,13 @@ static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
         rtm_log(RTM_LOG_INFO, "event=shard_restarted shard=%u broker=%s epoch=%llu worker=%s",
                 s_index_of(up, s), s->identity, (unsigned long long)msg.epoch, up->id);
     bool unlisted = msg.broker.len > 0 && msg.shard == RTM_WIRE_UNLISTED;
-    if (!rtm_wire_live(s->last_hb_ms, now) || s->epoch != msg.epoch || (s->unlisted && !unlisted)) {
+    if (!rtm_wire_live(s->last_hb_ms, now) || s->epoch != msg.epoch || (s->unlisted && !unlisted) ||
+        (msg.joining && !s->joining)) {
         /* heard (again): a broker back after silence, a restart or a leave is
          * routed to only RTM_WIRE_JOIN_MS later, when every node's SUB has
-         * reconnected to its egress (the first hearing at start is not) */
-        s->joining |= s->last_hb_ms != 0;
+         * reconnected to its egress (the first hearing at start is not,
+         * unless the broker says it is joining a mesh that ran without it) */
+        s->joining |= s->last_hb_ms != 0 || msg.joining;
         s->first_hb_ms = now;
     }
     s->epoch = msg.epoch;
