@@ -278,14 +278,15 @@ static void s_on_shard_hb(rtm_upstream_t *up, const char *body, size_t len)
 
 static void s_on_egress(void *arg, rtm_zlink_t *zl, const rtm_str_t *f, size_t n)
 {
-    rtm_upstream_t *up = ((rtm_shard_link_t *)arg)->up;
+    const rtm_shard_link_t *from = arg;
+    rtm_upstream_t *up = from->up;
     if (n == 2 && rtm_str_eq(f[0], rtm_str(RTM_WIRE_HB_TOPIC, RTM_WIRE_HB_TOPIC_LEN))) {
         s_on_shard_hb(up, f[1].p, f[1].len);
     } else if (n == 2) {
-        up->ev->control(up->ev->ctx, f[0], f[1]);
+        up->ev->control(up->ev->ctx, from, f[0], f[1]);
     } else if (n == 3) {
         RTM_COUNT(up->metrics, events_received, 1);
-        up->ev->event(up->ev->ctx, f[0], f[1], f[2]);
+        up->ev->event(up->ev->ctx, from, f[0], f[1], f[2]);
     } else {
         RTM_COUNT_ERR(up->metrics, RTM_ERR_UPSTREAM_BAD);
     }
@@ -485,6 +486,13 @@ size_t rtm_upstream_brokers(rtm_upstream_t *up, rtm_metrics_shard_t **out)
         m[i++] = (rtm_metrics_shard_t){r->identity, 0, false, r->mismatch, "unlisted"};
     *out = m;
     return n;
+}
+
+bool rtm_upstream_held(const rtm_upstream_t *up, const rtm_shard_link_t *from)
+{
+    uint64_t now = s_now(up);
+    return !rtm_wire_live(from->last_hb_ms, now) ||
+           (from->joining && now - from->first_hb_ms < RTM_WIRE_DEAD_MS);
 }
 
 uint32_t rtm_upstream_mismatched(const rtm_upstream_t *up)

@@ -14,8 +14,8 @@
  * `shard` of the functions below) is its place in the current list: valid
  * until the next rtm_upstream_set_brokers, so never keep one across ticks. Requests that need an
  * answer get a correlation id and a deadline; their callback runs exactly once. What arrives —
- * events, control messages, a change of the live set — is reported through callbacks: this module
- * knows no channels. */
+ * events, control messages (each with the link it came from), a change of the live set — is
+ * reported through callbacks: this module knows no channels. */
 #ifndef RTM_UPSTREAM_H
 #define RTM_UPSTREAM_H
 
@@ -66,10 +66,13 @@ struct rtm_shard_link {
 /* What the links report, all from inside the loop's callbacks. */
 typedef struct {
     void *ctx;
-    /* An event [topic][exclude][json] for a subscribed topic. */
-    void (*event)(void *ctx, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json);
-    /* A control message [topic][body] (SYNC, MEMBER, TERMINATE). */
-    void (*control)(void *ctx, rtm_str_t topic, rtm_str_t body);
+    /* An event [topic][exclude][json] for a subscribed topic, from the
+     * broker of link `from` (borrowed for the call). */
+    void (*event)(void *ctx, const rtm_shard_link_t *from, rtm_str_t topic, rtm_str_t exclude,
+                  rtm_str_t json);
+    /* A control message [topic][body] (SYNC, MEMBER, TERMINATE, MOVED), from
+     * the broker of link `from`. */
+    void (*control)(void *ctx, const rtm_shard_link_t *from, rtm_str_t topic, rtm_str_t body);
     /* The set of live shards changed: channel owners may have moved. */
     void (*owners_changed)(void *ctx);
 } rtm_upstream_events_t;
@@ -125,6 +128,17 @@ const char *rtm_upstream_identity(const rtm_upstream_t *up, uint32_t shard);
  * unlisted ones still heard — with its state, into *out (newly allocated,
  * caller frees; endpoints borrowed until the next tick). Returns the count. */
 size_t rtm_upstream_brokers(rtm_upstream_t *up, rtm_metrics_shard_t **out);
+
+/* Whether what arrives now from the broker of link `from` was held on the
+ * wire: the broker has not been heard within RTM_WIRE_DEAD_MS, or was heard
+ * again after such silence less than RTM_WIRE_DEAD_MS ago. A cut between
+ * this node and a broker leaves the broker's egress in TCP's buffers; after
+ * the heal the burst arrives in order, its first messages before any
+ * heartbeat (so the broker is still silent here), the rest after the held
+ * heartbeats, which make it heard again. Nothing such a broker sends is due
+ * here: no node routes to a broker until RTM_WIRE_JOIN_MS after hearing it,
+ * and the broker it routes a channel to is live, so never held. */
+bool rtm_upstream_held(const rtm_upstream_t *up, const rtm_shard_link_t *from);
 
 /* Live brokers whose last heartbeat carried a list digest other than ours. */
 uint32_t rtm_upstream_mismatched(const rtm_upstream_t *up);

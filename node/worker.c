@@ -59,6 +59,7 @@ struct rtm_worker {
     rtm_upstream_t up;
     uint64_t roster_gen;  /* generation of the broker list up has */
     uint64_t unreachable; /* channels_unreachable already logged */
+    uint64_t held;        /* held_dropped already logged */
     rtm_upstream_events_t up_events;
     rtm_route_t route;
     rtm_channels_t *channels;
@@ -99,16 +100,19 @@ static uint64_t s_route_owner(void *ctx, rtm_str_t app, rtm_str_t channel)
 
 /* ---- what upstream reports --------------------------------------------- */
 
-static void s_on_event(void *ctx, rtm_str_t topic, rtm_str_t exclude, rtm_str_t json)
+static void s_on_event(void *ctx, const rtm_shard_link_t *from, rtm_str_t topic, rtm_str_t exclude,
+                       rtm_str_t json)
 {
     rtm_worker_t *w = ctx;
-    rtm_channels_event(w->channels, topic, exclude, json, uv_now(&w->loop));
+    rtm_channels_event(w->channels, topic, exclude, json, rtm_upstream_held(&w->up, from),
+                       uv_now(&w->loop));
 }
 
-static void s_on_control(void *ctx, rtm_str_t topic, rtm_str_t body)
+static void s_on_control(void *ctx, const rtm_shard_link_t *from, rtm_str_t topic, rtm_str_t body)
 {
     rtm_worker_t *w = ctx;
-    rtm_channels_control(w->channels, topic, body, uv_now(&w->loop));
+    rtm_channels_control(w->channels, topic, body, rtm_upstream_held(&w->up, from),
+                         uv_now(&w->loop));
 }
 
 static void s_on_owners_changed(void *ctx)
@@ -186,6 +190,12 @@ static void s_on_tick(uv_timer_t *t)
                 w->index, (unsigned long long)(w->metrics.channels_unreachable - w->unreachable),
                 (unsigned long long)w->metrics.channels_unreachable);
         w->unreachable = w->metrics.channels_unreachable;
+    }
+    if (w->metrics.held_dropped != w->held) {
+        rtm_log(RTM_LOG_WARN, "worker=%d event=held_dropped messages=%llu total=%llu", w->index,
+                (unsigned long long)(w->metrics.held_dropped - w->held),
+                (unsigned long long)w->metrics.held_dropped);
+        w->held = w->metrics.held_dropped;
     }
     if (w->index == 0)
         rtm_quota_tick(w->node->quota, &w->route);
