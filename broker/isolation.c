@@ -156,6 +156,11 @@ bool rtm_isolation_cut_off(const rtm_isolation_t *iso)
     return iso->cut_off;
 }
 
+bool rtm_isolation_joining(const rtm_isolation_t *iso, uint64_t now_ms)
+{
+    return iso->cut_off || (iso->st.cut_offs > 0 && now_ms - iso->cut_end_ms < RTM_WIRE_JOIN_MS);
+}
+
 bool rtm_isolation_takeovers_wait(const rtm_isolation_t *iso)
 {
     return iso->cut_off || iso->recovering;

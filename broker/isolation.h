@@ -14,7 +14,9 @@
  * silence that began with theirs has been judged too, and handed on only if
  * the broker never heard nobody meanwhile; otherwise they are dropped. The
  * channels it took over in its own view likewise wait to settle while it is
- * cut off and until its peers count again (rtm_isolation_takeovers_wait).
+ * cut off and until its peers count again (rtm_isolation_takeovers_wait),
+ * and it does not count as rejoined until RTM_WIRE_JOIN_MS after the cut
+ * (rtm_isolation_joining).
  * Pure: the clock and what the broker hears are passed in. */
 #ifndef RTM_ISOLATION_H
 #define RTM_ISOLATION_H
@@ -71,6 +73,14 @@ void rtm_isolation_flush(rtm_isolation_t *iso, rtm_isolation_release_fn release,
 
 /* Whether the last tick found the broker hearing nobody. */
 bool rtm_isolation_cut_off(const rtm_isolation_t *iso);
+
+/* Whether the broker is (re)joining the mesh at now_ms, as of the last tick:
+ * while it is cut off and for RTM_WIRE_JOIN_MS after the cut ends. Every
+ * other process hears it again only about then, and routes to it only
+ * RTM_WIRE_JOIN_MS later, once all are subscribed at its egress; until then
+ * it says so in its heartbeat (so a process that never heard it before does
+ * not route to it either) and refuses publishes (docs/wire.md §4). */
+bool rtm_isolation_joining(const rtm_isolation_t *iso, uint64_t now_ms);
 
 /* Whether the channels this broker took over must wait to settle, as of the
  * last tick: while it is cut off (its takeovers are its own view), and after,

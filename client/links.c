@@ -227,7 +227,7 @@ void rtm_client_links_drain_sub(rtm_client_links_t *l, uint64_t now)
         if (two && rtm_wire_decode(zmq_msg_data(&body), zmq_msg_size(&body), &m) == 0 &&
             m.type == RTM_WIRE_SHARD_HB && (c = s_conn_of(l, &m))) {
             bool unlisted = m.broker.len > 0 && m.shard == RTM_WIRE_UNLISTED;
-            rtm_client_link_heard(&c->st, m.epoch, unlisted, now);
+            rtm_client_link_heard(&c->st, m.epoch, unlisted, m.joining, now);
             c->st.digest = m.digest;
             c->st.held = m.count;
             c->st.beat = m.beat;

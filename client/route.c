@@ -14,14 +14,16 @@
 #include <stdio.h>
 #include <string.h>
 
-void rtm_client_link_heard(rtm_client_link_t *l, uint64_t epoch, bool unlisted, uint64_t now)
+void rtm_client_link_heard(rtm_client_link_t *l, uint64_t epoch, bool unlisted, bool joining,
+                           uint64_t now)
 {
-    bool again =
-        !rtm_wire_live(l->last_hb_ms, now) || l->epoch != epoch || (l->unlisted && !unlisted);
+    bool again = !rtm_wire_live(l->last_hb_ms, now) || l->epoch != epoch ||
+                 (l->unlisted && !unlisted) || (joining && !l->joining);
     if (again) {
-        /* back after silence, a restart or a leave: the nodes subscribe at
+        /* back after silence, a restart or a leave, or saying it is back (we
+         * never heard it go: a handle just started): the nodes subscribe at
          * its egress meanwhile, so it is routed to only once they have */
-        l->joining |= l->last_hb_ms != 0;
+        l->joining |= l->last_hb_ms != 0 || joining;
         l->first_hb_ms = now;
     }
     l->epoch = epoch;

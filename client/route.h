@@ -5,9 +5,9 @@
  * The liveness rule is the node's (docs/wire.md §4), so a service routes
  * exactly where a node would and the owner accepts: a broker is live while
  * both its egress heartbeats and its replies to our heartbeats are fresh,
- * it does not say it owns nothing, and — when it was listed at run time or
- * came back after silence, a restart or a leave — it has been heard for
- * RTM_WIRE_JOIN_MS. No I/O, no clock of its own: times are passed in. */
+ * it does not say it owns nothing, and — when it was listed at run time,
+ * came back after silence, a restart or a leave, or says it is joining — it
+ * has been heard for RTM_WIRE_JOIN_MS. No I/O, no clock of its own: times are passed in. */
 #ifndef RTM_CLIENT_ROUTE_H
 #define RTM_CLIENT_ROUTE_H
 
@@ -31,11 +31,13 @@ typedef struct {
     bool unlisted;          /* its last heartbeat said it owns nothing */
 } rtm_client_link_t;
 
-/* A heartbeat from the link's egress at now: epoch and whether it says it
- * owns nothing (RTM_WIRE_UNLISTED with an identity). Set `joining` on a link
- * listed after the first list before it is heard: its first hearing is a
- * join too. */
-void rtm_client_link_heard(rtm_client_link_t *l, uint64_t epoch, bool unlisted, uint64_t now);
+/* A heartbeat from the link's egress at now: epoch, whether it says it
+ * owns nothing (RTM_WIRE_UNLISTED with an identity) and whether it says it
+ * is joining (SHARD_HB "joining": back in a mesh that ran without it, which
+ * makes even the first hearing a join). Set `joining` on a link listed after
+ * the first list before it is heard: its first hearing is a join too. */
+void rtm_client_link_heard(rtm_client_link_t *l, uint64_t epoch, bool unlisted, bool joining,
+                           uint64_t now);
 
 /* Is the link routed to at now? */
 bool rtm_client_link_live(const rtm_client_link_t *l, uint64_t now);

@@ -620,6 +620,39 @@ static void s_fan_out(rtm_channels_t *chs, rtm_channel_t *ch, s_frames_t *fr, rt
     RTM_COUNT(chs->metrics, deflated_out, deflated);
 }
 
+/* Calls close (the sink's terminate or reconnect) for every subscriber of
+ * ch (watchers too when `watchers`). Closing unsubscribes, which reorders
+ * ch->subs: work from a copy. */
+static void s_close_all(rtm_channels_t *chs, rtm_channel_t *ch,
+                        void (*close)(void *ctx, rtm_subscriber_t *s), bool watchers)
+{
+    uint32_t n = 0;
+    rtm_subscriber_t **who = malloc((ch->n_subs ? ch->n_subs : 1) * sizeof *who);
+    if (!who)
+        abort();
+    for (uint32_t i = 0; i < ch->n_subs; i++)
+        if (watchers || !ch->subs[i].s->subs[ch->subs[i].slot].watch)
+            who[n++] = ch->subs[i].s;
+    for (uint32_t i = 0; i < n; i++)
+        close(chs->sink->ctx, who[i]);
+    free(who);
+}
+
+/* The channel is no longer in sync: its subscribers may be missing events,
+ * so they are told so the only way Pusher clients understand (reconnect),
+ * and new ones wait for a SYNC. */
+static void s_give_up(rtm_channels_t *chs, rtm_channel_t *ch)
+{
+    ch->doubt_ms = 0;
+    ch->missed = false;
+    ch->synced = false;
+    ch->owner = 0;
+    ch->sync_req_ms = 0;
+    chs->attention = true;
+    RTM_COUNT(chs->metrics, channels_unreachable, 1);
+    s_close_all(chs, ch, chs->sink->reconnect, true);
+}
+
 /* Only events an app server published are cached: not client events, not
  * the shard's own pusher_internal: messages (the JSON always starts with the
  * event name, as the shard renders it). */
@@ -642,12 +675,20 @@ static void s_keep_cache(rtm_channel_t *ch, const s_frames_t *fr, uint64_t expir
 }
 
 void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_frame_t *frame,
-                        uint64_t now_ms)
+                        bool held, uint64_t now_ms)
 {
     chs->now_ms = now_ms;
     rtm_channel_t *ch = s_find(chs, topic.p, topic.len);
     if (!ch)
         return; /* unsubscribed while the event was in flight */
+    if (held) {
+        /* older than what the channel's owner since has delivered, and
+         * acknowledged to its publisher: neither passed on nor lost silently */
+        RTM_COUNT(chs->metrics, held_dropped, 1);
+        if (ch->synced)
+            s_give_up(chs, ch);
+        return;
+    }
     s_frames_t fr = s_frames(rtm_frame_ref(frame));
     s_fan_out(chs, ch, &fr, exclude, rtm_str(NULL, 0));
     if (ch->is_cache && s_cacheable(rtm_frame_payload(frame)))
@@ -655,11 +696,46 @@ void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude,
     s_frames_release(&fr);
 }
 
+/* Tells ch's subscribers that user_id joined (added) or left, but not the
+ * connection `exclude` names, nor, when `own` is set, the user's own member
+ * connections here. */
+static void s_tell_member(rtm_channels_t *chs, rtm_channel_t *ch, rtm_str_t user_id, bool id_num,
+                          rtm_str_t info, bool added, rtm_str_t exclude, bool own)
+{
+    size_t len;
+    char *json = rtm_presence_render_member(s_name(ch), added, user_id, id_num, info, &len);
+    s_frames_t fr = s_frames(rtm_frame_text(json, len));
+    free(json);
+    s_fan_out(chs, ch, &fr, exclude, own ? user_id : rtm_str(NULL, 0));
+    s_frames_release(&fr);
+}
+
+typedef struct {
+    rtm_channels_t *chs;
+    rtm_channel_t *ch;
+} s_resync_t;
+
+/* A member a SYNC on a channel in sync adds or drops: the subscribers hear
+ * it as from a MEMBER, but no user hears of itself (its own connections here
+ * keep it listed: see s_on_member). */
+static void s_on_resync_change(void *arg, rtm_str_t user_id, bool id_num, rtm_str_t info,
+                               bool added)
+{
+    s_resync_t *r = arg;
+    s_tell_member(r->chs, r->ch, user_id, id_num, info, added, rtm_str(NULL, 0), true);
+}
+
 static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg,
                       uint64_t now_ms)
 {
+    /* a SYNC on a channel in sync (another subscription asked for it) can
+     * differ from the mirror, which missed or wrongly took a change: the
+     * subscribers listed the mirror's members, so they are told the
+     * difference, or a later MEMBER that agrees with the SYNC is no change
+     * and never reaches them */
+    s_resync_t resync = {chs, ch};
     if (ch->presence)
-        rtm_member_mirror_reset(&ch->members, msg);
+        rtm_member_mirror_reset(&ch->members, msg, ch->synced ? s_on_resync_change : NULL, &resync);
     if (ch->is_cache) {
         s_frames_t fr = s_frames(
             msg->cache_json.len ? rtm_frame_text(msg->cache_json.p, msg->cache_json.len) : NULL);
@@ -691,35 +767,11 @@ static void s_on_sync(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg
  * user_info reaches them as a removal and an addition. */
 static void s_on_member(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_msg_t *msg)
 {
-    if (!ch->presence || !ch->synced ||
-        !rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_num, msg->user_info,
-                                 msg->added))
-        return;
-    size_t len;
-    char *json = rtm_presence_render_member(s_name(ch), msg->added, msg->user_id, msg->user_num,
-                                            msg->user_info, &len);
-    s_frames_t fr = s_frames(rtm_frame_text(json, len));
-    free(json);
-    s_fan_out(chs, ch, &fr, msg->exclude, msg->added ? rtm_str(NULL, 0) : msg->user_id);
-    s_frames_release(&fr);
-}
-
-/* Calls close (the sink's terminate or reconnect) for every subscriber of
- * ch (watchers too when `watchers`). Closing unsubscribes, which reorders
- * ch->subs: work from a copy. */
-static void s_close_all(rtm_channels_t *chs, rtm_channel_t *ch,
-                        void (*close)(void *ctx, rtm_subscriber_t *s), bool watchers)
-{
-    uint32_t n = 0;
-    rtm_subscriber_t **who = malloc((ch->n_subs ? ch->n_subs : 1) * sizeof *who);
-    if (!who)
-        abort();
-    for (uint32_t i = 0; i < ch->n_subs; i++)
-        if (watchers || !ch->subs[i].s->subs[ch->subs[i].slot].watch)
-            who[n++] = ch->subs[i].s;
-    for (uint32_t i = 0; i < n; i++)
-        close(chs->sink->ctx, who[i]);
-    free(who);
+    if (ch->presence && ch->synced &&
+        rtm_member_mirror_apply(&ch->members, msg->user_id, msg->user_num, msg->user_info,
+                                msg->added))
+        s_tell_member(chs, ch, msg->user_id, msg->user_num, msg->user_info, msg->added,
+                      msg->exclude, !msg->added);
 }
 
 /* Tells the owner how many local subscribers the channel has now. Users'
@@ -799,7 +851,8 @@ static void s_on_moved(rtm_channels_t *chs, rtm_channel_t *ch, const rtm_wire_ms
         s_doubt(chs, ch);
 }
 
-void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, uint64_t now_ms)
+void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, bool held,
+                          uint64_t now_ms)
 {
     chs->now_ms = now_ms;
     rtm_channel_t *ch = s_find(chs, topic.p, topic.len);
@@ -808,6 +861,14 @@ void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, 
     rtm_wire_msg_t msg;
     if (rtm_wire_decode(body.p, body.len, &msg) < 0) {
         RTM_COUNT_ERR(chs->metrics, RTM_ERR_UPSTREAM_BAD);
+        return;
+    }
+    /* a held SYNC or MEMBER speaks for a broker this node has left, and
+     * could undo what the owner since said (its removal of this node's
+     * members during a partition, say); a late TERMINATE is still due, and a
+     * MOVED only concerns the broker the channel is routed to, never held */
+    if (held && (msg.type == RTM_WIRE_SYNC || msg.type == RTM_WIRE_MEMBER)) {
+        RTM_COUNT(chs->metrics, held_dropped, 1);
         return;
     }
     switch (msg.type) {
@@ -820,9 +881,7 @@ void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, 
 }
 
 /* A channel in doubt: asks again, or gives up on it once the doubt has
- * lasted S_DOUBT_MS or events were missed — its subscribers may be missing
- * events, so they are told so the only way Pusher clients understand
- * (reconnect), and new ones wait for a SYNC. */
+ * lasted S_DOUBT_MS or events were missed. */
 static void s_doubt_tick(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms)
 {
     if (!ch->missed && now_ms - ch->doubt_ms < S_DOUBT_MS) {
@@ -830,13 +889,7 @@ static void s_doubt_tick(rtm_channels_t *chs, rtm_channel_t *ch, uint64_t now_ms
             s_probe(chs, ch, now_ms);
         return;
     }
-    ch->doubt_ms = 0;
-    ch->missed = false;
-    ch->synced = false;
-    ch->owner = 0;
-    ch->sync_req_ms = 0;
-    RTM_COUNT(chs->metrics, channels_unreachable, 1);
-    s_close_all(chs, ch, chs->sink->reconnect, true);
+    s_give_up(chs, ch);
 }
 
 void rtm_channels_tick(rtm_channels_t *chs, uint64_t now_ms)

@@ -35,7 +35,17 @@
  * holds when the mesh's view changes while this node's does not (it cannot
  * hear a broker the others hear coming back): the broker it still routes the
  * channel to hands it away, says so on the channel's topic (MOVED), and the
- * channel is in doubt from then. */
+ * channel is in doubt from then.
+ *
+ * What a broker sent while cut off from this node arrives after the heal,
+ * held by TCP, when the node has moved its channels to other owners and
+ * passed on newer events from them. The transport marks such messages held
+ * (rtm_upstream_held: the broker is not heard, or only just heard again). A
+ * held event was acknowledged to its publisher and is older than what the
+ * subscribers have: passing it on breaks the order, dropping it silently
+ * loses it, so the channel is given up on as above. A held SYNC or MEMBER
+ * (a partitioned owner removing the members of nodes it judged gone) is
+ * dropped: the owner this node routes to speaks for the channel. */
 #ifndef RTM_CHANNELS_H
 #define RTM_CHANNELS_H
 
@@ -149,13 +159,18 @@ void rtm_channels_refuse(rtm_channels_t *chs, rtm_subscriber_t *s, rtm_str_t cha
  * its compressed twin, made once per table when a subscriber negotiated
  * permessage-deflate) to every active local subscriber of the topic except
  * the socket id exclude; a cache channel keeps a server event, in both
- * forms, as its cache. */
+ * forms, as its cache. A held event (its broker was not heard when it
+ * arrived: rtm_upstream_held) is dropped, and a channel in sync is given up
+ * on as above (see channels.c). */
 void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude, rtm_frame_t *frame,
-                        uint64_t now_ms);
+                        bool held, uint64_t now_ms);
 
 /* A control message from a shard on a channel topic: SYNC, MEMBER,
- * TERMINATE or MOVED (anything else is counted as malformed). */
-void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, uint64_t now_ms);
+ * TERMINATE or MOVED (anything else is counted as malformed). A held SYNC or
+ * MEMBER is dropped. A SYNC on a presence channel in sync tells its
+ * subscribers the members it adds or drops. */
+void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, bool held,
+                          uint64_t now_ms);
 
 /* The live shard set changed: re-announces counts and presence members to
  * whichever shards own the channels now, and asks a channel's new owner to

@@ -23,11 +23,17 @@ static void s_free(rtm_mirror_member_t *mb)
     free(mb);
 }
 
-bool rtm_member_mirror_apply(rtm_member_mirror_t *m, rtm_str_t user_id, bool id_num, rtm_str_t info,
-                             bool added)
+static rtm_mirror_member_t *s_find(const rtm_member_mirror_t *m, rtm_str_t user_id)
 {
     rtm_mirror_member_t *mb;
     HASH_FIND(hh, m->members, user_id.p, user_id.len, mb);
+    return mb;
+}
+
+bool rtm_member_mirror_apply(rtm_member_mirror_t *m, rtm_str_t user_id, bool id_num, rtm_str_t info,
+                             bool added)
+{
+    rtm_mirror_member_t *mb = s_find(m, user_id);
     if (mb && !added) {
         HASH_DEL(m->members, mb);
         s_free(mb);
@@ -65,14 +71,27 @@ void rtm_member_mirror_clear(rtm_member_mirror_t *m)
     m->n = 0;
 }
 
-void rtm_member_mirror_reset(rtm_member_mirror_t *m, const rtm_wire_msg_t *sync)
+void rtm_member_mirror_reset(rtm_member_mirror_t *m, const rtm_wire_msg_t *sync,
+                             rtm_member_change_fn changed, void *arg)
 {
-    rtm_member_mirror_clear(m);
+    rtm_member_mirror_t old = *m;
+    *m = (rtm_member_mirror_t){0};
     rtm_wire_members_iter_t it;
     rtm_wire_members_begin(&it, sync);
-    rtm_wire_member_t mb;
-    while (rtm_wire_members_next(&it, &mb) == 1)
-        rtm_member_mirror_apply(m, mb.user_id, mb.user_num, mb.user_info, true);
+    rtm_wire_member_t w;
+    while (rtm_wire_members_next(&it, &w) == 1)
+        rtm_member_mirror_apply(m, w.user_id, w.user_num, w.user_info, true);
+    for (const rtm_mirror_member_t *mb = old.members; changed && mb; mb = mb->hh.next) {
+        rtm_str_t id = rtm_str(mb->id, mb->id_len);
+        if (!s_find(m, id))
+            changed(arg, id, mb->id_num, rtm_str(mb->info, mb->info_len), false);
+    }
+    for (const rtm_mirror_member_t *mb = m->members; changed && mb; mb = mb->hh.next) {
+        rtm_str_t id = rtm_str(mb->id, mb->id_len);
+        if (!s_find(&old, id))
+            changed(arg, id, mb->id_num, rtm_str(mb->info, mb->info_len), true);
+    }
+    rtm_member_mirror_clear(&old);
 }
 
 void rtm_member_mirror_each(const void *set, rtm_presence_visit_fn visit, void *arg)

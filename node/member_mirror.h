@@ -31,8 +31,15 @@ typedef struct {
 bool rtm_member_mirror_apply(rtm_member_mirror_t *m, rtm_str_t user_id, bool id_num, rtm_str_t info,
                              bool added);
 
-/* Replaces the members with those of a decoded SYNC. */
-void rtm_member_mirror_reset(rtm_member_mirror_t *m, const rtm_wire_msg_t *sync);
+/* A member that a reset added or removed (strings borrowed for the call). */
+typedef void (*rtm_member_change_fn)(void *arg, rtm_str_t user_id, bool id_num, rtm_str_t info,
+                                     bool added);
+
+/* Replaces the members with those of a decoded SYNC and, unless changed is
+ * NULL, calls changed(arg, ...) for every member that went (first) or came
+ * (then, in the SYNC's order), by user id. */
+void rtm_member_mirror_reset(rtm_member_mirror_t *m, const rtm_wire_msg_t *sync,
+                             rtm_member_change_fn changed, void *arg);
 
 /* Removes every member. */
 void rtm_member_mirror_clear(rtm_member_mirror_t *m);

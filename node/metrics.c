@@ -40,7 +40,11 @@ static const s_family_t s_families[] = {
         "Times a broker's heartbeat told a broker list other than this node's, per worker."),
     S_F("rtmesh_channels_unreachable_total", "counter", channels_unreachable,
         "Channels whose new owner never confirmed them (this node cannot hear a broker the "
-        "mesh routes to): their subscribers were told to reconnect."),
+        "mesh routes to, or events it did not hear arrived late): their subscribers were told "
+        "to reconnect."),
+    S_F("rtmesh_upstream_held_dropped_total", "counter", held_dropped,
+        "Events, SYNCs and MEMBERs dropped because their broker was not heard when they "
+        "arrived (held on the wire by a cut between this node and the broker)."),
     S_F("rtmesh_deflated_total", "counter", deflated,
         "Broadcast messages compressed for permessage-deflate clients (once per event per "
         "worker, whatever the number of subscribers)."),

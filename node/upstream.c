@@ -240,11 +240,13 @@ void rtm_upstream_heartbeat(rtm_upstream_t *up, rtm_str_t body, uint64_t now)
         rtm_log(RTM_LOG_INFO, "event=shard_restarted shard=%u broker=%s epoch=%llu worker=%s",
                 s_index_of(up, s), s->identity, (unsigned long long)msg.epoch, up->id);
     bool unlisted = msg.broker.len > 0 && msg.shard == RTM_WIRE_UNLISTED;
-    if (!rtm_wire_live(s->last_hb_ms, now) || s->epoch != msg.epoch || (s->unlisted && !unlisted)) {
+    if (!rtm_wire_live(s->last_hb_ms, now) || s->epoch != msg.epoch || (s->unlisted && !unlisted) ||
+        (msg.joining && !s->joining)) {
         /* heard (again): a broker back after silence, a restart or a leave is
          * routed to only RTM_WIRE_JOIN_MS later, when every node's SUB has
-         * reconnected to its egress (the first hearing at start is not) */
-        s->joining |= s->last_hb_ms != 0;
+         * reconnected to its egress (the first hearing at start is not,
+         * unless the broker says it is joining a mesh that ran without it) */
+        s->joining |= s->last_hb_ms != 0 || msg.joining;
         s->first_hb_ms = now;
     }
     s->epoch = msg.epoch;
@@ -366,6 +368,7 @@ uint32_t rtm_upstream_set_brokers(rtm_upstream_t *up, const rtm_brokers_t *list)
         if ((links[i] = s_unretire(up, list->ids[i])))
             continue;
         links[i] = s_link_new(up, list->ids[i]);
+        links[i]->seed = list->seeds[i];
         links[i]->joining = up->started; /* the first list is not joining: nobody routes yet */
     }
     free(up->shards);
@@ -431,6 +434,25 @@ size_t rtm_upstream_brokers(rtm_upstream_t *up, rtm_metrics_shard_t **out)
         m[i++] = (rtm_metrics_shard_t){r->identity, 0, false, r->mismatch, "unlisted"};
     *out = m;
     return n;
+}
+
+/* The link of the broker whose seed is `broker`, listed or retired; NULL if none. */
+static const rtm_shard_link_t *s_link_by_seed(const rtm_upstream_t *up, uint64_t broker)
+{
+    for (uint32_t i = 0; i < up->n_shards; i++)
+        if (up->shards[i]->seed == broker)
+            return up->shards[i];
+    for (const rtm_shard_link_t *r = up->retired; r; r = r->next)
+        if (r->seed == broker)
+            return r;
+    return NULL;
+}
+
+bool rtm_upstream_held(const rtm_upstream_t *up, uint64_t broker, uint64_t heard_ms)
+{
+    const rtm_shard_link_t *from = s_link_by_seed(up, broker);
+    return !from || !rtm_wire_live(from->last_hb_ms, heard_ms) ||
+           (from->joining && heard_ms - from->first_hb_ms < RTM_WIRE_DEAD_MS);
 }
 
 uint32_t rtm_upstream_mismatched(const rtm_upstream_t *up)

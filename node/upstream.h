@@ -57,6 +57,7 @@ struct rtm_shard_link {
                     * RTM_WIRE_JOIN_MS after first heard */
     bool retired;  /* unlisted: its heartbeats still heard until it falls silent */
     bool unlisted; /* its last heartbeat said it owns nothing (unlisted there, or leaving) */
+    uint64_t seed; /* its rendezvous seed: how the egress hub names it */
     rtm_shard_link_t *next; /* in the retired list */
 };
 
@@ -117,6 +118,20 @@ const char *rtm_upstream_identity(const rtm_upstream_t *up, uint32_t shard);
  * unlisted ones still heard — with its state, into *out (newly allocated,
  * caller frees; endpoints borrowed until the next tick). Returns the count. */
 size_t rtm_upstream_brokers(rtm_upstream_t *up, rtm_metrics_shard_t **out);
+
+/* Whether what the node heard at heard_ms from the broker whose rendezvous
+ * seed is `broker` (the egress hub's tag) was held on the wire: this worker
+ * does not know that broker, or had not heard it within RTM_WIRE_DEAD_MS of
+ * heard_ms, or heard it again after such silence less than RTM_WIRE_DEAD_MS
+ * before. Judged at heard_ms, after the heartbeats the hub heard before the
+ * message, exactly as a SUB of the worker's own would have seen them. A cut between
+ * this node and a broker leaves the broker's egress in TCP's buffers; after
+ * the heal the burst arrives in order, its first messages before any
+ * heartbeat (so the broker is still silent here), the rest after the held
+ * heartbeats, which make it heard again. Nothing such a broker sends is due
+ * here: no node routes to a broker until RTM_WIRE_JOIN_MS after hearing it,
+ * and the broker it routes a channel to is live, so never held. */
+bool rtm_upstream_held(const rtm_upstream_t *up, uint64_t broker, uint64_t heard_ms);
 
 /* Live brokers whose last heartbeat carried a list digest other than ours. */
 uint32_t rtm_upstream_mismatched(const rtm_upstream_t *up);

@@ -64,6 +64,7 @@ struct rtm_worker {
     rtm_egress_hub_t *hub; /* worker 0: the node's egress links; NULL elsewhere */
     uint64_t roster_gen;   /* generation of the broker list up (and hub) have */
     uint64_t unreachable;  /* channels_unreachable already logged */
+    uint64_t held;         /* held_dropped already logged */
     rtm_upstream_events_t up_events;
     rtm_route_t route;
     rtm_channels_t *channels;
@@ -117,15 +118,18 @@ static uint64_t s_route_owner(void *ctx, rtm_str_t app, rtm_str_t channel)
 
 /* ---- what the egress hub and upstream report ---------------------------- */
 
+/* What the node heard from a broker, in the order it heard it: whether it
+ * was held on the wire is judged at the time the hub read it. */
 static void s_on_relayed(void *ctx, const rtm_relay_msg_t *m)
 {
     rtm_worker_t *w = ctx;
     uint64_t now = uv_now(&w->loop);
+    bool held = m->kind != RTM_RELAY_HEARTBEAT && rtm_upstream_held(&w->up, m->broker, m->heard_ms);
     switch (m->kind) {
     case RTM_RELAY_EVENT:
-        rtm_channels_event(w->channels, m->topic, m->exclude, m->frame, now);
+        rtm_channels_event(w->channels, m->topic, m->exclude, m->frame, held, now);
         break;
-    case RTM_RELAY_CONTROL: rtm_channels_control(w->channels, m->topic, m->body, now); break;
+    case RTM_RELAY_CONTROL: rtm_channels_control(w->channels, m->topic, m->body, held, now); break;
     case RTM_RELAY_HEARTBEAT: rtm_upstream_heartbeat(&w->up, m->body, m->heard_ms); break;
     default: break; /* WANT and DROP go to the hub */
     }
@@ -210,6 +214,12 @@ static void s_on_tick(uv_timer_t *t)
                 w->index, (unsigned long long)(w->metrics.channels_unreachable - w->unreachable),
                 (unsigned long long)w->metrics.channels_unreachable);
         w->unreachable = w->metrics.channels_unreachable;
+    }
+    if (w->metrics.held_dropped != w->held) {
+        rtm_log(RTM_LOG_WARN, "worker=%d event=held_dropped messages=%llu total=%llu", w->index,
+                (unsigned long long)(w->metrics.held_dropped - w->held),
+                (unsigned long long)w->metrics.held_dropped);
+        w->held = w->metrics.held_dropped;
     }
     if (w->index == 0)
         rtm_quota_tick(w->node->quota, &w->route);

@@ -111,7 +111,8 @@ static int s_check(const rtm_wire_msg_t *m)
     case RTM_WIRE_ACK: return 4 + (m->json.len > 0) + (m->reason.len > 0);
     case RTM_WIRE_NODE_HB: return 3 + (m->digest != 0);
     case RTM_WIRE_SHARD_HB:
-        return 4 + (m->count > 0) + (m->broker.len > 0) + (m->digest != 0) + (m->beat > 0);
+        return 4 + (m->count > 0) + (m->broker.len > 0) + (m->digest != 0) + (m->beat > 0) +
+               m->joining;
     case RTM_WIRE_SYNC_REQ: return 4;
     case RTM_WIRE_SYNC: return s_check_sync(m);
     case RTM_WIRE_MEMBER: return 7 + m->user_num;
@@ -251,6 +252,8 @@ static void s_pack(const rtm_wire_msg_t *m, int entries, msgpack_packer *pk)
             s_pack_u64(pk, "digest", m->digest);
         if (m->beat > 0) /* its heartbeat number; absent: an older sender */
             s_pack_u64(pk, "beat", m->beat);
+        if (m->joining) /* absent: not joining (or an older sender) */
+            s_pack_bool(pk, "joining", true);
         break;
     case RTM_WIRE_SYNC_REQ:
     case RTM_WIRE_CACHE_MISS:
@@ -507,6 +510,7 @@ enum {
     F_REASON = 1 << 27,
     F_USER_NUM = 1 << 28,
     F_BEAT = 1 << 29,
+    F_JOINING = 1 << 30,
 };
 
 typedef enum { K_UINT, K_INT32, K_BOOL, K_STR, K_STR_OR_BIN, K_CHANNELS, K_MEMBERS } s_vkind_t;
@@ -553,6 +557,7 @@ static const s_key_t s_keys[] = {
     {"reason", F_REASON, K_STR, S_OFF(reason), 0},
     {"user_num", F_USER_NUM, K_BOOL, S_OFF(user_num), 0},
     {"beat", F_BEAT, K_UINT, S_OFF(beat), UINT64_MAX},
+    {"joining", F_JOINING, K_BOOL, S_OFF(joining), 0},
 };
 
 typedef struct {

@@ -152,6 +152,9 @@ typedef struct rtm_wire_msg {
     uint64_t beat;        /* SHARD_HB: the broker's heartbeat number (1, 2, ... per start);
                              PUBLISH: the number of the owner's last heartbeat the sender
                              heard; both written only when > 0 (0 = not told) */
+    bool joining;         /* SHARD_HB: the sender is back in a mesh that ran without it and
+                             must not be routed to yet (docs/wire.md §4); written only when
+                             true */
     uint32_t n_channels;  /* PUBLISH: 1..RTM_WIRE_MAX_CHANNELS */
     rtm_str_t channels[RTM_WIRE_MAX_CHANNELS]; /* PUBLISH: channel names */
     rtm_str_t user_id;    /* PUBLISH (optional, adds "user_id" to the rendered client
@@ -201,7 +204,8 @@ typedef struct {
  * past INT_MAX bytes. Every field of the type is written (docs/wire.md lists
  * them) except PUBLISH "user_id" and "info" and ACK "json" and "reason", written only when
  * non-empty, "user_num" (MEMBER, PRESENCE_JOIN) and a member's third element, written only
- * when true, and PUBLISH and SHARD_HB "beat", written only when > 0, so that bodies of the
+ * when true, PUBLISH and SHARD_HB "beat", written only when > 0, and SHARD_HB "joining",
+ * written only when true, so that bodies of the
  * earlier format stay byte-identical. */
 int rtm_wire_encoded_len(const rtm_wire_msg_t *msg);
 

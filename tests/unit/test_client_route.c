@@ -23,7 +23,7 @@ static rtm_str_t S(const char *s)
 /* A link heard on its egress and answering on its ingress at t. */
 static void s_up(rtm_client_link_t *l, uint64_t epoch, uint64_t t)
 {
-    rtm_client_link_heard(l, epoch, false, t);
+    rtm_client_link_heard(l, epoch, false, false, t);
     l->last_reply_ms = t;
 }
 
@@ -32,7 +32,7 @@ static void test_live_needs_both_paths(void **state)
     (void)state;
     rtm_client_link_t l = {0};
     assert_false(rtm_client_link_live(&l, 1000));
-    rtm_client_link_heard(&l, 7, false, 1000);
+    rtm_client_link_heard(&l, 7, false, false, 1000);
     assert_false(rtm_client_link_live(&l, 1000)); /* egress heard, ingress not answering */
     l.last_reply_ms = 1000;
     assert_true(rtm_client_link_live(&l, 1000)); /* first hearing at start: no join wait */
@@ -45,7 +45,7 @@ static void test_leaving_owns_nothing(void **state)
     (void)state;
     rtm_client_link_t l = {0};
     s_up(&l, 7, 1000);
-    rtm_client_link_heard(&l, 7, true, 1100); /* SIGTERM: "I own nothing" */
+    rtm_client_link_heard(&l, 7, true, false, 1100); /* SIGTERM: "I own nothing" */
     assert_false(rtm_client_link_live(&l, 1100));
 }
 
@@ -65,6 +65,36 @@ static void test_back_joins(void **state)
     assert_false(rtm_client_link_live(&added, 5000));
     added.last_reply_ms = added.last_hb_ms = 5000 + RTM_WIRE_JOIN_MS;
     assert_true(rtm_client_link_live(&added, 5000 + RTM_WIRE_JOIN_MS));
+}
+
+/* Soak failure 7: a handle that starts while a broker is back from a cut (or
+ * a restart) hears it for the first time, but the nodes route its channels
+ * elsewhere for RTM_WIRE_JOIN_MS: its heartbeat says it is joining, and the
+ * handle waits as the nodes do. A heartbeat that starts saying so later
+ * starts the wait then; one that stops saying so does not end it. */
+static void test_says_joining(void **state)
+{
+    (void)state;
+    rtm_client_link_t l = {0};
+    for (uint64_t t = 1000; t < 1000 + RTM_WIRE_JOIN_MS; t += RTM_WIRE_HB_MS) {
+        rtm_client_link_heard(&l, 7, false, t < 2000, t); /* says so for a second */
+        l.last_reply_ms = t;
+        assert_false(rtm_client_link_live(&l, t));
+    }
+    s_up(&l, 7, 1000 + RTM_WIRE_JOIN_MS);
+    assert_true(rtm_client_link_live(&l, 1000 + RTM_WIRE_JOIN_MS));
+
+    rtm_client_link_t later = {0};
+    s_up(&later, 7, 1000);
+    assert_true(rtm_client_link_live(&later, 1000));
+    rtm_client_link_heard(&later, 7, false, true, 1500);
+    later.last_reply_ms = 1500;
+    assert_false(rtm_client_link_live(&later, 1500));
+    for (uint64_t t = 2000; t < 1500 + RTM_WIRE_JOIN_MS; t += RTM_WIRE_HB_MS)
+        s_up(&later, 7, t);
+    assert_false(rtm_client_link_live(&later, 1500 + RTM_WIRE_JOIN_MS - 1));
+    s_up(&later, 7, 1500 + RTM_WIRE_JOIN_MS);
+    assert_true(rtm_client_link_live(&later, 1500 + RTM_WIRE_JOIN_MS));
 }
 
 /* The owner is the rendezvous choice among the live links, as nodes compute it. */
@@ -165,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_live_needs_both_paths),
         cmocka_unit_test(test_leaving_owns_nothing),
         cmocka_unit_test(test_back_joins),
+        cmocka_unit_test(test_says_joining),
         cmocka_unit_test(test_owner_over_live),
         cmocka_unit_test(test_error_mapping),
         cmocka_unit_test(test_check_event),

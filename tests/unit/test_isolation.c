@@ -201,6 +201,33 @@ static void test_takeovers_wait_for_a_peer(void **state)
     rtm_isolation_destroy(&iso);
 }
 
+/* Soak failure 7: a broker back from a cut is joining — it says so in its
+ * heartbeat and refuses publishes — while cut off and for RTM_WIRE_JOIN_MS
+ * after it hears somebody again, by which time the nodes route to it. A
+ * broker that starts, alone or not, is not: a mesh's cold start is instant. */
+static void test_joining_after_a_cut(void **state)
+{
+    (void)state;
+    s_out_t o = {0};
+    rtm_isolation_t *iso = rtm_isolation_new();
+    s_tick(iso, 1000, 0, 0, &o); /* starting: nobody heard yet */
+    assert_false(rtm_isolation_joining(iso, 1000));
+    s_tick(iso, 1500, 1, 1, &o);
+    assert_false(rtm_isolation_joining(iso, 1500));
+    s_tick(iso, 5000, 0, 0, &o); /* cut off */
+    assert_true(rtm_isolation_joining(iso, 5000));
+    assert_true(rtm_isolation_joining(iso, 7000));
+    s_tick(iso, 7800, 0, 1, &o); /* a node heard again */
+    assert_true(rtm_isolation_joining(iso, 7800));
+    assert_true(rtm_isolation_joining(iso, 7800 + RTM_WIRE_JOIN_MS - 1));
+    assert_false(rtm_isolation_joining(iso, 7800 + RTM_WIRE_JOIN_MS));
+    s_tick(iso, 20000, 0, 0, &o); /* cut off again, healed at once */
+    s_tick(iso, 20500, 1, 1, &o);
+    assert_true(rtm_isolation_joining(iso, 20500 + RTM_WIRE_JOIN_MS - 1));
+    assert_false(rtm_isolation_joining(iso, 20500 + RTM_WIRE_JOIN_MS));
+    rtm_isolation_destroy(&iso);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_cut_off_from_everything),
         cmocka_unit_test(test_flush_keeps_order),
         cmocka_unit_test(test_takeovers_wait_for_a_peer),
+        cmocka_unit_test(test_joining_after_a_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

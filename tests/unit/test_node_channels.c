@@ -171,6 +171,7 @@ typedef struct {
     rtm_deflate_t *deflate;
     rtm_channels_t *chs;
     rtm_subscriber_t subs[4];
+    bool held; /* what the shards send now comes from a broker this node does not hear */
 } s_fix_t;
 
 static s_fix_t *s_fix(void)
@@ -242,7 +243,7 @@ static void s_sync(s_fix_t *f, const char *channel, const char *const *members, 
     int len = rtm_wire_encode(&msg, body, sizeof body);
     assert_true(len > 0);
     rtm_channels_control(f->chs, s_topic(topic, sizeof topic, channel), rtm_str(body, (size_t)len),
-                         now);
+                         f->held, now);
 }
 
 static void s_member(s_fix_t *f, const char *channel, const char *user, bool added,
@@ -258,7 +259,7 @@ static void s_member(s_fix_t *f, const char *channel, const char *user, bool add
     int len = rtm_wire_encode(&msg, body, sizeof body);
     assert_true(len > 0);
     rtm_channels_control(f->chs, s_topic(topic, sizeof topic, channel), rtm_str(body, (size_t)len),
-                         0);
+                         f->held, 0);
 }
 
 /* Broker `broker` says on channel's topic that it no longer owns it. */
@@ -270,7 +271,7 @@ static void s_moved(s_fix_t *f, const char *channel, const char *broker, uint64_
     int len = rtm_wire_encode(&msg, body, sizeof body);
     assert_true(len > 0);
     rtm_channels_control(f->chs, s_topic(topic, sizeof topic, channel), rtm_str(body, (size_t)len),
-                         now);
+                         f->held, now);
 }
 
 static void s_event(s_fix_t *f, const char *channel, const char *json, const char *exclude,
@@ -279,7 +280,7 @@ static void s_event(s_fix_t *f, const char *channel, const char *json, const cha
     char topic[512];
     rtm_frame_t *frame = rtm_frame_text(json, strlen(json));
     rtm_channels_event(f->chs, s_topic(topic, sizeof topic, channel), rtm_str_cstr(exclude), frame,
-                       now);
+                       f->held, now);
     rtm_frame_unref(&frame);
 }
 
@@ -790,6 +791,139 @@ static void test_owner_handing_away_followed_in_time(void **state)
     s_fix_free(f);
 }
 
+#define EVENT(n) "{\"event\":\"e\",\"channel\":\"cache-c\",\"data\":\"" n "\"}"
+
+/* issue 22 (the soak, failure 8): a cut between this node and the broker
+ * serving a cache channel; the channel moved to its returning owner, which
+ * confirmed it and delivered newer events. After the heal TCP delivers what
+ * the cut-off broker held, older, acknowledged to its publishers: passed on
+ * it would come after newer events, dropped silently it would be lost. The
+ * subscribers are told to reconnect instead, and the rest of the held burst
+ * is dropped. */
+static void test_held_event_reconnects_its_subscribers(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix_synced_at("tcp://b1:7000", "cache-c");
+    s_subscribe(f, 1, "cache-c", NULL, 1000);
+    s_read(f, 1);
+    f->route_rec.owner = rtm_rendezvous_seed(S("tcp://b0:7000")); /* b1 silent, b0 back */
+    rtm_channels_owners_changed(f->chs);
+    s_answer(f, RTM_WIRE_QUERY, 0);
+    s_event(f, "cache-c", EVENT("new"), "", 3000);
+    assert_string_equal(s_read(f, 0), EVENT("new"));
+    assert_string_equal(s_read(f, 1), EVENT("new"));
+    f->held = true; /* the heal: b1's egress, held since the cut */
+    s_event(f, "cache-c", EVENT("old"), "", 3100);
+    s_event(f, "cache-c", EVENT("older"), "", 3100);
+    assert_string_equal(s_read(f, 0), "");
+    assert_string_equal(s_read(f, 1), "");
+    assert_int_equal(f->sink_rec.n_reconnected, 2);
+    assert_int_equal(f->metrics.channels_unreachable, 1);
+    assert_int_equal(f->metrics.held_dropped, 2);
+    f->held = false; /* a new subscription waits for the owner's SYNC */
+    s_subscribe(f, 2, "cache-c", NULL, 3200);
+    assert_string_equal(s_read(f, 2), "");
+    s_sync(f, "cache-c", NULL, 0, EVENT("new"), 0, 3300);
+    assert_string_equal(s_read(f, 2), SUCCEEDED("cache-c") "\n" EVENT("new"));
+    s_fix_free(f);
+}
+
+/* Events from a broker this node hears but no longer routes the channel to
+ * are due: the previous owner's last ones while the new owner confirms (a
+ * move: a leave, a restart, a list change), or those of an unlisted broker
+ * still publishing for nodes that have not re-read their list. They are
+ * delivered, and nobody is told to reconnect. */
+static void test_event_from_a_previous_owner_is_delivered(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix_synced_at("tcp://b1:7000", "cache-c");
+    f->route_rec.owner = rtm_rendezvous_seed(S("tcp://b0:7000"));
+    rtm_channels_owners_changed(f->chs);
+    s_event(f, "cache-c", EVENT("from b1"), "", 1100); /* in doubt: b1 still publishes */
+    s_answer(f, RTM_WIRE_QUERY, 0);
+    s_event(f, "cache-c", EVENT("b1 again"), "", 1200); /* confirmed: b1 heard, unlisted */
+    s_event(f, "cache-c", EVENT("from b0"), "", 1300);
+    assert_string_equal(s_read(f, 0),
+                        EVENT("from b1") "\n" EVENT("b1 again") "\n" EVENT("from b0"));
+    rtm_channels_tick(f->chs, 6000);
+    assert_int_equal(f->sink_rec.n_reconnected, 0);
+    assert_int_equal(f->metrics.channels_unreachable, 0);
+    assert_int_equal(f->metrics.held_dropped, 0);
+    s_fix_free(f);
+}
+
+#define MEMBER_ADDED(id)                                                                           \
+    "{\"event\":\"pusher_internal:member_added\",\"channel\":\"presence-room\",\"data\":\"{"       \
+    "\\\"user_id\\\":\\\"" id "\\\",\\\"user_info\\\":null}\"}"
+#define MEMBER_REMOVED(id)                                                                         \
+    "{\"event\":\"pusher_internal:member_removed\",\"channel\":\"presence-room\",\"data\":\"{"     \
+    "\\\"user_id\\\":\\\"" id "\\\"}\"}"
+
+/* issue 22 (the soak, failure 9): another node's subscription asks the owner
+ * for a SYNC of a channel this node has in sync, and it differs from the
+ * mirror (a removal it replaces was stale). The subscribers listed the
+ * mirror's members: they are told who came and went, except that no
+ * connection hears of its own user (failure 3's rule). A SYNC that changes
+ * nothing tells nobody anything. */
+static void test_resync_tells_subscribers_the_difference(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    static const char *const before[] = {"bob", "carol"};
+    static const char *const after[] = {"carol", "dave", "erin"};
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_sync(f, "presence-room", before, 2, NULL, 0, 0);
+    s_answer_join(f, 0);
+    s_member(f, "presence-room", "alice", true, "1.1");
+    s_subscribe(f, 1, "presence-room", "dave", 0);
+    s_answer_join(f, 0);
+    s_member(f, "presence-room", "dave", true, "1.2");
+    s_read(f, 0);
+    s_read(f, 1);
+    /* the owner's view: alice's removal, which the owner made when it
+     * judged this node gone, and erin joined; bob's leave was missed here */
+    s_sync(f, "presence-room", after, 3, NULL, 0, 0);
+    assert_string_equal(s_read(f, 0), MEMBER_REMOVED("bob") "\n" MEMBER_ADDED("erin"));
+    assert_string_equal(
+        s_read(f, 1), MEMBER_REMOVED("bob") "\n" MEMBER_REMOVED("alice") "\n" MEMBER_ADDED("erin"));
+    s_sync(f, "presence-room", after, 3, NULL, 0, 0);
+    assert_string_equal(s_read(f, 0), "");
+    assert_string_equal(s_read(f, 1), "");
+    s_member(f, "presence-room", "alice", true, "1.1"); /* re-announced */
+    assert_string_equal(s_read(f, 1), "{\"event\":\"pusher_internal:member_added\",\"channel\":"
+                                      "\"presence-room\",\"data\":\"{\\\"user_id\\\":\\\"alice\\\","
+                                      "\\\"user_info\\\":{\\\"n\\\":1}}\"}");
+    s_fix_free(f);
+}
+
+/* issue 22 (the soak, failure 9): a broker partitioned from the mesh judged
+ * every node gone and removed their members; TCP delivered those removals
+ * (and the like) after the heal, when the node routed the channel to another
+ * owner. What a broker this node does not hear sends on member lists is
+ * dropped: nobody is told, the mirror keeps the member, and no reconnect is
+ * due (nothing acknowledged is lost). */
+static void test_member_removal_from_a_broker_left_is_ignored(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix();
+    static const char *const members[] = {"bob", "carol"};
+    static const char *const nobody[] = {"carol"};
+    s_subscribe(f, 0, "presence-room", "alice", 0);
+    s_sync(f, "presence-room", members, 2, NULL, 0, 0);
+    s_answer_join(f, 0);
+    s_read(f, 0);
+    f->held = true;
+    s_member(f, "presence-room", "bob", false, "");
+    s_sync(f, "presence-room", nobody, 1, NULL, 0, 0);
+    assert_string_equal(s_read(f, 0), "");
+    assert_int_equal(f->metrics.held_dropped, 2);
+    assert_int_equal(f->sink_rec.n_reconnected, 0);
+    f->held = false; /* the owner's own removal of bob is still told */
+    s_member(f, "presence-room", "bob", false, "");
+    assert_string_equal(s_read(f, 0), MEMBER_REMOVED("bob"));
+    s_fix_free(f);
+}
+
 /* The table counts its channels by owner, following owners as they move. */
 static void test_channel_shares_follow_owners(void **state)
 {
@@ -983,7 +1117,7 @@ static void s_terminate(s_fix_t *f, const char *user_channel)
     char body[256], topic[512];
     int len = rtm_wire_encode(&term, body, sizeof body);
     rtm_channels_control(f->chs, s_topic(topic, sizeof topic, user_channel),
-                         rtm_str(body, (size_t)len), 0);
+                         rtm_str(body, (size_t)len), false, 0);
 }
 
 static void test_terminate_and_silent(void **state)
@@ -1019,7 +1153,7 @@ static void s_user_sync(s_fix_t *f, const char *channel, uint64_t count)
     int len = rtm_wire_encode(&msg, body, sizeof body);
     assert_true(len > 0);
     rtm_channels_control(f->chs, s_topic(topic, sizeof topic, channel), rtm_str(body, (size_t)len),
-                         0);
+                         f->held, 0);
 }
 
 #define WATCH_EVENT(name, id)                                                                      \
@@ -1067,13 +1201,14 @@ static void test_malformed_control_counted(void **state)
     s_fix_t *f = s_fix();
     s_subscribe(f, 0, "chat", NULL, 0);
     char topic[512];
-    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, "chat"), S("\x81\xa1v\x09"), 0);
+    rtm_channels_control(f->chs, s_topic(topic, sizeof topic, "chat"), S("\x81\xa1v\x09"), false,
+                         0);
     assert_int_equal(f->metrics.errors[RTM_ERR_UPSTREAM_BAD], 1);
     rtm_wire_msg_t hb = {.type = RTM_WIRE_SHARD_HB, .shard = 1, .epoch = 2};
     char body[128];
     int len = rtm_wire_encode(&hb, body, sizeof body);
     rtm_channels_control(f->chs, s_topic(topic, sizeof topic, "chat"), rtm_str(body, (size_t)len),
-                         0);
+                         f->held, 0);
     assert_int_equal(f->metrics.errors[RTM_ERR_UPSTREAM_BAD], 2);
     assert_int_equal(f->sink_rec.n_frames, 0);
     s_fix_free(f);
@@ -1098,6 +1233,10 @@ int main(void)
         cmocka_unit_test(test_owner_back_from_a_cut_reconnects_its_subscribers),
         cmocka_unit_test(test_owner_handing_away_reconnects_its_subscribers),
         cmocka_unit_test(test_owner_handing_away_followed_in_time),
+        cmocka_unit_test(test_held_event_reconnects_its_subscribers),
+        cmocka_unit_test(test_event_from_a_previous_owner_is_delivered),
+        cmocka_unit_test(test_resync_tells_subscribers_the_difference),
+        cmocka_unit_test(test_member_removal_from_a_broker_left_is_ignored),
         cmocka_unit_test(test_channel_shares_follow_owners),
         cmocka_unit_test(test_cached_event_and_its_life),
         cmocka_unit_test(test_compressed_once_per_event),

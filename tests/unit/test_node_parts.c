@@ -35,6 +35,14 @@ static void s_join_ids(void *arg, rtm_str_t id, bool id_num, rtm_str_t info)
              id_num ? "#" : "", (int)id.len, id.p, (int)info.len, info.p ? info.p : "");
 }
 
+/* "+id=info" or "-id=info" per change of a reset. */
+static void s_join_changes(void *arg, rtm_str_t id, bool id_num, rtm_str_t info, bool added)
+{
+    char *out = arg;
+    snprintf(out + strlen(out), 256 - strlen(out), "%s%c", *out ? "," : "", added ? '+' : '-');
+    s_join_ids(out + strlen(out), id, id_num, info);
+}
+
 static const char *s_members(const rtm_member_mirror_t *m)
 {
     static char out[256];
@@ -67,7 +75,10 @@ static void test_mirror(void **state)
     int len = rtm_wire_encode(&sync, buf, sizeof buf);
     rtm_wire_msg_t got;
     assert_int_equal(rtm_wire_decode(buf, (size_t)len, &got), 0);
-    rtm_member_mirror_reset(&m, &got);
+    rtm_member_mirror_apply(&m, S("c"), false, S(""), true);
+    char changes[256] = "";
+    rtm_member_mirror_reset(&m, &got, s_join_changes, changes);
+    assert_string_equal(changes, "-b=,+#2=");      /* what went, then what came: c stayed */
     assert_string_equal(s_members(&m), "c=1,#2="); /* the numeric id stays numeric */
     assert_int_equal(m.n, 2);
     /* one user whatever the type: 2 and "2" are the same member */

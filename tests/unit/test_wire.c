@@ -101,6 +101,7 @@ static void s_assert_same(const rtm_wire_msg_t *got, const rtm_wire_msg_t *want)
     assert_int_equal(got->epoch, want->epoch);
     assert_int_equal(got->digest, want->digest);
     assert_int_equal(got->beat, want->beat);
+    assert_int_equal(got->joining, want->joining);
     assert_int_equal(got->count, want->count);
     assert_int_equal(got->limit, want->limit);
     assert_int_equal(got->kind, want->kind);
@@ -288,6 +289,13 @@ static size_t s_vectors_init(void)
                                       .epoch = 9,
                                       .broker = S("tcp://broker-2.brokers:7000"),
                                       .beat = UINT64_MAX};
+    /* issue 22, soak failure 7: a broker back in a mesh that ran without it */
+    s_vectors[n++] = (rtm_wire_msg_t){.type = RTM_WIRE_SHARD_HB,
+                                      .shard = 1,
+                                      .epoch = 10,
+                                      .broker = S("tcp://broker-1.brokers:7000"),
+                                      .beat = 11,
+                                      .joining = true};
     n += s_vectors_new(s_vectors + n);
     assert_true(n <= sizeof s_vectors / sizeof s_vectors[0]);
     return n;
@@ -509,6 +517,21 @@ static void test_exact_bytes(void **state)
     assert_int_equal(rtm_wire_encode(&m, out, sizeof out), sizeof hb + sizeof tail + sizeof beat);
     assert_int_equal((unsigned char)out[0], 0x87);
     assert_memory_equal(out + sizeof hb + sizeof tail, beat, sizeof beat);
+
+    /* soak failure 7: "joining" is one more key at the end, only when true; a
+     * heartbeat without it (every earlier one) decodes as not joining */
+    static const unsigned char joining[] = {0xa7, 'j', 'o', 'i', 'n', 'i', 'n', 'g', 0xc3};
+    m.joining = true;
+    size_t len = sizeof hb + sizeof tail + sizeof beat + sizeof joining;
+    assert_int_equal(rtm_wire_encode(&m, out, sizeof out), len);
+    assert_int_equal((unsigned char)out[0], 0x88);
+    assert_memory_equal(out + len - sizeof joining, joining, sizeof joining);
+    rtm_wire_msg_t got;
+    assert_int_equal(rtm_wire_decode(out, len, &got), 0);
+    assert_true(got.joining);
+    assert_int_equal(rtm_wire_decode((const char *)hb, sizeof hb, &got), 0);
+    assert_false(got.joining);
+    assert_int_equal(got.epoch, 256);
 }
 
 /* Pins the new shapes: a bool, and a member as a 2-element array. */
@@ -744,6 +767,14 @@ static const s_case_t s_cases[] = {
     {"epoch as float",
      {{"v", V_UINT, 1, 0}, {"t", V_UINT, 4, 0}, {"shard", V_UINT, 0, 0}, {"epoch", V_FLOAT, 0, 0}},
      4,
+     RTM_EPROTO},
+    {"joining as uint",
+     {{"v", V_UINT, 1, 0},
+      {"t", V_UINT, 4, 0},
+      {"shard", V_UINT, 0, 0},
+      {"epoch", V_UINT, 1, 0},
+      {"joining", V_UINT, 1, 0}},
+     5,
      RTM_EPROTO},
     {"shard hb without epoch",
      {{"v", V_UINT, 1, 0}, {"t", V_UINT, 4, 0}, {"shard", V_UINT, 0, 0}},
