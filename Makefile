@@ -28,7 +28,7 @@ build-debug: deps
 	cmake -S . -B $(DEBUG) -DCMAKE_BUILD_TYPE=Debug -DRTM_SANITIZE=ON >/dev/null
 	cmake --build $(DEBUG) -j$(JOBS)
 
-# ctest shows a passing test's output nowhere: the soak's seed is printed from its log.
+# ctest shows a passing test's output nowhere: the soaks' seeds are printed from its log.
 test: deps-browser build-debug check-format
 	cd $(DEBUG) && ctest --output-on-failure
 	@grep -h 'soak seed=' $(DEBUG)/Testing/Temporary/LastTest.log || true
