@@ -47,7 +47,7 @@ function life(name) {
 // How many times node[i] logged that it hears shard 1 (each worker logs "event=shard_up
 // shard=1" when the shard's heartbeats start or resume: liveness is each worker's own view).
 function shardUpLines(node) {
-  return mesh().process('node', node).log.text.split('\n').filter((l) => l.includes('event=shard_up shard=1 ')).length;
+  return mesh().process('node', node).log.count('event=shard_up shard=1 ');
 }
 
 // Waits until every channel is served (a publish is accepted by a live owner).

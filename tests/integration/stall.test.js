@@ -23,7 +23,7 @@ const RECOVERY_MS = 15000;
 
 // How many times the node logged that it routes to shard 1 (its one worker logs it).
 function shardUpLines() {
-  return mesh().process('node', 0).log.text.split('\n').filter((l) => l.includes('event=shard_up shard=1 ')).length;
+  return mesh().process('node', 0).log.count('event=shard_up shard=1 ');
 }
 
 test('a broker stalled past the dead time publishes none of the events its node refused meanwhile', async (t) => {
@@ -74,6 +74,6 @@ test('a broker stalled past the dead time publishes none of the events its node 
     assert.deepEqual(seq, [...seq].sort((a, b) => a - b), `${name}: events in the order published`);
   }
   await waitUntil(() => broker.log.text.includes('event=stalled'), 'broker 1 to log its stall');
-  const held = mesh().process('node', 0).log.text.split('\n').filter((l) => l.includes('event=held_dropped')).length;
+  const held = mesh().process('node', 0).log.count('event=held_dropped');
   t.diagnostic(`${refused.length} publishes refused; the node dropped what broker 1 sent held on the wire ${held} time(s)`);
 });

@@ -31,10 +31,9 @@ const tlsSdk = () => serverSdk(port(), { useTLS: true, agent: new https.Agent({ 
 
 // Waits for the node's log to hold one more line containing text than it held before.
 async function nextLogLine(text, before) {
-  const count = () => node().log.text.split('\n').filter((l) => l.includes(text)).length;
-  await waitUntil(() => count() > before, `the node to log ${text}`);
+  await waitUntil(() => node().log.count(text) > before, `the node to log ${text}`);
 }
-const logCount = (text) => node().log.text.split('\n').filter((l) => l.includes(text)).length;
+const logCount = (text) => node().log.count(text);
 
 let channel;
 let client;

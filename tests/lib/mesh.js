@@ -60,6 +60,11 @@ class ProcessLog {
   tail(lines = 200) {
     return this.text.split('\n').slice(-lines).join('\n');
   }
+
+  // How many lines of the kept text contain text.
+  count(text) {
+    return this.text.split('\n').filter((l) => l.includes(text)).length;
+  }
 }
 
 // Runs `file` with `args`, which must refuse to start: fails unless it exits with exactly
