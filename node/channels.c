@@ -916,6 +916,13 @@ void rtm_channels_tick(rtm_channels_t *chs, uint64_t now_ms)
     chs->attention = again;
 }
 
+void rtm_channels_give_up_all(rtm_channels_t *chs)
+{
+    for (rtm_channel_t *ch = chs->channels; ch; ch = ch->hh.next)
+        if (ch->synced)
+            s_give_up(chs, ch);
+}
+
 void rtm_channels_owners_changed(rtm_channels_t *chs)
 {
     for (rtm_channel_t *ch = chs->channels; ch; ch = ch->hh.next) {

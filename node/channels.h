@@ -172,6 +172,10 @@ void rtm_channels_event(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t exclude,
 void rtm_channels_control(rtm_channels_t *chs, rtm_str_t topic, rtm_str_t body, bool held,
                           uint64_t now_ms);
 
+/* Messages for this worker were lost before it saw them (its relay inbox
+ * overflowed): every channel in sync is given up on, as above. */
+void rtm_channels_give_up_all(rtm_channels_t *chs);
+
 /* The live shard set changed: re-announces counts and presence members to
  * whichever shards own the channels now, and asks a channel's new owner to
  * confirm it (see above). */

@@ -45,6 +45,9 @@ static const s_family_t s_families[] = {
     S_F("rtmesh_upstream_held_dropped_total", "counter", held_dropped,
         "Events, SYNCs and MEMBERs dropped because their broker was not heard when they "
         "arrived (held on the wire by a cut between this node and the broker)."),
+    S_F("rtmesh_relay_dropped_total", "counter", relay_dropped,
+        "Broker messages the egress hub dropped for a worker that had fallen 16 MiB behind it "
+        "(its relay inbox was full): that worker's subscribers were told to reconnect."),
     S_F("rtmesh_deflated_total", "counter", deflated,
         "Broadcast messages compressed for permessage-deflate clients (once per event per "
         "worker, whatever the number of subscribers)."),

@@ -114,6 +114,7 @@ typedef struct {
     uint64_t broker_list_mismatches; /* times a broker's list started to differ from ours */
     uint64_t channels_unreachable;   /* channels given up on: their new owner never confirmed */
     uint64_t held_dropped;           /* events, SYNCs, MEMBERs dropped: held on the wire */
+    uint64_t relay_dropped;          /* messages dropped: this worker's relay inbox was full */
     uint64_t deflated;               /* broadcasts compressed (once per event per worker) */
     uint64_t deflate_in_bytes;       /* their frame bytes before compression */
     uint64_t deflate_out_bytes;      /* and after */

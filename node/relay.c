@@ -83,6 +83,18 @@ void rtm_relay_inbox_init(rtm_relay_inbox_t *in)
     pthread_mutex_init(&in->lock, NULL);
 }
 
+void rtm_relay_inbox_limit(rtm_relay_inbox_t *in, size_t max_bytes, rtm_relay_lost_fn lost)
+{
+    in->max_bytes = max_bytes;
+    in->lost = lost;
+}
+
+/* The bytes m carries (its frame is about its body's length again). */
+static size_t s_bytes(const rtm_relay_msg_t *m)
+{
+    return sizeof *m + m->topic.len + m->exclude.len + m->body.len;
+}
+
 static void s_on_wake(uv_async_t *a)
 {
     rtm_relay_inbox_t *in = a->data;
@@ -90,11 +102,16 @@ static void s_on_wake(uv_async_t *a)
     pthread_mutex_lock(&in->lock);
     rtm_relay_batch_t got = in->queued;
     in->queued = in->taken; /* empty, its array kept for the producers */
+    uint64_t dropped = in->dropped;
+    in->queued_bytes = 0;
+    in->dropped = 0;
     pthread_mutex_unlock(&in->lock);
     in->taken = got;
     for (size_t i = 0; i < got.n; i++)
         in->handle(in->ctx, got.items[i]);
     s_batch_drop(&in->taken);
+    if (dropped)
+        in->lost(in->ctx, dropped);
 }
 
 int rtm_relay_inbox_open(rtm_relay_inbox_t *in, uv_loop_t *loop, rtm_relay_handle_fn handle,
@@ -116,8 +133,18 @@ bool rtm_relay_inbox_add(rtm_relay_inbox_t *in, rtm_relay_batch_t *b)
 {
     pthread_mutex_lock(&in->lock);
     bool open = in->open;
-    for (size_t i = 0; open && i < b->n; i++)
-        rtm_relay_batch_add(&in->queued, b->items[i]);
+    for (size_t i = 0; open && i < b->n; i++) {
+        rtm_relay_msg_t *m = b->items[i];
+        size_t bytes = s_bytes(m);
+        bool over = in->max_bytes && (in->dropped || in->queued_bytes + bytes > in->max_bytes);
+        if (over && m->kind != RTM_RELAY_HEARTBEAT) {
+            in->dropped++;
+            rtm_relay_msg_unref(&m);
+            continue;
+        }
+        in->queued_bytes += bytes;
+        rtm_relay_batch_add(&in->queued, m);
+    }
     if (open) {
         b->n = 0;
         uv_async_send(&in->wake); /* under the lock: close cannot run meanwhile */

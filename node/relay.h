@@ -12,7 +12,14 @@
  * takes everything queued at once and handles it in order. An inbox lives as
  * long as the process (in rtm_node_t) and is open only while its consumer's
  * loop runs: appending to a closed one drops the messages, so a producer
- * never touches a loop that has stopped. */
+ * never touches a loop that has stopped.
+ *
+ * A worker's inbox is bounded (rtm_relay_inbox_limit): a consumer that falls
+ * that far behind the producer loses what comes next, not the node's memory.
+ * Once a message is dropped, everything after it is dropped too (heartbeats
+ * excepted: they are few, and liveness must not stall) until the consumer
+ * takes what waits; then it is told how many it lost, after handling the rest
+ * and before anything newer, so it can give up what they concerned. */
 #ifndef RTM_RELAY_H
 #define RTM_RELAY_H
 
@@ -76,12 +83,23 @@ void rtm_relay_batch_add(rtm_relay_batch_t *b, rtm_relay_msg_t *m);
 /* Drops every reference of b and frees its array. */
 void rtm_relay_batch_free(rtm_relay_batch_t *b);
 
+/* The consumer's news that messages were dropped since it last took its
+ * inbox (dropped: how many), after it handled those that were not. */
+typedef void (*rtm_relay_lost_fn)(void *ctx, uint64_t dropped);
+
+/* What a worker's inbox may hold untaken: the bytes its messages carry. */
+#define RTM_RELAY_INBOX_MAX_BYTES (16u << 20)
+
 typedef struct {
     pthread_mutex_t lock;
     rtm_relay_batch_t queued; /* under lock */
     bool open;                /* under lock: wake is live */
-    rtm_relay_batch_t taken;  /* the consumer's: what it is handling */
-    uv_async_t wake;          /* on the consumer's loop */
+    size_t queued_bytes;      /* under lock: what queued carries */
+    uint64_t dropped;         /* under lock: dropped since the consumer last took queued */
+    size_t max_bytes;         /* 0: no bound */
+    rtm_relay_lost_fn lost;
+    rtm_relay_batch_t taken; /* the consumer's: what it is handling */
+    uv_async_t wake;         /* on the consumer's loop */
     rtm_relay_handle_fn handle;
     void *ctx;
 } rtm_relay_inbox_t;
@@ -89,14 +107,18 @@ typedef struct {
 /* Makes a closed inbox (any thread, before any other call). */
 void rtm_relay_inbox_init(rtm_relay_inbox_t *in);
 
+/* Bounds in to max_bytes (before it opens): lost(ctx, n) is called on the
+ * consumer's loop when messages were dropped. */
+void rtm_relay_inbox_limit(rtm_relay_inbox_t *in, size_t max_bytes, rtm_relay_lost_fn lost);
+
 /* Opens in on the consumer's loop: from then each message appended is
  * handled there, in order, by handle(ctx, m). Returns 0 or a libuv error. */
 int rtm_relay_inbox_open(rtm_relay_inbox_t *in, uv_loop_t *loop, rtm_relay_handle_fn handle,
                          void *ctx);
 
 /* Appends b's messages (steals them: b is left empty, its array kept) and
- * wakes the consumer; any thread. Returns false, with the messages dropped,
- * when in is closed. */
+ * wakes the consumer; any thread. Past the bound they are dropped (see
+ * above). Returns false, with the messages dropped, when in is closed. */
 bool rtm_relay_inbox_add(rtm_relay_inbox_t *in, rtm_relay_batch_t *b);
 
 /* Closes in from its consumer's loop: nothing more is appended, what waits

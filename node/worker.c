@@ -65,6 +65,7 @@ struct rtm_worker {
     uint64_t roster_gen;   /* generation of the broker list up (and hub) have */
     uint64_t unreachable;  /* channels_unreachable already logged */
     uint64_t held;         /* held_dropped already logged */
+    uint64_t relay_lost;   /* relay_dropped already logged */
     rtm_upstream_events_t up_events;
     rtm_route_t route;
     rtm_channels_t *channels;
@@ -133,6 +134,16 @@ static void s_on_relayed(void *ctx, const rtm_relay_msg_t *m)
     case RTM_RELAY_HEARTBEAT: rtm_upstream_heartbeat(&w->up, m->body, m->heard_ms); break;
     default: break; /* WANT and DROP go to the hub */
     }
+}
+
+/* The hub dropped messages for this worker (it fell a whole inbox behind):
+ * every channel they may have concerned is given up on, before anything
+ * newer is handled. */
+static void s_on_relay_lost(void *ctx, uint64_t dropped)
+{
+    rtm_worker_t *w = ctx;
+    RTM_COUNT(&w->metrics, relay_dropped, dropped);
+    rtm_channels_give_up_all(w->channels);
 }
 
 static void s_on_owners_changed(void *ctx)
@@ -220,6 +231,13 @@ static void s_on_tick(uv_timer_t *t)
                 (unsigned long long)(w->metrics.held_dropped - w->held),
                 (unsigned long long)w->metrics.held_dropped);
         w->held = w->metrics.held_dropped;
+    }
+    if (w->metrics.relay_dropped != w->relay_lost) {
+        rtm_log(RTM_LOG_WARN,
+                "worker=%d event=relay_overflow messages=%llu total=%llu action=clients_reconnect",
+                w->index, (unsigned long long)(w->metrics.relay_dropped - w->relay_lost),
+                (unsigned long long)w->metrics.relay_dropped);
+        w->relay_lost = w->metrics.relay_dropped;
     }
     if (w->index == 0)
         rtm_quota_tick(w->node->quota, &w->route);
@@ -430,8 +448,10 @@ static int s_start_relay(rtm_worker_t *w)
 {
     _Static_assert(RTM_NODE_MAX_WORKERS <= RTM_INTEREST_MAX_WORKERS, "a bit per worker");
     rtm_node_t *node = w->node;
-    if (w->index != 0)
+    if (w->index != 0) {
+        rtm_relay_inbox_limit(&node->inbox[w->index], RTM_RELAY_INBOX_MAX_BYTES, s_on_relay_lost);
         return rtm_relay_inbox_open(&node->inbox[w->index], &w->loop, s_on_relayed, w);
+    }
     rtm_egress_hub_opts_t o = {.loop = &w->loop,
                                .keys = &node->keys,
                                .inboxes = node->inbox,

@@ -1214,6 +1214,28 @@ static void test_malformed_control_counted(void **state)
     s_fix_free(f);
 }
 
+/* issue 18: the egress hub dropped messages for this worker (its relay
+ * inbox was full): any channel may have missed an event, so every one in sync
+ * is given up on and its subscribers reconnect; one still waiting for its
+ * SYNC has told nobody anything yet and keeps waiting. */
+static void test_lost_relay_messages_give_up_every_synced_channel(void **state)
+{
+    (void)state;
+    s_fix_t *f = s_fix_synced_at("tcp://b0:7000", "chat-a");
+    s_subscribe(f, 1, "chat-b", NULL, 1000);
+    s_sync(f, "chat-b", NULL, 0, NULL, 0, 1000);
+    s_read(f, 1);
+    s_subscribe(f, 2, "chat-c", NULL, 1000); /* no SYNC yet */
+    rtm_channels_give_up_all(f->chs);
+    assert_int_equal(f->sink_rec.n_reconnected, 2);
+    assert_int_equal(f->metrics.channels_unreachable, 2);
+    s_event(f, "chat-a", EVENT("later"), "", 1100); /* given up: nothing until a new SYNC */
+    assert_string_equal(s_read(f, 0), "");
+    s_sync(f, "chat-c", NULL, 0, NULL, 0, 1200);
+    assert_string_equal(s_read(f, 2), SUCCEEDED("chat-c"));
+    s_fix_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1234,6 +1256,7 @@ int main(void)
         cmocka_unit_test(test_owner_handing_away_reconnects_its_subscribers),
         cmocka_unit_test(test_owner_handing_away_followed_in_time),
         cmocka_unit_test(test_held_event_reconnects_its_subscribers),
+        cmocka_unit_test(test_lost_relay_messages_give_up_every_synced_channel),
         cmocka_unit_test(test_event_from_a_previous_owner_is_delivered),
         cmocka_unit_test(test_resync_tells_subscribers_the_difference),
         cmocka_unit_test(test_member_removal_from_a_broker_left_is_ignored),

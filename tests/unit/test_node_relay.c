@@ -145,12 +145,75 @@ static void test_a_message_holds_copies_and_frames_only_events(void **state)
     rtm_frame_unref(&f);
 }
 
+/* A bounded inbox whose consumer fell behind: what fits is handled, in
+ * order; everything after the first drop is dropped but heartbeats; the
+ * consumer hears how many it lost after handling the rest, and the next
+ * append, once it has taken its inbox, goes through again. */
+typedef struct {
+    uint32_t events, heartbeats;
+    uint64_t lost, lost_after; /* lost: the count told; lost_after: handled before it */
+} s_lossy_t;
+
+static void s_lossy_handle(void *ctx, const rtm_relay_msg_t *m)
+{
+    s_lossy_t *l = ctx;
+    if (m->kind == RTM_RELAY_HEARTBEAT)
+        l->heartbeats++;
+    else
+        l->events++;
+}
+
+static void s_lossy_lost(void *ctx, uint64_t dropped)
+{
+    s_lossy_t *l = ctx;
+    l->lost += dropped;
+    l->lost_after = l->events + l->heartbeats;
+}
+
+static void test_a_bounded_inbox_drops_what_overflows_and_says_so(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    rtm_relay_inbox_t in;
+    rtm_relay_inbox_init(&in);
+    s_lossy_t l = {0};
+    rtm_relay_msg_t *probe = s_event(0);
+    size_t each = sizeof *probe + probe->topic.len + probe->exclude.len + probe->body.len;
+    rtm_relay_msg_unref(&probe);
+    rtm_relay_inbox_limit(&in, 3 * each, s_lossy_lost); /* room for three events */
+    assert_int_equal(rtm_relay_inbox_open(&in, &loop, s_lossy_handle, &l), 0);
+    rtm_relay_batch_t b = {0};
+    for (uint64_t n = 1; n <= 5; n++)
+        rtm_relay_batch_add(&b, s_event(n));
+    rtm_relay_inbox_add(&in, &b);
+    rtm_relay_batch_add(&b, rtm_relay_msg_new(RTM_RELAY_HEARTBEAT, rtm_str(NULL, 0),
+                                              rtm_str(NULL, 0), rtm_str_cstr("{}")));
+    rtm_relay_batch_add(&b, s_event(6));
+    rtm_relay_inbox_add(&in, &b);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(l.events, 3);
+    assert_int_equal(l.heartbeats, 1);
+    assert_int_equal(l.lost, 3);         /* events 4, 5 and 6 */
+    assert_int_equal(l.lost_after, 4);   /* after what was handled */
+    rtm_relay_batch_add(&b, s_event(7)); /* taken: room again */
+    rtm_relay_inbox_add(&in, &b);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(l.events, 4);
+    assert_int_equal(l.lost, 3);
+    rtm_relay_inbox_close(&in);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    rtm_relay_batch_free(&b);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    rtm_relay_inbox_destroy(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_message_once_in_order_across_threads),
         cmocka_unit_test(test_appends_before_the_consumer_runs_are_handled_in_one_turn),
         cmocka_unit_test(test_a_message_holds_copies_and_frames_only_events),
+        cmocka_unit_test(test_a_bounded_inbox_drops_what_overflows_and_says_so),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
