@@ -17,15 +17,13 @@
 #include "interest.h"
 #include "rtm_config.h"
 #include "rtm_error.h"
+#include "broker_link.h"
 #include "rtm_log.h"
 #include "rtm_wire.h"
 #include "rtm_zlink.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define S_MAX_FRAME (64u << 20) /* bigger frames from a broker close the link */
-#define S_MAX_OUT   (16u << 20) /* subscriptions queued toward one broker before refusing */
 
 typedef struct s_link s_link_t;
 struct s_link {
@@ -41,8 +39,7 @@ struct s_link {
 
 struct rtm_egress_hub {
     rtm_egress_hub_opts_t o;
-    bool curve;
-    uint8_t server_key[32], public_key[32], secret_key[32];
+    rtm_broker_keys_t keys;
     rtm_interest_t *interest;
     s_link_t *links;
     rtm_relay_batch_t *out; /* per worker: handed on at the check */
@@ -144,12 +141,7 @@ static s_link_t *s_link_new(rtm_egress_hub_t *hub, const char *identity, uint64_
     link->seed = seed;
     link->listed = true;
     link->ev = (rtm_zlink_events_t){link, s_on_message, s_on_state};
-    rtm_zlink_opts_t o = {.socket_type = "SUB", .max_frame = S_MAX_FRAME, .max_out = S_MAX_OUT};
-    if (hub->curve) {
-        o.server_key = hub->server_key;
-        o.public_key = hub->public_key;
-        o.secret_key = hub->secret_key;
-    }
+    rtm_zlink_opts_t o = rtm_broker_link_opts(&hub->keys, "SUB", NULL);
     link->sub = rtm_zlink_new(hub->o.loop, egress, &o, &link->ev);
     return link;
 }
@@ -203,9 +195,8 @@ int rtm_egress_hub_new(const rtm_egress_hub_opts_t *opts, const rtm_brokers_t *l
     if (!hub || !(hub->out = calloc(opts->n_workers, sizeof *hub->out)))
         abort();
     hub->o = *opts;
-    int rc = rtm_tier_keys_binary(opts->keys, hub->server_key, hub->public_key, hub->secret_key);
-    hub->curve = rc > 0;
-    if (rc >= 0)
+    int rc = rtm_broker_keys_load(&hub->keys, opts->keys);
+    if (rc == 0)
         rc = rtm_relay_inbox_open(opts->wants, opts->loop, s_on_want, hub);
     if (rc < 0) {
         free(hub->out);

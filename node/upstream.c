@@ -27,8 +27,6 @@
 #include <uthash.h>
 
 #define S_REQUEST_MS RTM_WIRE_REQUEST_MS /* a shard that has not acked by then is unavailable */
-#define S_MAX_FRAME  (64u << 20)         /* bigger frames from a broker close the link */
-#define S_MAX_OUT    (16u << 20)         /* bytes queued toward one broker before refusing */
 
 struct rtm_pending {
     UT_hash_handle hh;
@@ -325,15 +323,7 @@ static rtm_shard_link_t *s_link_new(rtm_upstream_t *up, const char *identity)
     link->ingress_ev = (rtm_zlink_events_t){link, s_on_ingress, s_on_link_state};
     /* a stable identity lets the broker keep this worker's state across a
      * TCP reconnect (ROUTER_HANDOVER); unique per worker and process start */
-    rtm_zlink_opts_t o = {.socket_type = "DEALER",
-                          .identity = up->id,
-                          .max_frame = S_MAX_FRAME,
-                          .max_out = S_MAX_OUT};
-    if (up->curve) {
-        o.server_key = up->server_key;
-        o.public_key = up->public_key;
-        o.secret_key = up->secret_key;
-    }
+    rtm_zlink_opts_t o = rtm_broker_link_opts(&up->keys, "DEALER", up->id);
     link->ingress = rtm_zlink_new(up->loop, identity, &o, &link->ingress_ev);
     return link;
 }
@@ -397,10 +387,9 @@ int rtm_upstream_start(rtm_upstream_t *up, uv_loop_t *loop, const rtm_brokers_t 
 {
     *up = (rtm_upstream_t){.loop = loop, .ev = ev, .metrics = metrics, .next_id = 1};
     snprintf(up->id, sizeof up->id, "%s", id);
-    int curve = rtm_tier_keys_binary(keys, up->server_key, up->public_key, up->secret_key);
-    if (curve < 0)
-        return curve;
-    up->curve = curve;
+    int rc = rtm_broker_keys_load(&up->keys, keys);
+    if (rc < 0)
+        return rc;
     rtm_upstream_set_brokers(up, list);
     up->started = true;
     return 0;

@@ -20,6 +20,7 @@
 #ifndef RTM_UPSTREAM_H
 #define RTM_UPSTREAM_H
 
+#include "broker_link.h"
 #include "metrics.h"
 #include "rtm_brokers.h"
 #include "rtm_str.h"
@@ -72,8 +73,7 @@ struct rtm_upstream {
     uv_loop_t *loop;
     const rtm_upstream_events_t *ev;
     rtm_metrics_t *metrics;
-    bool curve; /* CURVE toward the brokers (keys below), else plain text */
-    uint8_t server_key[32], public_key[32], secret_key[32];
+    rtm_broker_keys_t keys;
     rtm_shard_link_t **shards; /* n_shards links, in list order */
     uint32_t n_shards;
     uint64_t *seeds;           /* n_shards rendezvous seeds of the identities */
