@@ -32,6 +32,11 @@
 
 #define S_MAX_INPUT     (300 * 1024) /* an HTTP head + body, or a max frame */
 #define S_CLOSE_WAIT_MS 5000         /* a closing peer gets this long to drain */
+/* Input a paused connection may buffer before its socket is read no more. A
+ * pause is the common case (every REST request waits for its shards), and
+ * stopping at once would cost two epoll_ctl calls per request; one read more
+ * (at most RTM_CONN_RBUF, decrypted or not) keeps it under S_MAX_INPUT. */
+#define S_PAUSED_INPUT (64 * 1024)
 
 typedef struct {
     uv_write_t req;
@@ -363,12 +368,15 @@ static void s_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         s_decrypt(c, data, (size_t)n);
     else
         s_input_arrived(c, data, (size_t)n);
+    if (c->paused && !c->closing && c->in_len >= S_PAUSED_INPUT) {
+        c->stopped = true;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    }
 }
 
 void rtm_conn_pause(rtm_conn_t *c)
 {
     c->paused = true;
-    uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
 void rtm_conn_resume(rtm_conn_t *c)
@@ -380,13 +388,16 @@ void rtm_conn_resume(rtm_conn_t *c)
     s_mark_dirty(c);
 }
 
-/* Feeds what arrived while paused, then reads again unless paused anew. */
+/* Feeds what arrived while paused, then reads again if reading had
+ * stopped, unless paused anew. */
 static void s_resume_now(rtm_conn_t *c)
 {
     if (c->in_len)
         s_keep_tail(c, c->in, c->in_len, s_process(c, c->in, c->in_len));
-    if (!c->closing && !c->paused)
+    if (!c->closing && !c->paused && c->stopped) {
+        c->stopped = false;
         uv_read_start((uv_stream_t *)&c->tcp, s_alloc, s_on_read);
+    }
 }
 
 /* Writes what one connection has queued; closes it when that failed. */

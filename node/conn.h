@@ -63,7 +63,8 @@ struct rtm_conn {
     bool dirty;           /* on the flush list */
     bool closing;         /* close started: reads stopped, sends dropped */
     bool closed;          /* handle closed; memory freed by the pending flush */
-    bool paused;          /* the session stopped reading (rtm_conn_pause) */
+    bool paused;          /* the session takes no input (rtm_conn_pause) */
+    bool stopped;         /* paused with enough buffered: the socket is not read either */
     bool resume;          /* process buffered input at the next flush */
     bool sniffed;         /* the first byte told TLS from clear text */
     uint64_t last_rx_ms;  /* loop time of the last input */
@@ -126,9 +127,11 @@ void rtm_conn_close(rtm_conn_t *c);
 /* Closes now, dropping unsent frames. */
 void rtm_conn_abort(rtm_conn_t *c);
 
-/* Stops reading (a REST request waits for shards). resume makes the next
- * flush — after the current callback, never inside it — feed any pipelined
- * bytes already buffered, then reads again. */
+/* Stops feeding the session (a REST request waits for shards): what
+ * arrives meanwhile is buffered, and the socket is read no more once that
+ * passes a pipelining allowance. resume makes the next flush — after the
+ * current callback, never inside it — feed what was buffered, then read
+ * again if reading had stopped. */
 void rtm_conn_pause(rtm_conn_t *c);
 void rtm_conn_resume(rtm_conn_t *c);
 

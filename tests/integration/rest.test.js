@@ -5,6 +5,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const { useMesh, restRequest, triggerEvent, triggerBatch, signRequest, connectClient, uniqueChannel, APP } = require('../lib/mesh');
 
 const mesh = useMesh({ shards: 2, nodes: 2, workers: 2 });
@@ -68,6 +69,46 @@ test('published events are delivered, including every event of a batch', async (
   assert.equal((await ws.waitForEvent('first', { channel: channels[0] })).data, 'one');
   assert.equal((await ws.waitForEvent('second', { channel: channels[1] })).data, '{"two":2}');
   assert.equal((await ws.waitForEvent('third', { channel: channels[0] })).data, 'three');
+});
+
+// Raw signed POST /events requests, keep-alive, for writing several at once.
+function rawPublish(channel, name, data) {
+  const path = `/apps/${APP.id}/events`;
+  const body = JSON.stringify({ name, channels: [channel], data });
+  const qs = new URLSearchParams(signRequest({ method: 'POST', path, body }).params).toString();
+  return `POST ${path}?${qs} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+// A node reads on while a REST request waits for its shards, and stops reading only once
+// 64 KiB of pipelined requests wait behind it: both a small and a large pipelined burst on one
+// connection must be answered whole, in order, and their events delivered in order.
+test('pipelined publishes on one connection are all answered and delivered in order', async (t) => {
+  const ws = await connectClient(mesh().nodePort(1));
+  t.after(() => ws.destroy());
+  const channel = uniqueChannel('pipelined');
+  await ws.subscribe(channel);
+  const sock = net.connect(port(), '127.0.0.1');
+  t.after(() => sock.destroy());
+  await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+  let received = '';
+  sock.on('data', (d) => { received += d.toString('latin1'); });
+  const answers = () => (received.match(/HTTP\/1\.1 \d{3}/g) || []);
+  const pad = 'x'.repeat(1500);
+  let sent = 0;
+  for (const burst of [10, 120]) { // 120 requests of ~1.8 KB: over 200 KiB in one write
+    const first = sent;
+    sock.write(Array.from({ length: burst }, (_, i) => rawPublish(channel, 'seq', `${first + i} ${pad}`)).join(''));
+    sent += burst;
+    const deadline = Date.now() + 15000;
+    while (answers().length < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(answers().length, sent, `answers to ${sent} pipelined publishes`);
+  }
+  assert.deepEqual([...new Set(answers())], ['HTTP/1.1 200']);
+  for (let i = 0; i < sent; i++) {
+    const ev = await ws.waitForEvent('seq', { channel });
+    assert.equal(ev.data, `${i} ${pad}`, `event ${i} in order`);
+  }
 });
 
 test('a wrong signature is refused with 401', async () => {
