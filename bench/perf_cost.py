@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """System calls and context switches per publish, from `perf stat --per-thread -x,` counting
-`raw_syscalls:sys_enter` and `context-switches` in the servers' threads for a window of the
-many-channel load (bench/run.sh, scenario channels-cost). Appends to RESULTS_JSONL one record
-labelled TARGET/publish-cost: the whole server side's counts per publish, and per thread name
-(worker threads are named rtm-worker-N, libzmq's ZMQbg/...), so PROFILE.md can say where each
-one goes. Publishes in the window are the generator's achieved rate times the window.
+`raw_syscalls:sys_enter`, `context-switches` and the busy system calls by name
+(`syscalls:sys_enter_*`) in the servers' threads for a window of the many-channel load
+(bench/run.sh, scenario channels-cost). Appends to RESULTS_JSONL one record labelled
+TARGET/publish-cost: the whole server side's counts per publish, per thread name (worker
+threads are named rtm-worker-N, libzmq's ZMQbg/...) and per system call, so PROFILE.md can say
+where each one goes. Publishes in the window are the generator's achieved rate times the window.
 
 Usage: bench/perf_cost.py TARGET PERF_STAT_CSV WINDOW_S RESULTS_JSONL"""
 import collections
@@ -41,7 +42,10 @@ def main():
            "syscalls_per_publish": per(sum(sys_.values())),
            "cs_per_publish": per(sum(cs.values())),
            "per_thread": {n: {"syscalls": per(sys_[n]), "cs": per(cs[n])}
-                          for n in sorted(set(sys_) | set(cs), key=lambda n: -sys_[n])}}
+                          for n in sorted(set(sys_) | set(cs), key=lambda n: -sys_[n])},
+           "per_call": {e.split("sys_enter_")[1]: per(sum(c[e].values()))
+                        for e in sorted(c, key=lambda e: -sum(c[e].values()))
+                        if e.startswith("syscalls:sys_enter_") and sum(c[e].values())}}
     with open(results, "a") as f:
         f.write(json.dumps(rec) + "\n")
 

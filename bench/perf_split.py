@@ -5,16 +5,22 @@ load (b) runs (bench/run.sh, scenario channels-perf). Reads the servers' samples
 to the generator's record, one labelled TARGET/publish-cpu: the run's server CPU per publish
 (from /proc, as every other figure) split in the proportions of the samples:
 
-* client writes: samples whose kernel stack is in tcp_sendmsg, outside ZeroMQ's threads —
-  the WebSocket deliveries and the HTTP answers. On loopback the kernel runs the receiving
-  end's TCP input and the wake-up of the reader inside that call, so this is what one write
-  costs on this machine with the generator on it.
+* edge writes: samples whose kernel stack is in tcp_sendmsg, in the processes clients
+  connect to (rtmesh's nodes, soketi) — the WebSocket deliveries and the HTTP answers, and
+  the edge's own sends into its tier (a node's PUBLISH, soketi's PUBLISH to Redis), which
+  share their threads and system calls. On loopback the kernel runs the receiving end's TCP
+  input and the wake-up of the reader inside that call, so this is what a write costs on
+  this machine with the generator on it.
+* tier writes: the same in the tier's own processes (rtmesh's brokers, Redis): an event's
+  copies to the edge processes and the acknowledgements.
 * ZeroMQ I/O threads (rtmesh only): everything libzmq's own threads spend (node and broker).
-* the rest: HTTP, signing, JSON, routing, framing, polling, the broker's main thread.
+* the rest: HTTP, signing, JSON, routing, framing, polling, reading, waking.
 
 Usage: perf script ... | bench/perf_split.py TARGET RESULTS_JSONL"""
 import json
 import sys
+
+TIER_COMMS = {"rtmesh-broker", "redis-server"}  # the tier's threads, by name
 
 
 def samples(lines):
@@ -43,7 +49,7 @@ def main():
     gen = [r for r in gen if r["label"] == f"{target}/channels-perf"]
     if not gen:
         sys.exit(f"perf_split.py: no {target}/channels-perf record in {results}")
-    n = {"all": 0, "client_write": 0, "zmq_io": 0}
+    n = {"all": 0, "client_write": 0, "tier_write": 0, "zmq_io": 0}
     kernel_seen = False
     t0 = t1 = None
     for comm, t, syms in samples(sys.stdin):
@@ -54,7 +60,7 @@ def main():
         if comm.startswith("ZMQbg"):
             n["zmq_io"] += 1
         elif "tcp_sendmsg" in syms:
-            n["client_write"] += 1
+            n["tier_write" if comm in TIER_COMMS else "client_write"] += 1
     if not n["all"] or not kernel_seen:
         sys.exit("perf_split.py: no samples with kernel stacks (perf_event_paranoid?)")
     per_publish = 1e6 / gen[-1]["publishes_per_cpu_s"]
@@ -63,8 +69,10 @@ def main():
         "label": f"{target}/publish-cpu", "perf_window_s": round(t1 - t0, 3),
         "perf_samples": n["all"], "cpu_us_per_publish": round(us["all"], 1),
         "client_write_us_per_publish": round(us["client_write"], 1),
+        "tier_write_us_per_publish": round(us["tier_write"], 1),
         "zmq_io_us_per_publish": round(us["zmq_io"], 1),
-        "rest_us_per_publish": round(us["all"] - us["client_write"] - us["zmq_io"], 1)})
+        "rest_us_per_publish": round(
+            us["all"] - us["client_write"] - us["tier_write"] - us["zmq_io"], 1)})
     with open(results, "a") as f:
         f.write(rec + "\n")
 

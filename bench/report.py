@@ -548,8 +548,8 @@ def deflate_section(rounds, res):
 
 def publish_cpu_section(rounds):
     """Issue 14: the server CPU of one REST publish in (b), split by perf samples, and the
-    ratio rtmesh could reach if nothing but its writes to client sockets cost anything (one
-    round: channels-perf runs once)."""
+    ratio rtmesh could reach if nothing but its edge's writes cost anything (one round:
+    channels-perf runs once)."""
     res = {(t, "publish-cpu"): first_with(rounds, (t, "publish-cpu")) for t in TARGETS}
     rows = [(t, res.get((t, "publish-cpu"))) for t in TARGETS]
     if not any(r for _, r in rows):
@@ -557,17 +557,23 @@ def publish_cpu_section(rounds):
     L = ["## Where a REST publish's server CPU goes (b, sampled by perf)", "",
          "Scenario (b) run again while `perf record -a -g` samples the machine "
          "(bench/perf_split.py). The CPU per publish is the run's own, from /proc; perf's "
-         "samples of the server processes split it. *Client writes* are the samples inside "
-         "`tcp_sendmsg` outside ZeroMQ's threads: the WebSocket deliveries and the HTTP "
-         "answers. On loopback the kernel runs the reader's TCP input and its wake-up inside "
-         "the writer's call, so this is what a write costs on this machine with the "
-         "generator on it, for any server.", "",
-         "| servers | server CPU per publish (us) | client writes | ZeroMQ I/O threads | "
-         "the rest | samples |", "|---|---:|---:|---:|---:|---:|"]
+         "samples of the server processes split it. *Edge writes* are the samples inside "
+         "`tcp_sendmsg` in the processes clients connect to (rtmesh's nodes, soketi): the "
+         "WebSocket deliveries and the HTTP answers, and the edge's own sends into its tier "
+         "(a node's PUBLISH, soketi's to Redis), which share their threads. *Tier writes* are "
+         "the same in the tier's processes (rtmesh's brokers, Redis): the event's copies to "
+         "the edge and the acknowledgements. On loopback the kernel runs the reader's TCP "
+         "input and its wake-up inside the writer's call, so this is what a write costs on "
+         "this machine with the generator on it, for any server.", "",
+         "| servers | server CPU per publish (us) | edge writes | tier writes | "
+         "ZeroMQ I/O threads | the rest | samples |", "|---|---:|---:|---:|---:|---:|---:|"]
     for t, r in rows:
         if r:
+            tier = r.get("tier_write_us_per_publish")
             L.append(f"| {NAMES[t]} | {r['cpu_us_per_publish']:.1f} | "
-                     f"{r['client_write_us_per_publish']:.1f} | {r['zmq_io_us_per_publish']:.1f} | "
+                     f"{r['client_write_us_per_publish']:.1f} | "
+                     f"{'—' if tier is None else f'{tier:.1f}'} | "
+                     f"{r['zmq_io_us_per_publish']:.1f} | "
                      f"{r['rest_us_per_publish']:.1f} | {r['perf_samples']:,} |")
     so = res.get(("soketi", "publish-cpu"))
     if so:
@@ -575,7 +581,7 @@ def publish_cpu_section(rounds):
         for t in ("rtmesh1", "rtmesh2"):
             r = res.get((t, "publish-cpu"))
             if r and r["client_write_us_per_publish"]:
-                L.append(f"* **{NAMES[t]}**: even if everything but its client writes cost "
+                L.append(f"* **{NAMES[t]}**: even if everything but its edge writes cost "
                          f"nothing, a publish would cost {r['client_write_us_per_publish']:.1f} us "
                          f"against soketi's {so['cpu_us_per_publish']:.1f} us: at most "
                          f"{so['cpu_us_per_publish'] / r['client_write_us_per_publish']:.2f}x "
@@ -663,6 +669,14 @@ def publish_cost_section(rounds):
             per = "; ".join(f"{n} {v['syscalls']:.1f} / {v['cs']:.2f}"
                             for n, v in r["per_thread"].items())
             L.append(f"* {NAMES[t]} (system calls / context switches): {per}")
+    by_call = [(t, r) for t, r in rows if r and r.get("per_call")]
+    if by_call:
+        L += ["", "By system call (the busy ones, counted by name; the rest is the difference):",
+              ""]
+        for t, r in by_call:
+            rest = r["syscalls_per_publish"] - sum(r["per_call"].values())
+            per = "; ".join(f"{n} {v:.2f}" for n, v in r["per_call"].items() if v >= 0.01)
+            L.append(f"* {NAMES[t]}: {per}; others {rest:.2f}")
     return L + [""]
 
 

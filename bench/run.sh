@@ -26,7 +26,8 @@
 #              c100k fleet tls-fanout tls-idle tls-storm"), BENCH_RUNS (default 3),
 #              BENCH_OUT (default bench/records), BENCH_PORT (default 6301),
 #              BENCH_C100K_CONNS (default 100000), BENCH_C100K_NODES (default 6),
-#              BENCH_C100K_GENS (default 6).
+#              BENCH_C100K_GENS (default 6), BENCH_KEEP_PERF (set: keep channels-perf's
+#              perf.data in $BENCH_OUT/logs/ for perf report).
 # c100k runs against its own topology "many": BENCH_C100K_NODES node processes
 # sharing the port (SO_REUSEPORT) and one broker shard (bench/many.sh drives it).
 # fleet runs against its own topologies fleet1, fleet4 and fleet8: one broker and one node
@@ -216,10 +217,15 @@ perf_sample() { # target
     sleep "$perf_window_s" 2>>"$logs/$1.log"
 }
 
-perf_count() { # target: system calls and context switches of every server thread
-  local server_pids
+perf_count() { # target: system calls (in all, and the busy ones by name) and context
+  # switches of every server thread
+  local server_pids calls=raw_syscalls:sys_enter,context-switches c
   server_pids=$(server_pids)
-  perf stat -x, --per-thread -e raw_syscalls:sys_enter,context-switches -p "$server_pids" \
+  for c in write writev sendto read recvfrom epoll_wait epoll_pwait epoll_ctl poll getpid futex \
+    accept4 close; do
+    calls+=,syscalls:sys_enter_$c
+  done
+  perf stat -x, --per-thread -e "$calls" -p "$server_pids" \
     -o "$logs/$1.stat" -- sleep "$perf_window_s" 2>>"$logs/$1.log"
 }
 
@@ -229,7 +235,7 @@ profiled() { # target scenario [loadgen flags...]: where the servers' CPU goes
   during_load "$t" "$s" perf_sample "${@:3}" || return 1
   perf script -i "$logs/$t.perf" --pid "$server_pids" -F comm,tid,time,ip,sym 2>/dev/null |
     python3 "$here/perf_split.py" "$t" "$results" || return 1
-  rm -f "$logs/$t.perf"
+  [[ -n ${BENCH_KEEP_PERF:-} ]] || rm -f "$logs/$t.perf"
 }
 
 costed() { # target scenario [loadgen flags...]: system calls and context switches per publish
