@@ -56,7 +56,8 @@ image-test: deps
 bench: deps
 	bench/deps.sh
 	cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DRTM_WERROR=OFF >/dev/null
-	cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-loadgen
+	cmake --build $(RELEASE) -j$(JOBS) --target rtmesh-broker rtmesh-node rtmesh-loadgen \
+		rtmesh-hopcost
 	bench/run.sh $(RELEASE)
 	bench/report.py bench/records bench/RESULTS.md
 

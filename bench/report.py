@@ -575,6 +575,14 @@ def publish_cpu_section(rounds):
                      f"{'—' if tier is None else f'{tier:.1f}'} | "
                      f"{r['zmq_io_us_per_publish']:.1f} | "
                      f"{r['rest_us_per_publish']:.1f} | {r['perf_samples']:,} |")
+    hop = first_with(rounds, ("machine", "hop-cost"))
+    if hop:
+        L += ["", f"One message between two processes that sleep between messages (a write, the "
+              f"reader's wake-up, its epoll_wait and its read; both sides' CPU; "
+              f"bench/hop/hop_cost.c) costs {hop['tcp_us_per_message']:.1f} us over loopback TCP "
+              f"on this machine, {hop['unix_us_per_message']:.1f} us over a Unix socket. A "
+              "publish through rtmesh's tier makes several such hops (bench/PROFILE.md counts "
+              "them); soketi's single process makes none."]
     so = res.get(("soketi", "publish-cpu"))
     if so:
         L.append("")

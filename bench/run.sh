@@ -19,7 +19,8 @@
 # run with the scenario, the round and where to look, and exit status 1.
 #
 # Usage: bench/run.sh BUILD_DIR      (BUILD_DIR holds bench/rtmesh-loadgen,
-#                                     node/rtmesh-node, broker/rtmesh-broker)
+#                                     bench/rtmesh-hopcost, node/rtmesh-node,
+#                                     broker/rtmesh-broker)
 # Environment: BENCH_TARGETS (default "rtmesh1 rtmesh2 soketi soketi2"),
 #              BENCH_SCENARIOS (default "fanout10 fanout1 fanout8 channels channels-zmq
 #              channels-perf channels-cost idle storm deflate-2k plain-2k deflate-200 plain-200
@@ -44,6 +45,7 @@ set -uo pipefail
 build=$(cd "${1:?usage: bench/run.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 loadgen=$build/bench/rtmesh-loadgen
+hopcost=$build/bench/rtmesh-hopcost
 node=$build/node/rtmesh-node
 broker=$build/broker/rtmesh-broker
 out=${BENCH_OUT:-$here/records}
@@ -59,6 +61,9 @@ mkdir -p "$logs"
 rm -f "$out"/run-*.jsonl "$logs"/*.log
 : >"$out/commands.txt"
 python3 "$here/probes.py" "$out" Release || { echo "run.sh: bench/probes.py failed" >&2; exit 1; }
+if [[ $scenarios == *channels-perf* ]]; then # what one hop costs here, beside the split
+  "$hopcost" >>"$out/run-1.jsonl" || { echo "run.sh: $hopcost failed" >&2; exit 1; }
+fi
 tls_cert=$logs/tls.crt tls_key=$logs/tls.key
 if [[ $scenarios == *tls-* ]]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tls_key" \
