@@ -61,9 +61,6 @@ mkdir -p "$logs"
 rm -f "$out"/run-*.jsonl "$logs"/*.log
 : >"$out/commands.txt"
 python3 "$here/probes.py" "$out" Release || { echo "run.sh: bench/probes.py failed" >&2; exit 1; }
-if [[ $scenarios == *channels-perf* ]]; then # what one hop costs here, beside the split
-  "$hopcost" >>"$out/run-1.jsonl" || { echo "run.sh: $hopcost failed" >&2; exit 1; }
-fi
 tls_cert=$logs/tls.crt tls_key=$logs/tls.key
 if [[ $scenarios == *tls-* ]]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tls_key" \
@@ -321,6 +318,9 @@ scenario() { # target scenario
 for ((round = 1; round <= runs; round++)); do
   results=$out/run-$round.jsonl
   : >"$results"
+  if [[ $round -eq 1 && $scenarios == *channels-perf* ]]; then # what one hop costs here
+    "$hopcost" >>"$results" || { echo "run.sh: $hopcost failed" >&2; exit 1; }
+  fi
   echo "# round $round" >>"$out/commands.txt"
   for s in $scenarios; do
     [[ $round -gt 1 && ($s == c100k || $s == channels-perf || $s == channels-cost || $s == fleet) ]] && continue # once, in round 1
