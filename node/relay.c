@@ -89,7 +89,7 @@ void rtm_relay_inbox_limit(rtm_relay_inbox_t *in, size_t max_bytes, rtm_relay_lo
     in->lost = lost;
 }
 
-/* The bytes m carries (its frame is about its body's length again). */
+/* The bytes m holds (an event's body is its frame's payload: counted once). */
 static size_t s_bytes(const rtm_relay_msg_t *m)
 {
     return sizeof *m + m->topic.len + m->exclude.len + m->body.len;
