@@ -201,6 +201,18 @@ static void s_report_pending(rtm_worker_t *w)
     __atomic_store_n(&w->metrics.pending.n, (uint64_t)n, __ATOMIC_RELAXED);
 }
 
+/* Logs a counter's growth since it was last logged, if any:
+ * "worker=N <what>=<growth> total=<total><tail>"; *logged follows it. */
+static void s_log_growth(const rtm_worker_t *w, uint64_t *logged, uint64_t total, const char *what,
+                         const char *tail)
+{
+    if (total == *logged)
+        return;
+    rtm_log(RTM_LOG_WARN, "worker=%d %s=%llu total=%llu%s", w->index, what,
+            (unsigned long long)(total - *logged), (unsigned long long)total, tail);
+    *logged = total;
+}
+
 static void s_on_tick(uv_timer_t *t)
 {
     rtm_worker_t *w = t->data;
@@ -218,27 +230,11 @@ static void s_on_tick(uv_timer_t *t)
     rtm_channels_tick(w->channels, now);
     s_report_shares(w);
     s_report_pending(w);
-    if (w->metrics.channels_unreachable != w->unreachable) {
-        rtm_log(RTM_LOG_WARN,
-                "worker=%d event=owner_unreachable channels=%llu total=%llu "
-                "action=clients_reconnect",
-                w->index, (unsigned long long)(w->metrics.channels_unreachable - w->unreachable),
-                (unsigned long long)w->metrics.channels_unreachable);
-        w->unreachable = w->metrics.channels_unreachable;
-    }
-    if (w->metrics.held_dropped != w->held) {
-        rtm_log(RTM_LOG_WARN, "worker=%d event=held_dropped messages=%llu total=%llu", w->index,
-                (unsigned long long)(w->metrics.held_dropped - w->held),
-                (unsigned long long)w->metrics.held_dropped);
-        w->held = w->metrics.held_dropped;
-    }
-    if (w->metrics.relay_dropped != w->relay_lost) {
-        rtm_log(RTM_LOG_WARN,
-                "worker=%d event=relay_overflow messages=%llu total=%llu action=clients_reconnect",
-                w->index, (unsigned long long)(w->metrics.relay_dropped - w->relay_lost),
-                (unsigned long long)w->metrics.relay_dropped);
-        w->relay_lost = w->metrics.relay_dropped;
-    }
+    s_log_growth(w, &w->unreachable, w->metrics.channels_unreachable,
+                 "event=owner_unreachable channels", " action=clients_reconnect");
+    s_log_growth(w, &w->held, w->metrics.held_dropped, "event=held_dropped messages", "");
+    s_log_growth(w, &w->relay_lost, w->metrics.relay_dropped, "event=relay_overflow messages",
+                 " action=clients_reconnect");
     if (w->index == 0)
         rtm_quota_tick(w->node->quota, &w->route);
     if (++w->ticks % w->sweep_every == 0)
