@@ -569,10 +569,9 @@ def publish_cpu_section(rounds):
          "ZeroMQ I/O threads | the rest | samples |", "|---|---:|---:|---:|---:|---:|---:|"]
     for t, r in rows:
         if r:
-            tier = r.get("tier_write_us_per_publish")
             L.append(f"| {NAMES[t]} | {r['cpu_us_per_publish']:.1f} | "
                      f"{r['client_write_us_per_publish']:.1f} | "
-                     f"{'—' if tier is None else f'{tier:.1f}'} | "
+                     f"{r['tier_write_us_per_publish']:.1f} | "
                      f"{r['zmq_io_us_per_publish']:.1f} | "
                      f"{r['rest_us_per_publish']:.1f} | {r['perf_samples']:,} |")
     hop = first_with(rounds, ("machine", "hop-cost"))
